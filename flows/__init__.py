@@ -1,0 +1,1 @@
+"""Prefect flows, recipes and the `tracemill` command line."""

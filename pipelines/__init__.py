@@ -1,0 +1,1 @@
+"""The stages: pure functions over Arrow tables and record batches."""

@@ -1,0 +1,1 @@
+"""Where tables live: the catalog store, Hub export and model resolution."""

@@ -1,0 +1,1 @@
+"""Thin trainer stages over TRL that read built datasets from the catalog."""
