@@ -1,0 +1,121 @@
+"""The verifier registry: name → versioned verifier mapping (problem row, response) → verdict.
+
+A verifier reads only the stored problem row (a mapping with the `problems` columns;
+``verifier_spec`` is JSON text) and the response text, so any catalog row can be
+re-graded later. Verifiers never raise on bad model output: :func:`run_verifier` turns
+an unexpected exception into ``passed=False, reason="verifier_error"``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+REASONS = frozenset(
+    {
+        "ok",
+        "wrong",
+        "partial",
+        "no_answer",
+        "invalid_answer",
+        "timeout",
+        "runtime_error",
+        "compile_error",
+        "memory_limit",
+        "output_limit",
+        "sandbox_error",
+        "verifier_error",
+        "no_reference",
+        "judge_error",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of verifying one response."""
+
+    passed: bool
+    score: float
+    reason: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.reason not in REASONS:
+            raise ValueError(f"unknown verdict reason {self.reason!r}")
+        if not 0.0 <= self.score <= 1.0:
+            raise ValueError(f"score {self.score} outside [0, 1]")
+
+
+VerifyFn = Callable[[Mapping[str, Any], str], Verdict]
+
+
+@dataclass(frozen=True)
+class RegisteredVerifier:
+    """A verifier function with its registry name and version."""
+
+    name: str
+    version: str
+    fn: VerifyFn
+    doc: str = ""
+
+    def __call__(self, problem: Mapping[str, Any], response: str) -> Verdict:
+        """Verify `response` against `problem` (never raises on bad output)."""
+        return run_verifier(self, problem, response)
+
+
+_REGISTRY: dict[str, RegisteredVerifier] = {}
+
+
+def register_verifier(name: str, version: str) -> Callable[[VerifyFn], VerifyFn]:
+    """Decorator: register `fn` as verifier `name` at `version` (re-registering replaces)."""
+
+    def deco(fn: VerifyFn) -> VerifyFn:
+        _REGISTRY[name] = RegisteredVerifier(name, version, fn, (fn.__doc__ or "").strip())
+        return fn
+
+    return deco
+
+
+def get_verifier(name: str) -> RegisteredVerifier:
+    """The verifier registered as `name`, with a clear error naming the known ones."""
+    _load_builtin()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise KeyError(f"unknown verifier {name!r}; registered: {known}") from None
+
+
+def verifier_names() -> list[str]:
+    """Names of all registered verifiers."""
+    _load_builtin()
+    return sorted(_REGISTRY)
+
+
+def run_verifier(
+    verifier: RegisteredVerifier, problem: Mapping[str, Any], response: str
+) -> Verdict:
+    """Call a verifier, turning any exception into a failed verdict."""
+    if not isinstance(response, str):
+        response = "" if response is None else str(response)
+    try:
+        return verifier.fn(problem, response)
+    except Exception as e:  # noqa: BLE001 - model output must never crash a run
+        log.debug("verifier %s raised on problem %s", verifier.name, problem.get("problem_id"))
+        return Verdict(False, 0.0, "verifier_error", {"error": f"{type(e).__name__}: {e}"[:500]})
+
+
+_BUILTIN_MODULES: tuple[str, ...] = ()
+"""Modules imported on first lookup so their verifiers register themselves."""
+
+
+def _load_builtin() -> None:
+    import importlib
+
+    for mod in _BUILTIN_MODULES:
+        importlib.import_module(mod)
