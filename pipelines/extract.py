@@ -8,7 +8,8 @@ the last ``</think>``, or the whole response when there is none):
 
 1. the last ``<answer>…</answer>`` block (a ``\boxed{}`` inside it is unwrapped);
 2. the last ``\boxed{…}`` / ``\fbox{…}`` (nested braces handled);
-3. the last line starting with "final answer" / "answer" followed by ``:`` or "is".
+3. a fenced block (```…```) that ends the response, without its language tag;
+4. the last line starting with "final answer" / "answer" followed by ``:`` or "is".
 
 If nothing matches, the answer is ``None`` and callers report ``no_answer``.
 """
@@ -29,11 +30,12 @@ _FINAL_LINE = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _BOX_CMDS = ("\\boxed", "\\fbox")
+_FINAL_FENCE = re.compile(r"```[^\n`]*\n?(.*?)```\s*$", re.DOTALL)
 
 
 @dataclass(frozen=True)
 class Extraction:
-    """An extracted final answer and how it was found (`tag`, `boxed`, `line` or `none`)."""
+    """An extracted answer and how it was found (`tag`, `boxed`, `fence`, `line`, `none`)."""
 
     answer: str | None
     method: str
@@ -122,6 +124,9 @@ def extract_answer(text: str | None) -> Extraction:
     boxed = last_boxed(final)
     if boxed is not None:
         return Extraction(_clip(boxed), "boxed")
+    fence = _FINAL_FENCE.search(final[-MAX_ANSWER_CHARS * 2 :])
+    if fence and fence.group(1).strip():
+        return Extraction(_clip(fence.group(1).strip()), "fence")
     lines = _FINAL_LINE.findall(final)
     if lines:
         answer = lines[-1].strip().strip("*").strip()
