@@ -1,0 +1,379 @@
+"""The catalog store: tables in a DuckLake catalog whose data files are Parquet.
+
+Embedded default: a local directory (``./tracemill-data``, or ``--catalog`` /
+``$TRACEMILL_CATALOG``) holding ``catalog.ducklake`` (the DuckLake metadata, a DuckDB
+file) and ``data/`` (Parquet files). One process writes at a time: a second writer
+waits up to ``lock_timeout_s`` and then gets :class:`CatalogLockedError`.
+
+Scaled out (configuration only): set ``TRACEMILL_CATALOG`` to a DuckLake metadata URI
+such as ``postgres:dbname=tracemill host=db user=tm`` and ``TRACEMILL_DATA_PATH`` to
+object storage (``s3://bucket/tracemill/``); then many machines may write at once
+(DuckLake resolves concurrent commits against PostgreSQL). Credentials for object
+storage come from DuckDB secrets/environment as usual (httpfs/aws extensions).
+
+Appends are transactional (one DuckLake snapshot per :meth:`CatalogStore.append`, over
+all tables given) and idempotent (rows whose key already exists, or that repeat a key
+within the batch, are skipped and counted as skipped).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from catalogs import TABLES, conform, table_spec
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CATALOG_DIR = "tracemill-data"
+CATALOG_ENV = "TRACEMILL_CATALOG"
+DATA_PATH_ENV = "TRACEMILL_DATA_PATH"
+ALIAS = "tm"
+_URI_PREFIXES = ("postgres:", "sqlite:", "mysql:", "duckdb:")
+
+
+class CatalogError(RuntimeError):
+    """A catalog operation failed."""
+
+
+class CatalogLockedError(CatalogError):
+    """Another process holds the embedded catalog's write lock."""
+
+
+@dataclass(frozen=True)
+class CatalogConfig:
+    """Where a catalog's metadata and data files live."""
+
+    metadata: str
+    """DuckLake metadata: a DuckDB file path, or a ``postgres:``/``sqlite:`` URI."""
+    data_path: str
+    """Directory or object-storage prefix for Parquet data files."""
+    root: Path | None = None
+    """The local directory of an embedded catalog (holds Prefect home and logs too)."""
+
+    @classmethod
+    def resolve(cls, location: str | os.PathLike[str] | None = None) -> CatalogConfig:
+        """Resolve ``location`` (or the environment, or the default directory)."""
+        loc = str(location) if location is not None else os.environ.get(CATALOG_ENV, "")
+        loc = loc or DEFAULT_CATALOG_DIR
+        data_env = os.environ.get(DATA_PATH_ENV)
+        if loc.startswith(_URI_PREFIXES):
+            if not data_env:
+                raise CatalogError(
+                    f"catalog {loc!r} is a database URI: set {DATA_PATH_ENV} to the data "
+                    "location (a directory or s3://bucket/prefix/)"
+                )
+            return cls(metadata=loc, data_path=data_env)
+        root = Path(loc).expanduser().resolve()
+        data = data_env or str(root / "data")
+        return cls(metadata=str(root / "catalog.ducklake"), data_path=data, root=root)
+
+    @property
+    def embedded(self) -> bool:
+        """True for a local-directory catalog (DuckDB-file metadata)."""
+        return self.root is not None
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """Counts of one table's append."""
+
+    table: str
+    inserted: int
+    skipped: int
+
+    @property
+    def total(self) -> int:
+        """Rows offered."""
+        return self.inserted + self.skipped
+
+
+def ducklake_extension_path() -> str:
+    """Path of the DuckLake extension shipped by the `duckdb-extension-ducklake` package."""
+    import duckdb
+    import duckdb_extension_ducklake as pkg
+
+    base = Path(pkg.__file__).parent / "extensions"
+    version = "v" + duckdb.__version__
+    path = base / version / "ducklake.duckdb_extension"
+    if not path.exists():
+        found = sorted(p.name for p in base.iterdir()) if base.exists() else []
+        raise CatalogError(
+            f"DuckLake extension for DuckDB {duckdb.__version__} not found in {base} "
+            f"(found {found}); install duckdb-extension-ducklake=={duckdb.__version__}"
+        )
+    return str(path)
+
+
+def _ddl_type(t: pa.DataType) -> str:
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "VARCHAR"
+    if pa.types.is_int32(t):
+        return "INTEGER"
+    if pa.types.is_int64(t):
+        return "BIGINT"
+    if pa.types.is_float64(t):
+        return "DOUBLE"
+    if pa.types.is_boolean(t):
+        return "BOOLEAN"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMPTZ" if t.tz else "TIMESTAMP"
+    if pa.types.is_list(t):
+        return _ddl_type(t.value_type) + "[]"
+    if pa.types.is_struct(t):
+        inner = ", ".join(f"{f.name} {_ddl_type(f.type)}" for f in t)
+        return f"STRUCT({inner})"
+    raise TypeError(f"no DuckDB type for {t}")
+
+
+def create_table_sql(name: str) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` for a catalog table, from its Arrow schema."""
+    cols = []
+    for f in table_spec(name).schema:
+        cols.append(f"{f.name} {_ddl_type(f.type)}{'' if f.nullable else ' NOT NULL'}")
+    return f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(cols)})"
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _is_lock_error(err: Exception) -> bool:
+    text = str(err).lower()
+    return "lock" in text and ("conflicting" in text or "could not set lock" in text)
+
+
+class CatalogStore:
+    """An open connection to a catalog. Use :func:`open_catalog` to get one."""
+
+    def __init__(
+        self,
+        config: CatalogConfig,
+        *,
+        read_only: bool = False,
+        lock_timeout_s: float = 30.0,
+    ) -> None:
+        self.config = config
+        self.read_only = read_only
+        self.con = self._connect(lock_timeout_s)
+        if not read_only:
+            self._ensure_tables()
+
+    # -- connection -------------------------------------------------------------
+
+    def _connect(self, lock_timeout_s: float) -> Any:
+        import duckdb
+
+        cfg = self.config
+        if cfg.embedded:
+            assert cfg.root is not None
+            if self.read_only and not Path(cfg.metadata).exists():
+                raise CatalogError(f"no catalog at {cfg.root} (nothing ingested yet?)")
+            cfg.root.mkdir(parents=True, exist_ok=True)
+            Path(cfg.data_path).mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(
+            config={"autoinstall_known_extensions": False, "autoload_known_extensions": True}
+        )
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"LOAD {_sql_str(ducklake_extension_path())}")
+        opts = [f"DATA_PATH {_sql_str(cfg.data_path)}", "DATA_INLINING_ROW_LIMIT 0"]
+        if self.read_only:
+            opts.append("READ_ONLY")
+        attach = f"ATTACH {_sql_str('ducklake:' + cfg.metadata)} AS {ALIAS} ({', '.join(opts)})"
+        deadline = time.monotonic() + lock_timeout_s
+        delay = 0.05
+        while True:
+            try:
+                con.execute(attach)
+                break
+            except duckdb.Error as e:
+                if not _is_lock_error(e):
+                    con.close()
+                    raise CatalogError(f"cannot open catalog {cfg.metadata}: {e}") from e
+                if time.monotonic() >= deadline:
+                    con.close()
+                    raise CatalogLockedError(
+                        f"catalog {cfg.metadata} is locked by another process (waited "
+                        f"{lock_timeout_s:.0f}s). An embedded catalog admits one writer at "
+                        "a time; use a PostgreSQL catalog for concurrent writers."
+                    ) from e
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+        con.execute(f"USE {ALIAS}")
+        return con
+
+    def _ensure_tables(self) -> None:
+        existing = {
+            r[0]
+            for r in self.con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [ALIAS]
+            ).fetchall()
+        }
+        missing = [n for n in TABLES if n not in existing]
+        if not missing:
+            return
+        self.con.execute("BEGIN")
+        try:
+            for name in missing:
+                self.con.execute(create_table_sql(name))
+            self._commit_message("tracemill", "create tables " + ", ".join(missing))
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        """Close the connection (releases the embedded catalog's lock)."""
+        try:
+            self.con.close()
+        except Exception:  # noqa: BLE001 - closing twice is harmless
+            log.debug("closing catalog connection failed", exc_info=True)
+
+    def __enter__(self) -> CatalogStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _commit_message(self, author: str, message: str) -> None:
+        self.con.execute(
+            f"CALL {ALIAS}.set_commit_message({_sql_str(author)}, {_sql_str(message)})"
+        )
+
+    # -- writes -----------------------------------------------------------------
+
+    def append(
+        self,
+        tables: Mapping[str, pa.Table | list[dict]],
+        *,
+        message: str = "append",
+        author: str = "tracemill",
+    ) -> dict[str, AppendResult]:
+        """Append batches to tables in one transaction; existing keys are skipped.
+
+        Each batch is conformed to its table's schema first (a bad batch raises before
+        anything is written). Either every table's new rows land or none do.
+        """
+        if self.read_only:
+            raise CatalogError("catalog is open read-only")
+        batches = {name: conform(name, data) for name, data in tables.items()}
+        results: dict[str, AppendResult] = {}
+        self.con.execute("BEGIN")
+        try:
+            for name, batch in batches.items():
+                results[name] = self._insert_new(name, batch)
+            if any(r.inserted for r in results.values()):
+                counts = ", ".join(f"{n}+{r.inserted}" for n, r in results.items())
+                self._commit_message(author, f"{message}: {counts}")
+            self.con.execute("COMMIT")
+        except BaseException:
+            try:
+                self.con.execute("ROLLBACK")
+            except Exception:  # noqa: BLE001 - the original error matters more
+                log.debug("rollback failed", exc_info=True)
+            raise
+        return results
+
+    def _insert_new(self, name: str, batch: pa.Table) -> AppendResult:
+        if batch.num_rows == 0:
+            return AppendResult(name, 0, 0)
+        key = table_spec(name).key
+        keys = ", ".join(key)
+        cols = ", ".join(batch.column_names)
+        view = f"_tm_batch_{name}"
+        self.con.register(view, batch)
+        try:
+            if len(key) == 1:
+                # NOT IN on a NOT NULL key plans as a fast anti hash join
+                new = f"SELECT {cols} FROM {view} WHERE {keys} NOT IN (SELECT {keys} FROM {name})"
+            else:
+                match = " AND ".join(f"t.{k} = b.{k}" for k in key)
+                new = f"SELECT b.* FROM {view} b ANTI JOIN {name} t ON {match}"
+            if self._has_duplicate_keys(view, key):
+                # the first occurrence of a key within the batch wins
+                new = (
+                    f"SELECT * FROM (SELECT *, row_number() OVER () AS _tm_pos FROM ({new})) "
+                    f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY _tm_pos) = 1"
+                )
+                new = f"SELECT {cols} FROM ({new})"
+            inserted = self.con.execute(f"INSERT INTO {name} ({cols}) {new}").fetchone()[0]
+        finally:
+            self.con.unregister(view)
+        return AppendResult(name, int(inserted), batch.num_rows - int(inserted))
+
+    def _has_duplicate_keys(self, view: str, key: tuple[str, ...]) -> bool:
+        distinct = key[0] if len(key) == 1 else f"({', '.join(key)})"
+        row = self.con.execute(f"SELECT count(*) <> count(DISTINCT {distinct}) FROM {view}")
+        return bool(row.fetchone()[0])
+
+    # -- reads ------------------------------------------------------------------
+
+    def sql(self, query: str, params: list[Any] | None = None) -> pa.Table:
+        """Run DuckDB SQL with every catalog table available by name."""
+        return self.con.execute(query, params or []).to_arrow_table()
+
+    def read(
+        self,
+        name: str,
+        *,
+        where: str | None = None,
+        columns: list[str] | None = None,
+        snapshot: int | None = None,
+    ) -> pa.Table:
+        """Read a table (optionally filtered, or as of a snapshot) with its exact schema."""
+        spec = table_spec(name)
+        cols = columns or spec.schema.names
+        at = f" AT (VERSION => {int(snapshot)})" if snapshot is not None else ""
+        query = f"SELECT {', '.join(cols)} FROM {name}{at}"
+        if where:
+            query += f" WHERE {where}"
+        table = self.sql(query)
+        schema = pa.schema([spec.schema.field(c) for c in cols])
+        return table.cast(schema)
+
+    def count(self, name: str, snapshot: int | None = None) -> int:
+        """Number of rows in a table (optionally as of a snapshot)."""
+        table_spec(name)
+        at = f" AT (VERSION => {int(snapshot)})" if snapshot is not None else ""
+        return int(self.con.execute(f"SELECT count(*) FROM {name}{at}").fetchone()[0])
+
+    def table_counts(self) -> dict[str, int]:
+        """Row counts of every catalog table."""
+        return {name: self.count(name) for name in TABLES}
+
+    def snapshots(self) -> pa.Table:
+        """All snapshots: id, time, changes, author, commit message."""
+        return self.sql(
+            "SELECT snapshot_id, snapshot_time, schema_version, changes::VARCHAR AS changes, "
+            f"author, commit_message FROM ducklake_snapshots({_sql_str(ALIAS)}) "
+            "ORDER BY snapshot_id"
+        )
+
+    def current_snapshot(self) -> int:
+        """The id of the latest snapshot."""
+        return int(self.con.execute(f"FROM {ALIAS}.current_snapshot()").fetchone()[0])
+
+
+@contextmanager
+def open_catalog(
+    location: str | os.PathLike[str] | None = None,
+    *,
+    read_only: bool = False,
+    lock_timeout_s: float = 30.0,
+) -> Iterator[CatalogStore]:
+    """Open the catalog at ``location`` (default: ``$TRACEMILL_CATALOG`` or ./tracemill-data)."""
+    store = CatalogStore(
+        CatalogConfig.resolve(location), read_only=read_only, lock_timeout_s=lock_timeout_s
+    )
+    try:
+        yield store
+    finally:
+        store.close()
