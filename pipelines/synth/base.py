@@ -1,0 +1,224 @@
+"""The synthetic task registry: one module per family, one contract for all.
+
+A family is a :class:`Task` subclass with
+
+- ``name`` (registry key, also the verifier name), ``domain`` (``logic`` or ``sat``),
+  ``version`` (bump when generation or verification changes);
+- ``Config``: a frozen dataclass of difficulty knobs whose ``__post_init__`` raises
+  ``ValueError`` on bad values, and ``config_for_level(level)`` mapping 1–10 to knobs;
+- ``generate(config, rng)`` → :class:`Item` (question text stating the exact answer
+  format, reference answer, verifier spec, difficulty estimate). ``rng`` is a
+  :class:`random.Random` seeded from ``(family, seed, index)`` so any single item is
+  reproducible alone;
+- ``check(spec, answer)`` → score in [0, 1] or a :class:`Verdict`, reading only the
+  stored spec and the extracted answer text. It may raise on garbage: the registry
+  wrapper turns that into ``invalid_answer``.
+
+:func:`register_task` registers the family and, under the same name, a verifier in
+:mod:`pipelines.verify` that extracts the answer (see :mod:`pipelines.extract`) from the
+response, calls ``check`` and returns a verdict. :func:`generate_problems` turns a
+family + knobs into rows of the ``problems`` table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import random
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from catalogs import conform, problem_ids
+from pipelines.extract import extract_answer
+from pipelines.verify.registry import Verdict, register_verifier
+
+LEVELS = range(1, 11)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One generated problem."""
+
+    question: str
+    """The full prompt text, stating the exact answer format."""
+    answer: str
+    """A reference answer in the stated format (passes ``check``)."""
+    spec: dict[str, Any]
+    """Everything ``check`` needs (JSON-serializable), stored as ``verifier_spec``."""
+    difficulty: float | None = None
+    """A family-specific difficulty estimate (higher is harder)."""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class Task(ABC):
+    """A synthetic task family (see the module docstring)."""
+
+    name: ClassVar[str]
+    domain: ClassVar[str] = "logic"
+    version: ClassVar[str] = "1"
+    description: ClassVar[str] = ""
+    Config: ClassVar[type]
+
+    @classmethod
+    @abstractmethod
+    def config_for_level(cls, level: int) -> Any:
+        """Knobs for difficulty level 1 (easiest) to 10 (hardest)."""
+
+    @abstractmethod
+    def generate(self, config: Any, rng: random.Random) -> Item:
+        """Generate one item from ``rng`` (its only source of randomness)."""
+
+    @abstractmethod
+    def check(self, spec: Mapping[str, Any], answer: str) -> float | Verdict:
+        """Score an extracted answer against the stored spec (1.0 = correct)."""
+
+    def extract(self, response: str) -> str | None:
+        """The answer part of a response (override for families with other formats)."""
+        return extract_answer(response).answer
+
+
+_TASKS: dict[str, Task] = {}
+
+
+def check_level(level: int) -> int:
+    """Validate a difficulty level (1–10)."""
+    if not isinstance(level, int) or level not in LEVELS:
+        raise ValueError(f"level must be an integer from 1 to 10, got {level!r}")
+    return level
+
+
+def item_rng(name: str, seed: int, index: int) -> random.Random:
+    """The generator for item ``index`` of family ``name`` under ``seed``."""
+    digest = hashlib.sha256(f"{name}\x00{int(seed)}\x00{int(index)}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:16], "big"))
+
+
+def register_task(cls: type[Task]) -> type[Task]:
+    """Class decorator: register a family and its verifier under ``cls.name``."""
+    task = cls()
+    _TASKS[cls.name] = task
+
+    def verify(problem: Mapping[str, Any], response: str) -> Verdict:
+        spec_text = problem.get("verifier_spec")
+        if not spec_text:
+            return Verdict(False, 0.0, "no_reference", {"error": "problem has no verifier_spec"})
+        spec = json.loads(spec_text) if isinstance(spec_text, str) else dict(spec_text)
+        answer = task.extract(response)
+        if answer is None or not answer.strip():
+            return Verdict(False, 0.0, "no_answer", {})
+        try:
+            result = task.check(spec, answer)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
+            return Verdict(
+                False, 0.0, "invalid_answer", {"answer": answer[:2000], "error": str(e)[:500]}
+            )
+        if isinstance(result, Verdict):
+            return result
+        score = min(1.0, max(0.0, float(result)))
+        reason = "ok" if score >= 1.0 else ("partial" if score > 0 else "wrong")
+        return Verdict(score >= 1.0, score, reason, {"answer": answer[:2000]})
+
+    verify.__doc__ = f"Rule verifier of the synthetic family {cls.name!r}."
+    register_verifier(cls.name, cls.version)(verify)
+    return cls
+
+
+_FAMILY_MODULES: tuple[str, ...] = ("pipelines.synth.families",)
+
+
+def _load() -> None:
+    import importlib
+
+    for mod in _FAMILY_MODULES:
+        importlib.import_module(mod)
+
+
+def get_task(name: str) -> Task:
+    """The family registered as ``name``, with an error naming the known ones."""
+    _load()
+    try:
+        return _TASKS[name]
+    except KeyError:
+        raise KeyError(f"unknown task family {name!r}; families: {', '.join(task_names())}") from None
+
+
+def task_names() -> list[str]:
+    """Names of all registered families."""
+    _load()
+    return sorted(_TASKS)
+
+
+def make_config(name: str, level: int | None = None, **knobs: Any) -> Any:
+    """A family's config: level defaults (level 1 if none) overridden by explicit knobs."""
+    task = get_task(name)
+    base = task.config_for_level(check_level(level if level is not None else 1))
+    if not knobs:
+        return base
+    names = {f.name for f in dataclasses.fields(base)}
+    unknown = sorted(set(knobs) - names)
+    if unknown:
+        raise ValueError(f"{name}: unknown knob(s) {', '.join(unknown)}; knobs: {sorted(names)}")
+    return dataclasses.replace(base, **knobs)
+
+
+def generate_item(name: str, config: Any, seed: int, index: int) -> Item:
+    """Generate item ``index`` of family ``name`` under ``seed`` (reproducible alone)."""
+    task = get_task(name)
+    return task.generate(config, item_rng(name, seed, index))
+
+
+def generate_problems(
+    name: str,
+    count: int,
+    *,
+    level: int | None = None,
+    seed: int = 0,
+    start: int = 0,
+    source: str | None = None,
+    run_id: str | None = None,
+    **knobs: Any,
+) -> pa.Table:
+    """Rows of the ``problems`` table for items ``start … start+count-1`` of a family."""
+    if count < 0:
+        raise ValueError("count must be >= 0")
+    task = get_task(name)
+    config = make_config(name, level, **knobs)
+    knob_values = dataclasses.asdict(config)
+    rows = []
+    for index in range(start, start + count):
+        item = task.generate(config, item_rng(name, seed, index))
+        generator = {
+            "family": name,
+            "version": task.version,
+            "knobs": knob_values,
+            "seed": seed,
+            "index": index,
+            "difficulty": item.difficulty,
+        }
+        rows.append(
+            {
+                "source": source or f"synth:{name}",
+                "source_id": f"{name}/{seed}/{index}",
+                "domain": task.domain,
+                "task": name,
+                "question": item.question,
+                "answer": item.answer,
+                "verifier": name,
+                "verifier_spec": json.dumps(item.spec, sort_keys=True),
+                "generator": json.dumps(generator, sort_keys=True),
+                "source_level": level,
+                "license": "Apache-2.0",
+                "metadata": json.dumps(item.metadata, sort_keys=True) if item.metadata else None,
+                "run_id": run_id,
+            }
+        )
+    table = pa.Table.from_pylist(rows) if rows else None
+    if table is None:
+        return conform("problems", [])
+    ids = problem_ids(table.column("domain"), table.column("question"))
+    return conform("problems", table.append_column("problem_id", ids))
