@@ -1,0 +1,243 @@
+"""Recipes: a YAML file listing stages, validated with pydantic, run as one flow.
+
+```yaml
+name: quickstart
+catalog: ../tracemill-data      # optional; relative to this file
+prefect: true                   # run as a Prefect flow (false: the same stages in-process)
+stages:
+  - stage: ingest               # a registered stage (flows.stages)
+    name: ingest-math           # optional label, unique within the recipe
+    paths: [../examples/math.jsonl]
+    source: examples-math
+  - stage: summary
+```
+
+Unknown keys are errors, at the top level and inside every stage. A run records one
+``runs`` row (status, per-stage counters, the recipe text, the code version) and
+returns a :class:`RunResult` for the summary table.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from flows.stages import StageConfig, StageContext, get_stage
+
+log = logging.getLogger(__name__)
+
+
+class StageEntry(BaseModel):
+    """One stage of a recipe: ``stage`` names it; the other keys are its config."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    stage: str
+    name: str | None = None
+
+    def config(self) -> StageConfig:
+        """The stage's validated config (unknown keys are errors)."""
+        spec = get_stage(self.stage)
+        return spec.config.model_validate(dict(self.model_extra or {}))
+
+    @property
+    def label(self) -> str:
+        """The stage's label in summaries and Prefect task names."""
+        return self.name or self.stage
+
+
+class Recipe(BaseModel):
+    """A recipe file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    description: str | None = None
+    catalog: str | None = None
+    prefect: bool = True
+    stages: list[StageEntry]
+
+    @field_validator("stages")
+    @classmethod
+    def _labels_unique(cls, stages: list[StageEntry]) -> list[StageEntry]:
+        if not stages:
+            raise ValueError("a recipe needs at least one stage")
+        seen: set[str] = set()
+        for entry in stages:
+            if entry.label in seen:
+                raise ValueError(f"two stages are labelled {entry.label!r}; give them names")
+            seen.add(entry.label)
+        return stages
+
+
+class RecipeError(ValueError):
+    """A recipe file that cannot be read or does not validate."""
+
+
+def _describe(err: ValidationError, prefix: str) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in (prefix, *e["loc"]) if p != "")
+        msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        lines.append(f"{loc}: {msg}")
+    return "; ".join(lines)
+
+
+@dataclass
+class LoadedRecipe:
+    """A validated recipe with its stages' configs and where it came from."""
+
+    recipe: Recipe
+    configs: list[StageConfig]
+    text: str
+    base_dir: Path
+
+
+def load_recipe(path: str | os.PathLike[str]) -> LoadedRecipe:
+    """Read and validate a recipe; every problem is reported with its location."""
+    path = Path(path)
+    if not path.is_file():
+        raise RecipeError(f"{path}: no such recipe file")
+    text = path.read_text(encoding="utf-8")
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise RecipeError(f"{path}: invalid YAML: {e}") from e
+    if not isinstance(raw, dict):
+        raise RecipeError(f"{path}: a recipe is a mapping with 'name' and 'stages'")
+    try:
+        recipe = Recipe.model_validate(raw)
+    except ValidationError as e:
+        raise RecipeError(f"{path}: {_describe(e, '')}") from e
+    configs = []
+    for i, entry in enumerate(recipe.stages):
+        try:
+            configs.append(entry.config())
+        except KeyError as e:
+            raise RecipeError(f"{path}: stages.{i}: {e.args[0]}") from e
+        except ValidationError as e:
+            raise RecipeError(f"{path}: {_describe(e, f'stages.{i}({entry.label})')}") from e
+    return LoadedRecipe(recipe, configs, text, path.resolve().parent)
+
+
+@dataclass
+class StageResult:
+    """One stage's outcome in a run."""
+
+    label: str
+    stage: str
+    seconds: float
+    counts: dict[str, Any]
+
+
+@dataclass
+class RunResult:
+    """A recipe run's outcome."""
+
+    run_id: str
+    recipe: str
+    status: str
+    stages: list[StageResult] = field(default_factory=list)
+    error: str | None = None
+    catalog: str | None = None
+
+
+def resolve_catalog(loaded: LoadedRecipe, catalog: str | None) -> str | None:
+    """The catalog a run uses: the caller's, else the recipe's (relative to it), else env."""
+    if catalog:
+        return catalog
+    if loaded.recipe.catalog:
+        value = loaded.recipe.catalog
+        if "://" in value or value.startswith(("postgres:", "sqlite:", "mysql:", "duckdb:")):
+            return value
+        p = Path(value).expanduser()
+        return str(p if p.is_absolute() else loaded.base_dir / p)
+    return os.environ.get("TRACEMILL_CATALOG") or None
+
+
+def run_stage(
+    stage: str, config: dict[str, Any], *, catalog: str | None, run_id: str, base_dir: str
+) -> dict[str, Any]:
+    """Run one stage from plain values (what a Prefect task receives)."""
+    spec = get_stage(stage)
+    cfg = spec.config.model_validate(config)
+    ctx = StageContext(catalog=catalog, run_id=run_id, base_dir=Path(base_dir))
+    return spec.fn(ctx, cfg)
+
+
+def run_stages_inline(
+    loaded: LoadedRecipe, *, catalog: str | None, run_id: str
+) -> list[StageResult]:
+    """Run the recipe's stages in this process, in order."""
+    results = []
+    for entry, cfg in zip(loaded.recipe.stages, loaded.configs, strict=True):
+        t0 = time.perf_counter()
+        log.info("stage %s starting", entry.label)
+        counts = run_stage(
+            entry.stage, cfg.model_dump(), catalog=catalog, run_id=run_id,
+            base_dir=str(loaded.base_dir),
+        )  # fmt: skip
+        results.append(StageResult(entry.label, entry.stage, time.perf_counter() - t0, counts))
+    return results
+
+
+def run_recipe(
+    path: str | os.PathLike[str],
+    *,
+    catalog: str | None = None,
+    use_prefect: bool | None = None,
+) -> RunResult:
+    """Run a recipe (as a Prefect flow unless disabled) and record its ``runs`` row."""
+    from catalogs import new_run_id
+    from flows.runs import record_run
+    from stores.catalog import open_catalog
+
+    loaded = load_recipe(path)
+    catalog = resolve_catalog(loaded, catalog)
+    prefect = loaded.recipe.prefect if use_prefect is None else use_prefect
+    run_id = new_run_id()
+    started = datetime.now(UTC)
+    result = RunResult(run_id, loaded.recipe.name, "running", catalog=catalog)
+    with open_catalog(catalog):
+        pass  # create the catalog (and fail early on a bad location) before any stage runs
+    try:
+        if prefect:
+            from flows.settings import configure_prefect
+
+            configure_prefect(catalog)
+            from flows.engine import run_recipe_flow
+
+            result.stages = run_recipe_flow(loaded, catalog=catalog, run_id=run_id)
+        else:
+            result.stages = run_stages_inline(loaded, catalog=catalog, run_id=run_id)
+        result.status = "completed"
+    except BaseException as e:
+        result.status = "failed"
+        result.error = f"{type(e).__name__}: {e}"
+        _record(record_run, open_catalog, result, loaded, started)
+        raise
+    _record(record_run, open_catalog, result, loaded, started)
+    return result
+
+
+def _record(
+    record_run: Any, open_catalog: Any, result: RunResult, loaded: LoadedRecipe, started: datetime
+) -> None:
+    counts = {s.label: {"seconds": round(s.seconds, 3), **s.counts} for s in result.stages}
+    try:
+        with open_catalog(result.catalog) as store:
+            record_run(
+                store, run_id=result.run_id, flow=f"recipe:{loaded.recipe.name}",
+                started_at=started, status=result.status, counts=counts,
+                recipe=loaded.text, error=result.error,
+            )  # fmt: skip
+    except Exception:  # noqa: BLE001 - never hide the run's own error behind this one
+        log.exception("could not record run %s", result.run_id)

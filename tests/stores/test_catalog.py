@@ -1,0 +1,132 @@
+import subprocess
+import sys
+import textwrap
+
+import pyarrow as pa
+import pytest
+
+from catalogs import SchemaError, conform, problem_id
+from stores.catalog import (
+    CatalogConfig,
+    CatalogError,
+    CatalogLockedError,
+    create_table_sql,
+    open_catalog,
+)
+
+
+def problems(questions, source="s"):
+    return conform(
+        "problems",
+        [
+            {"problem_id": problem_id("math", q), "source": source, "domain": "math",
+             "question": q}
+            for q in questions
+        ],
+    )  # fmt: skip
+
+
+def test_append_is_idempotent_and_counts_skips(catalog):
+    first = catalog.append({"problems": problems(["a", "b", "c"])})["problems"]
+    assert (first.inserted, first.skipped) == (3, 0)
+    again = catalog.append({"problems": problems(["a", "b", "c", "d"])})["problems"]
+    assert (again.inserted, again.skipped, again.total) == (1, 3, 4)
+    assert catalog.count("problems") == 4
+
+
+def test_duplicate_keys_within_a_batch_keep_the_first(catalog):
+    batch = problems(["x", "x", "y"], source="first")
+    batch = pa.concat_tables([batch, problems(["x"], source="later")])
+    result = catalog.append({"problems": batch})["problems"]
+    assert (result.inserted, result.skipped) == (2, 2)
+    rows = catalog.read("problems", where="question = 'x'").to_pylist()
+    assert [r["source"] for r in rows] == ["first"]
+
+
+def test_multi_table_append_is_all_or_nothing(catalog):
+    good = problems(["a"])
+    bad_samples = pa.table({"sample_id": [None]}, schema=pa.schema([("sample_id", pa.string())]))
+    with pytest.raises(SchemaError):
+        catalog.append({"problems": good, "samples": bad_samples})
+    assert catalog.count("problems") == 0
+    # a failure inside the transaction (after problems were inserted) rolls back too
+    before = catalog.current_snapshot()
+    with pytest.raises(Exception):  # noqa: B017 - any engine error will do
+        catalog.append({"problems": good, "runs": [{"run_id": "r", "flow": "f",
+                        "started_at": "not a time", "status": "x"}]})  # fmt: skip
+    assert catalog.count("problems") == 0
+    assert catalog.current_snapshot() == before
+
+
+def test_snapshots_and_time_travel(catalog):
+    catalog.append({"problems": problems(["a"])}, message="one")
+    s1 = catalog.current_snapshot()
+    catalog.append({"problems": problems(["b", "c"])}, message="two")
+    s2 = catalog.current_snapshot()
+    assert s2 > s1
+    assert catalog.count("problems", snapshot=s1) == 1
+    assert catalog.count("problems", snapshot=s2) == 3
+    assert [r["question"] for r in catalog.read("problems", snapshot=s1).to_pylist()] == ["a"]
+    snaps = catalog.snapshots().to_pylist()
+    messages = [s["commit_message"] for s in snaps]
+    assert any(m and m.startswith("one") for m in messages)
+    assert any(m and m.startswith("two") for m in messages)
+    # an append that inserts nothing makes no snapshot
+    catalog.append({"problems": problems(["a"])})
+    assert catalog.current_snapshot() == s2
+
+
+def test_data_files_are_parquet(catalog, catalog_dir):
+    catalog.append({"problems": problems(["a"])})
+    files = list((catalog_dir / "data").rglob("*"))
+    assert any(f.suffix == ".parquet" for f in files)
+
+
+def test_read_only_missing_catalog_is_a_clear_error(tmp_path):
+    with pytest.raises(CatalogError, match="no catalog"):
+        with open_catalog(tmp_path / "nothing", read_only=True):
+            pass
+
+
+def test_uri_catalog_needs_data_path(monkeypatch):
+    monkeypatch.delenv("TRACEMILL_DATA_PATH", raising=False)
+    with pytest.raises(CatalogError, match="TRACEMILL_DATA_PATH"):
+        CatalogConfig.resolve("postgres:dbname=tracemill host=localhost")
+    monkeypatch.setenv("TRACEMILL_DATA_PATH", "s3://bucket/tm/")
+    cfg = CatalogConfig.resolve("postgres:dbname=tracemill")
+    assert (cfg.metadata, cfg.data_path, cfg.embedded) == (
+        "postgres:dbname=tracemill", "s3://bucket/tm/", False)  # fmt: skip
+
+
+def test_env_and_default_location(monkeypatch, tmp_path):
+    monkeypatch.setenv("TRACEMILL_CATALOG", str(tmp_path / "c"))
+    assert CatalogConfig.resolve().root == (tmp_path / "c").resolve()
+    monkeypatch.delenv("TRACEMILL_CATALOG")
+    monkeypatch.chdir(tmp_path)
+    assert CatalogConfig.resolve().root == (tmp_path / "tracemill-data").resolve()
+
+
+def test_create_table_sql_matches_schema():
+    sql = create_table_sql("samples")
+    assert "prompt STRUCT(role VARCHAR, content VARCHAR)[]" in sql
+    assert "sample_id VARCHAR NOT NULL" in sql
+
+
+def test_second_writer_gets_a_clear_lock_error(catalog_dir):
+    with open_catalog(catalog_dir):
+        code = textwrap.dedent(
+            f"""
+            from stores.catalog import open_catalog, CatalogLockedError
+            try:
+                with open_catalog({str(catalog_dir)!r}, lock_timeout_s=0.5):
+                    print("opened")
+            except CatalogLockedError as e:
+                print("LOCKED", e)
+            """
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+        )
+    assert "LOCKED" in out.stdout, out.stdout + out.stderr
+    assert "one writer at a time" in out.stdout
+    assert CatalogLockedError.__mro__[1] is CatalogError
