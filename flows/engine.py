@@ -80,3 +80,13 @@ select_flow = stage_flow("select")
 build_flow = stage_flow("build")
 export_flow = stage_flow("export")
 train_flow = stage_flow("train")
+
+
+@flow(name="recipe", persist_result=False)
+def recipe_file_flow(path: str, catalog: str | None = None) -> dict[str, Any]:
+    """Run a recipe file (the entry point for deployments and schedules)."""
+    from flows.recipe import run_recipe
+
+    result = run_recipe(path, catalog=catalog, use_prefect=True)
+    return {"run_id": result.run_id, "status": result.status,
+            "stages": {s.label: s.counts for s in result.stages}}  # fmt: skip

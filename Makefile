@@ -1,0 +1,23 @@
+# Two commands do all the set-up: `make quickstart` and `make test` (see README.md).
+VENV ?= .venv
+STAMP := $(VENV)/.tracemill-installed
+
+.PHONY: setup quickstart test lint bench
+
+$(STAMP): pyproject.toml scripts/setup.sh
+	bash scripts/setup.sh $(VENV)
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+quickstart: $(STAMP)
+	$(VENV)/bin/tracemill run recipes/quickstart.yaml
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP)
+	$(VENV)/bin/python benchmarks/ingest.py

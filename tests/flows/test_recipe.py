@@ -1,0 +1,85 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flows.recipe import RecipeError, load_recipe, run_recipe
+from stores.catalog import open_catalog
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_unknown_keys_are_errors(tmp_path):
+    bad_top = write(tmp_path / "a.yaml", "name: x\nstages: [{stage: summary}]\nextra: 1\n")
+    with pytest.raises(RecipeError, match="extra: unknown key"):
+        load_recipe(bad_top)
+    bad_stage = write(tmp_path / "b.yaml", "name: x\nstages:\n  - stage: ingest\n"
+                      "    paths: [a.jsonl]\n    source: s\n    sauce: 1\n")  # fmt: skip
+    with pytest.raises(RecipeError, match=r"stages.0\(ingest\).sauce: unknown key"):
+        load_recipe(bad_stage)
+    unknown_stage = write(tmp_path / "c.yaml", "name: x\nstages: [{stage: teleport}]\n")
+    with pytest.raises(RecipeError, match="unknown stage 'teleport'"):
+        load_recipe(unknown_stage)
+    dup = write(tmp_path / "d.yaml", "name: x\nstages: [{stage: summary}, {stage: summary}]\n")
+    with pytest.raises(RecipeError, match="labelled 'summary'"):
+        load_recipe(dup)
+    with pytest.raises(RecipeError, match="no such recipe"):
+        load_recipe(tmp_path / "missing.yaml")
+
+
+def test_inline_run_records_a_runs_row_and_is_idempotent(tmp_path, catalog_dir):
+    write(tmp_path / "p.jsonl", '{"question": "q1", "answer": "1"}\n{"question": "q2"}\n')
+    recipe = write(tmp_path / "r.yaml", "name: small\nprefect: false\nstages:\n"
+                   "  - {stage: ingest, paths: [p.jsonl], source: s, domain: math}\n"
+                   "  - {stage: summary}\n")  # fmt: skip
+    first = run_recipe(recipe)
+    assert first.status == "completed"
+    assert first.stages[0].counts["problems_inserted"] == 2
+    second = run_recipe(recipe)
+    assert second.stages[0].counts["problems_inserted"] == 0
+    with open_catalog(catalog_dir) as store:
+        runs = store.read("runs").to_pylist()
+    assert [r["status"] for r in runs] == ["completed", "completed"]
+    assert json.loads(runs[0]["counts"])["ingest"]["problems_inserted"] == 2
+    assert "name: small" in runs[0]["recipe"]
+
+
+def test_failed_run_is_recorded(tmp_path, catalog_dir):
+    write(tmp_path / "p.jsonl", '{"question": ["not text"]}\n')
+    recipe = write(tmp_path / "r.yaml", "name: bad\nprefect: false\nstages:\n"
+                   "  - {stage: ingest, paths: [p.jsonl], source: s}\n")  # fmt: skip
+    with pytest.raises(ValueError, match="expected text"):
+        run_recipe(recipe)
+    with open_catalog(catalog_dir) as store:
+        (run,) = store.read("runs").to_pylist()
+        assert store.count("problems") == 0
+    assert run["status"] == "failed" and "expected text" in run["error"]
+
+
+@pytest.mark.slow
+def test_quickstart_end_to_end_with_prefect(tmp_path):
+    env = {**os.environ, "TRACEMILL_CATALOG": str(tmp_path / "cat")}
+    out = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "run", str(ROOT / "recipes" / "quickstart.yaml")],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "completed" in out.stdout
+    with open_catalog(tmp_path / "cat") as store:
+        counts = store.table_counts()
+        sources = dict(store.con.execute(
+            "SELECT source, count(*) FROM problems GROUP BY source").fetchall())  # fmt: skip
+        (run,) = store.read("runs").to_pylist()
+    assert sources["examples-math"] >= 200
+    assert sources["examples-code"] >= 20
+    assert counts["samples"] >= 1
+    assert run["status"] == "completed" and run["flow"] == "recipe:quickstart"
+    assert (tmp_path / "cat" / ".prefect").is_dir()
