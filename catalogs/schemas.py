@@ -211,6 +211,10 @@ def conform(name: str, data: pa.Table | list[dict]) -> pa.Table:
     spec = table_spec(name)
     schema = spec.schema
     table = pa.Table.from_pylist(data) if isinstance(data, list) else data
+    if table.schema.equals(schema) and not any(
+        table.column(f.name).null_count for f in schema if not f.nullable
+    ):
+        return table  # already conformed: nothing to cast or fill
     n = table.num_rows
     extra = [c for c in table.column_names if schema.get_field_index(c) < 0]
     if extra:
@@ -224,7 +228,7 @@ def conform(name: str, data: pa.Table | list[dict]) -> pa.Table:
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as e:
                 raise SchemaError(f"{name}.{field.name}: cannot store as {field.type}: {e}") from e
         elif field.name == "created_at":
-            col = pa.array([datetime.now(UTC)] * n, field.type)
+            col = pa.repeat(pa.scalar(datetime.now(UTC), field.type), n)
         else:
             col = pa.nulls(n, field.type)
         if not field.nullable and col.null_count:

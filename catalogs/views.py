@@ -1,31 +1,118 @@
-"""Reusable DuckDB SQL over the catalog tables, optionally pinned to a snapshot.
+"""DuckDB views over the catalog: latest verdicts, problem features, kept problems.
 
-Each function returns SQL text (a ``SELECT``) that can be embedded as a sub-query or a
-CTE. With ``snapshot=N`` every table is read ``AT (VERSION => N)`` (DuckLake time
-travel), so a query stored with its snapshot re-reads exactly the same rows later.
+Each view is a SQL text (usable in ``tracemill sql`` or any DuckDB connection that has
+the catalog attached as the default database); :func:`create_views` defines them as
+temporary views on a connection.
 
-Rules (part of the contract of the builds):
+``kept_problems`` is the curated problem set: every problem that no ``dedup`` row
+drops (``kept = false``), under any method and config — exact, near and semantic
+duplicates and benchmark-contaminated problems are all left out::
 
-- **Latest verdict**: per ``(sample_id, verifier)`` the row with the highest
-  ``verifier_version``. Versions are strings compared *as versions*: split on ``.``,
-  each part compared as an integer (non-digits dropped, empty parts count as -1), so
-  ``"1.10" > "1.9" > "1"``; ties (``"2a"`` vs ``"2b"``) fall back to plain text order,
-  then to the newer ``created_at``.
-- **Sample status**: a sample *passes* when it has at least one latest verdict and all
-  of its latest verdicts (one per verifier) passed; it *fails* when any latest verdict
-  failed; samples without verdicts have no status (neither positive nor negative).
-- **Level** of a problem: the ``level`` of its most recent ``grades`` row (ties: the
-  grader/params with the smallest id), else the problem's ``source_level``; the pass
-  rate comes from the same grades row.
-- **Dropped problem**: a problem with any ``dedup`` row whose ``kept`` is false (any
-  method, any config), i.e. a duplicate or a contaminated problem.
+    SELECT count(*) FROM kept_problems;
+
+:func:`kept_problems_sql` narrows that to some methods or configs (e.g. only
+``decontam``).
 """
 
 from __future__ import annotations
 
-# Failure reasons that say nothing about the response (infrastructure, missing
-# reference): such verdicts never make a sample a negative example.
+from collections.abc import Sequence
+from typing import Any
+
+LATEST_VERDICTS_SQL = """\
+SELECT * FROM verdicts
+QUALIFY row_number() OVER (
+    PARTITION BY sample_id, verifier ORDER BY created_at DESC, verifier_version DESC
+) = 1"""
+"""The latest verdict per (sample, verifier)."""
+
+LATEST_GRADES_SQL = """\
+SELECT * FROM grades
+QUALIFY row_number() OVER (
+    PARTITION BY problem_id ORDER BY created_at DESC, grader_model, params_id
+) = 1"""
+"""The latest grade per problem."""
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def kept_problems_sql(
+    methods: Sequence[str] | None = None, config_ids: Sequence[str] | None = None
+) -> str:
+    """Problems that no ``dedup`` row drops (optionally counting only some methods/configs)."""
+    cond = ["NOT d.kept"]
+    if methods:
+        cond.append(f"d.method IN ({', '.join(_quote(m) for m in methods)})")
+    if config_ids:
+        cond.append(f"d.config_id IN ({', '.join(_quote(c) for c in config_ids)})")
+    return (
+        "SELECT p.* FROM problems p WHERE NOT EXISTS "
+        f"(SELECT 1 FROM dedup d WHERE d.problem_id = p.problem_id AND {' AND '.join(cond)})"
+    )
+
+
+def curated_problems_sql(methods: Sequence[str] | None = None) -> str:
+    """The curated problem set (same as :func:`kept_problems_sql`)."""
+    return kept_problems_sql(methods)
+
+
+def problem_features_sql(where: str | None = None) -> str:
+    """Problems with what curation's keep policy reads.
+
+    Columns: ``problem_id``, ``question``, ``answer``, ``created_at``, ``has_passing``
+    (some sample's latest verdict passed), ``level`` (latest grade, else the source's
+    level). ``where`` filters ``problems`` (columns unqualified).
+    """
+    filt = f"WHERE {where}" if where else ""
+    return f"""\
+WITH pv AS (
+    SELECT problem_id, bool_or(passed) AS has_passing FROM ({LATEST_VERDICTS_SQL})
+    GROUP BY problem_id
+), g AS ({LATEST_GRADES_SQL}),
+p AS (SELECT * FROM problems {filt})
+SELECT p.problem_id, p.question, p.answer, p.created_at,
+       coalesce(pv.has_passing, false) AS has_passing,
+       CAST(coalesce(g.level, p.source_level) AS INTEGER) AS level
+FROM p LEFT JOIN pv ON pv.problem_id = p.problem_id
+LEFT JOIN g ON g.problem_id = p.problem_id
+ORDER BY p.problem_id"""
+
+
+VIEWS: dict[str, str] = {
+    "latest_verdicts": LATEST_VERDICTS_SQL,
+    "latest_grades": LATEST_GRADES_SQL,
+    "kept_problems": kept_problems_sql(),
+}
+"""View name → SQL."""
+
+
+def create_views(con: Any) -> list[str]:
+    """Define :data:`VIEWS` as temporary views on a DuckDB connection; returns their names."""
+    for name, sql in VIEWS.items():
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
+    return list(VIEWS)
+
+
+# --- snapshot-pinned views used by the dataset builds (pipelines.build) --------------
+#
+# Each function returns a SELECT; with ``snapshot=N`` every table is read
+# ``AT (VERSION => N)`` (DuckLake time travel), so a query stored with its snapshot
+# re-reads exactly the same rows later. Rules the builds rely on:
+#
+# - latest verdict: per (sample_id, verifier) the row with the highest verifier_version,
+#   versions compared as versions: split on ".", each part an integer (non-digits
+#   dropped, empty parts -1), so "1.10" > "1.9" > "1"; ties fall back to text order, then
+#   to the newer created_at. (LATEST_VERDICTS_SQL above orders by created_at instead.)
+# - sample status: a sample passes when it has a latest verdict and all its latest
+#   verdicts (one per verifier) passed; it fails when any latest verdict failed;
+#   samples without verdicts have no status (never positive, never negative).
+# - level: the level of the problem's most recent grades row, else source_level.
+# - dropped problem: any dedup row with kept = false (any method, any config).
+
 INFRA_REASONS: tuple[str, ...] = ("verifier_error", "sandbox_error", "judge_error", "no_reference")
+"""Failure reasons that say nothing about the response: never make a sample negative."""
 
 
 def table_at(name: str, snapshot: int | None = None, alias: str | None = None) -> str:
@@ -53,7 +140,7 @@ def latest_verdicts_sql(snapshot: int | None = None) -> str:
 
 
 def sample_status_sql(snapshot: int | None = None) -> str:
-    """Per verified sample: passed (all latest verdicts passed), score, reasons, verifiers.
+    """Per verified sample: passed (all latest verdicts passed), score, reason, verifiers.
 
     Columns: ``sample_id, problem_id, passed, score, reason, verifiers, infra_failure``.
     ``score`` is the lowest latest score; ``reason`` the failing reason (or ``ok``);

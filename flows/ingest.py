@@ -129,31 +129,74 @@ def ingest(
 
     problems, samples, collected, report = read_and_map(cfg, run_id=run_id, base_dir=base_dir)
     report.rejected = len(collected)
-    total = problems.num_rows
     with open_catalog(catalog) as store:
         if collected:
             target = Path(cfg.rejects) if cfg.rejects else _default_rejects(store, cfg, run_id)
             report.rejects_path = str(write_rejects(target, collected))
             log.warning("%d bad record(s) skipped; see %s", len(collected), report.rejects_path)
-        for start in range(0, total, cfg.batch_rows):
-            part = problems.slice(start, cfg.batch_rows)
-            rows = part.column("_row")
-            lo, hi = pc.min(rows).as_py(), pc.max(rows).as_py()
-            batch = {"problems": part.drop_columns(["_row"])}
-            if samples.num_rows:
-                srows = samples.column("_row")
-                mask = pc.and_(pc.greater_equal(srows, lo), pc.less_equal(srows, hi))
-                batch["samples"] = samples.filter(mask).drop_columns(["_row"])
-            result = store.append(batch, message=f"ingest {cfg.source}")
+        # one key check over the whole input (we hold the catalog's write lock), then
+        # batches that only add rows
+        problems, report.problems_skipped = _keep_new(store, "problems", problems)
+        samples, report.samples_skipped = _keep_new(store, "samples", samples)
+        n_batches = max(1, -(-max(problems.num_rows, samples.num_rows) // cfg.batch_rows))
+        rows_p = problems.column("_row")
+        rows_s = samples.column("_row") if samples.num_rows else None
+        bounds = _row_bounds(problems, samples, n_batches)
+        end = bounds[-1][1] if bounds else 0
+        for lo, hi in bounds:
+            mask = pc.and_(pc.greater_equal(rows_p, lo), pc.less(rows_p, hi))
+            batch = {"problems": problems.filter(mask).drop_columns(["_row"])}
+            if rows_s is not None:
+                smask = pc.and_(pc.greater_equal(rows_s, lo), pc.less(rows_s, hi))
+                batch["samples"] = samples.filter(smask).drop_columns(["_row"])
+            if not any(t.num_rows for t in batch.values()):
+                continue
+            result = store.append(batch, message=f"ingest {cfg.source}", check_keys=False)
             report.batches += 1
             report.problems_inserted += result["problems"].inserted
-            report.problems_skipped += result["problems"].skipped
             if "samples" in result:
                 report.samples_inserted += result["samples"].inserted
-                report.samples_skipped += result["samples"].skipped
             if progress is not None:
-                progress(min(start + cfg.batch_rows, total), total)
+                progress(hi, end)
+        if progress is not None and not report.batches:
+            progress(end, end)
     return report
+
+
+def _keep_new(store: Any, name: str, table: pa.Table) -> tuple[pa.Table, int]:
+    """Rows whose key the catalog lacks, first of repeated keys; and how many were dropped."""
+    if table.num_rows == 0:
+        return table, 0
+    key_name = f"{name[:-1]}_id"  # problems → problem_id, samples → sample_id
+    total = table.num_rows
+    existing = store.existing_keys(name, table.column(key_name))
+    if len(existing):
+        table = table.filter(pc.invert(pc.is_in(table.column(key_name), value_set=existing)))
+    position = pa.array(range(table.num_rows), pa.int64())
+    firsts = (
+        pa.table({"k": table.column(key_name), "i": position})
+        .group_by("k", use_threads=False)
+        .aggregate([("i", "min")])
+    )
+    if firsts.num_rows < table.num_rows:
+        import numpy as np
+
+        table = table.take(pa.array(np.sort(firsts.column("i_min").to_numpy())))
+    return table, total - table.num_rows
+
+
+def _row_bounds(problems: pa.Table, samples: pa.Table, n_batches: int) -> list[tuple[int, int]]:
+    """Split the record numbers into ``n_batches`` ranges of about equal row counts."""
+    rows = problems.column("_row")
+    if samples.num_rows:
+        rows = pa.chunked_array([*rows.chunks, *samples.column("_row").chunks])
+    if len(rows) == 0:
+        return []
+    ordered = pc.sort_indices(rows)
+    values = pc.take(rows, ordered).to_numpy()
+    cuts = [int(values[(len(values) * i) // n_batches]) for i in range(1, n_batches)]
+    edges = sorted({int(values[0]), *cuts, int(values[-1]) + 1})
+    return list(zip(edges[:-1], edges[1:], strict=False))
 
 
 def _default_rejects(store: Any, cfg: IngestStage, run_id: str | None) -> Path:

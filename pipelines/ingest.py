@@ -498,7 +498,7 @@ def _map_table(
     n = table.num_rows
     cols: dict[str, pa.ChunkedArray | pa.Array] = {}
     used: set[str] = set()
-    bad = pa.array([False] * n) if n else pa.array([], pa.bool_())
+    bad = pa.repeat(False, n)
     rejects: list[IngestError] = []
 
     def flag(mask: pa.Array | pa.ChunkedArray, canon: str, path: str, reason: str) -> None:
@@ -549,13 +549,13 @@ def _map_table(
     if question is None:
         raise IngestError(data.name, "missing (no such column)", line=1, field="question")
     qpath = next(p for p in sources["question"][0] if p.split(".")[0] in used)
-    empty = pc.or_kleene(pc.is_null(question), pc.equal(pc.utf8_trim_whitespace(question), ""))
+    empty = pc.or_kleene(pc.is_null(question), pc.match_substring_regex(question, r"^\s*$"))
     flag(empty, "question", qpath, "missing or empty question")
     if "domain" in cols:
         domain = pc.fill_null(cols["domain"], options.resolved_domain)
         flag(pc.invert(pc.is_in(domain, pa.array(DOMAINS))), "domain", "domain", "unknown domain")
     else:
-        domain = pa.array([options.resolved_domain] * n, pa.string())
+        domain = pa.repeat(options.resolved_domain, n)
 
     out: dict[str, Any] = {
         "_row": pa.array(range(row_offset, row_offset + n), pa.int64()),
@@ -566,7 +566,7 @@ def _map_table(
         if canon in cols:
             out[canon] = cols[canon]
     if "license" not in out and options.license:
-        out["license"] = pa.array([options.license] * n, pa.string())
+        out["license"] = pa.repeat(options.license, n)
     extra = [c for c in table.column_names if c not in used]
     if options.keep_metadata and extra:
         out["metadata"] = _json_rows(table.select(extra))
@@ -594,20 +594,24 @@ def _problems_table(mapped: pa.Table, options: IngestOptions) -> pa.Table:
     n = mapped.num_rows
     cols = {name: mapped.column(name) for name in mapped.column_names}
     ids = problem_ids(cols["domain"], cols["question"])
+    domains = cols["domain"]
+    single = pc.unique(domains) if n else pa.array([], pa.string())
     if options.verifier is not None:
-        verifier: Any = pa.array([options.verifier] * n, pa.string())
+        verifier: Any = pa.repeat(options.verifier, n)
+    elif len(single) == 1:  # the usual case: one domain for the whole source
+        verifier = pa.repeat(pa.scalar(DEFAULT_VERIFIERS.get(single[0].as_py()), pa.string()), n)
     else:
         verifier = pa.nulls(n, pa.string())
         for domain, name in DEFAULT_VERIFIERS.items():
-            verifier = pc.if_else(pc.equal(cols["domain"], domain), name, verifier)
+            verifier = pc.if_else(pc.equal(domains, domain), name, verifier)
     rows_col = cols.pop("_row")
     table = pa.table(
         {
             "problem_id": ids,
-            "source": pa.array([options.source] * n, pa.string()),
+            "source": pa.repeat(options.source, n),
             **{k: v for k, v in cols.items() if v is not None},
             "verifier": verifier,
-            "run_id": pa.array([options.run_id] * n, pa.string()),
+            "run_id": pa.repeat(pa.scalar(options.run_id, pa.string()), n),
         }
     )
     table = conform("problems", table)

@@ -1,5 +1,11 @@
-"""Verification: the verifier registry and the math, code, rule and judge verifiers."""
+"""Verification: the verifier registry and the math, code, rule and judge verifiers.
 
+Importing this package is cheap; verifiers register on first lookup
+(:func:`get_verifier`), and math-verify is imported only when used.
+"""
+
+from pipelines.verify.batch import NO_VERIFIER, verifier_pool, verify_table
+from pipelines.verify.judge import JudgeClient, configure_judge
 from pipelines.verify.registry import (
     REASONS,
     RegisteredVerifier,
@@ -9,13 +15,21 @@ from pipelines.verify.registry import (
     run_verifier,
     verifier_names,
 )
+from pipelines.verify.sandbox import SandboxConfig, SandboxUnavailable
 
 __all__ = [
+    "NO_VERIFIER",
     "REASONS",
+    "JudgeClient",
     "RegisteredVerifier",
+    "SandboxConfig",
+    "SandboxUnavailable",
     "Verdict",
+    "configure_judge",
     "get_verifier",
     "register_verifier",
     "run_verifier",
     "verifier_names",
+    "verifier_pool",
+    "verify_table",
 ]

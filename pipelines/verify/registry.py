@@ -110,7 +110,13 @@ def run_verifier(
         return Verdict(False, 0.0, "verifier_error", {"error": f"{type(e).__name__}: {e}"[:500]})
 
 
-_BUILTIN_MODULES: tuple[str, ...] = ()
+_BUILTIN_MODULES: tuple[str, ...] = (
+    "pipelines.verify.math_answer",
+    "pipelines.verify.code",
+    "pipelines.verify.rules",
+    "pipelines.verify.judge",
+    "pipelines.synth.families",  # every synthetic family registers its rule verifier
+)
 """Modules imported on first lookup so their verifiers register themselves."""
 
 

@@ -130,3 +130,42 @@ def test_second_writer_gets_a_clear_lock_error(catalog_dir):
     assert "LOCKED" in out.stdout, out.stdout + out.stderr
     assert "one writer at a time" in out.stdout
     assert CatalogLockedError.__mro__[1] is CatalogError
+
+
+def sample_rows(n):
+    return conform(
+        "samples",
+        [
+            {"sample_id": f"s{i}", "problem_id": "p", "role": "teacher", "origin": "generate",
+             "model": "m", "backend": "fake", "params": "{}", "sample_index": i,
+             "prompt": [{"role": "user", "content": f"q{i}"}], "completion": f"c{i}"}
+            for i in range(n)
+        ],
+    )  # fmt: skip
+
+
+def test_large_appends_are_registered_parquet_files(catalog, catalog_dir):
+    batch = sample_rows(2_500)
+    result = catalog.append({"samples": batch})["samples"]
+    assert (result.inserted, result.skipped) == (2_500, 0)
+    back = catalog.read("samples", where="sample_index < 3")
+    assert back.sort_by("sample_index").to_pylist() == batch.slice(0, 3).to_pylist()
+    assert list((catalog_dir / "data" / "main" / "samples").glob("tracemill-*.parquet"))
+    again = catalog.append({"samples": sample_rows(3_000)})["samples"]
+    assert (again.inserted, again.skipped) == (500, 2_500)
+
+
+def test_failed_large_append_leaves_no_rows_and_no_files(catalog, catalog_dir):
+    bad_run = [{"run_id": "r", "flow": "f", "started_at": "not a time", "status": "x"}]
+    with pytest.raises(Exception):  # noqa: B017
+        catalog.append({"samples": sample_rows(2_000), "runs": bad_run})
+    assert catalog.count("samples") == 0
+    assert not list((catalog_dir / "data").rglob("tracemill-*.parquet"))
+
+
+def test_new_rows_and_unchecked_append(catalog):
+    catalog.append({"samples": sample_rows(10)})
+    fresh = catalog.new_rows("samples", sample_rows(15))
+    assert sorted(fresh.column("sample_index").to_pylist()) == list(range(10, 15))
+    catalog.append({"samples": fresh}, check_keys=False)
+    assert catalog.count("samples") == 15
