@@ -199,6 +199,22 @@ class SchemaError(ValueError):
     """A batch does not fit its table's schema."""
 
 
+def _from_rows(name: str, schema: pa.Schema, rows: list[dict]) -> pa.Table:
+    """Rows → table with the declared types of the keys any row uses (not just the first)."""
+    keys: dict[str, None] = {}
+    for row in rows:
+        keys.update(dict.fromkeys(row))
+    extra = [k for k in keys if schema.get_field_index(k) < 0]
+    if extra:
+        raise SchemaError(f"{name}: unknown column(s) {', '.join(extra)}")
+    present = pa.schema([schema.field(k) for k in keys]).remove_metadata()
+    present = pa.schema([f.with_nullable(True) for f in present])
+    try:
+        return pa.Table.from_pylist(rows, schema=present)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError) as e:
+        raise SchemaError(f"{name}: a value does not fit its column: {e}") from e
+
+
 def conform(name: str, data: pa.Table | list[dict]) -> pa.Table:
     """Return `data` as a table with exactly the schema of `name`.
 
@@ -210,7 +226,7 @@ def conform(name: str, data: pa.Table | list[dict]) -> pa.Table:
 
     spec = table_spec(name)
     schema = spec.schema
-    table = pa.Table.from_pylist(data) if isinstance(data, list) else data
+    table = _from_rows(name, schema, data) if isinstance(data, list) else data
     if table.schema.equals(schema) and not any(
         table.column(f.name).null_count for f in schema if not f.nullable
     ):

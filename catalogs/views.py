@@ -19,13 +19,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-LATEST_VERDICTS_SQL = """\
-SELECT * FROM verdicts
-QUALIFY row_number() OVER (
-    PARTITION BY sample_id, verifier ORDER BY created_at DESC, verifier_version DESC
-) = 1"""
-"""The latest verdict per (sample, verifier)."""
-
 LATEST_GRADES_SQL = """\
 SELECT * FROM grades
 QUALIFY row_number() OVER (
@@ -68,7 +61,7 @@ def problem_features_sql(where: str | None = None) -> str:
     filt = f"WHERE {where}" if where else ""
     return f"""\
 WITH pv AS (
-    SELECT problem_id, bool_or(passed) AS has_passing FROM ({LATEST_VERDICTS_SQL})
+    SELECT problem_id, bool_or(passed) AS has_passing FROM ({latest_verdicts_sql()})
     GROUP BY problem_id
 ), g AS ({LATEST_GRADES_SQL}),
 p AS (SELECT * FROM problems {filt})
@@ -80,19 +73,6 @@ LEFT JOIN g ON g.problem_id = p.problem_id
 ORDER BY p.problem_id"""
 
 
-VIEWS: dict[str, str] = {
-    "latest_verdicts": LATEST_VERDICTS_SQL,
-    "latest_grades": LATEST_GRADES_SQL,
-    "kept_problems": kept_problems_sql(),
-}
-"""View name → SQL."""
-
-
-def create_views(con: Any) -> list[str]:
-    """Define :data:`VIEWS` as temporary views on a DuckDB connection; returns their names."""
-    for name, sql in VIEWS.items():
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
-    return list(VIEWS)
 
 
 # --- snapshot-pinned views used by the dataset builds (pipelines.build) --------------
@@ -104,7 +84,7 @@ def create_views(con: Any) -> list[str]:
 # - latest verdict: per (sample_id, verifier) the row with the highest verifier_version,
 #   versions compared as versions: split on ".", each part an integer (non-digits
 #   dropped, empty parts -1), so "1.10" > "1.9" > "1"; ties fall back to text order, then
-#   to the newer created_at. (LATEST_VERDICTS_SQL above orders by created_at instead.)
+#   to the newer created_at.
 # - sample status: a sample passes when it has a latest verdict and all its latest
 #   verdicts (one per verifier) passed; it fails when any latest verdict failed;
 #   samples without verdicts have no status (never positive, never negative).
@@ -193,3 +173,21 @@ def problem_levels_sql(snapshot: int | None = None) -> str:
 def dropped_problems_sql(snapshot: int | None = None) -> str:
     """``problem_id`` of problems some dedup/decontamination run did not keep."""
     return f"SELECT DISTINCT problem_id FROM {table_at('dedup', snapshot)} WHERE NOT kept"
+
+
+LATEST_VERDICTS_SQL = latest_verdicts_sql()
+"""The latest verdict per (sample, verifier): highest version (see above)."""
+
+VIEWS: dict[str, str] = {
+    "latest_verdicts": LATEST_VERDICTS_SQL,
+    "latest_grades": LATEST_GRADES_SQL,
+    "kept_problems": kept_problems_sql(),
+}
+"""View name → SQL."""
+
+
+def create_views(con: Any) -> list[str]:
+    """Define :data:`VIEWS` as temporary views on a DuckDB connection; returns their names."""
+    for name, sql in VIEWS.items():
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
+    return list(VIEWS)

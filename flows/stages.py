@@ -71,6 +71,7 @@ STAGE_MODULES: tuple[str, ...] = (
     "flows.distill",
     "flows.grade",
     "flows.build",
+    "flows.train",
 )
 """Modules that register stages (missing ones are skipped: features land over time)."""
 

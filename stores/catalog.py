@@ -7,9 +7,25 @@ waits up to ``lock_timeout_s`` and then gets :class:`CatalogLockedError`.
 
 Scaled out (configuration only): set ``TRACEMILL_CATALOG`` to a DuckLake metadata URI
 such as ``postgres:dbname=tracemill host=db user=tm`` and ``TRACEMILL_DATA_PATH`` to
-object storage (``s3://bucket/tracemill/``); then many machines may write at once
-(DuckLake resolves concurrent commits against PostgreSQL). Credentials for object
-storage come from DuckDB secrets/environment as usual (httpfs/aws extensions).
+object storage (``s3://bucket/tracemill/``) or a directory every machine mounts; then
+many machines may write at once. The DuckDB extensions this needs (``postgres_scanner``
+for the metadata, ``httpfs`` for ``s3://``/``gs://``/``http(s)://`` data) are loaded from
+their PyPI packages (``duckdb-extension-postgres-scanner``, ``duckdb-extension-httpfs``),
+never downloaded at run time. Credentials for object storage come from DuckDB
+secrets/environment as usual.
+
+Concurrent writers on a shared (non-embedded) catalog: DuckLake itself re-commits a
+transaction whose snapshot id was taken by another commit when the two do not
+logically conflict, so two appends to one table would both land, and two appends
+offering the same new key would both insert it. Each :meth:`CatalogStore.append`
+therefore holds a PostgreSQL transaction-level advisory lock (on a second connection)
+from before its key check until its commit: tracemill writers of one catalog commit
+one at a time, waiting up to ``lock_timeout_s`` (then :class:`CatalogLockedError`), and
+a crashed writer's lock goes with its connection. A commit that still fails with a
+DuckLake conflict (another writer's schema change or compaction, DuckLake's own retries
+exhausted) is retried as a whole, up to ``_CONFLICT_ATTEMPTS`` times with jittered
+exponential backoff; each attempt is a fresh transaction that re-runs the key check
+against the latest snapshot, so a retry never duplicates rows.
 
 Appends are transactional (one DuckLake snapshot per :meth:`CatalogStore.append`, over
 all tables given) and idempotent (rows whose key already exists, or that repeat a key
@@ -18,20 +34,23 @@ within the batch, are skipped and counted as skipped).
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
+import random
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 
 from catalogs import TABLES, conform, table_spec
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 DEFAULT_CATALOG_DIR = "tracemill-data"
 CATALOG_ENV = "TRACEMILL_CATALOG"
@@ -40,6 +59,13 @@ ALIAS = "tm"
 _URI_PREFIXES = ("postgres:", "sqlite:", "mysql:", "duckdb:")
 _FILE_WRITE_MIN_ROWS = 1_000
 """Smaller appends are INSERTed (one small file either way; INSERT has less overhead)."""
+_REMOTE_DATA_PREFIXES = ("s3://", "s3a://", "gs://", "gcs://", "http://", "https://")
+"""Data paths that need the ``httpfs`` extension."""
+_POSTGRES_PREFIX = "postgres:"
+_WRITER_LOCK_ID = 7_402_118_530_266_911_045
+"""PostgreSQL advisory-lock key that serializes tracemill writers of one catalog database."""
+_CONFLICT_ATTEMPTS = 6
+"""Attempts of one write transaction on a shared catalog before a conflict is raised."""
 
 
 class CatalogError(RuntimeError):
@@ -83,6 +109,23 @@ class CatalogConfig:
         """True for a local-directory catalog (DuckDB-file metadata)."""
         return self.root is not None
 
+    @property
+    def postgres_dsn(self) -> str | None:
+        """The libpq connection string of a ``postgres:`` metadata URI, else None."""
+        if self.metadata.startswith(_POSTGRES_PREFIX):
+            return self.metadata[len(_POSTGRES_PREFIX) :]
+        return None
+
+    @property
+    def extensions(self) -> list[tuple[str, str]]:
+        """(PyPI package, extension name) of each extension this catalog needs beyond DuckLake."""
+        needed = []
+        if self.postgres_dsn is not None:
+            needed.append(("duckdb-extension-postgres-scanner", "postgres_scanner"))
+        if self.data_path.lower().startswith(_REMOTE_DATA_PREFIXES):
+            needed.append(("duckdb-extension-httpfs", "httpfs"))
+        return needed
+
 
 @dataclass(frozen=True)
 class AppendResult:
@@ -98,21 +141,33 @@ class AppendResult:
         return self.inserted + self.skipped
 
 
-def ducklake_extension_path() -> str:
-    """Path of the DuckLake extension shipped by the `duckdb-extension-ducklake` package."""
-    import duckdb
-    import duckdb_extension_ducklake as pkg
+def extension_path(package: str, name: str) -> str:
+    """Path of the DuckDB extension ``name`` shipped by the PyPI package ``package``.
 
+    The ``duckdb-extension-*`` packages hold ``extensions/v<duckdb version>/<name>
+    .duckdb_extension``; loading it from there needs no download at run time.
+    """
+    import duckdb
+
+    pin = f"{package}=={duckdb.__version__}"
+    try:
+        pkg = importlib.import_module(package.replace("-", "_"))
+    except ImportError as e:
+        raise CatalogError(f"DuckDB extension {name!r} is not installed: pip install {pin}") from e
     base = Path(pkg.__file__).parent / "extensions"
-    version = "v" + duckdb.__version__
-    path = base / version / "ducklake.duckdb_extension"
+    path = base / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
     if not path.exists():
         found = sorted(p.name for p in base.iterdir()) if base.exists() else []
         raise CatalogError(
-            f"DuckLake extension for DuckDB {duckdb.__version__} not found in {base} "
-            f"(found {found}); install duckdb-extension-ducklake=={duckdb.__version__}"
+            f"DuckDB extension {name!r} for DuckDB {duckdb.__version__} not found in {base} "
+            f"(found {found}); install {pin}"
         )
     return str(path)
+
+
+def ducklake_extension_path() -> str:
+    """Path of the DuckLake extension shipped by the `duckdb-extension-ducklake` package."""
+    return extension_path("duckdb-extension-ducklake", "ducklake")
 
 
 def _ddl_type(t: pa.DataType) -> str:
@@ -153,6 +208,23 @@ def _is_lock_error(err: Exception) -> bool:
     return "lock" in text and ("conflicting" in text or "could not set lock" in text)
 
 
+def _is_init_race(err: Exception) -> bool:
+    """True for a failed first ATTACH whose metadata tables another process just created."""
+    text = str(err).lower()
+    return "initialize ducklake" in text and ("duplicate key" in text or "already exists" in text)
+
+
+def _is_conflict_error(err: Exception) -> bool:
+    """True for a DuckLake commit that lost to a concurrent commit (worth a retry)."""
+    text = str(err).lower()
+    return (
+        "failed to commit ducklake transaction" in text
+        or "conflict" in text
+        or "concurrent" in text
+        or ("duplicate key" in text and "ducklake_" in text)
+    )
+
+
 class CatalogStore:
     """An open connection to a catalog. Use :func:`open_catalog` to get one."""
 
@@ -165,6 +237,8 @@ class CatalogStore:
     ) -> None:
         self.config = config
         self.read_only = read_only
+        self.lock_timeout_s = lock_timeout_s
+        self._lock_con: Any = None
         self.con = self._connect(lock_timeout_s)
         if not read_only:
             self._ensure_tables()
@@ -181,22 +255,38 @@ class CatalogStore:
                 raise CatalogError(f"no catalog at {cfg.root} (nothing ingested yet?)")
             cfg.root.mkdir(parents=True, exist_ok=True)
             Path(cfg.data_path).mkdir(parents=True, exist_ok=True)
+        elif not self.read_only and "://" not in cfg.data_path:
+            Path(cfg.data_path).mkdir(parents=True, exist_ok=True)
+        # resolve every extension first: a missing package is a CatalogError, no connection
+        extensions = [ducklake_extension_path()]
+        extensions += [extension_path(package, name) for package, name in cfg.extensions]
         con = duckdb.connect(
             config={"autoinstall_known_extensions": False, "autoload_known_extensions": True}
         )
         con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"LOAD {_sql_str(ducklake_extension_path())}")
+        for path in extensions:
+            con.execute(f"LOAD {_sql_str(path)}")
         opts = [f"DATA_PATH {_sql_str(cfg.data_path)}", "DATA_INLINING_ROW_LIMIT 0"]
         if self.read_only:
             opts.append("READ_ONLY")
         attach = f"ATTACH {_sql_str('ducklake:' + cfg.metadata)} AS {ALIAS} ({', '.join(opts)})"
         deadline = time.monotonic() + lock_timeout_s
         delay = 0.05
+        init_races = 0
         while True:
             try:
                 con.execute(attach)
                 break
             except duckdb.Error as e:
+                if not cfg.embedded and _is_init_race(e) and init_races < 3:
+                    # another process initialized this new shared catalog at the same
+                    # moment (its metadata tables won); attach again to the now-initialized one
+                    init_races += 1
+                    log.info(
+                        "catalog %s was initialized concurrently; attaching again", cfg.metadata
+                    )
+                    time.sleep(0.05 * init_races)
+                    continue
                 if not _is_lock_error(e):
                     con.close()
                     raise CatalogError(f"cannot open catalog {cfg.metadata}: {e}") from e
@@ -212,32 +302,126 @@ class CatalogStore:
         con.execute(f"USE {ALIAS}")
         return con
 
-    def _ensure_tables(self) -> None:
+    def _missing_tables(self) -> list[str]:
         existing = {
             r[0]
             for r in self.con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [ALIAS]
             ).fetchall()
         }
-        missing = [n for n in TABLES if n not in existing]
-        if not missing:
+        return [n for n in TABLES if n not in existing]
+
+    def _ensure_tables(self) -> None:
+        if not self._missing_tables():
             return
-        self.con.execute("BEGIN")
-        try:
+
+        def create(written: list[Path]) -> None:
+            missing = self._missing_tables()  # again: another writer may have made them
             for name in missing:
                 self.con.execute(create_table_sql(name))
-            self._commit_message("tracemill", "create tables " + ", ".join(missing))
-            self.con.execute("COMMIT")
-        except Exception:
-            self.con.execute("ROLLBACK")
-            raise
+            if missing:
+                self._commit_message("tracemill", "create tables " + ", ".join(missing))
+
+        self._write_transaction(create)
+
+    def _write_transaction(self, body: Callable[[list[Path]], _T]) -> _T:
+        """Run ``body(written)`` in one write transaction and commit it.
+
+        ``written`` collects local files the body wrote; they are deleted when the
+        transaction rolls back. On a shared catalog each attempt holds the writer lock,
+        and one that loses to a concurrent commit is rolled back and run again from the
+        start (a fresh snapshot), up to ``_CONFLICT_ATTEMPTS`` times with backoff.
+        """
+        import duckdb
+
+        attempts = 1 if self.config.embedded else _CONFLICT_ATTEMPTS
+        delay = 0.1
+        for attempt in range(1, attempts + 1):
+            written: list[Path] = []
+            try:
+                with self._writer_lock():
+                    self.con.execute("BEGIN")
+                    try:
+                        result = body(written)
+                        self.con.execute("COMMIT")
+                    except BaseException:
+                        try:
+                            self.con.execute("ROLLBACK")
+                        except Exception:  # noqa: BLE001 - the original error matters more
+                            log.debug("rollback failed", exc_info=True)
+                        for path in written:  # files of a rolled-back append are unreferenced
+                            path.unlink(missing_ok=True)
+                        raise
+                return result
+            except duckdb.Error as e:
+                if attempt >= attempts or not _is_conflict_error(e):
+                    raise
+                wait = delay * random.uniform(1.0, 2.0)
+                log.warning(
+                    "catalog commit conflicted with another writer (attempt %d/%d); "
+                    "retrying in %.2fs: %s", attempt, attempts, wait, str(e).splitlines()[0]
+                )  # fmt: skip
+                time.sleep(wait)
+                delay = min(delay * 2, 2.0)
+        raise AssertionError("unreachable")
+
+    @contextmanager
+    def _writer_lock(self) -> Iterator[None]:
+        """Hold the catalog's PostgreSQL writer lock (a no-op for other catalogs)."""
+        import duckdb
+
+        dsn = self.config.postgres_dsn
+        if dsn is None:
+            yield
+            return
+        if self._lock_con is None:
+            lock_con = duckdb.connect(
+                config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+            )
+            try:
+                path = extension_path("duckdb-extension-postgres-scanner", "postgres_scanner")
+                lock_con.execute(f"LOAD {_sql_str(path)}")
+                lock_con.execute(f"ATTACH {_sql_str(dsn)} AS pg (TYPE postgres)")
+            except duckdb.Error as e:
+                lock_con.close()
+                raise CatalogError(f"cannot open catalog {self.config.metadata}: {e}") from e
+            self._lock_con = lock_con
+        lock_con = self._lock_con
+        timeout_ms = max(1, int(self.lock_timeout_s * 1000))
+        lock_con.execute("BEGIN")
+        try:
+            lock_con.execute(
+                "CALL postgres_execute('pg', ?)", [f"SET LOCAL lock_timeout = {timeout_ms}"]
+            )
+            try:
+                lock_con.execute(
+                    "CALL postgres_execute('pg', ?)",
+                    [f"SELECT pg_advisory_xact_lock({_WRITER_LOCK_ID})"],
+                )
+            except duckdb.Error as e:
+                if "lock timeout" not in str(e).lower():
+                    raise
+                raise CatalogLockedError(
+                    f"catalog {self.config.metadata}: another writer held the writer lock for "
+                    f"{self.lock_timeout_s:.0f}s"
+                ) from e
+            yield
+        finally:
+            # ending the PostgreSQL transaction releases the transaction-level lock
+            try:
+                lock_con.execute("ROLLBACK")
+            except Exception:  # noqa: BLE001 - a dead connection released the lock anyway
+                log.debug("releasing the writer lock failed", exc_info=True)
 
     def close(self) -> None:
         """Close the connection (releases the embedded catalog's lock)."""
-        try:
-            self.con.close()
-        except Exception:  # noqa: BLE001 - closing twice is harmless
-            log.debug("closing catalog connection failed", exc_info=True)
+        for con in (self.con, self._lock_con):
+            if con is None:
+                continue
+            try:
+                con.close()
+            except Exception:  # noqa: BLE001 - closing twice is harmless
+                log.debug("closing catalog connection failed", exc_info=True)
 
     def __enter__(self) -> CatalogStore:
         return self
@@ -265,15 +449,17 @@ class CatalogStore:
         Each batch is conformed to its table's schema first (a bad batch raises before
         anything is written). Either every table's new rows land or none do.
         ``check_keys=False`` skips the key check for batches the caller already reduced
-        with :meth:`new_rows` while holding this connection (one writer).
+        with :meth:`new_rows` while holding this connection (one writer). A shared
+        catalog has no such writer: there the key check always runs, under the writer lock.
         """
         if self.read_only:
             raise CatalogError("catalog is open read-only")
         batches = {name: conform(name, data) for name, data in tables.items()}
-        results: dict[str, AppendResult] = {}
-        written: list[Path] = []
-        self.con.execute("BEGIN")
-        try:
+        check_keys = check_keys or not self.config.embedded
+
+        def transaction(written: list[Path]) -> dict[str, AppendResult]:
+            # a retried attempt starts over: keys are checked against the latest snapshot
+            results: dict[str, AppendResult] = {}
             for name, batch in batches.items():
                 new = self._new_rows(name, batch) if check_keys else batch
                 if new.num_rows:
@@ -282,16 +468,9 @@ class CatalogStore:
             if any(r.inserted for r in results.values()):
                 counts = ", ".join(f"{n}+{r.inserted}" for n, r in results.items())
                 self._commit_message(author, f"{message}: {counts}")
-            self.con.execute("COMMIT")
-        except BaseException:
-            try:
-                self.con.execute("ROLLBACK")
-            except Exception:  # noqa: BLE001 - the original error matters more
-                log.debug("rollback failed", exc_info=True)
-            for path in written:  # files of a rolled-back append are never referenced
-                path.unlink(missing_ok=True)
-            raise
-        return results
+            return results
+
+        return self._write_transaction(transaction)
 
     def existing_keys(self, name: str, keys: pa.Array | pa.ChunkedArray) -> pa.Array:
         """Which of ``keys`` (values of a single-column key) the table already holds."""

@@ -1,1 +1,29 @@
-"""Thin trainer stages over TRL that read built datasets from the catalog."""
+"""Thin trainer stages over TRL that read built datasets from the catalog.
+
+Importing this package is cheap: torch, transformers and TRL load inside each ``main``.
+"""
+
+from trainers.common import TrainConfig, TrainResult, config_from_dict, load_config
+from trainers.dpo import DpoConfig
+from trainers.grpo import GrpoConfig
+from trainers.redi import RediConfig, redi_loss, sequence_logps
+from trainers.rewards import LaserDReward, LaserReward, verifier_reward
+from trainers.sft import SftConfig
+from trainers.tiny import build_tiny_model
+
+__all__ = [
+    "DpoConfig",
+    "GrpoConfig",
+    "LaserDReward",
+    "LaserReward",
+    "RediConfig",
+    "SftConfig",
+    "TrainConfig",
+    "TrainResult",
+    "build_tiny_model",
+    "config_from_dict",
+    "load_config",
+    "redi_loss",
+    "sequence_logps",
+    "verifier_reward",
+]

@@ -144,7 +144,8 @@ def get_task(name: str) -> Task:
     try:
         return _TASKS[name]
     except KeyError:
-        raise KeyError(f"unknown task family {name!r}; families: {', '.join(task_names())}") from None
+        known = ", ".join(task_names())
+        raise KeyError(f"unknown task family {name!r}; families: {known}") from None
 
 
 def task_names() -> list[str]:

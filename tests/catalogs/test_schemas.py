@@ -83,3 +83,17 @@ def test_conform_rejects_unknown_column_null_key_and_bad_type():
 def test_empty_tables():
     for name in TABLES:
         assert empty_table(name).num_rows == 0
+
+
+def test_conform_rows_keeps_keys_that_only_later_rows_have():
+    # regression: columns used to come from the first row only, silently dropping later keys
+    rows = [
+        {"problem_id": "p1", "source": "s", "domain": "math", "question": "q1"},
+        {"problem_id": "p2", "source": "s", "domain": "math", "question": "q2", "source_level": 4},
+    ]
+    t = conform("problems", rows)
+    assert t.column("source_level").to_pylist() == [None, 4]
+    with pytest.raises(SchemaError, match="unknown column"):
+        conform("problems", [rows[0], {**rows[1], "bogus": 1}])
+    with pytest.raises(SchemaError, match="does not fit"):
+        conform("problems", [{**rows[0], "source_level": "high"}])

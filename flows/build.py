@@ -1,0 +1,107 @@
+"""Recipe stages ``build`` (sft / rl / pairs datasets) and ``export`` (folder or Hub).
+
+```yaml
+  - stage: build
+    kind: sft
+    dataset: quickstart-sft
+    options: {per_problem: 1, exclude_truncated: true}
+  - stage: export
+    dataset: quickstart-sft
+    to: ../exports/quickstart-sft      # or hub://ORG/NAME
+```
+
+(``name`` is taken by the recipe for a stage's label, hence ``dataset``.) Both are
+resumable: a build whose inputs and options did not change reuses the latest
+version, and an export rewrites the same folder.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from flows.stages import StageConfig, StageContext, register_stage
+
+
+class BuildStage(StageConfig):
+    """Recipe stage ``build``: a versioned dataset in the ``datasets`` table."""
+
+    kind: Literal["sft", "rl", "pairs"] = Field(description="sft, rl or pairs")
+    dataset: str = Field(min_length=1, description="dataset name (versions auto-increment)")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="build options (see pipelines.build.options)"
+    )
+    reuse: bool = Field(True, description="reuse the latest version when nothing changed")
+
+    @model_validator(mode="after")
+    def _options_valid(self) -> BuildStage:
+        from pipelines.build import options_from_dict
+
+        options_from_dict(self.kind, dict(self.options))
+        return self
+
+
+class ExportStage(StageConfig):
+    """Recipe stage ``export``: Parquet shards + dataset card, to a folder or the Hub."""
+
+    dataset: str = Field(min_length=1, description="name of a built dataset")
+    to: str = Field(description="folder (relative to the recipe) or hub://ORG/NAME")
+    version: int | None = Field(None, description="dataset version (default: latest)")
+    shard_rows: int | None = Field(None, ge=1, description="most rows per shard")
+    shard_bytes: int | None = Field(256 * 1024 * 1024, ge=1, description="~most bytes per shard")
+    private: bool = Field(False, description="create the Hub repository private")
+    license: str | None = Field(None, description="license id for the card (default: sources')")
+
+
+def run_build(cfg: BuildStage, *, catalog: str | None, run_id: str | None) -> dict[str, Any]:
+    """Build one dataset; returns its counters."""
+    from pipelines.build import build_dataset
+    from stores.catalog import open_catalog
+
+    with open_catalog(catalog) as store:
+        built = build_dataset(
+            store, cfg.kind, cfg.dataset, dict(cfg.options), run_id=run_id, reuse=cfg.reuse
+        )
+    return built.counts()
+
+
+def run_export(cfg: ExportStage, *, catalog: str | None, to: str) -> dict[str, Any]:
+    """Export one dataset; returns its counters."""
+    from stores.catalog import open_catalog
+    from stores.hub import export_dataset
+
+    with open_catalog(catalog, read_only=True) as store:
+        result = export_dataset(
+            store,
+            cfg.dataset,
+            to,
+            version=cfg.version,
+            shard_rows=cfg.shard_rows,
+            shard_bytes=cfg.shard_bytes,
+            private=cfg.private,
+            license=cfg.license,
+        )
+    counts = result.counts()
+    if result.url:
+        counts["url"] = result.url
+    return counts
+
+
+@register_stage("build", BuildStage)
+def build_stage(ctx: StageContext, cfg: BuildStage) -> dict[str, Any]:
+    """Build an sft, rl or pairs dataset from the catalog."""
+    return run_build(cfg, catalog=ctx.catalog, run_id=ctx.run_id)
+
+
+@register_stage("export", ExportStage)
+def export_stage(ctx: StageContext, cfg: ExportStage) -> dict[str, Any]:
+    """Export a built dataset as Hub-ready Parquet shards and a dataset card."""
+    from stores.hub import parse_hub_target
+
+    to = cfg.to if parse_hub_target(cfg.to) else str(ctx.path(cfg.to))
+    return run_export(cfg, catalog=ctx.catalog, to=to)
+
+
+# flows.stages.STAGE_MODULES does not list flows.train yet: register it from here.
+import flows.train  # noqa: E402, F401

@@ -1,0 +1,414 @@
+"""Curate the catalog's problems: exact, near and semantic dedup, then decontamination.
+
+The ``curate`` stage reads problems (with their latest passing verdicts and grades, for
+the keep policy) from the catalog, runs the chosen methods in the order
+exact → near → semantic, each over the problems the earlier ones kept, decontaminates
+every selected problem against the configured benchmarks, and appends all ``dedup``
+rows in one transaction.
+
+Reruns are idempotent: rows are keyed by (problem, method, config id), where the config
+id hashes the method's parameters and keep policy (and, for ``decontam``, the benchmark
+questions). A problem kept by an earlier run under the same config stays the
+representative of its cluster when new problems join it, so earlier decisions stand.
+Semantic vectors are cached beside the catalog (:mod:`stores.embeddings`): a rerun or a
+new threshold encodes nothing already encoded.
+
+The curated set is the ``kept_problems`` view (:mod:`catalogs.views`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import Field, model_validator
+
+from flows.stages import StageConfig, StageContext, register_stage
+
+log = logging.getLogger(__name__)
+
+Method = Literal["exact", "near", "semantic", "decontam"]
+DEDUP_ORDER: tuple[str, ...] = ("exact", "near", "semantic")
+
+
+class CurateStage(StageConfig):
+    """Recipe stage ``curate``: dedup and decontaminate problems into ``dedup`` rows."""
+
+    methods: list[Method] = Field(
+        default_factory=lambda: ["exact", "near"],
+        description="exact, near, semantic, decontam (decontam is added by `benchmarks`)",
+    )
+    where: str | None = Field(None, description="SQL filter on problems (columns unqualified)")
+    keep: list[str] = Field(
+        default_factory=lambda: ["answer", "passing", "level", "shortest", "oldest"],
+        description="keep policy: answer, passing, level, shortest/longest, oldest/newest",
+    )
+    case_sensitive: bool = Field(False, description="exact: keep case")
+    strip_digits: bool = Field(False, description="exact: remove digits (Light-R1 style)")
+    near_threshold: float = Field(0.8, gt=0, le=1, description="near: min estimated Jaccard")
+    num_perm: int = Field(128, ge=2, description="near: MinHash permutations")
+    near_ngram: int = Field(5, ge=1)
+    near_unit: Literal["word", "char"] = "word"
+    number_guard: bool = Field(True, description="never merge problems whose numbers differ")
+    semantic_threshold: float = Field(0.95, ge=-1, le=1, description="semantic: min cosine")
+    semantic_k: int = Field(16, ge=1, description="semantic: neighbours searched per problem")
+    exact_below: int = Field(20_000, ge=0, description="semantic: exact search below N rows")
+    encoder: str | None = Field(
+        None, description="sentence-transformers model name or path (default: packaged MiniLM)"
+    )
+    device: str | None = Field(None, description="encoder device (cpu, cuda, …)")
+    batch_size: int = Field(64, ge=1, description="encoder batch size")
+    benchmarks: str | None = Field(None, description="benchmark config (YAML/JSON)")
+    decontam_ngram: int = Field(8, ge=1)
+    decontam_unit: Literal["word", "char"] = "word"
+    decontam_min_matches: int = Field(1, ge=1)
+    decontam_embedding_threshold: float | None = Field(
+        None, description="also match by embedding cosine at least this"
+    )
+    report: str | None = Field(None, description="write a JSON report to this file")
+
+    @model_validator(mode="after")
+    def _check(self) -> CurateStage:
+        if "decontam" in self.methods and not self.benchmarks:
+            raise ValueError("method decontam needs `benchmarks` (a benchmark config file)")
+        from pipelines.curate import KeepPolicy
+
+        KeepPolicy.of(self.keep)
+        return self
+
+    def chosen(self) -> list[str]:
+        """Methods to run, in running order."""
+        wanted = set(self.methods) | ({"decontam"} if self.benchmarks else set())
+        return [m for m in (*DEDUP_ORDER, "decontam") if m in wanted]
+
+
+@dataclass
+class CurateReport:
+    """What a curate run found and wrote."""
+
+    problems: int = 0
+    methods: dict[str, dict[str, Any]] = field(default_factory=dict)
+    benchmarks: list[dict[str, Any]] = field(default_factory=list)
+    kept: int = 0
+    inserted: int = 0
+    skipped: int = 0
+    dry_run: bool = False
+
+    def counts(self) -> dict[str, Any]:
+        """Flat counters for the run summary."""
+        out: dict[str, Any] = {"problems": self.problems}
+        for method, counts in self.methods.items():
+            for key, value in counts.items():
+                if key != "config_id":
+                    out[f"{method}.{key}"] = value
+        for bench in self.benchmarks:
+            out[f"decontam.{bench['name']}.problems"] = bench["problems"]
+        out.update(kept=self.kept, inserted=self.inserted, skipped=self.skipped)
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able form (the ``--report`` file)."""
+        return {
+            "problems": self.problems,
+            "methods": self.methods,
+            "benchmarks": self.benchmarks,
+            "kept": self.kept,
+            "inserted": self.inserted,
+            "skipped": self.skipped,
+            "dry_run": self.dry_run,
+        }
+
+
+def _prior(store: Any, method: str, config_id: str) -> tuple[set[str], set[str]]:
+    """Problems kept / dropped by earlier runs under ``(method, config_id)``."""
+    rows = store.sql(
+        "SELECT problem_id, kept FROM dedup WHERE method = ? AND config_id = ?",
+        [method, config_id],
+    ).to_pylist()
+    kept = {r["problem_id"] for r in rows if r["kept"]}
+    return kept, {r["problem_id"] for r in rows if not r["kept"]}
+
+
+def build_encoder(cfg: CurateStage) -> tuple[str, Any]:
+    """``(model name for the cache, encoder)`` for ``cfg.encoder`` (default: packaged MiniLM)."""
+    from pipelines.curate import SentenceTransformerEncoder
+    from stores.embeddings import MINILM_NAME, packaged_minilm_path
+
+    if cfg.encoder is None:
+        path = str(packaged_minilm_path())
+        return MINILM_NAME, SentenceTransformerEncoder(
+            path, device=cfg.device, batch_size=cfg.batch_size
+        )
+    return cfg.encoder, SentenceTransformerEncoder(
+        cfg.encoder, device=cfg.device, batch_size=cfg.batch_size
+    )
+
+
+class _Vectors:
+    """Embeds problems once per run through the cache (semantic dedup and decontam share)."""
+
+    def __init__(
+        self, cfg: CurateStage, store: Any, encoder: Any, model: str | None, *, dry_run: bool
+    ) -> None:
+        self.cfg = cfg
+        self.store = store
+        self._encoder = encoder
+        self.model = model or cfg.encoder
+        self.dry_run = dry_run
+        self.encoded = 0
+        self.reused = 0
+
+    def encoder(self) -> Any:
+        if self._encoder is None:
+            self.model, self._encoder = build_encoder(self.cfg)
+        return self._encoder
+
+    def model_name(self) -> str:
+        if self.model is None:
+            from stores.embeddings import MINILM_NAME
+
+            return MINILM_NAME
+        return self.model
+
+    def cache(self) -> Any:
+        from stores.embeddings import EmbeddingCache, embeddings_root
+
+        return EmbeddingCache(embeddings_root(self.store.config.root), self.model_name())
+
+    def embed(self, problems: pa.Table, *, allow_encode: bool = True) -> pa.Table:
+        from pipelines.curate import embed_step
+
+        cache = self.cache()
+        known = cache.read(problems.column("problem_id").to_pylist())
+        missing = problems.num_rows - (known.num_rows if known is not None else 0)
+        if missing and not allow_encode:
+            raise ValueError(
+                f"{missing} problem(s) have no cached {self.model_name()} vector; run curate "
+                "with the semantic method first"
+            )
+        encoder = self.encoder() if missing else None
+        result = embed_step(problems, encoder, known=known, batch_size=1024)
+        if not self.dry_run:
+            cache.write(result.new)
+        self.encoded += result.encoded
+        self.reused += result.reused
+        return result.vectors
+
+    def encode_texts(self, texts: list[str]) -> Any:
+        import numpy as np
+
+        if not texts:
+            return np.zeros((0, 1), dtype=np.float32)
+        vectors = np.asarray(self.encoder().encode(texts), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return vectors / norms
+
+
+def _run_method(
+    method: str,
+    cfg: CurateStage,
+    problems: pa.Table,
+    store: Any,
+    vectors: _Vectors,
+    run_id: str | None,
+    *,
+    allow_encode: bool,
+) -> tuple[Any, set[str], set[str]]:
+    """Run one dedup method; returns (result, prior kept, prior dropped)."""
+    from pipelines.curate import (
+        ExactConfig,
+        KeepPolicy,
+        NearConfig,
+        NormalizeConfig,
+        SemanticConfig,
+        method_config_id,
+        run_exact,
+        run_near,
+        run_semantic,
+    )
+
+    policy = KeepPolicy.of(cfg.keep)
+    norm = NormalizeConfig(case=cfg.case_sensitive, strip_digits=cfg.strip_digits)
+    method_cfg: Any
+    if method == "exact":
+        method_cfg = ExactConfig(normalize=norm)
+    elif method == "near":
+        method_cfg = NearConfig(
+            threshold=cfg.near_threshold,
+            num_perm=cfg.num_perm,
+            ngram=cfg.near_ngram,
+            unit=cfg.near_unit,
+            number_guard=cfg.number_guard,
+            normalize=norm,
+        )
+    else:
+        method_cfg = SemanticConfig(
+            model=vectors.model_name(),
+            threshold=cfg.semantic_threshold,
+            k=cfg.semantic_k,
+            exact_below=cfg.exact_below,
+            number_guard=cfg.number_guard,
+        )
+    prior_kept, prior_dropped = _prior(store, method, method_config_id(method_cfg.params(), policy))
+    features = problems.append_column(
+        "prior_kept",
+        pc.is_in(
+            problems.column("problem_id"), value_set=pa.array(sorted(prior_kept), pa.string())
+        ),
+    )
+    if method == "exact":
+        result = run_exact(problems, method_cfg, features=features, policy=policy, run_id=run_id)
+    elif method == "near":
+        result = run_near(problems, method_cfg, features=features, policy=policy, run_id=run_id)
+    else:
+        vecs = vectors.embed(problems, allow_encode=allow_encode)
+        result = run_semantic(
+            problems, vecs, method_cfg, features=features, policy=policy, run_id=run_id
+        )
+    return result, prior_kept, prior_dropped
+
+
+def _decontaminate(
+    cfg: CurateStage,
+    problems: pa.Table,
+    vectors: _Vectors,
+    base_dir: Path | None,
+    run_id: str | None,
+    *,
+    allow_encode: bool,
+) -> tuple[pa.Table, list[dict[str, Any]], dict[str, Any]]:
+    from catalogs import config_id as hash_config
+    from pipelines.curate import (
+        Benchmark,
+        DecontamConfig,
+        contamination_report,
+        contamination_rows,
+        embedding_matches,
+        ngram_matches,
+    )
+    from pipelines.curate.semantic import vector_matrix
+    from stores.benchmarks import load_benchmarks
+
+    assert cfg.benchmarks is not None
+    path = Path(cfg.benchmarks).expanduser()
+    if base_dir is not None and not path.is_absolute():
+        path = base_dir / path
+    benchmarks = [Benchmark(b.name, b.questions, b.source) for b in load_benchmarks(path)]
+    dcfg = DecontamConfig(
+        ngram=cfg.decontam_ngram,
+        unit=cfg.decontam_unit,
+        min_matches=cfg.decontam_min_matches,
+        embedding_threshold=cfg.decontam_embedding_threshold,
+    )
+    params: dict[str, Any] = dict(dcfg.params())
+    params["benchmarks"] = {
+        b.name: hash_config(list(b.questions)) for b in sorted(benchmarks, key=lambda b: b.name)
+    }
+    if dcfg.embedding_threshold is not None:
+        params["model"] = vectors.model_name()
+    cid = hash_config(params)
+    matches = ngram_matches(problems, benchmarks, dcfg)
+    if dcfg.embedding_threshold is not None:
+        vecs = vectors.embed(problems, allow_encode=allow_encode)
+        emb = embedding_matches(
+            vecs.column("problem_id").to_pylist(),
+            vector_matrix(vecs),
+            benchmarks,
+            [vectors.encode_texts(list(b.questions)) for b in benchmarks],
+            dcfg.embedding_threshold,
+        )
+        matches = pa.concat_tables([matches, emb])
+    rows = contamination_rows(matches, config_id=cid, run_id=run_id)
+    report = [r.as_dict() for r in contamination_report(matches, benchmarks)]
+    counts = {
+        "input": problems.num_rows,
+        "matches": matches.num_rows,
+        "dropped": rows.num_rows,
+        "config_id": cid,
+    }
+    return rows, report, counts
+
+
+def curate(
+    cfg: CurateStage,
+    *,
+    catalog: str | None = None,
+    run_id: str | None = None,
+    base_dir: Path | None = None,
+    encoder: Any = None,
+    dry_run: bool = False,
+    allow_encode: bool = True,
+) -> CurateReport:
+    """Run the configured curation (see the module docstring).
+
+    ``encoder`` (an :class:`~pipelines.curate.Encoder`) replaces the one ``cfg.encoder``
+    names; its vectors are cached under ``cfg.encoder`` (or the packaged MiniLM's name).
+    ``dry_run`` computes and reports without writing rows or cache files;
+    ``allow_encode=False`` fails instead of encoding (re-thresholding from the cache).
+    """
+    from catalogs.views import problem_features_sql
+    from stores.catalog import open_catalog
+
+    if encoder is not None and cfg.encoder is None:
+        raise ValueError("an injected encoder needs a name: set `encoder` in the config")
+    report = CurateReport(dry_run=dry_run)
+    with open_catalog(catalog, read_only=dry_run) as store:
+        problems = store.sql(problem_features_sql(cfg.where))
+        report.problems = problems.num_rows
+        vectors = _Vectors(cfg, store, encoder, cfg.encoder, dry_run=dry_run)
+        tables: list[pa.Table] = []
+        current = problems
+        for method in cfg.chosen():
+            if method == "decontam":
+                rows, bench_report, counts = _decontaminate(
+                    cfg, problems, vectors, base_dir, run_id, allow_encode=allow_encode
+                )
+                tables.append(rows)
+                report.benchmarks = bench_report
+                report.methods[method] = counts
+                continue
+            result, prior_kept, prior_dropped = _run_method(
+                method, cfg, current, store, vectors, run_id, allow_encode=allow_encode
+            )
+            tables.append(result.rows)
+            ids = set(current.column("problem_id").to_pylist())
+            dropped = ((set(result.dropped_ids) - prior_kept) | prior_dropped) & ids
+            counts = result.counts()
+            counts.update(dropped=len(dropped), config_id=result.config_id)
+            if method == "semantic":
+                counts.update(encoded=vectors.encoded, reused=vectors.reused)
+            report.methods[method] = counts
+            keep_mask = pc.invert(
+                pc.is_in(
+                    current.column("problem_id"), value_set=pa.array(sorted(dropped), pa.string())
+                )
+            )
+            current = current.filter(keep_mask)
+        contaminated = set()
+        if "decontam" in report.methods:
+            contaminated = set(tables[-1].column("problem_id").to_pylist())
+        report.kept = len(set(current.column("problem_id").to_pylist()) - contaminated)
+        rows = pa.concat_tables(tables) if tables else pa.table({})
+        if not dry_run and rows.num_rows:
+            result = store.append({"dedup": rows}, message="curate")["dedup"]
+            report.inserted, report.skipped = result.inserted, result.skipped
+    if cfg.report:
+        target = Path(cfg.report).expanduser()
+        if base_dir is not None and not target.is_absolute():
+            target = base_dir / target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n")
+    return report
+
+
+@register_stage("curate", CurateStage)
+def curate_stage(ctx: StageContext, cfg: CurateStage) -> dict[str, Any]:
+    """Dedup (exact, near, semantic) and decontaminate problems into ``dedup`` rows."""
+    report = curate(cfg, catalog=ctx.catalog, run_id=ctx.run_id, base_dir=ctx.base_dir)
+    return report.counts()

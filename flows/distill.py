@@ -1,0 +1,536 @@
+"""Recipe stage ``distill``: sample a teacher on chosen problems, verify, commit in batches.
+
+Resumable and idempotent:
+
+1. Problems are chosen (``source``, ``domain``, a SQL ``where``, graded ``levels``,
+   ``limit``; ordered by ``problem_id`` so a limit picks the same problems every time).
+2. Every ``sample_id`` (problem, model, params text, index) is computed **before**
+   anything is generated; ids already in ``samples`` are skipped, so a rerun after a
+   complete run generates nothing (and does not even load the model).
+3. Samples are committed every ``batch_size`` samples, each batch one
+   ``store.append({"samples", "verdicts"})`` transaction, by a committer thread while
+   generation goes on. A SIGKILL loses at most the samples not yet committed (the
+   batch being written, one queued batch and the partial one); a Python-level failure
+   (backend error, Ctrl-C) first commits every sample already generated. A rerun never
+   duplicates: keys are content hashes and appends skip existing keys.
+
+Truncated samples (finish reason ``length``) are stored like the others; their
+``finish_reason`` marks them and the summary counts them. Samples whose request failed
+for good (``error``) are not stored, so a rerun tries them again.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import queue
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import pyarrow as pa
+from pydantic import Field, field_validator
+
+from flows.stages import StageConfig, StageContext, register_stage
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+"""``progress(samples_done, samples_to_generate)``."""
+
+
+class DistillStage(StageConfig):
+    """Recipe stage ``distill``: teacher samples (+ verdicts) for chosen problems."""
+
+    backend: str = Field("transformers", description="vllm, openai, transformers, llamacpp, fake")
+    model: str = Field(description="local path, packaged model, Hub id, or a server's model")
+    model_name: str | None = Field(None, description="name recorded on samples (default: model)")
+    allow_download: bool = Field(False, description="let a Hub id be downloaded")
+    n: int = Field(1, ge=1, description="samples per problem")
+    role: Literal["teacher", "student"] = "teacher"
+    temperature: float = Field(0.7, ge=0)
+    top_p: float = Field(1.0, gt=0, le=1)
+    max_tokens: int = Field(2048, ge=1)
+    seed: int | None = None
+    stop: list[str] = Field(default_factory=list)
+    sampling: dict[str, Any] = Field(default_factory=dict, description="extra sampling params")
+    system_prompt: str | None = None
+    template: str | None = Field(None, description="user turn with {question} etc.")
+    source: list[str] = Field(default_factory=list, description="problem sources to take")
+    domain: list[str] = Field(default_factory=list, description="problem domains to take")
+    where: str | None = Field(None, description="SQL condition over `problems` columns")
+    levels: list[int] = Field(default_factory=list, description="graded difficulty levels")
+    grader_model: str | None = Field(None, description="whose grades `levels` refers to")
+    limit: int | None = Field(None, ge=1, description="at most this many problems")
+    batch_size: int = Field(64, ge=1, description="samples per committed batch")
+    verify: bool = Field(True, description="verify each batch; verdicts land with it")
+    verifier: str | None = Field(None, description="override every problem's verifier")
+    verify_workers: int | None = Field(None, ge=1, description="math verifier processes")
+    base_url: str | None = Field(None, description="openai: server URL (…/v1)")
+    api_key_env: str | None = Field(None, description="openai: env var holding the key")
+    concurrency: int | None = Field(None, ge=1, description="openai: requests in flight")
+    tensor_parallel_size: int | None = Field(None, ge=1, description="vllm: GPUs per model")
+    device: str | None = Field(None, description="transformers: cpu, cuda, cuda:1, …")
+    backend_options: dict[str, Any] = Field(default_factory=dict)
+    prices: dict[str, float] = Field(
+        default_factory=dict, description="USD per 1M tokens: {input: …, output: …}"
+    )
+
+    @field_validator("source", "domain", "stop", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("prices")
+    @classmethod
+    def _price_keys(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = set(value) - {"input", "output"}
+        if unknown:
+            raise ValueError(f"prices take 'input' and 'output' (USD per 1M tokens), not "
+                             f"{', '.join(sorted(unknown))}")
+        return value
+
+
+@dataclass
+class DistillReport:
+    """What a distill run did (counters for the run summary)."""
+
+    model: str = ""
+    backend: str = ""
+    problems: int = 0
+    problems_todo: int = 0
+    samples_planned: int = 0
+    samples_existing: int = 0
+    samples: int = 0
+    samples_skipped: int = 0
+    errors: int = 0
+    truncated: int = 0
+    verified: int = 0
+    accepted: int = 0
+    no_verifier: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    reasoning_tokens: int = 0
+    batches: int = 0
+    generate_s: float = 0.0
+    cost_usd: float | None = None
+    by_domain: dict[str, list[int]] = field(default_factory=dict)
+    """domain → [verified, accepted]."""
+    by_source: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def accept_rate(self) -> float | None:
+        """Accepted / verified samples of this run."""
+        return self.accepted / self.verified if self.verified else None
+
+    @property
+    def truncation_rate(self) -> float | None:
+        """Truncated / stored samples of this run."""
+        return self.truncated / self.samples if self.samples else None
+
+    @property
+    def throughput_tok_s(self) -> float | None:
+        """Completion tokens per second of generation wall time."""
+        return self.tokens_out / self.generate_s if self.generate_s > 0 else None
+
+    def counts(self) -> dict[str, Any]:
+        """Counters for the run summary (rates rounded, per-group rates as dicts)."""
+        out = asdict(self)
+        out.pop("by_domain")
+        out.pop("by_source")
+        out["generate_s"] = round(self.generate_s, 3)
+        for name in ("accept_rate", "truncation_rate", "throughput_tok_s"):
+            value = getattr(self, name)
+            out[name] = None if value is None else round(value, 4)
+        if self.cost_usd is not None:
+            out["cost_usd"] = round(self.cost_usd, 6)
+        out["accept_rate_by_domain"] = _rates(self.by_domain)
+        out["accept_rate_by_source"] = _rates(self.by_source)
+        return out
+
+
+def _rates(groups: Mapping[str, list[int]]) -> dict[str, float | None]:
+    return {k: (round(a / v, 4) if v else None) for k, (v, a) in sorted(groups.items())}
+
+
+# -- planning ------------------------------------------------------------------------
+
+
+def sampling_params(cfg: DistillStage) -> Any:
+    """The run's :class:`pipelines.generate.SamplingParams`."""
+    from pipelines.generate import SamplingParams
+
+    return SamplingParams(
+        temperature=cfg.temperature,
+        top_p=cfg.top_p,
+        max_tokens=cfg.max_tokens,
+        seed=cfg.seed,
+        stop=tuple(cfg.stop),
+        extra=dict(cfg.sampling),
+    )
+
+
+def _in_list(column: str, values: list[Any]) -> tuple[str, list[Any]]:
+    return f"{column} IN ({', '.join('?' for _ in values)})", list(values)
+
+
+def select_problems(store: Any, cfg: DistillStage) -> pa.Table:
+    """The problems a run works on, ordered by ``problem_id`` (stable under ``limit``)."""
+    conditions: list[str] = []
+    args: list[Any] = []
+    for column, values in (("source", cfg.source), ("domain", cfg.domain)):
+        if values:
+            cond, vals = _in_list(column, values)
+            conditions.append(cond)
+            args += vals
+    if cfg.levels:
+        cond, vals = _in_list("level", cfg.levels)
+        graded = f"SELECT problem_id FROM grades WHERE {cond}"
+        args += vals
+        if cfg.grader_model:
+            graded += " AND grader_model = ?"
+            args.append(cfg.grader_model)
+        conditions.append(f"problem_id IN ({graded})")
+    if cfg.where:
+        conditions.append(f"({cfg.where})")
+    query = "SELECT * FROM problems"
+    if conditions:
+        query += " WHERE " + " AND ".join(conditions)
+    query += " ORDER BY problem_id"
+    if cfg.limit is not None:
+        query += f" LIMIT {int(cfg.limit)}"
+    import duckdb
+
+    try:
+        table = store.sql(query, args)
+    except duckdb.Error as e:
+        raise ValueError(f"cannot select problems: {e}") from e
+    from catalogs import table_spec
+
+    return table.cast(table_spec("problems").schema)
+
+
+def existing_sample_ids(store: Any, candidates: pa.Table) -> set[str]:
+    """Which of ``candidates.sample_id`` are already in ``samples``."""
+    if candidates.num_rows == 0:
+        return set()
+    view = "_tm_distill_want"
+    store.con.register(view, candidates.select(["sample_id"]))
+    try:
+        found = store.sql(
+            f"SELECT sample_id FROM samples WHERE sample_id IN (SELECT sample_id FROM {view})"
+        )
+    finally:
+        store.con.unregister(view)
+    return set(found.column("sample_id").to_pylist())
+
+
+def make_teacher(cfg: DistillStage, model_name: str) -> Any:
+    """The backend a config asks for (local models resolved without surprise downloads)."""
+    from pipelines.generate import make_backend
+
+    options: dict[str, Any] = {}
+    if cfg.backend in ("transformers", "vllm", "llamacpp"):
+        from stores.models import resolve_model
+
+        resolved = resolve_model(cfg.model, allow_download=cfg.allow_download)
+        options.update(resolved.backend_options(cfg.backend))
+        if resolved.license:
+            log.info("model %s: %s", resolved.name, resolved.license)
+    explicit = {
+        "base_url": cfg.base_url,
+        "api_key_env": cfg.api_key_env,
+        "concurrency": cfg.concurrency,
+        "tensor_parallel_size": cfg.tensor_parallel_size,
+        "device": cfg.device,
+    }
+    options.update({k: v for k, v in explicit.items() if v is not None})
+    options.update(cfg.backend_options)
+    model = cfg.model if cfg.backend == "openai" else model_name
+    return make_backend(cfg.backend, model, **options)
+
+
+# -- committing ----------------------------------------------------------------------
+
+
+class _Committer:
+    """Verifies and appends batches on one background thread (queue of one batch)."""
+
+    def __init__(self, work: Callable[[list[Any]], None]) -> None:
+        self._work = work
+        self._queue: queue.Queue[list[Any] | None] = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+        ctx = contextvars.copy_context()  # carries the verifier pool
+        self._thread = threading.Thread(target=ctx.run, args=(self._loop,),
+                                        name="tracemill-distill-commit", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            batch = self._queue.get()
+            if batch is None:
+                return
+            if self.error is not None:
+                continue
+            try:
+                self._work(batch)
+            except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+                self.error = e
+
+    def submit(self, batch: list[Any]) -> None:
+        """Queue a batch (blocks while one is already waiting); raise a commit error."""
+        self.check()
+        self._queue.put(batch)
+
+    def check(self) -> None:
+        """Raise the committer's error, if any."""
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        """Finish every queued batch and stop the thread."""
+        self._queue.put(None)
+        self._thread.join()
+
+
+def distill(
+    cfg: DistillStage,
+    *,
+    catalog: str | None = None,
+    run_id: str | None = None,
+    backend: Any = None,
+    progress: Progress | None = None,
+) -> DistillReport:
+    """Run the distill stage (see the module docstring); ``backend`` overrides the config's."""
+    from pipelines.generate import candidate_ids, params_text, plan_requests
+    from stores.catalog import open_catalog
+
+    model_name = cfg.model_name or cfg.model
+    params = sampling_params(cfg)
+    text = params_text(params, system_prompt=cfg.system_prompt, template=cfg.template)
+    report = DistillReport(model=model_name, backend=cfg.backend)
+    with open_catalog(catalog) as store:
+        problems = select_problems(store, cfg)
+        candidates = candidate_ids(problems.column("problem_id"), model=model_name,
+                                   params_json=text, n=cfg.n)
+        existing = existing_sample_ids(store, candidates)
+        requests = plan_requests(problems, model=model_name, params=params, n=cfg.n,
+                                 existing_sample_ids=existing, system_prompt=cfg.system_prompt,
+                                 template=cfg.template)
+        report.problems = problems.num_rows
+        report.samples_planned = candidates.num_rows
+        report.samples_existing = len(existing)
+        report.problems_todo = len(requests)
+        total = sum(r.n for r in requests)
+        log.info("distill %s: %d problems, %d samples to generate (%d exist)", model_name,
+                 report.problems, total, len(existing))
+        if not requests:
+            return report
+        teacher = backend if backend is not None else make_teacher(cfg, model_name)
+        report.backend = getattr(teacher, "name", cfg.backend)
+        _run(cfg, store, problems, requests, teacher, params, report, run_id, progress, total)
+    if cfg.prices:
+        report.cost_usd = (report.tokens_in * cfg.prices.get("input", 0.0)
+                           + report.tokens_out * cfg.prices.get("output", 0.0)) / 1e6
+    return report
+
+
+def _run(
+    cfg: DistillStage,
+    store: Any,
+    problems: pa.Table,
+    requests: list[Any],
+    teacher: Any,
+    params: Any,
+    report: DistillReport,
+    run_id: str | None,
+    progress: Progress | None,
+    total: int,
+) -> None:
+    from pipelines.generate import samples_table
+
+    model_name = report.model
+    by_problem = {r.problem_id: r for r in requests}
+    meta = {
+        r["problem_id"]: (r["domain"], r["source"])
+        for r in problems.select(["problem_id", "domain", "source"]).to_pylist()
+    }
+    problem_index = {pid: i for i, pid in enumerate(problems.column("problem_id").to_pylist())}
+
+    def commit(batch: list[Any]) -> None:
+        samples = samples_table(batch, by_problem, model=model_name, backend=report.backend,
+                                params=params, role=cfg.role, run_id=run_id)
+        tables: dict[str, pa.Table] = {"samples": samples}
+        if cfg.verify and samples.num_rows:
+            tables["verdicts"] = _verdicts(cfg, problems, problem_index, samples, run_id,
+                                           report)
+        result = store.append(tables, message=f"distill {model_name}")
+        _account(report, samples, result, tables.get("verdicts"), meta)
+
+    done = 0
+    buffer: list[Any] = []
+    with ExitStack() as stack:
+        if cfg.verify:
+            from pipelines.verify import verifier_pool
+
+            stack.enter_context(verifier_pool(cfg.verify_workers))
+        committer = _Committer(commit)
+        t0 = time.perf_counter()
+        generated = teacher.generate(iter(requests))
+        try:
+            for sample in generated:
+                done += 1
+                if sample.finish_reason == "error":
+                    report.errors += 1
+                    log.warning("sample %s/%d failed: %s", sample.problem_id,
+                                sample.sample_index, sample.error)
+                else:
+                    buffer.append(sample)
+                if len(buffer) >= cfg.batch_size:
+                    committer.submit(buffer)
+                    buffer = []
+                if progress is not None:
+                    progress(done, total)
+        except BaseException:
+            # commit what was generated before the failure, then re-raise
+            report.generate_s = time.perf_counter() - t0
+            close = getattr(generated, "close", None)
+            if close is not None:
+                close()
+            if buffer and committer.error is None:
+                committer.submit(buffer)
+            committer.close()
+            raise
+        report.generate_s = time.perf_counter() - t0
+        if buffer:
+            committer.submit(buffer)
+        committer.close()
+        committer.check()
+
+
+def _verdicts(
+    cfg: DistillStage,
+    problems: pa.Table,
+    problem_index: Mapping[str, int],
+    samples: pa.Table,
+    run_id: str | None,
+    report: DistillReport,
+) -> pa.Table:
+    import pyarrow.compute as pc
+
+    from pipelines.verify import NO_VERIFIER, verify_table
+    from pipelines.verify.batch import UNKNOWN_VERSION
+
+    pids = sorted(set(samples.column("problem_id").to_pylist()))
+    subset = problems.take(pa.array([problem_index[p] for p in pids], pa.int64()))
+    verdicts = verify_table(subset, samples, verifier=cfg.verifier, run_id=run_id)
+    storable = pc.and_(
+        pc.not_equal(verdicts.column("verifier"), NO_VERIFIER),
+        pc.not_equal(verdicts.column("verifier_version"), UNKNOWN_VERSION),
+    )
+    report.no_verifier += verdicts.num_rows - pc.sum(pc.cast(storable, pa.int64())).as_py()
+    return verdicts.filter(storable)
+
+
+def _account(
+    report: DistillReport,
+    samples: pa.Table,
+    result: Mapping[str, Any],
+    verdicts: pa.Table | None,
+    meta: Mapping[str, tuple[str, str]],
+) -> None:
+    report.batches += 1
+    report.samples += result["samples"].inserted
+    report.samples_skipped += result["samples"].skipped
+    for row in samples.select(["prompt_tokens", "completion_tokens", "reasoning_tokens",
+                               "finish_reason"]).to_pylist():
+        report.tokens_in += row["prompt_tokens"] or 0
+        report.tokens_out += row["completion_tokens"] or 0
+        report.reasoning_tokens += row["reasoning_tokens"] or 0
+        report.truncated += row["finish_reason"] == "length"
+    if verdicts is None or "verdicts" not in result:
+        return
+    report.verified += result["verdicts"].inserted
+    passed = Counter()
+    seen = Counter()
+    for row in verdicts.select(["problem_id", "passed"]).to_pylist():
+        domain, source = meta.get(row["problem_id"], ("?", "?"))
+        seen[("d", domain)] += 1
+        seen[("s", source)] += 1
+        if row["passed"]:
+            report.accepted += 1
+            passed[("d", domain)] += 1
+            passed[("s", source)] += 1
+    for (kind, name), count in seen.items():
+        groups = report.by_domain if kind == "d" else report.by_source
+        entry = groups.setdefault(name, [0, 0])
+        entry[0] += count
+        entry[1] += passed[(kind, name)]
+
+
+# -- progress ------------------------------------------------------------------------
+
+
+class RichProgress:
+    """A rich progress bar (samples, rate, ETA) usable as a :data:`Progress` callback."""
+
+    def __init__(self, label: str = "distill", console: Any = None) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._bar = Progress(
+            TextColumn(label),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        )
+        self._task = self._bar.add_task(label, total=None, rate="")
+        self._t0 = time.perf_counter()
+
+    def __enter__(self) -> RichProgress:
+        self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.__exit__(*exc)
+
+    def __call__(self, done: int, total: int) -> None:
+        """Update the bar with samples done out of ``total``."""
+        elapsed = max(time.perf_counter() - self._t0, 1e-9)
+        self._bar.update(self._task, completed=done, total=total,
+                         rate=f"{done / elapsed:.1f} samples/s")
+
+
+@register_stage("distill", DistillStage)
+def distill_stage(ctx: StageContext, cfg: DistillStage) -> dict[str, Any]:
+    """Sample a teacher on chosen problems; verify and commit in batches (resumable)."""
+    if sys.stderr.isatty():
+        from rich.console import Console
+
+        with RichProgress(f"distill {cfg.model_name or cfg.model}",
+                          Console(stderr=True)) as bar:
+            report = distill(cfg, catalog=ctx.catalog, run_id=ctx.run_id, progress=bar)
+    else:
+        report = distill(cfg, catalog=ctx.catalog, run_id=ctx.run_id)
+    return report.counts()
+

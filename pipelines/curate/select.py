@@ -1,0 +1,222 @@
+"""Keep policy: choose each cluster's representative and turn clusters into ``dedup`` rows.
+
+The default policy (:data:`DEFAULT_KEEP`) keeps, within each cluster, the problem that
+
+1. has a reference **answer** (non-empty ``answer``),
+2. then has a **passing** verdict (the latest verdict of some sample passed),
+3. then has the higher difficulty **level** (latest grade, else the source's level;
+   unknown levels rank last),
+4. then has the **shortest** question (fewest characters),
+5. then is the **oldest** (earliest ``created_at``),
+
+and breaks remaining ties by the smaller ``problem_id``. Criteria are named in a
+:class:`KeepPolicy`; ``longest`` and ``newest`` are the reverse orders. A feature column
+the input lacks counts as equal for everyone.
+
+A ``prior_kept`` column (set by the flow for problems kept by an earlier run under the
+same config) ranks before every criterion, so earlier decisions stand when new problems
+join a cluster.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from catalogs import conform
+
+DEFAULT_KEEP: tuple[str, ...] = ("answer", "passing", "level", "shortest", "oldest")
+CRITERIA: dict[str, str] = {
+    "answer": "problems with a reference answer first",
+    "passing": "problems with a passing verdict first",
+    "level": "higher difficulty level first (unknown last)",
+    "shortest": "shorter question first",
+    "longest": "longer question first",
+    "oldest": "earlier created_at first",
+    "newest": "later created_at first",
+}
+FEATURES = pa.schema(
+    [
+        pa.field("problem_id", pa.string(), nullable=False),
+        pa.field("question", pa.string()),
+        pa.field("answer", pa.string()),
+        pa.field("has_passing", pa.bool_()),
+        pa.field("level", pa.int32()),
+        pa.field("created_at", pa.timestamp("us", tz="UTC")),
+        pa.field("prior_kept", pa.bool_()),
+    ]
+)
+"""Columns the keep policy reads (all but ``problem_id`` optional)."""
+
+
+@dataclass(frozen=True)
+class KeepPolicy:
+    """Ordered criteria choosing a cluster's representative (see the module docstring)."""
+
+    order: tuple[str, ...] = DEFAULT_KEEP
+
+    def __post_init__(self) -> None:
+        unknown = [c for c in self.order if c not in CRITERIA]
+        if unknown:
+            raise ValueError(
+                f"unknown keep criteria {', '.join(unknown)}; known: {', '.join(CRITERIA)}"
+            )
+
+    @classmethod
+    def of(cls, order: Sequence[str] | None) -> KeepPolicy:
+        """A policy from a list of criterion names (None: the default)."""
+        return cls(tuple(order) if order is not None else DEFAULT_KEEP)
+
+    def params(self) -> list[str]:
+        """The policy as JSON-able parameters (part of a dedup config id)."""
+        return list(self.order)
+
+
+def _bool_col(table: pa.Table, name: str) -> pa.Array:
+    if name not in table.column_names:
+        return pa.array(np.zeros(table.num_rows, dtype=bool))
+    return pc.fill_null(table.column(name), False).combine_chunks()
+
+
+def _sort_keys(table: pa.Table, policy: KeepPolicy) -> tuple[pa.Table, list[tuple[str, str]]]:
+    """Add sortable key columns; return the table and the sort order."""
+    cols: dict[str, pa.Array] = {}
+    order: list[tuple[str, str]] = [("cluster", "ascending")]
+    cols["_k_prior"] = _bool_col(table, "prior_kept")
+    order.append(("_k_prior", "descending"))
+    for i, name in enumerate(policy.order):
+        key = f"_k{i}"
+        if name == "answer":
+            if "answer" not in table.column_names:
+                continue
+            stripped = pc.utf8_trim_whitespace(table.column("answer"))
+            cols[key] = pc.fill_null(pc.greater(pc.utf8_length(stripped), 0), False)
+            order.append((key, "descending"))
+        elif name == "passing":
+            cols[key] = _bool_col(table, "has_passing")
+            order.append((key, "descending"))
+        elif name == "level":
+            if "level" not in table.column_names:
+                continue
+            # unknown levels rank last: fill with the lowest possible value
+            cols[key] = pc.fill_null(table.column("level").cast(pa.int64()), -(2**62))
+            order.append((key, "descending"))
+        elif name in ("shortest", "longest"):
+            if "question" not in table.column_names:
+                continue
+            cols[key] = pc.fill_null(pc.utf8_length(table.column("question")), 0)
+            order.append((key, "ascending" if name == "shortest" else "descending"))
+        elif name in ("oldest", "newest"):
+            if "created_at" not in table.column_names:
+                continue
+            cols[key] = table.column("created_at")
+            order.append((key, "ascending" if name == "oldest" else "descending"))
+    order.append(("problem_id", "ascending"))
+    for key, col in cols.items():
+        table = table.append_column(key, col)
+    return table, order
+
+
+DECISIONS = pa.schema(
+    [
+        pa.field("problem_id", pa.string(), nullable=False),
+        pa.field("cluster", pa.string(), nullable=False),
+        pa.field("representative", pa.string(), nullable=False),
+        pa.field("kept", pa.bool_(), nullable=False),
+        pa.field("neighbour", pa.string()),
+        pa.field("neighbour_similarity", pa.float64()),
+        pa.field("size", pa.int64(), nullable=False),
+    ]
+)
+"""One row per clustered problem: its cluster, the cluster's representative, kept."""
+
+
+def select_representatives(
+    clusters: pa.Table, features: pa.Table, policy: KeepPolicy | None = None
+) -> pa.Table:
+    """Pick one representative per cluster by ``policy``; returns a :data:`DECISIONS` table.
+
+    ``clusters`` is a :data:`~pipelines.curate.clusters.CLUSTERS` table; ``features``
+    holds the policy's columns (:data:`FEATURES`) for at least every clustered problem.
+    """
+    policy = policy or KeepPolicy()
+    if clusters.num_rows == 0:
+        return DECISIONS.empty_table()
+    feats = features.select([c for c in FEATURES.names if c in features.column_names])
+    joined = clusters.join(feats, "problem_id", join_type="left outer")
+    keyed, order = _sort_keys(joined, policy)
+    ranked = keyed.sort_by(order)
+    cluster = ranked.column("cluster").to_numpy(zero_copy_only=False)
+    ids = ranked.column("problem_id").to_numpy(zero_copy_only=False)
+    head = np.ones(len(cluster), dtype=bool)
+    head[1:] = cluster[1:] != cluster[:-1]
+    group = np.cumsum(head) - 1
+    reps = ids[head][group]
+    sizes = np.bincount(group)[group]
+    return pa.table(
+        {
+            "problem_id": ranked.column("problem_id"),
+            "cluster": ranked.column("cluster"),
+            "representative": reps.tolist(),
+            "kept": head,
+            "neighbour": ranked.column("neighbour"),
+            "neighbour_similarity": ranked.column("similarity"),
+            "size": sizes.astype(np.int64),
+        },
+        schema=DECISIONS,
+    )
+
+
+def dedup_rows(
+    decisions: pa.Table,
+    *,
+    method: str,
+    config_id: str,
+    similarity: np.ndarray | list[float] | None = None,
+    detail: dict[str, object] | None = None,
+    run_id: str | None = None,
+) -> pa.Table:
+    """``dedup`` rows for a :data:`DECISIONS` table.
+
+    ``similarity`` is each member's similarity to its representative (the kept row gets
+    1.0); ``detail`` (JSON) is shared by every row and extended per row with the
+    neighbour through which the problem joined its cluster and the cluster size.
+    """
+    n = decisions.num_rows
+    sim = np.ones(n) if similarity is None else np.asarray(similarity, dtype=np.float64)
+    base = dict(detail or {})
+    details = []
+    for nb, nb_sim, size in zip(
+        decisions.column("neighbour").to_pylist(),
+        decisions.column("neighbour_similarity").to_pylist(),
+        decisions.column("size").to_pylist(),
+        strict=True,
+    ):
+        row = dict(base)
+        row.update(
+            {
+                "neighbour": nb,
+                "neighbour_similarity": None if nb_sim is None else round(nb_sim, 6),
+                "cluster_size": size,
+            }
+        )
+        details.append(json.dumps(row, sort_keys=True, ensure_ascii=False))
+    table = pa.table(
+        {
+            "problem_id": decisions.column("problem_id"),
+            "method": pa.array([method] * n, pa.string()),
+            "config_id": pa.array([config_id] * n, pa.string()),
+            "cluster": decisions.column("cluster"),
+            "representative": decisions.column("representative"),
+            "similarity": pa.array(np.round(sim, 6), pa.float64()),
+            "kept": decisions.column("kept"),
+            "detail": pa.array(details, pa.string()),
+            "run_id": pa.array([run_id] * n, pa.string()),
+        }
+    )
+    return conform("dedup", table)

@@ -1,0 +1,73 @@
+"""Difficulty grading, selection by difficulty, curricula and knob calibration.
+
+Pure functions: sampling is injected (a :data:`Sampler`), so everything here runs and is
+tested without a model; ``flows.grade`` wires it to the catalog and the backends.
+"""
+
+from pipelines.grade.calibrate import (
+    CALIBRATION_SCHEMA,
+    calibration_problems,
+    calibration_table,
+    level_for_pass_rate,
+    parse_levels,
+)
+from pipelines.grade.grading import (
+    METHODS,
+    GradeResult,
+    GradeRun,
+    GradingMethod,
+    Judge,
+    JudgeCase,
+    Outcome,
+    Sampler,
+    bernoulli_sampler,
+    grade_problems,
+    grade_rows,
+)
+from pipelines.grade.levels import DEFAULT_BINS, LevelBins, pass_rate, wilson_interval, z_value
+from pipelines.grade.select import (
+    FILL_RULES,
+    Selection,
+    Stage,
+    hash_key,
+    order_rows,
+    parse_band,
+    parse_distribution,
+    quotas,
+    select_by_difficulty,
+    selection_query,
+)
+
+__all__ = [
+    "CALIBRATION_SCHEMA",
+    "DEFAULT_BINS",
+    "FILL_RULES",
+    "METHODS",
+    "GradeResult",
+    "GradeRun",
+    "GradingMethod",
+    "Judge",
+    "JudgeCase",
+    "LevelBins",
+    "Outcome",
+    "Sampler",
+    "Selection",
+    "Stage",
+    "bernoulli_sampler",
+    "calibration_problems",
+    "calibration_table",
+    "grade_problems",
+    "grade_rows",
+    "hash_key",
+    "level_for_pass_rate",
+    "order_rows",
+    "parse_band",
+    "parse_distribution",
+    "parse_levels",
+    "pass_rate",
+    "quotas",
+    "select_by_difficulty",
+    "selection_query",
+    "wilson_interval",
+    "z_value",
+]

@@ -1,0 +1,201 @@
+"""Futoshiki: a Latin square with inequality signs between neighbours, unique solution.
+
+Every inequality between adjacent cells and every cell of a random Latin square start as
+candidate clues (each an assumption literal of a SAT encoding); clues are dropped in a
+random order while the solution stays unique, then ``extra_clues`` of the dropped ones
+return for easier levels.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pysat.formula import IDPool
+
+from pipelines.synth.base import Item, Task, check_level, register_task
+from pipelines.synth.grid import (
+    UniquenessSolver,
+    add_back,
+    difficulty_score,
+    digit_alphabet,
+    exactly,
+    format_grid,
+    grid_answer_format,
+    parse_grid,
+    positive_int,
+    random_latin_square,
+    wrong,
+)
+from pipelines.verify.registry import Verdict
+
+
+@dataclass(frozen=True)
+class FutoshikiConfig:
+    """Knobs: grid size and redundant clues kept beyond a minimal set."""
+
+    size: int = 4
+    """Side of the square (4–7)."""
+    extra_clues: int = 3
+    """Dropped clues (givens or inequalities) put back (more = easier)."""
+
+    def __post_init__(self) -> None:
+        positive_int("size", self.size, 3, 8)
+        positive_int("extra_clues", self.extra_clues, 0, 200)
+
+
+_LEVELS = {
+    1: (4, 4),
+    2: (4, 1),
+    3: (5, 5),
+    4: (5, 2),
+    5: (5, 0),
+    6: (6, 4),
+    7: (6, 1),
+    8: (6, 0),
+    9: (7, 2),
+    10: (7, 0),
+}
+
+
+def latin_rules(n: int, pool: IDPool) -> list[list[int]]:
+    """CNF of an n×n Latin square over variables ``("x", r, c, v)``."""
+
+    def x(r: int, c: int, v: int) -> int:
+        return pool.id(("x", r, c, v))
+
+    clauses: list[list[int]] = []
+    values = range(1, n + 1)
+    for i in range(n):
+        for j in range(n):
+            clauses += exactly([x(i, j, v) for v in values], 1, pool)
+        for v in values:
+            clauses += exactly([x(i, c, v) for c in range(n)], 1, pool)
+            clauses += exactly([x(r, i, v) for r in range(n)], 1, pool)
+    return clauses
+
+
+def _less(a: tuple[int, int], b: tuple[int, int], n: int, pool: IDPool) -> list[list[int]]:
+    """Clauses: value(a) < value(b)."""
+    return [
+        [-pool.id(("x", *a, va)), -pool.id(("x", *b, vb))]
+        for va in range(1, n + 1)
+        for vb in range(1, va + 1)
+    ]
+
+
+def render(n: int, givens: dict, signs: dict) -> str:
+    """Cells (``.`` when empty) with ``<``/``>`` between columns and ``^``/``v`` between rows."""
+    lines = []
+    for r in range(n):
+        row = ""
+        for c in range(n):
+            row += str(givens.get((r, c), "."))
+            if c < n - 1:
+                row += f" {signs.get(((r, c), (r, c + 1)), ' ')} "
+        lines.append(row.rstrip())
+        if r < n - 1:
+            marks = [signs.get(((r, c), (r + 1, c)), " ") for c in range(n)]
+            lines.append("   ".join(marks).rstrip())
+    return "\n".join(lines)
+
+
+@register_task
+class FutoshikiTask(Task):
+    """Fill a Latin square respecting inequality signs (unique solution)."""
+
+    name = "futoshiki"
+    domain = "logic"
+    version = "1"
+    description = "Futoshiki (Latin square + inequalities), 4x4 to 7x7, unique solution."
+    Config = FutoshikiConfig
+
+    @classmethod
+    def config_for_level(cls, level: int) -> FutoshikiConfig:
+        """Level 1: 4×4 with spare clues … level 10: 7×7 with a minimal clue set."""
+        size, extra = _LEVELS[check_level(level)]
+        return FutoshikiConfig(size=size, extra_clues=extra)
+
+    def generate(self, config: FutoshikiConfig, rng: random.Random) -> Item:
+        """A Latin square; givens and inequalities minimized under uniqueness."""
+        n = config.size
+        sol = random_latin_square(n, rng)
+        pool = IDPool()
+        rules = latin_rules(n, pool)
+        solution_lits = [pool.id(("x", r, c, sol[r][c])) for r in range(n) for c in range(n)]
+        candidates: dict[int, tuple] = {}
+        for r in range(n):
+            for c in range(n):
+                candidates[pool.id(("x", r, c, sol[r][c]))] = ("given", (r, c))
+                for nb in ((r, c + 1), (r + 1, c)):
+                    if nb[0] < n and nb[1] < n:
+                        lo, hi = ((r, c), nb) if sol[r][c] < sol[nb[0]][nb[1]] else (nb, (r, c))
+                        act = pool.id(("less", lo, hi))
+                        rules += [[-act, *cl] for cl in _less(lo, hi, n, pool)]
+                        candidates[act] = ("sign", ((r, c), nb))
+        # try dropping givens first so the final clues lean on inequalities
+        order = list(candidates)
+        rng.shuffle(order)
+        order.sort(key=lambda lit: candidates[lit][0] != "given")
+        with UniquenessSolver(rules, solution_lits) as solver:
+            kept = solver.minimize(order)
+            removed = [lit for lit in order if lit not in kept]
+            kept += add_back(removed, config.extra_clues, rng)
+            solver.is_unique(kept)
+            conflicts = solver.last_conflicts
+        givens: dict[tuple[int, int], int] = {}
+        signs: dict[tuple, str] = {}
+        for lit in kept:
+            kind, where = candidates[lit]
+            if kind == "given":
+                givens[where] = sol[where[0]][where[1]]
+            else:
+                a, b = where
+                smaller = sol[a[0]][a[1]] < sol[b[0]][b[1]]
+                horizontal = a[0] == b[0]
+                signs[where] = "<>"[not smaller] if horizontal else "^v"[not smaller]
+        spec_signs = [
+            [list(a), list(b)] if signs[(a, b)] in "<^" else [list(b), list(a)]
+            for a, b in sorted(signs)
+        ]
+        example = format_grid([[(r + c) % n + 1 for c in range(n)] for r in range(2)])
+        question = (
+            f"Solve this {n}x{n} Futoshiki puzzle. Fill every empty cell (.) with a digit from "
+            f"1 to {n} so that each row and each column contains every digit exactly once and "
+            "all inequality signs hold. Between horizontally adjacent cells, < and > compare "
+            "the left cell with the right one. Between vertically adjacent cells, ^ means the "
+            "upper cell is smaller than the lower one and v means the upper cell is larger. "
+            "The puzzle has exactly one solution.\n\n"
+            f"{render(n, givens, signs)}\n\n"
+            + grid_answer_format(n, n, "digits", example + "\n...")
+        )
+        return Item(
+            question=question,
+            answer=format_grid(sol),
+            spec={
+                "size": n,
+                "givens": [[r, c, v] for (r, c), v in sorted(givens.items())],
+                "less": spec_signs,
+                "solution": sol,
+            },
+            difficulty=difficulty_score(n * n - len(givens), conflicts),
+            metadata={"givens": len(givens), "inequalities": len(signs), "conflicts": conflicts},
+        )
+
+    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
+        """Latin square, givens kept, every inequality (``less`` pairs: a < b) holds."""
+        n = int(spec["size"])
+        grid = parse_grid(answer, n, n, digit_alphabet(n))
+        for r, c, v in spec["givens"]:
+            if grid[r][c] != v:
+                return wrong(answer, f"given at row {r + 1}, column {c + 1} changed")
+        target = set(range(1, n + 1))
+        for i in range(n):
+            if set(grid[i]) != target or {grid[r][i] for r in range(n)} != target:
+                return wrong(answer, f"row or column {i + 1} repeats a digit")
+        for (ar, ac), (br, bc) in spec["less"]:
+            if not grid[ar][ac] < grid[br][bc]:
+                return wrong(answer, f"inequality ({ar + 1},{ac + 1}) < ({br + 1},{bc + 1}) fails")
+        return 1.0

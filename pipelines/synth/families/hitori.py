@@ -1,0 +1,233 @@
+"""Hitori: shade cells so no number repeats among unshaded cells of a row or column.
+
+Shaded cells may not touch orthogonally and the unshaded cells must stay connected. A
+hidden shading is drawn first, unshaded cells take the values of a random Latin square,
+and each shaded cell copies a value of an unshaded cell in its row or column. Uniqueness
+is checked with a SAT solver on the local rules plus connectivity added lazily (a
+disconnected candidate is blocked and the search continues); boards are redrawn until
+the shading is unique.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pysat.formula import IDPool
+
+from pipelines.synth.base import Item, Task, check_level, register_task
+from pipelines.synth.grid import (
+    MAX_PARSE_CHARS,
+    UniquenessSolver,
+    difficulty_score,
+    format_binary_grid,
+    format_grid,
+    grid_answer_format,
+    is_connected,
+    neighbors4,
+    parse_binary_grid,
+    parse_grid,
+    positive_int,
+    random_latin_square,
+    wrong,
+)
+from pipelines.verify.registry import Verdict
+
+_DRAWS = 50
+_REPAIRS = 60
+_BLOCKS = 200
+
+Cell = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class HitoriConfig:
+    """Knobs: grid size and the share of shaded cells in the hidden solution."""
+
+    size: int = 4
+    """Side of the square (4–9)."""
+    density: float = 0.9
+    """Chance that a cell is shaded when it may be (shaded cells never touch)."""
+
+    def __post_init__(self) -> None:
+        positive_int("size", self.size, 4, 9)
+        if not isinstance(self.density, int | float) or not 0.05 <= self.density <= 1.0:
+            raise ValueError(f"density must be in [0.05, 1], got {self.density!r}")
+
+
+_LEVELS = {1: 4, 2: 4, 3: 5, 4: 5, 5: 6, 6: 6, 7: 7, 8: 7, 9: 8, 10: 8}
+
+
+def _shading(n: int, density: float, rng: random.Random) -> set[Cell]:
+    cells = [(r, c) for r in range(n) for c in range(n)]
+    rng.shuffle(cells)
+    shaded: set[Cell] = set()
+    for cell in cells:
+        if rng.random() >= density or any(nb in shaded for nb in neighbors4(*cell, n, n)):
+            continue
+        whites = {x for x in cells if x not in shaded and x != cell}
+        if is_connected(whites):
+            shaded.add(cell)
+    return shaded
+
+
+def _rules(numbers: list[list[int]], pool: IDPool) -> list[list[int]]:
+    n = len(numbers)
+    clauses: list[list[int]] = []
+    for r in range(n):
+        for c in range(n):
+            for a, b in ((r + 1, c), (r, c + 1)):
+                if a < n and b < n:
+                    clauses.append([-pool.id((r, c)), -pool.id((a, b))])
+    lines = [[(i, j) for j in range(n)] for i in range(n)]
+    lines += [[(j, i) for j in range(n)] for i in range(n)]
+    for line in lines:
+        for i, x in enumerate(line):
+            for y in line[i + 1 :]:
+                if numbers[x[0]][x[1]] == numbers[y[0]][y[1]]:
+                    clauses.append([pool.id(x), pool.id(y)])
+    return clauses
+
+
+_UNDECIDED = frozenset({(-1, -1)})
+
+
+def _alternative(numbers: list[list[int]], shaded: set[Cell]) -> frozenset[Cell] | None:
+    """Another valid shading (None: the planted one is unique; ``_UNDECIDED``: gave up)."""
+    n = len(numbers)
+    pool = IDPool()
+    cells = [(r, c) for r in range(n) for c in range(n)]
+    for cell in cells:
+        pool.id(cell)
+    lits = [pool.id(cell) if cell in shaded else -pool.id(cell) for cell in cells]
+    with UniquenessSolver(_rules(numbers, pool), lits) as solver:
+        for _ in range(_BLOCKS):
+            other = solver.other_solution([])
+            if other is None:
+                return None
+            black = frozenset(cell for cell in cells if pool.id(cell) in other)
+            if is_connected(set(cells) - black):
+                return black
+            solver.solver.add_clause([-pool.id(c) if c in black else pool.id(c) for c in cells])
+    return _UNDECIDED
+
+
+def _repair(
+    numbers: list[list[int]], shaded: set[Cell], other: frozenset[Cell], rng: random.Random
+) -> bool:
+    """Renumber a cell shaded in the plant but not in ``other`` so ``other`` breaks.
+
+    The new number repeats one of ``other``'s unshaded cells in the same row or column;
+    the planted shading stays valid because shaded numbers are free.
+    """
+    n = len(numbers)
+    choices = []
+    for r, c in sorted(shaded - other):
+        line = [(r, j) for j in range(n) if j != c] + [(i, c) for i in range(n) if i != r]
+        values = {numbers[a][b] for a, b in line if (a, b) not in other} - {numbers[r][c]}
+        choices += [((r, c), v) for v in sorted(values)]
+    if not choices:
+        return False
+    (r, c), v = rng.choice(choices)
+    numbers[r][c] = v
+    return True
+
+
+def hitori_violation(numbers: list[list[int]], shaded: list[list[bool]]) -> str | None:
+    """The first rule a shading breaks, or None."""
+    n = len(numbers)
+    cells = [(r, c) for r in range(n) for c in range(n)]
+    for r, c in cells:
+        if shaded[r][c] and any(shaded[a][b] for a, b in neighbors4(r, c, n, n)):
+            return f"shaded cells touch at ({r + 1}, {c + 1})"
+    for i in range(n):
+        row = [numbers[i][c] for c in range(n) if not shaded[i][c]]
+        col = [numbers[r][i] for r in range(n) if not shaded[r][i]]
+        if len(set(row)) != len(row):
+            return f"row {i + 1} repeats a number"
+        if len(set(col)) != len(col):
+            return f"column {i + 1} repeats a number"
+    if not is_connected({(r, c) for r, c in cells if not shaded[r][c]}):
+        return "unshaded cells are not connected"
+    return None
+
+
+_SHADE_MARKS = "#xX*■█"
+
+
+def parse_shading(answer: str, n: int) -> list[list[bool]]:
+    """A shading grid: ``#``/``.`` (or 1/0) cells, or the numbers with shaded ones marked.
+
+    When the answer repeats the puzzle's numbers (any digit 2–9 appears), a digit is an
+    unshaded cell and ``#``, ``X`` or ``*`` a shaded one.
+    """
+    if re.search(r"[2-9]", answer[:MAX_PARSE_CHARS]):
+        alphabet = {str(d): False for d in range(10)} | dict.fromkeys(_SHADE_MARKS, True)
+        return parse_grid(answer, n, n, alphabet)
+    return parse_binary_grid(answer, n, n)
+
+
+@register_task
+class HitoriTask(Task):
+    """Shade duplicates away under Hitori rules (unique solution)."""
+
+    name = "hitori"
+    domain = "logic"
+    version = "1"
+    description = "Hitori 4x4 to 8x8: shade cells to remove repeats, unique solution."
+    Config = HitoriConfig
+
+    @classmethod
+    def config_for_level(cls, level: int) -> HitoriConfig:
+        """Level 1: 4×4 … level 10: 8×8."""
+        return HitoriConfig(size=_LEVELS[check_level(level)], density=0.9)
+
+    def generate(self, config: HitoriConfig, rng: random.Random) -> Item:
+        """Hidden shading + Latin square values, redrawn until the shading is unique."""
+        n = config.size
+        draws = repairs = 0
+        while True:
+            draws += 1
+            if draws > _DRAWS:
+                raise RuntimeError(f"no unique {n}x{n} hitori after {_DRAWS} draws")
+            shaded = _shading(n, config.density, rng)
+            latin = random_latin_square(n, rng)
+            numbers = [row[:] for row in latin]
+            for r, c in sorted(shaded):
+                same_line = [(r, j) for j in range(n)] + [(i, c) for i in range(n)]
+                options = sorted({latin[a][b] for a, b in same_line if (a, b) not in shaded})
+                numbers[r][c] = rng.choice(options)
+            for _ in range(_REPAIRS):
+                other = _alternative(numbers, shaded)
+                if other is None or other is _UNDECIDED or not _repair(numbers, shaded, other, rng):
+                    break
+                repairs += 1
+            if other is None:
+                break
+        solution = [[(r, c) in shaded for c in range(n)] for r in range(n)]
+        example = format_binary_grid([[(r + c) % 3 == 0 for c in range(n)] for r in range(2)])
+        question = (
+            f"Solve this {n}x{n} Hitori puzzle. Shade some cells so that no number appears "
+            "more than once among the unshaded cells of any row or column, no two shaded "
+            "cells are orthogonally adjacent (side by side or one above the other), and all "
+            "unshaded cells form one orthogonally connected area. The puzzle has exactly "
+            "one solution.\n\n"
+            f"{format_grid(numbers)}\n\n"
+            + grid_answer_format(n, n, "cells (# shaded, . unshaded)", example + "\n...")
+        )
+        return Item(
+            question=question,
+            answer=format_binary_grid(solution),
+            spec={"size": n, "numbers": numbers},
+            difficulty=difficulty_score(n * n, 0),
+            metadata={"shaded": len(shaded), "draws": draws, "repairs": repairs},
+        )
+
+    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
+        """Every Hitori rule holds for the answer's shading."""
+        n = int(spec["size"])
+        bad = hitori_violation(spec["numbers"], parse_shading(answer, n))
+        return wrong(answer, bad) if bad else 1.0

@@ -1,0 +1,252 @@
+"""Zebra (Einstein) puzzle: houses in a row, attributes to place, clues that pin them.
+
+Clues true of a random solution are added until a SAT solver proves the solution
+unique, then clues that became redundant are removed one at a time.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pipelines.synth.base import Item, Task, check_level, register_task
+from pipelines.synth.textutil import count_models, normalize_token
+
+ATTRIBUTES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "name": ("{v}", ("Alice", "Bob", "Carol", "David", "Emma", "Frank", "Grace")),
+    "color": (
+        "the person in the {v} house",
+        ("red", "green", "blue", "yellow", "white", "purple", "orange"),
+    ),
+    "pet": ("the {v} owner", ("dog", "cat", "bird", "fish", "horse", "rabbit", "hamster")),
+    "drink": (
+        "the person who drinks {v}",
+        ("tea", "coffee", "milk", "juice", "water", "cocoa", "lemonade"),
+    ),
+    "nationality": (
+        "the {v}",
+        ("Brit", "Swede", "Dane", "German", "Norwegian", "Spaniard", "Italian"),
+    ),
+    "hobby": (
+        "the person who enjoys {v}",
+        ("chess", "painting", "hiking", "cooking", "gardening", "reading", "dancing"),
+    ),
+    "food": (
+        "the person who eats {v}",
+        ("pizza", "pasta", "sushi", "tacos", "curry", "soup", "salad"),
+    ),
+}
+"""Attribute → (description template, values); all values are distinct across attributes."""
+
+Clue = tuple[str, tuple[int, int], tuple[int, int] | None, int]
+"""(kind, (attribute, value), other (attribute, value) or None, house)."""
+
+
+def _var(n: int, a: int, v: int, h: int) -> int:
+    return 1 + (a * n + v) * n + h
+
+
+def _base_cnf(n: int, m: int) -> list[list[int]]:
+    clauses: list[list[int]] = []
+    for a in range(m):
+        for x in range(n):
+            for lits in (
+                [_var(n, a, x, h) for h in range(n)],
+                [_var(n, a, v, x) for v in range(n)],
+            ):
+                clauses.append(lits)
+                clauses += [[-p, -q] for p, q in itertools.combinations(lits, 2)]
+    return clauses
+
+
+def clue_cnf(n: int, clue: Clue) -> list[list[int]]:
+    """CNF clauses of one clue."""
+    kind, (a, v), other, house = clue
+    x = [_var(n, a, v, h) for h in range(n)]
+    if kind == "at":
+        return [[x[house]]]
+    if kind == "not_at":
+        return [[-x[house]]]
+    assert other is not None
+    y = [_var(n, other[0], other[1], h) for h in range(n)]
+    if kind == "same":
+        return [c for h in range(n) for c in ([-x[h], y[h]], [x[h], -y[h]])]
+    if kind == "not_same":
+        return [[-x[h], -y[h]] for h in range(n)]
+    if kind == "left":  # x directly left of y
+        return [[-x[h], y[h + 1]] if h + 1 < n else [-x[h]] for h in range(n)]
+    if kind == "before":  # x somewhere left of y
+        return [[-x[h], *y[h + 1 :]] for h in range(n)]
+    if kind == "next":
+        return [[-x[h], *[y[k] for k in (h - 1, h + 1) if 0 <= k < n]] for h in range(n)]
+    raise ValueError(f"unknown clue kind {kind!r}")
+
+
+def _holds(kind: str, hx: int, hy: int, house: int) -> bool:
+    return {
+        "at": hx == house,
+        "not_at": hx != house,
+        "same": hx == hy,
+        "not_same": hx != hy,
+        "left": hy == hx + 1,
+        "before": hx < hy,
+        "next": abs(hx - hy) == 1,
+    }[kind]
+
+
+@register_task
+class ZebraPuzzle(Task):
+    """Place every attribute value in a row of houses (unique solution)."""
+
+    name = "zebra_puzzle"
+    version = "1"
+    description = "Einstein-style puzzle: deduce the full house/attribute table from clues."
+
+    @dataclass(frozen=True)
+    class Config:
+        """Difficulty knobs."""
+
+        houses: int = 3
+        attributes: int = 2
+        """Attributes besides the house number (name is always one of them)."""
+        relational: float = 0.3
+        """Share of candidate clues that are positional relations (left of, next to…)."""
+
+        def __post_init__(self) -> None:
+            if not 2 <= self.houses <= 7:
+                raise ValueError("houses must be 2..7")
+            if not 2 <= self.attributes <= len(ATTRIBUTES):
+                raise ValueError(f"attributes must be 2..{len(ATTRIBUTES)}")
+            if not 0.0 <= self.relational <= 1.0:
+                raise ValueError("relational must be in [0, 1]")
+
+    @classmethod
+    def config_for_level(cls, level: int) -> Config:
+        """More houses, attributes and relational clues with the level."""
+        level = check_level(level)
+        table = {
+            1: (2, 2, 0.2),
+            2: (3, 2, 0.3),
+            3: (3, 3, 0.4),
+            4: (4, 3, 0.5),
+            5: (4, 4, 0.5),
+            6: (5, 3, 0.6),
+            7: (5, 4, 0.6),
+            8: (5, 5, 0.7),
+            9: (6, 4, 0.7),
+            10: (6, 5, 0.8),
+        }
+        houses, attributes, relational = table[level]
+        return cls.Config(houses=houses, attributes=attributes, relational=relational)
+
+    def _random_clue(
+        self, n: int, m: int, where: list[list[int]], rel: float, rng: random.Random
+    ) -> Clue:
+        a = rng.randrange(m)
+        v = rng.randrange(n)
+        hx = where[a][v]
+        if rng.random() >= rel:
+            kind = rng.choice(["at", "not_at", "same", "not_same"])
+        else:
+            kind = rng.choice(["left", "before", "next"])
+        while True:
+            b = rng.randrange(m)
+            w = rng.randrange(n)
+            house = rng.randrange(n)
+            if kind in ("at", "not_at") and _holds(kind, hx, 0, house):
+                return (kind, (a, v), None, house)
+            if kind not in ("at", "not_at") and (a, v) != (b, w) and (kind != "same" or a != b):
+                if kind == "not_same" and a == b:
+                    continue
+                if _holds(kind, hx, where[b][w], 0):
+                    return (kind, (a, v), (b, w), 0)
+                if kind in ("left", "before", "next") and rng.random() < 0.9:
+                    continue
+                kind = rng.choice(["same", "not_same", "left", "before", "next"])
+
+    def generate(self, config: Config, rng: random.Random) -> Item:
+        """Random solution; add true clues until unique; drop redundant ones."""
+        n, m = config.houses, config.attributes
+        keys = ["name", *rng.sample([k for k in ATTRIBUTES if k != "name"], m - 1)]
+        values = [rng.sample(ATTRIBUTES[k][1], n) for k in keys]
+        where = [rng.sample(range(n), n) for _ in range(m)]  # where[a][v] = house of value v
+        base = _base_cnf(n, m)
+        project = list(range(1, m * n * n + 1))
+        clues: list[Clue] = []
+
+        def unique(selected: list[Clue]) -> bool:
+            cnf = base + [c for clue in selected for c in clue_cnf(n, clue)]
+            return len(count_models(cnf, limit=2, project=project)) == 1
+
+        while not unique(clues):
+            for _ in range(max(1, n // 2)):
+                clues.append(self._random_clue(n, m, where, config.relational, rng))
+        for clue in list(reversed(clues)):
+            trial = [c for c in clues if c is not clue]
+            if unique(trial):
+                clues = trial
+        rng.shuffle(clues)
+
+        def desc(av: tuple[int, int]) -> str:
+            return ATTRIBUTES[keys[av[0]]][0].format(v=values[av[0]][av[1]])
+
+        def sentence(clue: Clue) -> str:
+            kind, x, y, house = clue
+            text = {
+                "at": "{x} lives in house {h}.",
+                "not_at": "{x} does not live in house {h}.",
+                "same": "{x} and {y} are the same person.",
+                "not_same": "{x} and {y} are different people.",
+                "left": "{x} lives directly left of {y}.",
+                "before": "{x} lives somewhere to the left of {y}.",
+                "next": "{x} and {y} live next to each other.",
+            }[kind].format(x=desc(x), y=desc(y) if y else "", h=house + 1)
+            return text[0].upper() + text[1:]
+
+        table = [[values[a][where[a].index(h)] for a in range(m)] for h in range(n)]
+        attr_lines = "\n".join(
+            f"- {k}: {', '.join(sorted(vals))}" for k, vals in zip(keys, values, strict=True)
+        )
+        clue_lines = "\n".join(f"{i + 1}. {sentence(c)}" for i, c in enumerate(clues))
+        example = "\n".join(
+            f"House {h + 1}: " + ", ".join(f"<{k}>" for k in keys) for h in range(min(n, 2))
+        )
+        question = (
+            f"There are {n} houses in a row, numbered 1 to {n} from left to right. Each house "
+            "has one occupant, and every attribute value below belongs to exactly one "
+            f"house.\n\nAttributes:\n{attr_lines}\n\nClues:\n{clue_lines}\n\n"
+            "The solution is unique. Give the full table inside answer tags, one line per "
+            f"house with its values in the order {', '.join(keys)}, like:\n"
+            f"<answer>\n{example}\n...\n</answer>"
+        )
+        answer = "\n".join(f"House {h + 1}: {', '.join(row)}" for h, row in enumerate(table))
+        spec = {"houses": [[v.lower() for v in row] for row in table]}
+        metadata = {"clues": [list(c) for c in clues], "attributes": keys}
+        return Item(question, answer, spec, float(n * m + len(clues)), metadata)
+
+    def check(self, spec: Mapping[str, Any], answer: str) -> float:
+        """1.0 if every house holds exactly the right set of values."""
+        expected = [sorted(row) for row in spec["houses"]]
+        n = len(expected)
+        if len(answer) > 200 * n + 500:
+            raise ValueError("answer too long")
+        got: dict[int, list[str]] = {}
+        for line in re.split(r"[\n;]", answer):
+            match = re.match(r"\s*(?:house\s*)?(\d+)\s*[:=\-)|]\s*(.+)", line, flags=re.IGNORECASE)
+            if not match:
+                continue
+            house = int(match.group(1))
+            vals = sorted(
+                normalize_token(v) for v in re.split(r"[,|]", match.group(2)) if v.strip()
+            )
+            if house in got and got[house] != vals:
+                return 0.0
+            got[house] = vals
+        return 1.0 if [got.get(h + 1) for h in range(n)] == expected else 0.0
+
+
+__all__ = ["ZebraPuzzle", "clue_cnf"]

@@ -1,0 +1,340 @@
+"""Shared machinery of the grid puzzle families: answer parsing, rendering, SAT helpers.
+
+Uniqueness is decided with a SAT solver (:mod:`pysat`): a puzzle's rules are encoded once,
+a clause "some cell differs from the planted solution" is added, and each clue is a
+literal passed as an *assumption* (a given cell is its own literal; a clue that needs
+several clauses gets an activation literal guarding them). A puzzle is unique exactly
+when that solver is UNSAT under its clues, so removing clues one by one (and adding them
+back for easier levels) needs one incremental solver call per candidate.
+
+Parsers accept any text (they are fed model output): input is cut to
+:data:`MAX_PARSE_CHARS`, and malformed answers raise :class:`ValueError`, which the
+registry turns into ``invalid_answer``.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from pysat.card import CardEnc, EncType
+from pysat.formula import IDPool
+from pysat.solvers import Solver
+
+from pipelines.verify.registry import Verdict
+
+T = TypeVar("T")
+Clause = list[int]
+Cell = tuple[int, int]
+
+MAX_PARSE_CHARS = 10_000
+SOLVER = "minisat22"
+"""Deterministic for a given clause order, fast on small incremental instances."""
+
+# characters that separate cells; everything else in an answer line is a cell
+_SEPARATORS = re.compile(r"[\s,;|\[\]{}()\"'`]+")
+_ROW_LABEL = re.compile(r"^\s*(?:row|r)\s*\d+\s*[:=.)\-]\s*", re.IGNORECASE)
+_FENCE = re.compile(r"^```[^\n]*$", re.MULTILINE)
+_CELL = re.compile(r"(?:r|row)?\s*(\d{1,3})\s*(?:,|\s|c|col)\s*(?:c|col)?\s*(\d{1,3})", re.I)
+
+FILLED = "#"
+EMPTY = "."
+BINARY_CELLS: dict[str, bool] = {
+    **dict.fromkeys("#1xX*■█bB", True),
+    **dict.fromkeys(".0-_oO□wW", False),
+}
+"""Tolerant spellings of a shaded (True) / unshaded (False) cell."""
+
+
+# -- answers -----------------------------------------------------------------------
+
+
+def parse_grid(text: str, rows: int, cols: int, alphabet: Mapping[str, T]) -> list[list[T]]:
+    """Parse a ``rows`` × ``cols`` grid of one-character cells from answer text.
+
+    Cells may be separated by spaces, commas, ``|`` or nothing, rows by newlines
+    (optionally labelled ``Row 1:``); brackets and quotes are ignored, so
+    ``[[1,2],[2,1]]`` also parses. Every cell must be a key of ``alphabet``.
+    """
+    text = _FENCE.sub("", text[:MAX_PARSE_CHARS])
+    lines = []
+    for raw in text.splitlines():
+        cells = _SEPARATORS.sub("", _ROW_LABEL.sub("", raw))
+        if cells:
+            lines.append(cells)
+    if len(lines) != rows:
+        joined = "".join(lines)
+        if len(joined) != rows * cols:
+            raise ValueError(f"expected {rows} rows of {cols} cells, got {len(lines)} row(s)")
+        lines = [joined[r * cols : (r + 1) * cols] for r in range(rows)]
+    grid: list[list[T]] = []
+    for r, line in enumerate(lines):
+        if len(line) != cols:
+            raise ValueError(f"row {r + 1} has {len(line)} cells, expected {cols}")
+        row = []
+        for ch in line:
+            if ch not in alphabet:
+                raise ValueError(f"unexpected cell {ch!r} in row {r + 1}")
+            row.append(alphabet[ch])
+        grid.append(row)
+    return grid
+
+
+def digit_alphabet(n: int) -> dict[str, int]:
+    """Cells ``1``…``n`` (n ≤ 9) mapped to their values."""
+    return {str(v): v for v in range(1, n + 1)}
+
+
+def parse_binary_grid(text: str, rows: int, cols: int) -> list[list[bool]]:
+    """A grid of shaded (``#``, ``1``, ``X``, ``*``) / unshaded (``.``, ``0``, ``-``) cells."""
+    return parse_grid(text, rows, cols, BINARY_CELLS)
+
+
+def parse_cells(text: str, rows: int, cols: int, limit: int = 1000) -> set[Cell]:
+    """Parse 1-based ``(row, col)`` coordinates (``(1, 2)``, ``r1c2``, ``1 2``) → 0-based cells."""
+    found: set[Cell] = set()
+    for i, m in enumerate(_CELL.finditer(text[:MAX_PARSE_CHARS])):
+        if i >= limit:
+            raise ValueError("too many coordinates")
+        r, c = int(m.group(1)), int(m.group(2))
+        if not (1 <= r <= rows and 1 <= c <= cols):
+            raise ValueError(f"cell ({r}, {c}) is outside the {rows}x{cols} grid")
+        found.add((r - 1, c - 1))
+    return found
+
+
+def format_grid(grid: Iterable[Iterable[Any]], sep: str = " ") -> str:
+    """Rows of cells joined by ``sep``, one row per line."""
+    return "\n".join(sep.join(str(v) for v in row) for row in grid)
+
+
+def format_binary_grid(grid: Iterable[Iterable[bool]], on: str = FILLED, off: str = EMPTY) -> str:
+    """A boolean grid as rows of ``on``/``off`` characters separated by spaces."""
+    return format_grid([[on if v else off for v in row] for row in grid])
+
+
+def format_cells(cells: Iterable[Cell]) -> str:
+    """0-based cells as sorted 1-based ``(row, col)`` pairs."""
+    return ", ".join(f"({r + 1}, {c + 1})" for r, c in sorted(cells))
+
+
+def grid_answer_format(rows: int, cols: int, what: str, example: str) -> str:
+    """The standard sentence telling the model how to write a grid answer."""
+    return (
+        f"Give your final answer as {rows} lines of {cols} {what} separated by spaces, "
+        f"inside <answer></answer> tags, for example:\n<answer>\n{example}\n</answer>"
+    )
+
+
+# -- geometry ------------------------------------------------------------------------
+
+
+def neighbors4(r: int, c: int, rows: int, cols: int) -> list[Cell]:
+    """Orthogonal neighbours of a cell inside the grid."""
+    out = [(r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)]
+    return [(a, b) for a, b in out if 0 <= a < rows and 0 <= b < cols]
+
+
+def neighbors8(r: int, c: int, rows: int, cols: int) -> list[Cell]:
+    """Orthogonal and diagonal neighbours of a cell inside the grid."""
+    return [
+        (r + dr, c + dc)
+        for dr in (-1, 0, 1)
+        for dc in (-1, 0, 1)
+        if (dr or dc) and 0 <= r + dr < rows and 0 <= c + dc < cols
+    ]
+
+
+def is_connected(cells: set[Cell]) -> bool:
+    """Whether a set of cells is orthogonally connected (the empty set counts as connected)."""
+    if not cells:
+        return True
+    start = next(iter(cells))
+    seen = {start}
+    stack = [start]
+    while stack:
+        r, c = stack.pop()
+        for nb in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
+            if nb in cells and nb not in seen:
+                seen.add(nb)
+                stack.append(nb)
+    return len(seen) == len(cells)
+
+
+def random_latin_square(n: int, rng: random.Random) -> list[list[int]]:
+    """A random ``n`` × ``n`` Latin square over 1…n (randomized backtracking, n ≤ 9)."""
+    if not 1 <= n <= 9:
+        raise ValueError("latin squares are generated for 1 <= n <= 9")
+    while True:
+        grid = [[0] * n for _ in range(n)]
+        budget = [20_000]
+        if _fill_latin(grid, 0, n, rng, budget):
+            return grid
+
+
+def _fill_latin(
+    grid: list[list[int]], pos: int, n: int, rng: random.Random, budget: list[int]
+) -> bool:
+    if pos == n * n:
+        return True
+    budget[0] -= 1
+    if budget[0] < 0:
+        return False
+    r, c = divmod(pos, n)
+    used = set(grid[r][:c]) | {grid[i][c] for i in range(r)}
+    options = [v for v in range(1, n + 1) if v not in used]
+    rng.shuffle(options)
+    for v in options:
+        grid[r][c] = v
+        if _fill_latin(grid, pos + 1, n, rng, budget):
+            return True
+    grid[r][c] = 0
+    return False
+
+
+# -- SAT encodings ---------------------------------------------------------------------
+
+
+def exactly(lits: Sequence[int], k: int, pool: IDPool) -> list[Clause]:
+    """Clauses: exactly ``k`` of ``lits`` are true."""
+    if k < 0 or k > len(lits):
+        return [[]]
+    if k == 0:
+        return [[-lit] for lit in lits]
+    if k == len(lits):
+        return [[lit] for lit in lits]
+    if k == 1:
+        out = [list(lits)]
+        out += [[-a, -b] for i, a in enumerate(lits) for b in lits[i + 1 :]]
+        return out
+    return CardEnc.equals(lits=list(lits), bound=k, vpool=pool, encoding=EncType.seqcounter).clauses
+
+
+def at_most(lits: Sequence[int], k: int, pool: IDPool) -> list[Clause]:
+    """Clauses: at most ``k`` of ``lits`` are true."""
+    if k >= len(lits):
+        return []
+    if k == 0:
+        return [[-lit] for lit in lits]
+    if k == 1:
+        return [[-a, -b] for i, a in enumerate(lits) for b in lits[i + 1 :]]
+    return CardEnc.atmost(lits=list(lits), bound=k, vpool=pool, encoding=EncType.seqcounter).clauses
+
+
+def one_of(options: Sequence[Sequence[int]], pool: IDPool, tag: Any) -> list[Clause]:
+    """Clauses: at least one option holds, an option being a conjunction of literals.
+
+    Each option gets a selector variable (keyed by ``tag`` and its index) implying its
+    literals. No options at all gives the empty (unsatisfiable) clause.
+    """
+    clauses: list[Clause] = []
+    selectors = []
+    for i, option in enumerate(options):
+        s = pool.id((tag, i))
+        selectors.append(s)
+        clauses.extend([-s, lit] for lit in option)
+    clauses.append(selectors)
+    return clauses
+
+
+def guard(clauses: Iterable[Clause], act: int) -> list[Clause]:
+    """The clauses, each active only when literal ``act`` is true."""
+    return [[-act, *c] for c in clauses]
+
+
+class UniquenessSolver:
+    """Answers "is there a solution other than the planted one under these clues?".
+
+    ``rules`` must hold for every solution; ``solution`` lists the literals (over the
+    decision variables only) of the planted solution. Use as a context manager.
+    """
+
+    def __init__(self, rules: Iterable[Clause], solution: Sequence[int]) -> None:
+        self.solution = list(solution)
+        self.solver = Solver(name=SOLVER, bootstrap_with=list(rules))
+        self.solver.add_clause([-lit for lit in self.solution])
+        self.last_conflicts = 0
+
+    def other_solution(self, clues: Sequence[int]) -> set[int] | None:
+        """The true literals of a different solution consistent with ``clues``, or None."""
+        before = self.solver.accum_stats().get("conflicts", 0)
+        sat = self.solver.solve(assumptions=list(clues))
+        self.last_conflicts = self.solver.accum_stats().get("conflicts", 0) - before
+        return set(self.solver.get_model() or ()) if sat else None
+
+    def is_unique(self, clues: Sequence[int]) -> bool:
+        """True when the planted solution is the only one consistent with ``clues``."""
+        return self.other_solution(clues) is None
+
+    def minimize(self, clues: Sequence[int], *, keep: Sequence[int] = ()) -> list[int]:
+        """Drop clues (tried in the given order) while the solution stays unique.
+
+        ``keep`` are clues that are never dropped. The result is a minimal clue set: no
+        single remaining clue can be removed.
+        """
+        kept = list(clues)
+        for clue in list(clues):
+            trial = [c for c in kept if c != clue]
+            if self.is_unique([*keep, *trial]):
+                kept = trial
+        return kept
+
+    def reveal_until_unique(
+        self, clues: Sequence[int], candidates: Sequence[int], rng: random.Random, limit: int = 500
+    ) -> list[int]:
+        """Add literals of the planted solution from ``candidates`` until it is unique.
+
+        Each step reveals one candidate on which the found alternative solution differs,
+        so the loop ends. Returns the revealed literals.
+        """
+        revealed: list[int] = []
+        for _ in range(limit):
+            other = self.other_solution([*clues, *revealed])
+            if other is None:
+                return revealed
+            differing = [lit for lit in candidates if lit not in other and lit not in revealed]
+            if not differing:
+                raise RuntimeError("no candidate separates the planted solution")
+            revealed.append(rng.choice(differing))
+        raise RuntimeError("puzzle did not become unique")
+
+    def close(self) -> None:
+        """Free the solver."""
+        self.solver.delete()
+
+    def __enter__(self) -> UniquenessSolver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def add_back(removed: Sequence[T], count: int, rng: random.Random) -> list[T]:
+    """``count`` clues drawn from ``removed`` (in a random order) to make a puzzle easier."""
+    pool = list(removed)
+    rng.shuffle(pool)
+    return pool[: max(0, min(count, len(pool)))]
+
+
+def difficulty_score(unknown: int, conflicts: int) -> float:
+    """Difficulty of a grid puzzle: cells to deduce plus the solver's search effort.
+
+    ``conflicts`` is what the SAT solver needed to prove the clues admit no other
+    solution; puzzles solvable by propagation alone score near their unknown count.
+    """
+    import math
+
+    return round(unknown + 4.0 * math.log2(1 + conflicts), 2)
+
+
+def wrong(answer: str, why: str) -> Verdict:
+    """A failed verdict saying which rule the answer breaks."""
+    return Verdict(False, 0.0, "wrong", {"answer": answer[:2000], "error": why})
+
+
+def positive_int(name: str, value: Any, lo: int, hi: int) -> None:
+    """Raise ``ValueError`` unless ``value`` is an int in ``lo``…``hi``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ValueError(f"{name} must be an integer from {lo} to {hi}, got {value!r}")

@@ -1,0 +1,188 @@
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from catalogs import problem_id
+from catalogs.views import create_views, kept_problems_sql
+from flows.cli import app
+from flows.curate import CurateStage, curate
+from flows.stages import StageContext, get_stage
+from stores.catalog import open_catalog
+from stores.embeddings import EmbeddingCache, embeddings_root
+
+from ..pipelines.curate_fakes import FakeEncoder
+
+BASE = (
+    "A farmer has a rectangular field whose length is three times its width and whose "
+    "perimeter is {p} metres; find the area of the field in square metres"
+)
+QUESTIONS = [
+    BASE.format(p=64),  # 0
+    BASE.format(p=64).replace("  ", " ").upper(),  # 1: exact duplicate of 0
+    BASE.format(p=64).replace("A farmer has", "A farmer owns"),  # 2: near duplicate of 0
+    BASE.format(p=80),  # 3: renumbered: distinct
+    "How many ways can five books be arranged on a shelf",  # 4
+    "On a shelf, five books: in how many ways can they be arranged",  # 5: semantic dup of 4
+    "Let N be the greatest four-digit positive integer with the property that whenever one "
+    "of its digits is changed to 1, the resulting number is divisible by 7.",  # 6: leaked
+]
+
+
+def pid(i: int) -> str:
+    return problem_id("math", QUESTIONS[i])
+
+
+def seed(catalog_dir: Path, questions: list[str] = QUESTIONS, answers: dict | None = None):
+    answers = answers or {}
+    rows = [
+        {
+            "problem_id": problem_id("math", q),
+            "source": "test",
+            "domain": "math",
+            "question": q,
+            "answer": answers.get(i),
+        }
+        for i, q in enumerate(questions)
+    ]
+    with open_catalog(catalog_dir) as store:
+        store.append({"problems": rows})
+
+
+def dedup_rows(catalog_dir: Path) -> list[dict]:
+    with open_catalog(catalog_dir, read_only=True) as store:
+        return store.sql(
+            "SELECT problem_id, method, kept, representative, contamination, config_id "
+            "FROM dedup ORDER BY method, problem_id"
+        ).to_pylist()
+
+
+def test_stage_writes_rows_and_rerun_inserts_nothing(catalog_dir: Path, tmp_path: Path) -> None:
+    seed(catalog_dir)
+    spec = get_stage("curate")
+    cfg = spec.config.model_validate({"near_threshold": 0.6, "near_ngram": 3})
+    ctx = StageContext(catalog=str(catalog_dir), run_id="r1", base_dir=tmp_path)
+    counts = spec.fn(ctx, cfg)
+    assert counts["exact.dropped"] == 1 and counts["near.dropped"] == 1
+    assert counts["inserted"] == 4 and counts["kept"] == 5
+    rows = dedup_rows(catalog_dir)
+    dropped = {(r["method"], r["problem_id"]) for r in rows if not r["kept"]}
+    # exact: equal length, so the smaller id wins; near: the reworded copy is longer
+    assert ("exact", max(pid(0), pid(1))) in dropped and ("near", pid(2)) in dropped
+    assert not any(r["problem_id"] == pid(3) for r in rows)  # renumbered: never merged
+    again = spec.fn(StageContext(catalog=str(catalog_dir), run_id="r2"), cfg)
+    assert again["inserted"] == 0 and again["skipped"] == 4
+    assert len(dedup_rows(catalog_dir)) == 4
+    with open_catalog(catalog_dir, read_only=True) as store:
+        create_views(store.con)
+        assert store.sql("SELECT count(*) AS n FROM kept_problems").column("n")[0].as_py() == 5
+        n = store.sql(f"SELECT count(*) AS n FROM ({kept_problems_sql(['exact'])})")
+        assert n.column("n")[0].as_py() == 6
+
+
+def test_keep_policy_reads_verdicts_and_earlier_decisions_stand(catalog_dir: Path) -> None:
+    seed(catalog_dir, QUESTIONS[:2])
+    with open_catalog(catalog_dir) as store:
+        store.append(
+            {
+                "verdicts": [
+                    {
+                        "sample_id": "s1",
+                        "problem_id": pid(0),
+                        "verifier": "math",
+                        "verifier_version": "1",
+                        "passed": True,
+                        "score": 1.0,
+                        "reason": "ok",
+                    }
+                ]
+            }
+        )
+    cfg = CurateStage(methods=["exact"])
+    curate(cfg, catalog=str(catalog_dir))
+    rows = {r["problem_id"]: r for r in dedup_rows(catalog_dir)}
+    assert rows[pid(0)]["kept"] and not rows[pid(1)]["kept"]  # passing verdict beats length
+    # a new copy with a reference answer would win, but the earlier representative stands
+    late = QUESTIONS[0].lower()
+    seed(catalog_dir, [late], answers={0: "768"})
+    report = curate(cfg, catalog=str(catalog_dir))
+    assert report.inserted == 1
+    rows = {r["problem_id"]: r for r in dedup_rows(catalog_dir)}
+    late_id = problem_id("math", late)
+    assert rows[pid(0)]["kept"] and not rows[late_id]["kept"]
+    assert rows[late_id]["representative"] == pid(0)
+
+
+def test_semantic_uses_cache_and_rethreshold_does_not_encode(catalog_dir: Path) -> None:
+    seed(catalog_dir)
+    enc = FakeEncoder()
+    cfg = CurateStage(methods=["semantic"], encoder="fake", semantic_threshold=0.8)
+    report = curate(cfg, catalog=str(catalog_dir), encoder=enc)
+    assert report.methods["semantic"]["encoded"] == 7 and enc.texts == 7
+    rows = dedup_rows(catalog_dir)
+    assert {pid(4), pid(5)} <= {r["problem_id"] for r in rows}
+    assert pid(3) not in {r["problem_id"] for r in rows}  # number guard
+    cache = EmbeddingCache(embeddings_root(catalog_dir.resolve()), "fake")
+    assert cache.count() == 7
+    again = curate(cfg, catalog=str(catalog_dir), encoder=enc)
+    assert again.methods["semantic"]["reused"] == 7 and enc.texts == 7 and again.inserted == 0
+    # rethreshold: a dry run from cached vectors only, with no encoder at all
+    lower = CurateStage(methods=["semantic"], encoder="fake", semantic_threshold=0.3)
+    preview = curate(lower, catalog=str(catalog_dir), dry_run=True, allow_encode=False)
+    assert preview.methods["semantic"]["dropped"] >= again.methods["semantic"]["dropped"]
+    assert preview.inserted == 0 and len(dedup_rows(catalog_dir)) == len(rows)
+    assert cache.count() == 7
+
+
+def test_decontam_with_benchmarks_and_report(catalog_dir: Path, tmp_path: Path) -> None:
+    seed(catalog_dir)
+    bench = tmp_path / "aime.jsonl"
+    leaked = QUESTIONS[6].replace("greatest", "largest")
+    bench.write_text(json.dumps({"problem": leaked}) + "\n")
+    config = tmp_path / "benchmarks.yaml"
+    config.write_text("aime: {path: aime.jsonl, field: problem}\n")
+    report_path = tmp_path / "report.json"
+    cfg = CurateStage(methods=["exact"], benchmarks=str(config), report=str(report_path))
+    report = curate(cfg, catalog=str(catalog_dir))
+    contaminated = [r for r in dedup_rows(catalog_dir) if r["method"] == "decontam"]
+    assert [(r["problem_id"], r["contamination"], r["kept"]) for r in contaminated] == [
+        (pid(6), "aime", False)
+    ]
+    saved = json.loads(report_path.read_text())
+    assert saved["benchmarks"][0]["name"] == "aime" and saved["benchmarks"][0]["problems"] == 1
+    assert report.kept == 5
+    assert curate(cfg, catalog=str(catalog_dir)).inserted == 0
+    # a changed benchmark file is a new config
+    bench.write_text(json.dumps({"problem": "something else entirely, nothing leaked"}) + "\n")
+    assert curate(cfg, catalog=str(catalog_dir)).methods["decontam"]["dropped"] == 0
+
+
+def test_config_validation() -> None:
+    with pytest.raises(ValueError, match="benchmarks"):
+        CurateStage(methods=["decontam"])
+    with pytest.raises(ValueError, match="keep criteria"):
+        CurateStage(keep=["nicest"])
+    with pytest.raises(ValueError):
+        CurateStage(methods=["fuzzy"])  # type: ignore[list-item]
+    assert CurateStage(benchmarks="b.yaml").chosen() == ["exact", "near", "decontam"]
+
+
+def test_cli_curate_and_explain(catalog_dir: Path, tmp_path: Path) -> None:
+    seed(catalog_dir)
+    runner = CliRunner()
+    report = tmp_path / "r.json"
+    result = runner.invoke(
+        app,
+        ["curate", "--method", "exact", "--method", "near", "--threshold", "0.6",
+         "--ngram", "3", "--report", str(report)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "exact" in result.output and "near" in result.output
+    assert json.loads(report.read_text())["methods"]["exact"]["dropped"] == 1
+    explained = runner.invoke(app, ["dedup", "explain", pid(1)])
+    assert explained.exit_code == 0, explained.output
+    assert "exact" in explained.output
+    bad = runner.invoke(app, ["curate", "--method", "near", "--method", "semantic",
+                              "--threshold", "0.5"])  # fmt: skip
+    assert bad.exit_code == 2 and "--threshold" in bad.output

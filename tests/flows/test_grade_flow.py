@@ -1,0 +1,279 @@
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from catalogs import problem_id
+from flows.grade import (
+    CalibrateStage,
+    GradeStage,
+    SelectStage,
+    calibrate,
+    grade,
+    publish_markdown,
+    read_selection,
+    select,
+    select_stage,
+)
+from flows.stages import StageContext, get_stage
+
+RATES = [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.25, 0.5, 0.75, 0.1]
+_RATE = re.compile(r"rate=([0-9.]+)")
+
+
+def _unit(text: str, index: int) -> float:
+    digest = hashlib.md5(f"{text}\x00{index}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64
+
+
+def respond(request, index):
+    """A student that answers correctly with the rate written in the question."""
+    question = request.messages[-1]["content"]
+    rate = float(_RATE.search(question).group(1))
+    ok = _unit(question, index) < rate
+    words = " ".join(["step"] * int(5 + 20 * (1 - rate)))
+    return f"<think>{words}</think> \\boxed{{{7 if ok else 0}}}"
+
+
+def judge_respond(request, index):
+    return "<answer>6</answer>"
+
+
+class Factory:
+    """Backend factory counting every sample generated (student and judge)."""
+
+    def __init__(self):
+        self.backends = []
+
+    def __call__(self, kind, model, options):
+        from pipelines.generate import make_backend
+
+        fn = judge_respond if model == "judge" else respond
+        backend = make_backend("fake", model, respond=fn)
+        self.backends.append(backend)
+        return backend
+
+    @property
+    def calls(self):
+        return sum(b.calls for b in self.backends)
+
+
+def _problems(tag: str, rates=RATES):
+    rows = []
+    for i, rate in enumerate(rates):
+        q = f"{tag} problem {i}: rate={rate}"
+        rows.append({
+            "problem_id": problem_id("math", q), "source": tag, "domain": "math",
+            "question": q, "answer": "7", "verifier": "exact",
+        })
+    return rows
+
+
+@pytest.fixture
+def store(catalog):
+    catalog.append({"problems": _problems("first")})
+    return catalog
+
+
+def _cfg(**kw):
+    base = {"model": "student", "backend": "fake", "k": 16, "max_tokens": 200}
+    return GradeStage(**{**base, **kw})
+
+
+def _grade(store, cfg, factory, tmp_path, source="first"):
+    from flows.grade import choose_problems
+
+    problems = choose_problems(store, source=[source], limit=cfg.limit)
+    return grade(cfg, problems, store=store, run_id="r", backend_factory=factory,
+                 report_dir=tmp_path / "report")
+
+
+def test_stages_are_registered_and_strict():
+    assert get_stage("grade").config is GradeStage
+    assert get_stage("select").config is SelectStage
+    assert get_stage("calibrate").config is CalibrateStage
+    with pytest.raises(ValueError):
+        GradeStage(model="m", unknown=1)
+    with pytest.raises(ValueError):
+        SelectStage(dataset="x", sizee=3)
+
+
+def test_grade_end_to_end_then_rerun_samples_nothing(store, tmp_path):
+    factory = Factory()
+    out = _grade(store, _cfg(k=32), factory, tmp_path)
+    c = out.counters
+    assert c["graded"] == 10 and c["already_graded"] == 0
+    assert c["samples_generated"] == c["samples_drawn"] == factory.calls
+    assert c["samples_drawn"] < c["fixed_k_samples"] == 320
+    assert c["stopped_early"] >= 6  # the six certain problems stop early
+    levels = {r["problem_id"]: r for r in out.grades.to_pylist()}
+    by_rate = {p["problem_id"]: RATES[i] for i, p in enumerate(_problems("first"))}
+    for pid, rate in by_rate.items():
+        if rate in (0.0, 1.0):
+            assert levels[pid]["level"] == (10 if rate == 0.0 else 1)
+            assert levels[pid]["k"] == 16  # 80 % Wilson bound inside the bin at n = 15
+    # samples are kept, as the student's, with verdicts
+    n_samples = store.sql("SELECT count(*) AS n FROM samples WHERE role = 'student'")
+    assert n_samples.column("n")[0].as_py() == c["samples_drawn"]
+    passed = store.sql("SELECT sum(passed::INT) AS p FROM verdicts").column("p")[0].as_py()
+    assert passed == sum(r["passes"] for r in out.grades.to_pylist())
+    grades = store.read("grades").to_pylist()
+    assert {g["method"] for g in grades} == {"adaptive_k"}
+    assert {g["grader_model"] for g in grades} == {"student"}
+    params = json.loads(grades[0]["params"])
+    assert params["k"] == 32 and params["sampling"]["temperature"] == 0.6
+    # report
+    report = Path(c["report"])
+    assert report.exists() and "level" in report.read_text()
+
+    again = Factory()
+    out2 = _grade(store, _cfg(k=32), again, tmp_path)
+    assert again.calls == 0
+    assert out2.counters["graded"] == 0 and out2.counters["already_graded"] == 10
+    assert store.count("grades") == 10
+    # another method on the same samples: new grades, still no new sampling
+    fixed = Factory()
+    out3 = _grade(store, _cfg(method="fixed_k", k=8), fixed, tmp_path)
+    assert fixed.calls == 0
+    assert out3.counters["graded"] == 10 and out3.counters["samples_reused"] == 80
+    assert out3.counters["samples_generated"] == 0
+    assert store.count("grades") == 20
+
+
+class FlakyBackend:
+    """Fails every sample of the problems named in ``broken`` (error samples)."""
+
+    name = "flaky"
+
+    def __init__(self, broken):
+        from pipelines.generate import make_backend
+
+        self.inner = make_backend("fake", "student", respond=respond)
+        self.model = "student"
+        self.broken = broken
+
+    def generate(self, requests):
+        from pipelines.generate.base import error_sample
+
+        for r in requests:
+            for s in self.inner.generate([r]):
+                yield error_sample(r, s.sample_index, "boom", 0.0) if r.problem_id in \
+                    self.broken else s
+
+
+def test_generation_errors_leave_problems_ungraded_until_a_rerun(store, tmp_path):
+    ids = [p["problem_id"] for p in _problems("first")]
+    out = _grade(store, _cfg(method="fixed_k", k=4),
+                 lambda kind, model, opts: FlakyBackend({ids[0]}), tmp_path)
+    c = out.counters
+    assert c["generation_errors"] == 4 and c["incomplete"] == 1 and c["graded"] == 9
+    assert ids[0] not in out.grades.column("problem_id").to_pylist()
+    factory = Factory()
+    again = _grade(store, _cfg(method="fixed_k", k=4), factory, tmp_path)
+    assert again.counters["graded"] == 1 and factory.calls == 4
+
+
+def test_plots_are_written(store, tmp_path):
+    pytest.importorskip("matplotlib")
+    out = _grade(store, _cfg(method="fixed_k", k=4), Factory(), tmp_path)
+    report = Path(out.counters["report"])
+    assert (report.parent / "levels.png").stat().st_size > 1000
+    assert (report.parent / "pass_rate_vs_tokens.png").stat().st_size > 1000
+    assert "levels.png" in report.read_text()
+    assert publish_markdown("x", "# not in a flow run") is False
+
+
+def test_answer_first_uses_the_judge(store, tmp_path):
+    factory = Factory()
+    cfg = _cfg(method="answer_first", judge_model="judge", judge_backend="fake")
+    out = _grade(store, cfg, factory, tmp_path)
+    rows = out.grades.to_pylist()
+    assert all(r["k"] == 1 for r in rows)
+    assert {r["level"] for r in rows if r["passes"] == 1} <= {1}
+    assert {r["level"] for r in rows if r["passes"] == 0} == {6}
+    assert out.counters["judged"] == sum(1 for r in rows if r["passes"] == 0) > 0
+    assert {r["method"] for r in rows} == {"answer_first"}
+
+
+def test_select_is_reproducible_after_more_data_arrives(store, tmp_path):
+    _grade(store, _cfg(method="fixed_k", k=8), Factory(), tmp_path)
+    cfg = SelectStage(dataset="mix", size=4, distribution="1:0.5,10:0.5", seed=1,
+                      report_dir=str(tmp_path / "sel"))
+    counters, sel = select(cfg, store=store, run_id="s1")
+    assert counters["version"] == 1 and counters["new_version"]
+    assert counters["levels"] == {"1": 2, "10": 2} and counters["shortfall"] == 0
+    first = read_selection(store, "mix").column("problem_id").to_pylist()
+    assert first == sel.problem_ids
+
+    # the same selection again: no new version
+    counters_again, _ = select(cfg, store=store, run_id="s2")
+    assert counters_again["version"] == 1 and not counters_again["new_version"]
+
+    # more problems and grades arrive; version 1 still reads the same rows
+    store.append({"problems": _problems("second", [0.0] * 6 + [1.0] * 6)})
+    _grade(store, _cfg(method="fixed_k", k=8), Factory(), tmp_path, source="second")
+    assert read_selection(store, "mix", 1).column("problem_id").to_pylist() == first
+    counters3, sel3 = select(cfg, store=store, run_id="s3")
+    assert counters3["version"] == 2
+    assert read_selection(store, "mix", 1).column("problem_id").to_pylist() == first
+    assert read_selection(store, "mix").column("problem_id").to_pylist() == sel3.problem_ids
+    row = store.sql("SELECT * FROM datasets WHERE name = 'mix' ORDER BY version").to_pylist()
+    assert [r["kind"] for r in row] == ["selection", "selection"]
+    assert row[0]["snapshot_id"] < row[1]["snapshot_id"]
+    assert json.loads(row[0]["params"])["requested"] == {"1": 2, "10": 2}
+
+
+def test_select_stage_band_curriculum_and_errors(store, tmp_path, catalog_dir):
+    ctx = StageContext(catalog=str(catalog_dir), run_id="x", base_dir=tmp_path)
+    _grade(store, _cfg(method="fixed_k", k=8), Factory(), tmp_path)
+    store.close()
+    counters = select_stage(ctx, SelectStage(dataset="rl", band="0.01:0.99", curriculum=True))
+    assert counters["rows"] >= 1
+    # the band drops never- and always-solved problems: no level 1 or 10 is left
+    assert set(counters["levels"]) <= {str(lv) for lv in range(2, 10)}
+    assert len(counters["stages"]) == len(counters["levels"])
+    assert Path(counters["report"]).exists()
+    with pytest.raises(ValueError, match="distribution needs a size"):
+        select_stage(ctx, SelectStage(dataset="bad", distribution="1:1"))
+
+
+def test_calibrate_tabulates_pass_rate_per_level(catalog, tmp_path):
+    def factory(kind, model, options):
+        from pipelines.generate import make_backend
+
+        return make_backend("fake", model)
+
+    cfg = CalibrateStage(family="game_of_24", model="student", backend="fake", levels="1-2",
+                         per_level=3, k=2, method="fixed_k", max_tokens=50)
+    counters, table = calibrate(cfg, store=catalog, run_id="c", report_dir=tmp_path / "cal",
+                                backend_factory=factory)
+    rows = table.to_pylist()
+    assert [r["level"] for r in rows] == [1, 2]
+    assert [r["items"] for r in rows] == [3, 3] and [r["samples"] for r in rows] == [6, 6]
+    assert counters["problems_added"] == 6 and set(counters["calibration"]) == {"1", "2"}
+    assert (tmp_path / "cal" / "calibration.parquet").exists()
+    assert "| 1 | 3 | 6 |" in (tmp_path / "cal" / "calibration.md").read_text()
+
+
+def test_cli_grade_and_select(store, catalog_dir, tmp_path):
+    from flows.cli import app
+
+    store.close()
+    runner = CliRunner()
+    result = runner.invoke(app, [
+        "grade", "--model", "m", "--k", "4", "--backend", "fake", "--fixed",
+        "--max-tokens", "50", "--catalog", str(catalog_dir), "--report-dir", str(tmp_path / "g"),
+    ])
+    assert result.exit_code == 0, result.output
+    assert "vs fixed k" in result.output and "levels" in result.output
+    result = runner.invoke(app, [
+        "select", "--name", "all", "--size", "3", "--distribution", "10:1",
+        "--catalog", str(catalog_dir), "--report-dir", str(tmp_path / "s"),
+    ])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["select", "--name", "x", "--band", "nonsense",
+                                 "--catalog", str(catalog_dir)])
+    assert result.exit_code == 2 and "band" in result.output

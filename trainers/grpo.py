@@ -1,0 +1,123 @@
+"""GRPO on an ``rl`` build with TRL's ``GRPOTrainer`` and verifier rewards.
+
+The reward is the verifier registry's verdict on each rollout (the problem row comes
+from the dataset's columns), optionally shaped by length: ``length_reward: laser``
+adds a bonus to correct answers within ``target_length`` tokens, ``laser_d`` does so
+with per-difficulty-level targets re-estimated from the lengths of correct rollouts
+during training (see :mod:`trainers.rewards`). Generation uses TRL's vLLM integration
+when ``use_vllm`` is set (GPU machines with vLLM installed), else transformers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from trainers.common import (
+    TrainConfig,
+    TrainResult,
+    load_model_and_tokenizer,
+    opt,
+    read_training_table,
+    save_final,
+    to_hf_dataset,
+    trl_common_args,
+)
+
+LENGTH_REWARDS = ("none", "laser", "laser_d")
+RL_COLUMNS = (
+    "prompt",
+    "problem_id",
+    "question",
+    "answer",
+    "solution",
+    "verifier",
+    "verifier_spec",
+    "generator",
+    "domain",
+    "task",
+    "level",
+)
+
+
+@dataclass
+class GrpoConfig(TrainConfig):
+    """Config of ``tracemill train grpo``."""
+
+    learning_rate: float = opt(1e-6, "Peak learning rate.")
+    num_generations: int = opt(8, "Rollouts per prompt (the GRPO group size).")
+    max_completion_length: int = opt(1024, "Longest generated completion, in tokens.")
+    temperature: float = opt(1.0, "Sampling temperature of the rollouts.")
+    beta: float = opt(0.0, "KL coefficient against the reference model (0: no reference).")
+    use_vllm: bool = opt(False, "Generate with vLLM (needs a GPU and vLLM installed).")
+    length_reward: str = opt("none", "Length shaping: none, laser or laser_d.")
+    target_length: int = opt(4096, "LASER target / LASER-D initial and largest target (tokens).")
+    length_bonus: float = opt(0.5, "Bonus for a correct answer within its target length.")
+    ecr: float = opt(1.0, "LASER-D: expected correct responses a target must keep.")
+    laser_window: int = opt(512, "LASER-D: recent rollouts per level used to re-estimate.")
+    laser_update_every: int = opt(1, "LASER-D: re-estimate targets every N reward calls.")
+    laser_min_rollouts: int = opt(8, "LASER-D: rollouts a level needs before re-estimating.")
+
+    def check(self) -> None:
+        """Raise ValueError on bad fields."""
+        super().check()
+        if self.length_reward not in LENGTH_REWARDS:
+            raise ValueError(
+                f"length_reward must be one of {', '.join(LENGTH_REWARDS)}, "
+                f"got {self.length_reward!r}"
+            )
+        if self.num_generations < 2:
+            raise ValueError("GRPO needs num_generations >= 2")
+
+
+def make_reward(config: GrpoConfig) -> Any:
+    """The reward function a config asks for."""
+    from trainers.rewards import LaserDReward, LaserReward, verifier_reward
+
+    if config.length_reward == "laser":
+        return LaserReward(config.target_length, config.length_bonus)
+    if config.length_reward == "laser_d":
+        return LaserDReward(
+            config.target_length,
+            bonus=config.length_bonus,
+            group_size=config.num_generations,
+            ecr=config.ecr,
+            window=config.laser_window,
+            update_every=config.laser_update_every,
+            min_rollouts=config.laser_min_rollouts,
+        )
+    return verifier_reward
+
+
+def main(config: GrpoConfig) -> TrainResult:
+    """Train ``config.model`` with GRPO on dataset ``config.dataset``."""
+    from trl import GRPOConfig, GRPOTrainer
+
+    config.check()
+    table = read_training_table(config)
+    data = to_hf_dataset(table, [c for c in RL_COLUMNS if c in table.column_names])
+    if "verifier" not in data.column_names:
+        raise ValueError(f"dataset {config.dataset!r} has no verifier column: build kind rl")
+    model, tokenizer = load_model_and_tokenizer(config.model)
+    args = GRPOConfig(
+        **trl_common_args(config),
+        num_generations=config.num_generations,
+        max_completion_length=config.max_completion_length,
+        temperature=config.temperature,
+        beta=config.beta,
+        use_vllm=config.use_vllm,
+    )
+    reward = make_reward(config)
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=[reward],
+        args=args,
+        train_dataset=data,
+        processing_class=tokenizer,
+    )
+    out = trainer.train()
+    save_final(trainer, tokenizer, config)
+    metrics: dict[str, Any] = {"loss": out.training_loss}
+    if hasattr(reward, "targets"):
+        metrics["length_targets"] = dict(reward.targets)
+    return TrainResult(config.output_dir, int(out.global_step), 1, metrics)
