@@ -55,7 +55,7 @@ _LATEX_RULES: tuple[tuple[str, str], ...] = (
     (r"\\[dt]frac([^a-zA-Z])", r"\\frac\1"),
     (r"\$\$|\\\(|\\\)|\\\[|\\\]", "$"),
 )
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_NUMBER = re.compile(r"([-+*/^=<>])?\s*(\d+(?:\.\d+)?)")
 
 
 @dataclass(frozen=True)
@@ -149,11 +149,16 @@ def ngrams(tokens: list[str] | str, n: int, *, joiner: str = " ") -> set[str]:
 
 
 def number_signature(text: str) -> str:
-    """The sorted numeric literals of ``text`` joined by commas (leading zeros dropped)."""
+    """The sorted numeric literals of ``text``, each with the operator before it.
+
+    Leading zeros are dropped; an operator (``+ - * / ^ = < >``) directly before a
+    number is kept with it, so ``x^2 - 6x + 3`` and ``x^2 - 6x - 3`` differ while word
+    problems listing the same numbers in another order still match.
+    """
     import unicodedata
 
     found = _NUMBER.findall(unicodedata.normalize("NFKC", text))
-    cleaned = sorted((f.lstrip("0") or "0") for f in found)
+    cleaned = sorted(op + (num.lstrip("0") or "0") for op, num in found)
     return ",".join(cleaned)
 
 

@@ -59,3 +59,7 @@ def test_number_signature() -> None:
     assert number_signature("Add 12 and 3.5, then 012") == "12,12,3.5"
     assert number_signature("then 012 and 3.5 add 12") == number_signature("Add 12 and 3.5, 012")
     assert number_signature("no numbers") == ""
+    # regression: a sign change is a different problem (quickstart merged these)
+    assert number_signature("Solve $x^2 - 6x + 3 = 0$.") != number_signature(
+        "Solve $x^2 - 6x - 3 = 0$."
+    )

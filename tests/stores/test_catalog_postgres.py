@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from catalogs import conform, problem_id
@@ -110,7 +111,7 @@ def pg_catalog(
     return "postgres:" + pg_server()
 
 
-def problems(questions: list[str], source: str = "s") -> object:
+def problems(questions: list[str], source: str = "s") -> pa.Table:
     return conform(
         "problems",
         [
@@ -190,7 +191,11 @@ def _writers(uri: str, tmp_path: Path, plans: list[list[tuple[int, int, int]]]) 
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", WRITER, uri, str(go), json.dumps(plan)],
-            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )  # fmt: skip
         for plan in plans
     ]
@@ -238,7 +243,7 @@ def test_a_conflicting_commit_is_retried_without_duplicates(
         write = a._write
         calls: list[int] = []
 
-        def write_then_interfere(name: str, rows: object, written: list[Path]) -> None:
+        def write_then_interfere(name: str, rows: pa.Table, written: list[Path]) -> None:
             write(name, rows, written)
             calls.append(rows.num_rows)
             if len(calls) == 1:
