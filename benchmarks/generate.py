@@ -69,7 +69,8 @@ def make_engine(args: argparse.Namespace, tmp: Path) -> tuple[Any, dict[str, Any
     if args.backend == "vllm":
         if args.model is None:
             raise SystemExit("--backend vllm needs --model PATH")
-        backend = make_backend("vllm", args.model, chunk_size=args.chunk_size)
+        backend = make_backend("vllm", args.model, mode=args.vllm_mode,
+                               chunk_size=args.chunk_size)
         backend.load()
         return backend, {"ignore_eos": True}
     raise SystemExit(f"unsupported backend {args.backend}")
@@ -128,7 +129,8 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=None)
     ap.add_argument("--batch-size", type=int, default=None, help="engine batch (fake/hf)")
     ap.add_argument("--commit-batch", type=int, default=None, help="samples per commit")
-    ap.add_argument("--chunk-size", type=int, default=1024, help="vllm requests per chat()")
+    ap.add_argument("--chunk-size", type=int, default=1024, help="vllm chat mode: per chat()")
+    ap.add_argument("--vllm-mode", default="stream", choices=["stream", "chat"])
     ap.add_argument("--hidden", type=int, default=32, help="random Llama width (no --model)")
     ap.add_argument("--layers", type=int, default=2, help="random Llama depth (no --model)")
     ap.add_argument("--engine-ms", type=float, default=0.0, help="fake: ms per engine batch")

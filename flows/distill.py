@@ -16,7 +16,13 @@ Resumable and idempotent:
 
 Truncated samples (finish reason ``length``) are stored like the others; their
 ``finish_reason`` marks them and the summary counts them. Samples whose request failed
-for good (``error``) are not stored, so a rerun tries them again.
+for good (``error``) are not stored, so a rerun tries them again. If verification
+itself fails (a verifier pool that cannot start), the batch is stored without verdicts
+(counted as ``unverified``; the ``verify`` stage picks them up later): generated samples
+are the expensive part and are never dropped for it.
+
+The run holds the catalog open from planning to the last commit (an embedded catalog
+admits one writer; use a PostgreSQL catalog to run several distills at once).
 """
 
 from __future__ import annotations
@@ -115,10 +121,13 @@ class DistillReport:
     verified: int = 0
     accepted: int = 0
     no_verifier: int = 0
+    unverified: int = 0
+    """Samples stored without verdicts because verification failed (verify them later)."""
     tokens_in: int = 0
     tokens_out: int = 0
     reasoning_tokens: int = 0
     batches: int = 0
+    load_s: float = 0.0
     generate_s: float = 0.0
     cost_usd: float | None = None
     by_domain: dict[str, list[int]] = field(default_factory=dict)
@@ -146,6 +155,7 @@ class DistillReport:
         out.pop("by_domain")
         out.pop("by_source")
         out["generate_s"] = round(self.generate_s, 3)
+        out["load_s"] = round(self.load_s, 3)
         for name in ("accept_rate", "truncation_rate", "throughput_tok_s"):
             value = getattr(self, name)
             out[name] = None if value is None else round(value, 4)
@@ -181,8 +191,15 @@ def _in_list(column: str, values: list[Any]) -> tuple[str, list[Any]]:
     return f"{column} IN ({', '.join('?' for _ in values)})", list(values)
 
 
+PLAN_COLUMNS = ("problem_id", "source", "domain", "task", "question", "answer")
+"""What planning needs; verifier specs (code tests can be large) are read per batch."""
+
+
 def select_problems(store: Any, cfg: DistillStage) -> pa.Table:
-    """The problems a run works on, ordered by ``problem_id`` (stable under ``limit``)."""
+    """The problems a run works on, ordered by ``problem_id`` (stable under ``limit``).
+
+    Only :data:`PLAN_COLUMNS` are read, so millions of problems plan in little memory.
+    """
     conditions: list[str] = []
     args: list[Any] = []
     for column, values in (("source", cfg.source), ("domain", cfg.domain)):
@@ -200,7 +217,7 @@ def select_problems(store: Any, cfg: DistillStage) -> pa.Table:
         conditions.append(f"problem_id IN ({graded})")
     if cfg.where:
         conditions.append(f"({cfg.where})")
-    query = "SELECT * FROM problems"
+    query = f"SELECT {', '.join(PLAN_COLUMNS)} FROM problems"
     if conditions:
         query += " WHERE " + " AND ".join(conditions)
     query += " ORDER BY problem_id"
@@ -214,7 +231,18 @@ def select_problems(store: Any, cfg: DistillStage) -> pa.Table:
         raise ValueError(f"cannot select problems: {e}") from e
     from catalogs import table_spec
 
-    return table.cast(table_spec("problems").schema)
+    schema = table_spec("problems").schema
+    return table.cast(pa.schema([schema.field(c) for c in PLAN_COLUMNS]))
+
+
+def fetch_problems(store: Any, problem_ids: list[str]) -> pa.Table:
+    """Full ``problems`` rows (verifier specs included) of a batch's problems."""
+    view = "_tm_distill_batch"
+    store.con.register(view, pa.table({"problem_id": pa.array(problem_ids, pa.string())}))
+    try:
+        return store.read("problems", where=f"problem_id IN (SELECT problem_id FROM {view})")
+    finally:
+        store.con.unregister(view)
 
 
 def existing_sample_ids(store: Any, candidates: pa.Table) -> set[str]:
@@ -261,28 +289,37 @@ def make_teacher(cfg: DistillStage, model_name: str) -> Any:
 
 
 class _Committer:
-    """Verifies and appends batches on one background thread (queue of one batch)."""
+    """Verifies and appends batches on one background thread (queue of one batch).
 
-    def __init__(self, work: Callable[[list[Any]], None]) -> None:
+    ``cleanup`` runs on that thread when it stops (the verifier pool lives there).
+    """
+
+    def __init__(self, work: Callable[[list[Any]], None],
+                 cleanup: Callable[[], None] | None = None) -> None:
         self._work = work
+        self._cleanup = cleanup
         self._queue: queue.Queue[list[Any] | None] = queue.Queue(maxsize=1)
         self.error: BaseException | None = None
-        ctx = contextvars.copy_context()  # carries the verifier pool
+        ctx = contextvars.copy_context()
         self._thread = threading.Thread(target=ctx.run, args=(self._loop,),
                                         name="tracemill-distill-commit", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
-        while True:
-            batch = self._queue.get()
-            if batch is None:
-                return
-            if self.error is not None:
-                continue
-            try:
-                self._work(batch)
-            except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
-                self.error = e
+        try:
+            while True:
+                batch = self._queue.get()
+                if batch is None:
+                    return
+                if self.error is not None:
+                    continue
+                try:
+                    self._work(batch)
+                except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+                    self.error = e
+        finally:
+            if self._cleanup is not None:
+                self._cleanup()
 
     def submit(self, batch: list[Any]) -> None:
         """Queue a batch (blocks while one is already waiting); raise a commit error."""
@@ -362,63 +399,75 @@ def _run(
         r["problem_id"]: (r["domain"], r["source"])
         for r in problems.select(["problem_id", "domain", "source"]).to_pylist()
     }
-    problem_index = {pid: i for i, pid in enumerate(problems.column("problem_id").to_pylist())}
+
+    pool = ExitStack()
+    pool_started: list[bool] = []
 
     def commit(batch: list[Any]) -> None:
         samples = samples_table(batch, by_problem, model=model_name, backend=report.backend,
                                 params=params, role=cfg.role, run_id=run_id)
         tables: dict[str, pa.Table] = {"samples": samples}
         if cfg.verify and samples.num_rows:
-            tables["verdicts"] = _verdicts(cfg, problems, problem_index, samples, run_id,
-                                           report)
+            try:
+                if not pool_started:
+                    # started on the first batch, after the model loaded: a model load that
+                    # takes the CPU for minutes must not starve the workers' start-up
+                    from pipelines.verify import verifier_pool
+
+                    pool.enter_context(verifier_pool(cfg.verify_workers))
+                    pool_started.append(True)
+                tables["verdicts"] = _verdicts(cfg, store, samples, run_id, report)
+            except Exception as e:  # noqa: BLE001 - never lose generated samples to it
+                log.warning("verification failed, storing %d samples unverified (the verify "
+                            "stage can verify them later): %s", samples.num_rows, e)
+                report.unverified += samples.num_rows
         result = store.append(tables, message=f"distill {model_name}")
         _account(report, samples, result, tables.get("verdicts"), meta)
 
     done = 0
     buffer: list[Any] = []
-    with ExitStack() as stack:
-        if cfg.verify:
-            from pipelines.verify import verifier_pool
-
-            stack.enter_context(verifier_pool(cfg.verify_workers))
-        committer = _Committer(commit)
-        t0 = time.perf_counter()
-        generated = teacher.generate(iter(requests))
-        try:
-            for sample in generated:
-                done += 1
-                if sample.finish_reason == "error":
-                    report.errors += 1
-                    log.warning("sample %s/%d failed: %s", sample.problem_id,
-                                sample.sample_index, sample.error)
-                else:
-                    buffer.append(sample)
-                if len(buffer) >= cfg.batch_size:
-                    committer.submit(buffer)
-                    buffer = []
-                if progress is not None:
-                    progress(done, total)
-        except BaseException:
-            # commit what was generated before the failure, then re-raise
-            report.generate_s = time.perf_counter() - t0
-            close = getattr(generated, "close", None)
-            if close is not None:
-                close()
-            if buffer and committer.error is None:
+    load = getattr(teacher, "load", None)
+    if callable(load):  # model loading is not generation time (throughput stays honest)
+        t_load = time.perf_counter()
+        load()
+        report.load_s = time.perf_counter() - t_load
+    committer = _Committer(commit, cleanup=pool.close)
+    t0 = time.perf_counter()
+    generated = teacher.generate(iter(requests))
+    try:
+        for sample in generated:
+            done += 1
+            if sample.finish_reason == "error":
+                report.errors += 1
+                log.warning("sample %s/%d failed: %s", sample.problem_id,
+                            sample.sample_index, sample.error)
+            else:
+                buffer.append(sample)
+            if len(buffer) >= cfg.batch_size:
                 committer.submit(buffer)
-            committer.close()
-            raise
+                buffer = []
+            if progress is not None:
+                progress(done, total)
+    except BaseException:
+        # commit what was generated before the failure, then re-raise
         report.generate_s = time.perf_counter() - t0
-        if buffer:
+        close = getattr(generated, "close", None)
+        if close is not None:
+            close()
+        if buffer and committer.error is None:
             committer.submit(buffer)
         committer.close()
-        committer.check()
+        raise
+    report.generate_s = time.perf_counter() - t0
+    if buffer:
+        committer.submit(buffer)
+    committer.close()
+    committer.check()
 
 
 def _verdicts(
     cfg: DistillStage,
-    problems: pa.Table,
-    problem_index: Mapping[str, int],
+    store: Any,
     samples: pa.Table,
     run_id: str | None,
     report: DistillReport,
@@ -429,8 +478,8 @@ def _verdicts(
     from pipelines.verify.batch import UNKNOWN_VERSION
 
     pids = sorted(set(samples.column("problem_id").to_pylist()))
-    subset = problems.take(pa.array([problem_index[p] for p in pids], pa.int64()))
-    verdicts = verify_table(subset, samples, verifier=cfg.verifier, run_id=run_id)
+    verdicts = verify_table(fetch_problems(store, pids), samples, verifier=cfg.verifier,
+                            run_id=run_id)
     storable = pc.and_(
         pc.not_equal(verdicts.column("verifier"), NO_VERIFIER),
         pc.not_equal(verdicts.column("verifier_version"), UNKNOWN_VERSION),

@@ -14,6 +14,7 @@ registry turns into ``invalid_answer``.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,7 +38,9 @@ SOLVER = "minisat22"
 _SEPARATORS = re.compile(r"[\s,;|\[\]{}()\"'`]+")
 _ROW_LABEL = re.compile(r"^\s*(?:row|r)\s*\d+\s*[:=.)\-]\s*", re.IGNORECASE)
 _FENCE = re.compile(r"^```[^\n]*$", re.MULTILINE)
-_CELL = re.compile(r"(?:r|row)?\s*(\d{1,3})\s*(?:,|\s|c|col)\s*(?:c|col)?\s*(\d{1,3})", re.I)
+# applied to text whose whitespace runs are collapsed to one space: no ambiguous repeats
+_CELL = re.compile(r"(?:row|r)? ?(\d{1,3}) ?(?:, ?|(?:col|c) ?| )(?:col|c)? ?(\d{1,3})", re.I)
+_SPACES = re.compile(r"\s+")
 
 FILLED = "#"
 EMPTY = "."
@@ -95,7 +98,7 @@ def parse_binary_grid(text: str, rows: int, cols: int) -> list[list[bool]]:
 def parse_cells(text: str, rows: int, cols: int, limit: int = 1000) -> set[Cell]:
     """Parse 1-based ``(row, col)`` coordinates (``(1, 2)``, ``r1c2``, ``1 2``) → 0-based cells."""
     found: set[Cell] = set()
-    for i, m in enumerate(_CELL.finditer(text[:MAX_PARSE_CHARS])):
+    for i, m in enumerate(_CELL.finditer(_SPACES.sub(" ", text[:MAX_PARSE_CHARS]))):
         if i >= limit:
             raise ValueError("too many coordinates")
         r, c = int(m.group(1)), int(m.group(2))
@@ -252,10 +255,24 @@ class UniquenessSolver:
     """
 
     def __init__(self, rules: Iterable[Clause], solution: Sequence[int]) -> None:
+        self.rules = list(rules)
         self.solution = list(solution)
-        self.solver = Solver(name=SOLVER, bootstrap_with=list(rules))
+        self.solver = Solver(name=SOLVER, bootstrap_with=self.rules)
         self.solver.add_clause([-lit for lit in self.solution])
         self.last_conflicts = 0
+        self._plain: Solver | None = None
+
+    def propagation_gap(self, clues: Sequence[int]) -> int:
+        """Solution literals that unit propagation from ``clues`` does not reach.
+
+        0 means the puzzle falls to propagation alone (with this encoding); larger
+        values need case analysis — a difficulty signal within a family.
+        """
+        if self._plain is None:
+            self._plain = Solver(name=SOLVER, bootstrap_with=self.rules)
+        _, implied = self._plain.propagate(assumptions=list(clues))
+        reached = set(implied or ())
+        return sum(lit not in reached for lit in self.solution)
 
     def other_solution(self, clues: Sequence[int]) -> set[int] | None:
         """The true literals of a different solution consistent with ``clues``, or None."""
@@ -301,8 +318,10 @@ class UniquenessSolver:
         raise RuntimeError("puzzle did not become unique")
 
     def close(self) -> None:
-        """Free the solver."""
+        """Free the solvers."""
         self.solver.delete()
+        if self._plain is not None:
+            self._plain.delete()
 
     def __enter__(self) -> UniquenessSolver:
         return self
@@ -318,15 +337,14 @@ def add_back(removed: Sequence[T], count: int, rng: random.Random) -> list[T]:
     return pool[: max(0, min(count, len(pool)))]
 
 
-def difficulty_score(unknown: int, conflicts: int) -> float:
-    """Difficulty of a grid puzzle: cells to deduce plus the solver's search effort.
+def difficulty_score(unknown: int, conflicts: int, gap: int = 0) -> float:
+    """Difficulty of a grid puzzle: cells to deduce, deduction depth and search effort.
 
-    ``conflicts`` is what the SAT solver needed to prove the clues admit no other
-    solution; puzzles solvable by propagation alone score near their unknown count.
+    ``gap`` counts solution cells unit propagation from the clues does not reach (see
+    :meth:`UniquenessSolver.propagation_gap`); ``conflicts`` is what the SAT solver
+    needed to prove that the clues admit no other solution.
     """
-    import math
-
-    return round(unknown + 4.0 * math.log2(1 + conflicts), 2)
+    return round(unknown + 2.0 * gap + 4.0 * math.log2(1 + conflicts), 2)
 
 
 def wrong(answer: str, why: str) -> Verdict:

@@ -223,3 +223,21 @@ def test_stage_registered_and_cli_prints_summary(catalog_dir):
     bad = CliRunner().invoke(app, ["distill", "--backend", "nope", "--model", "m",
                                    "--catalog", str(catalog_dir)])
     assert bad.exit_code == 2 and "unknown backend" in bad.output
+
+
+def test_verification_failure_keeps_samples_unverified(catalog_dir, monkeypatch):
+    import contextlib
+
+    import pipelines.verify as verify
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("verifier worker did not start")
+
+    monkeypatch.setattr(verify, "verify_table", broken)
+    monkeypatch.setattr(verify, "verifier_pool", lambda *a, **k: contextlib.nullcontext())
+    seed_problems(catalog_dir, QUESTIONS[:2])
+    report = distill(cfg(verify=True), catalog=str(catalog_dir),
+                     backend=FakeBackend("teacher-x"))
+    assert (report.samples, report.unverified, report.verified) == (4, 4, 0)
+    with open_catalog(catalog_dir) as store:
+        assert (store.count("samples"), store.count("verdicts")) == (4, 0)

@@ -76,3 +76,23 @@ def test_cuda_bf16_matches_the_chain(models):
     assert len(out) == 12
     assert {(s.reasoning, s.final, s.completion_tokens) for s in out} == {
         ("let me think", "the answer is 4", len(CHAIN))}
+
+
+def test_distill_with_transformers_backend_resolves_local_path(models, catalog_dir):
+    from catalogs import problem_id
+    from flows.distill import DistillStage, distill
+    from stores.catalog import open_catalog
+
+    q = "what is 2 plus 2"
+    with open_catalog(catalog_dir) as store:
+        store.append({"problems": [{"problem_id": problem_id("math", q), "source": "t",
+                                    "domain": "math", "question": q, "answer": "4",
+                                    "verifier": "math"}]})
+    cfg = DistillStage(backend="transformers", model=str(models["chain"]), model_name="tiny",
+                       device="cpu", n=2, temperature=0.0, max_tokens=12, verify=False)
+    report = distill(cfg, catalog=str(catalog_dir))
+    assert (report.samples, report.tokens_out, report.truncated) == (2, 2 * len(CHAIN), 0)
+    with open_catalog(catalog_dir) as store:
+        rows = store.read("samples").to_pylist()
+    assert {(r["model"], r["backend"], r["final"], r["extracted_answer"]) for r in rows} == {
+        ("tiny", "transformers", "the answer is 4", "4")}

@@ -55,9 +55,17 @@ def test_parse_grid_rejects_wrong_shapes_and_symbols(text):
         parse_grid(text, 2, 2, digit_alphabet(2))
 
 
-def test_parse_grid_is_bounded():
+@pytest.mark.timeout(10)
+def test_parsers_are_bounded_on_hostile_input():
     with pytest.raises(ValueError):
         parse_grid("1 " * 1_000_000, 2, 2, digit_alphabet(2))
+    with pytest.raises(ValueError):
+        parse_grid("r" + "1" * 5000 + " " * 4000, 2, 2, digit_alphabet(2))
+    # long whitespace runs once made the coordinate pattern backtrack for minutes
+    assert parse_cells("1" + " " * 9990 + "x", 4, 4) == set()
+    assert parse_cells("(1, 2)" + " \n\t" * 3000 + "(3, 4)", 4, 4) == {(0, 1), (2, 3)}
+    with pytest.raises(ValueError, match="too many"):
+        parse_cells("1 1 " * 3000, 4, 4)
 
 
 def test_binary_grid_spellings():
@@ -302,3 +310,12 @@ def test_levels_scale_the_grids():
     }
     assert all(lo < hi for lo, hi in sizes.values()), sizes
     assert get_task("sudoku").config_for_level(10).size == 9
+
+
+@pytest.mark.parametrize("family", GRID_FAMILIES)
+def test_difficulty_grows_with_level(family):
+    def mean(level):
+        rows = generate_problems(family, 2, level=level, seed=4).to_pylist()
+        return sum(json.loads(r["generator"])["difficulty"] for r in rows) / len(rows)
+
+    assert mean(1) < mean(10)

@@ -31,6 +31,9 @@ GARBAGE = [
     "\\boxed{}",
     "<answer>None</answer>",
     "<answer>[[1, 2], [3, 99]]</answer>",
+    "<answer>-9999" + " " * 9000 + "?</answer>",
+    "<answer>not" + " \n" * 4000 + "</answer>",
+    "<answer>" + "r1c" * 3000 + "</answer>",
 ]
 
 
@@ -136,6 +139,7 @@ def test_reference_passes_and_corruption_fails(family, level):
         assert verdict.score < 1.0
 
 
+@pytest.mark.timeout(60)
 @pytest.mark.parametrize("family", FAMILIES)
 def test_garbage_never_raises_and_never_passes(family):
     verifier = get_verifier(family)

@@ -77,6 +77,15 @@ def test_parse_assignment_rejects(text, why):
         parse_assignment(text, 3)
 
 
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize(
+    "text", ["not" + " " * 9990, "x1" + " " * 9990 + "q", "x1 = " * 2000, "-" * 9999, "x" * 9999]
+)
+def test_parse_assignment_is_fast_on_hostile_input(text):
+    with pytest.raises(ValueError):
+        parse_assignment(text, 3)
+
+
 def test_every_satisfying_assignment_passes_and_others_fail():
     passing = {"x1=1, x2=1, x3=1", "x1=0, x2=1, x3=0", "x1=0, x2=1, x3=1"}
     for bits in range(8):
@@ -119,7 +128,9 @@ def test_a_non_planted_solution_of_a_generated_formula_passes():
 def test_planted_formula_and_solution_count():
     rng = random.Random(0)
     assignment, clauses = planted_formula(3, 8, 30, rng)
-    assert len(clauses) == 30 and all(len(c) == 3 and len({abs(x) for x in c}) == 3 for c in clauses)
+    assert len(clauses) == 30 and all(
+        len(c) == 3 and len({abs(x) for x in c}) == 3 for c in clauses
+    )
     values = {abs(lit): lit > 0 for lit in assignment}
     assert not unsatisfied(clauses, values)
     assert count_solutions([], 3) == 8

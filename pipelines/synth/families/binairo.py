@@ -143,6 +143,7 @@ class BinairoTask(Task):
             kept |= set(add_back([c for c in order if c not in kept], config.extra_givens, rng))
             unique.is_unique([lits[cell] for cell in sorted(kept)])
             conflicts = unique.last_conflicts
+            gap = unique.propagation_gap([lits[cell] for cell in sorted(kept)])
         puzzle = [[str(sol[r][c]) if (r, c) in kept else "." for c in range(n)] for r in range(n)]
         example = format_grid([[(r + c) % 2 for c in range(n)] for r in range(2)])
         question = (
@@ -157,8 +158,8 @@ class BinairoTask(Task):
             question=question,
             answer=format_grid(sol),
             spec={"size": n, "puzzle": ["".join(row) for row in puzzle]},
-            difficulty=difficulty_score(n * n - len(kept), conflicts),
-            metadata={"givens": len(kept), "conflicts": conflicts},
+            difficulty=difficulty_score(n * n - len(kept), conflicts, gap),
+            metadata={"givens": len(kept), "conflicts": conflicts, "propagation_gap": gap},
         )
 
     def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:

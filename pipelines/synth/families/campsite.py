@@ -70,7 +70,7 @@ _LEVELS = {
 
 def _layout(config: CampsiteConfig, rng: random.Random) -> tuple[set[Cell], set[Cell]]:
     """Non-touching tents with one adjacent tree each (fewer tents if space runs out)."""
-    R, C = config.rows, config.cols  # noqa: N806 - grid shape
+    R, C = config.rows, config.cols
     cells = [(r, c) for r in range(R) for c in range(C)]
     rng.shuffle(cells)
     tents: set[Cell] = set()
@@ -89,7 +89,7 @@ def _layout(config: CampsiteConfig, rng: random.Random) -> tuple[set[Cell], set[
 
 
 def _rules(
-    R: int, C: int, trees: set[Cell], rows: list[int], cols: list[int], pool: IDPool  # noqa: N803
+    R: int, C: int, trees: set[Cell], rows: list[int], cols: list[int], pool: IDPool
 ) -> list[list[int]]:
     open_cells = [(r, c) for r in range(R) for c in range(C) if (r, c) not in trees]
     tent = {cell: pool.id(cell) for cell in open_cells}
@@ -118,7 +118,7 @@ def _rules(
     return clauses
 
 
-def _matched(trees: set[Cell], tents: set[Cell], R: int, C: int) -> bool:  # noqa: N803
+def _matched(trees: set[Cell], tents: set[Cell], R: int, C: int) -> bool:
     """Whether trees and tents pair up one-to-one across orthogonal neighbours."""
     if len(trees) != len(tents):
         return False
@@ -154,7 +154,7 @@ class CampsiteTask(Task):
 
     def generate(self, config: CampsiteConfig, rng: random.Random) -> Item:
         """Random layouts until the tents are unique (else reveal tents)."""
-        R, C = config.rows, config.cols  # noqa: N806 - grid shape
+        R, C = config.rows, config.cols
         for draw in range(_DRAWS):
             tents, trees = _layout(config, rng)
             rows = [sum((r, c) in tents for c in range(C)) for r in range(R)]
@@ -167,12 +167,11 @@ class CampsiteTask(Task):
                     continue
                 revealed = solver.reveal_until_unique([], [x for x in lits if x > 0], rng)
                 conflicts = solver.last_conflicts
+                gap = solver.propagation_gap(revealed)
             break
         given = sorted(pool.obj(x) for x in revealed)
         board = [[TREE if (r, c) in trees else EMPTY for c in range(C)] for r in range(R)]
-        solved = [
-            [TENT if (r, c) in tents else board[r][c] for c in range(C)] for r in range(R)
-        ]
+        solved = [[TENT if (r, c) in tents else board[r][c] for c in range(C)] for r in range(R)]
         lines = [f"  {' '.join(map(str, cols))}"]
         lines += [f"{rows[r]} {' '.join(board[r])}" for r in range(R)]
         hint = f"\nThese cells are known to hold a tent: {format_cells(given)}.\n" if given else ""
@@ -199,13 +198,18 @@ class CampsiteTask(Task):
                 "col_counts": cols,
                 "tents": [list(g) for g in given],
             },
-            difficulty=difficulty_score(R * C - len(trees) - len(given), conflicts),
-            metadata={"revealed": len(given), "draws": draw + 1, "conflicts": conflicts},
+            difficulty=difficulty_score(R * C - len(trees) - len(given), conflicts, gap),
+            metadata={
+                "revealed": len(given),
+                "draws": draw + 1,
+                "conflicts": conflicts,
+                "propagation_gap": gap,
+            },
         )
 
     def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
         """Trees where given, counts match, no touching tents, trees and tents pair up."""
-        R, C = int(spec["rows"]), int(spec["cols"])  # noqa: N806 - grid shape
+        R, C = int(spec["rows"]), int(spec["cols"])
         grid = parse_grid(answer, R, C, _CELLS)
         trees = {(r, c) for r, c in spec["trees"]}
         tents = {(r, c) for r in range(R) for c in range(C) if grid[r][c] == TENT}
@@ -229,5 +233,5 @@ class CampsiteTask(Task):
         return 1.0
 
 
-def _open(R: int, C: int, trees: set[Cell]) -> list[Cell]:  # noqa: N803
+def _open(R: int, C: int, trees: set[Cell]) -> list[Cell]:
     return [(r, c) for r in range(R) for c in range(C) if (r, c) not in trees]

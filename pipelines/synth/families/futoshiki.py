@@ -102,6 +102,10 @@ def render(n: int, givens: dict, signs: dict) -> str:
     return "\n".join(lines)
 
 
+def _listing(less: list[list[list[int]]]) -> str:
+    return "; ".join(f"({a + 1},{b + 1}) < ({c + 1},{d + 1})" for (a, b), (c, d) in less)
+
+
 @register_task
 class FutoshikiTask(Task):
     """Fill a Latin square respecting inequality signs (unique solution)."""
@@ -145,6 +149,7 @@ class FutoshikiTask(Task):
             kept += add_back(removed, config.extra_clues, rng)
             solver.is_unique(kept)
             conflicts = solver.last_conflicts
+            gap = solver.propagation_gap(kept)
         givens: dict[tuple[int, int], int] = {}
         signs: dict[tuple, str] = {}
         for lit in kept:
@@ -169,6 +174,8 @@ class FutoshikiTask(Task):
             "upper cell is smaller than the lower one and v means the upper cell is larger. "
             "The puzzle has exactly one solution.\n\n"
             f"{render(n, givens, signs)}\n\n"
+            "The same inequalities as a list, with (row, column) numbered from 1 at the "
+            f"top-left: {_listing(spec_signs)}.\n\n"
             + grid_answer_format(n, n, "digits", example + "\n...")
         )
         return Item(
@@ -180,8 +187,13 @@ class FutoshikiTask(Task):
                 "less": spec_signs,
                 "solution": sol,
             },
-            difficulty=difficulty_score(n * n - len(givens), conflicts),
-            metadata={"givens": len(givens), "inequalities": len(signs), "conflicts": conflicts},
+            difficulty=difficulty_score(n * n - len(givens), conflicts, gap),
+            metadata={
+                "givens": len(givens),
+                "inequalities": len(signs),
+                "conflicts": conflicts,
+                "propagation_gap": gap,
+            },
         )
 
     def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:

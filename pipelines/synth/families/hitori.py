@@ -136,6 +136,16 @@ def _repair(
     return True
 
 
+def _propagation_gap(numbers: list[list[int]], shaded: set[Cell]) -> int:
+    """Cells the local rules (without connectivity) do not settle by unit propagation."""
+    n = len(numbers)
+    pool = IDPool()
+    cells = [(r, c) for r in range(n) for c in range(n)]
+    lits = [pool.id(cell) if cell in shaded else -pool.id(cell) for cell in cells]
+    with UniquenessSolver(_rules(numbers, pool), lits) as solver:
+        return solver.propagation_gap([])
+
+
 def hitori_violation(numbers: list[list[int]], shaded: list[list[bool]]) -> str | None:
     """The first rule a shading breaks, or None."""
     n = len(numbers)
@@ -208,6 +218,7 @@ class HitoriTask(Task):
             if other is None:
                 break
         solution = [[(r, c) in shaded for c in range(n)] for r in range(n)]
+        gap = _propagation_gap(numbers, shaded)
         example = format_binary_grid([[(r + c) % 3 == 0 for c in range(n)] for r in range(2)])
         question = (
             f"Solve this {n}x{n} Hitori puzzle. Shade some cells so that no number appears "
@@ -222,8 +233,13 @@ class HitoriTask(Task):
             question=question,
             answer=format_binary_grid(solution),
             spec={"size": n, "numbers": numbers},
-            difficulty=difficulty_score(n * n, 0),
-            metadata={"shaded": len(shaded), "draws": draws, "repairs": repairs},
+            difficulty=difficulty_score(n * n, 0, gap),
+            metadata={
+                "shaded": len(shaded),
+                "draws": draws,
+                "repairs": repairs,
+                "propagation_gap": gap,
+            },
         )
 
     def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:

@@ -114,6 +114,7 @@ class KakurasuTask(Task):
                 shaded = [lit for lit in lits if lit > 0]
                 revealed = solver.reveal_until_unique([], shaded, rng)
                 conflicts = solver.last_conflicts
+                gap = solver.propagation_gap(revealed)
             break
         given = sorted(pool.obj(lit) for lit in revealed)
         hint = (
@@ -142,8 +143,13 @@ class KakurasuTask(Task):
                 "shaded": [list(cell) for cell in given],
                 "solution": format_binary_grid(grid),
             },
-            difficulty=difficulty_score(n * n - len(given), conflicts),
-            metadata={"revealed": len(given), "draws": draw + 1, "conflicts": conflicts},
+            difficulty=difficulty_score(n * n - len(given), conflicts, gap),
+            metadata={
+                "revealed": len(given),
+                "draws": draw + 1,
+                "conflicts": conflicts,
+                "propagation_gap": gap,
+            },
         )
 
     def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:

@@ -90,7 +90,7 @@ class MinesweeperTask(Task):
 
     def generate(self, config: MinesweeperConfig, rng: random.Random) -> Item:
         """Random mines; revealed cells minimized under uniqueness."""
-        R, C = config.rows, config.cols  # noqa: N806 - grid shape
+        R, C = config.rows, config.cols
         cells = [(r, c) for r in range(R) for c in range(C)]
         mines = set(rng.sample(cells, config.mines))
         numbers = counts(R, C, mines)
@@ -113,6 +113,7 @@ class MinesweeperTask(Task):
             kept += add_back([x for x in order if x not in kept], config.extra_revealed, rng)
             solver.is_unique(kept)
             conflicts = solver.last_conflicts
+            gap = solver.propagation_gap(kept)
         shown = {reveal[x] for x in kept}
         board = [
             [str(numbers[r][c]) if (r, c) in shown else "?" for c in range(C)] for r in range(R)
@@ -137,8 +138,8 @@ class MinesweeperTask(Task):
                 "mines": sorted([list(m) for m in mines]),
                 "revealed": sorted([list(s) for s in shown]),
             },
-            difficulty=difficulty_score(R * C - len(shown), conflicts),
-            metadata={"revealed": len(shown), "conflicts": conflicts},
+            difficulty=difficulty_score(R * C - len(shown), conflicts, gap),
+            metadata={"revealed": len(shown), "conflicts": conflicts, "propagation_gap": gap},
         )
 
     def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:

@@ -116,7 +116,7 @@ class NonogramTask(Task):
 
     def generate(self, config: NonogramConfig, rng: random.Random) -> Item:
         """Random pictures until the clues are unique (else reveal shaded cells)."""
-        R, C = config.rows, config.cols  # noqa: N806 - grid shape
+        R, C = config.rows, config.cols
         for draw in range(_DRAWS):
             grid = [[rng.random() < config.density for _ in range(C)] for _ in range(R)]
             row_clues = [runs(row) for row in grid]
@@ -142,6 +142,7 @@ class NonogramTask(Task):
                     continue
                 revealed = solver.reveal_until_unique([], [x for x in lits if x > 0], rng)
                 conflicts = solver.last_conflicts
+                gap = solver.propagation_gap(revealed)
             break
         given = sorted(pool.obj(x) for x in revealed)
         hint = f"\nThese cells are known to be shaded: {format_cells(given)}.\n" if given else ""
@@ -169,13 +170,18 @@ class NonogramTask(Task):
                 "col_clues": col_clues,
                 "shaded": [list(g) for g in given],
             },
-            difficulty=difficulty_score(R * C - len(given), conflicts),
-            metadata={"revealed": len(given), "draws": draw + 1, "conflicts": conflicts},
+            difficulty=difficulty_score(R * C - len(given), conflicts, gap),
+            metadata={
+                "revealed": len(given),
+                "draws": draw + 1,
+                "conflicts": conflicts,
+                "propagation_gap": gap,
+            },
         )
 
     def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
         """Every row's and column's runs match its clue; revealed cells are shaded."""
-        R, C = int(spec["rows"]), int(spec["cols"])  # noqa: N806 - grid shape
+        R, C = int(spec["rows"]), int(spec["cols"])
         grid = parse_binary_grid(answer, R, C)
         for r, c in spec["shaded"]:
             if not grid[r][c]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,20 +95,43 @@ def random_clause(k: int, n: int, rng: random.Random) -> list[int]:
     return [v if rng.random() < 0.5 else -v for v in variables]
 
 
+def distinct_clauses(
+    draw: Callable[[], list[int]], m: int, rng: random.Random, tries: int = 20
+) -> list[list[int]]:
+    """``m`` clauses from ``draw``, avoiding repeats while that takes few extra draws.
+
+    Tiny formulas can run out of distinct clauses; after ``tries * m`` draws repeats are
+    accepted.
+    """
+    seen: set[tuple[int, ...]] = set()
+    clauses: list[list[int]] = []
+    budget = tries * m
+    while len(clauses) < m:
+        clause = draw()
+        key = tuple(clause)
+        budget -= 1
+        if key in seen and budget > 0:
+            continue
+        seen.add(key)
+        clauses.append(clause)
+    return clauses
+
+
 def planted_formula(
     k: int, n: int, m: int, rng: random.Random
 ) -> tuple[list[int], list[list[int]]]:
-    """A hidden assignment (literals) and ``m`` random clauses it satisfies."""
+    """A hidden assignment (literals) and ``m`` distinct random clauses it satisfies."""
     assignment = [v if rng.random() < 0.5 else -v for v in range(1, n + 1)]
     true_lits = set(assignment)
-    clauses = []
-    for _ in range(m):
+
+    def draw() -> list[int]:
         clause = random_clause(k, n, rng)
         if not true_lits.intersection(clause):
             i = rng.randrange(k)
             clause[i] = -clause[i]
-        clauses.append(clause)
-    return assignment, clauses
+        return clause
+
+    return assignment, distinct_clauses(draw, m, rng)
 
 
 def count_solutions(clauses: Sequence[Sequence[int]], n: int, cap: int = SOLUTION_CAP) -> int:
@@ -140,12 +163,13 @@ def solve_stats(clauses: Sequence[Sequence[int]]) -> tuple[bool, int]:
 
 _TRUE = {"1", "true", "t", "yes", "y", "on"}
 _FALSE = {"0", "false", "f", "no", "n", "off"}
+# applied to text whose whitespace runs are collapsed to one space: no ambiguous repeats
 _NAMED = re.compile(
-    r"(?P<neg>¬|~|!|-|\bnot\s+)?\s*\bx_?\{?(?P<var>\d{1,4})\}?"
-    r"(?:\s*(?::=|==|=|:|->|→|\bis\b)\s*(?P<val>[A-Za-z]{1,5}|[01])\b)?",
+    r"(?P<neg>¬|~|!|-|\bnot )? ?\bx_?\{?(?P<var>\d{1,4})\}?"
+    r"(?: ?(?::=|==|=|:|->|→|\bis\b) ?(?P<val>[A-Za-z]{1,5}|[01])\b)?",
     re.IGNORECASE,
 )
-_DIMACS_PREFIX = re.compile(r"^\s*v\s+", re.MULTILINE)
+_SPACES = re.compile(r"\s+")
 _TOKEN_SPLIT = re.compile(r"[\s,;\[\]{}()]+")
 
 
@@ -158,7 +182,7 @@ def parse_assignment(text: str, n: int) -> dict[int, bool]:
     lines too). Raises ``ValueError`` for contradictory, partial, out-of-range or
     unreadable assignments.
     """
-    text = text[:MAX_PARSE_CHARS]
+    text = _SPACES.sub(" ", text[:MAX_PARSE_CHARS])
     values: dict[int, bool] = {}
 
     def assign(var: int, value: bool) -> None:
@@ -184,7 +208,8 @@ def parse_assignment(text: str, n: int) -> dict[int, bool]:
                 value = not value
             assign(int(match.group("var")), value)
     else:
-        tokens = [t for t in _TOKEN_SPLIT.split(_DIMACS_PREFIX.sub(" ", text)) if t]
+        # DIMACS solution lines start with "v"
+        tokens = [t for t in _TOKEN_SPLIT.split(text) if t and t.lower() != "v"]
         lowered = [t.lower() for t in tokens]
         if len(tokens) == 1 and len(tokens[0]) == n and set(tokens[0]) <= {"0", "1"} and n > 1:
             lowered = list(tokens[0])
@@ -251,7 +276,7 @@ class SatTask(Task):
             f"{format_cnf(clauses)}\n\n"
             "Give a value to every variable, 1 for true and 0 for false, inside "
             "<answer></answer> tags, for example:\n"
-            f"<answer>{format_assignment([1, -2, 3][: min(3, n)])}</answer>"
+            f"<answer>x1=0, x2=1, …, x{n}=1</answer>"
         )
         ratio = m / n
         difficulty = n - math.log2(solutions)
@@ -292,7 +317,7 @@ class SatDecisionConfig:
     """Literals per clause."""
     n: int = 5
     """Number of variables."""
-    m: int = 28
+    m: int = 24
     """Number of clauses."""
 
     def __post_init__(self) -> None:
@@ -301,10 +326,10 @@ class SatDecisionConfig:
 
 # near the (finite-size) 50% point of random 3-SAT so both labels are cheap to draw
 _DECISION_LEVELS = {
-    1: (4, 26),
-    2: (5, 30),
-    3: (6, 33),
-    4: (7, 37),
+    1: (4, 17),
+    2: (5, 24),
+    3: (6, 30),
+    4: (7, 34),
     5: (8, 40),
     6: (10, 48),
     7: (12, 56),
@@ -314,7 +339,7 @@ _DECISION_LEVELS = {
 }
 _DECISION_TRIES = 200
 _SAT_WORDS = re.compile(
-    r"\b(?P<unsat>un-?sat(?:isfiable)?|not\s+satisfiable|no)\b|\b(?P<sat>sat(?:isfiable)?|yes)\b",
+    r"\b(?P<unsat>un-?sat(?:isfiable)?|not satisfiable|no)\b|\b(?P<sat>sat(?:isfiable)?|yes)\b",
     re.IGNORECASE,
 )
 
@@ -322,7 +347,7 @@ _SAT_WORDS = re.compile(
 def parse_label(text: str) -> str:
     """``SAT`` or ``UNSAT`` from answer text (satisfiable/unsatisfiable, yes/no too)."""
     labels = set()
-    for match in _SAT_WORDS.finditer(text[:MAX_PARSE_CHARS]):
+    for match in _SAT_WORDS.finditer(_SPACES.sub(" ", text[:MAX_PARSE_CHARS])):
         labels.add("UNSAT" if match.group("unsat") else "SAT")
     if len(labels) != 1:
         raise ValueError("answer must say exactly one of SAT or UNSAT")
@@ -350,7 +375,7 @@ class SatDecisionTask(Task):
         k, n, m = config.k, config.n, config.m
         want_sat = rng.random() < 0.5
         for _ in range(_DECISION_TRIES):
-            clauses = [random_clause(k, n, rng) for _ in range(m)]
+            clauses = distinct_clauses(lambda: random_clause(k, n, rng), m, rng)
             sat, conflicts = solve_stats(clauses)
             if sat == want_sat:
                 break
@@ -361,8 +386,8 @@ class SatDecisionTask(Task):
             "literals, and ¬ means NOT.\n\n"
             f"{format_cnf(clauses)}\n\n"
             "Answer SAT if some assignment of true/false values makes every clause true, "
-            "and UNSAT if none does, inside <answer></answer> tags, for example:\n"
-            "<answer>UNSAT</answer>"
+            "and UNSAT if none does, inside <answer></answer> tags: <answer>SAT</answer> or "
+            "<answer>UNSAT</answer>."
         )
         return Item(
             question=question,

@@ -160,6 +160,7 @@ class SkyscrapersTask(Task):
             kept += removed[: config.extra_clues]
             solver.is_unique(kept)
             conflicts = solver.last_conflicts
+            gap = solver.propagation_gap(kept)
         clues = {candidates[x][1]: candidates[x][2] for x in kept if candidates[x][0] == "clue"}
         givens = {candidates[x][1]: candidates[x][2] for x in kept if candidates[x][0] == "given"}
         example = format_grid([[(r + c) % n + 1 for c in range(n)] for r in range(2)])
@@ -184,8 +185,13 @@ class SkyscrapersTask(Task):
                 "givens": [[r, c, v] for (r, c), v in sorted(givens.items())],
                 "solution": sol,
             },
-            difficulty=difficulty_score(n * n - len(givens), conflicts),
-            metadata={"clues": len(clues), "givens": len(givens), "conflicts": conflicts},
+            difficulty=difficulty_score(n * n - len(givens), conflicts, gap),
+            metadata={
+                "clues": len(clues),
+                "givens": len(givens),
+                "conflicts": conflicts,
+                "propagation_gap": gap,
+            },
         )
 
     def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:

@@ -34,8 +34,9 @@ from pipelines.synth.grid import (
 )
 from pipelines.verify.registry import Verdict
 
-_DRAWS = 10
-_MAX_REPAIRS = 400
+_PLACEMENTS = 3
+_DRAWS = 4
+_MAX_REPAIRS = 150
 STAR = "*"
 
 
@@ -186,24 +187,33 @@ class StarBattleTask(Task):
     def generate(self, config: StarBattleConfig, rng: random.Random) -> Item:
         """Stars, then random regions until unique (else reveal stars)."""
         n = config.size
-        cols = place_stars(n, rng)
-        stars = [(r, cols[r]) for r in range(n)]
         draw = repairs = 0
-        region = grow_regions(n, stars, rng)
-        while True:
-            pool = IDPool()
-            lits = [pool.id(cell) for cell in stars]
-            with UniquenessSolver(_rules(n, region, pool), lits) as solver:
-                other = solver.other_solution([])
-                if other is None or draw >= _DRAWS or repairs >= _MAX_REPAIRS:
-                    revealed = solver.reveal_until_unique([], lits, rng)
-                    conflicts = solver.last_conflicts
+        for placement in range(_PLACEMENTS):
+            last = placement == _PLACEMENTS - 1
+            cols = place_stars(n, rng)
+            stars = [(r, cols[r]) for r in range(n)]
+            region = grow_regions(n, stars, rng)
+            budget = repairs + _MAX_REPAIRS
+            revealed = None
+            while True:
+                pool = IDPool()
+                lits = [pool.id(cell) for cell in stars]
+                with UniquenessSolver(_rules(n, region, pool), lits) as solver:
+                    other = solver.other_solution([])
+                    stuck = draw >= _DRAWS * (placement + 1) or repairs >= budget
+                    if other is None or (stuck and last):
+                        revealed = solver.reveal_until_unique([], lits, rng)
+                        conflicts = solver.last_conflicts
+                        gap = solver.propagation_gap(revealed)
+                if revealed is not None or stuck:
                     break
-            alt = [pool.obj(v) for v in sorted(other) if 0 < v and isinstance(pool.obj(v), tuple)]
-            if not _repair(region, [cell for cell in alt if cell not in stars], stars, rng):
-                draw += 1
-                region = grow_regions(n, stars, rng)
-            repairs += 1
+                alt = [pool.obj(v) for v in sorted(other) if v > 0]
+                if not _repair(region, [cell for cell in alt if cell not in stars], stars, rng):
+                    draw += 1
+                    region = grow_regions(n, stars, rng)
+                repairs += 1
+            if revealed is not None:
+                break
         given = sorted(pool.obj(lit) for lit in revealed)
         letters = string.ascii_uppercase
         hint = f"\nThese cells are known to hold a star: {format_cells(given)}.\n" if given else ""
@@ -221,12 +231,13 @@ class StarBattleTask(Task):
             question=question,
             answer=format_binary_grid(solution, on=STAR),
             spec={"size": n, "regions": region, "stars": [list(c) for c in given]},
-            difficulty=difficulty_score(n * n - len(given) * 9, conflicts),
+            difficulty=difficulty_score(n * n - len(given) * 9, conflicts, gap),
             metadata={
                 "revealed": len(given),
                 "draws": draw + 1,
                 "repairs": repairs,
                 "conflicts": conflicts,
+                "propagation_gap": gap,
             },
         )
 

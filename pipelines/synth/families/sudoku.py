@@ -164,6 +164,7 @@ class SudokuTask(Task):
             kept_cells |= set(add_back(removed, config.extra_givens, rng))
             solver.is_unique([lits[cell] for cell in sorted(kept_cells)])
             conflicts = solver.last_conflicts
+            gap = solver.propagation_gap([lits[cell] for cell in sorted(kept_cells)])
         puzzle = [
             [solution[r][c] if (r, c) in kept_cells else 0 for c in range(size)]
             for r in range(size)
@@ -175,16 +176,20 @@ class SudokuTask(Task):
             f"from 1 to {size} so that each row, each column and each {bh}x{bw} box (boxes "
             f"tile the grid from the top-left corner, {bh} rows tall and {bw} columns wide) "
             f"contains every digit exactly once. The puzzle has exactly one solution.\n\n"
-            f"{render(puzzle)}\n\n"
-            + grid_answer_format(size, size, "digits", example + "\n...")
+            f"{render(puzzle)}\n\n" + grid_answer_format(size, size, "digits", example + "\n...")
         )
         unknown = size * size - len(kept_cells)
         return Item(
             question=question,
             answer=format_grid(solution),
             spec={"size": size, "puzzle": puzzle, "solution": solution},
-            difficulty=difficulty_score(unknown, conflicts),
-            metadata={"givens": len(kept_cells), "empty": unknown, "conflicts": conflicts},
+            difficulty=difficulty_score(unknown, conflicts, gap),
+            metadata={
+                "givens": len(kept_cells),
+                "empty": unknown,
+                "conflicts": conflicts,
+                "propagation_gap": gap,
+            },
         )
 
     def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
@@ -198,4 +203,3 @@ class SudokuTask(Task):
                     return wrong(answer, f"given at row {r + 1}, column {c + 1} changed")
         bad = _valid(grid, size)
         return wrong(answer, f"{bad} breaks the rules") if bad else 1.0
-
