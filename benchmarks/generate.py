@@ -39,8 +39,16 @@ def seed_catalog(path: Path, problems: int) -> list[dict[str, Any]]:
     rows = []
     for i in range(problems):
         q = f"What is {i} plus {i + 1}? Put the final answer in \\boxed{{}}."
-        rows.append({"problem_id": problem_id("math", q), "source": "bench", "domain": "math",
-                     "question": q, "answer": str(2 * i + 1), "verifier": "math"})
+        rows.append(
+            {
+                "problem_id": problem_id("math", q),
+                "source": "bench",
+                "domain": "math",
+                "question": q,
+                "answer": str(2 * i + 1),
+                "verifier": "math",
+            }
+        )
     with open_catalog(path) as store:
         store.append({"problems": rows})
     return rows
@@ -54,23 +62,32 @@ def make_engine(args: argparse.Namespace, tmp: Path) -> tuple[Any, dict[str, Any
         def respond(request: GenerationRequest, index: int) -> str:
             return f"<think>{words}</think> \\boxed{{{index}}}"
 
-        return make_backend("fake", "fake", respond=respond, delay_s=args.engine_ms / 1000,
-                            batch_size=args.batch_size), {}
+        return make_backend(
+            "fake",
+            "fake",
+            respond=respond,
+            delay_s=args.engine_ms / 1000,
+            batch_size=args.batch_size,
+        ), {}
     if args.backend == "transformers":
         path = args.model
         if path is None:
             from tests.pipelines.tiny_lm import build_model
 
             path = str(build_model(tmp / "tiny-lm", hidden=args.hidden, layers=args.layers))
-        backend = make_backend("transformers", args.model or "tiny-lm", path=path,
-                               batch_size=args.batch_size, device=args.device)
+        backend = make_backend(
+            "transformers",
+            args.model or "tiny-lm",
+            path=path,
+            batch_size=args.batch_size,
+            device=args.device,
+        )
         backend.load()
         return backend, {"min_new_tokens": args.max_tokens}
     if args.backend == "vllm":
         if args.model is None:
             raise SystemExit("--backend vllm needs --model PATH")
-        backend = make_backend("vllm", args.model, mode=args.vllm_mode,
-                               chunk_size=args.chunk_size)
+        backend = make_backend("vllm", args.model, mode=args.vllm_mode, chunk_size=args.chunk_size)
         backend.load()
         return backend, {"ignore_eos": True}
     raise SystemExit(f"unsupported backend {args.backend}")
@@ -78,8 +95,12 @@ def make_engine(args: argparse.Namespace, tmp: Path) -> tuple[Any, dict[str, Any
 
 def requests_for(rows: list[dict[str, Any]], n: int, params: SamplingParams) -> list[Any]:
     """One request per problem for ``n`` samples (what distill plans on an empty catalog)."""
-    return [GenerationRequest(r["problem_id"], ({"role": "user", "content": r["question"]},),
-                              tuple(range(n)), params) for r in rows]
+    return [
+        GenerationRequest(
+            r["problem_id"], ({"role": "user", "content": r["question"]},), tuple(range(n)), params
+        )
+        for r in rows
+    ]
 
 
 def bare(args: argparse.Namespace, backend: Any, requests: list[Any]) -> tuple[int, int]:
@@ -95,15 +116,21 @@ def bare(args: argparse.Namespace, backend: Any, requests: list[Any]) -> tuple[i
         jobs = [r.messages for r in requests for _ in r.indexes]
         samples = tokens = 0
         for start in range(0, len(jobs), args.batch_size):
-            chunk = jobs[start:start + args.batch_size]
-            texts = [tok.apply_chat_template(list(m), add_generation_prompt=True,
-                                             tokenize=False) for m in chunk]
+            chunk = jobs[start : start + args.batch_size]
+            texts = [
+                tok.apply_chat_template(list(m), add_generation_prompt=True, tokenize=False)
+                for m in chunk
+            ]
             enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
             enc = {k: v.to(model.device) for k, v in enc.items()}
             with torch.inference_mode():
-                out = model.generate(**enc, max_new_tokens=params.max_tokens,
-                                     min_new_tokens=params.max_tokens, do_sample=False,
-                                     pad_token_id=tok.pad_token_id)
+                out = model.generate(
+                    **enc,
+                    max_new_tokens=params.max_tokens,
+                    min_new_tokens=params.max_tokens,
+                    do_sample=False,
+                    pad_token_id=tok.pad_token_id,
+                )
             samples += len(chunk)
             tokens += (out.shape[1] - enc["input_ids"].shape[1]) * len(chunk)
         return samples, tokens
@@ -111,8 +138,12 @@ def bare(args: argparse.Namespace, backend: Any, requests: list[Any]) -> tuple[i
 
     llm = backend.load()
     p = requests[0].params
-    sp = VSamplingParams(n=len(requests[0].indexes), temperature=p.temperature,
-                         max_tokens=p.max_tokens, ignore_eos=True)
+    sp = VSamplingParams(
+        n=len(requests[0].indexes),
+        temperature=p.temperature,
+        max_tokens=p.max_tokens,
+        ignore_eos=True,
+    )
     outs = llm.chat([list(r.messages) for r in requests], sampling_params=sp, use_tqdm=False)
     comps = [c for o in outs for c in o.outputs]
     return len(comps), sum(len(c.token_ids) for c in comps)
@@ -139,8 +170,11 @@ def main() -> None:
     args = ap.parse_args()
     b_times: list[float] = []
     t_times: list[float] = []
-    defaults = {"fake": (2000, 64, 64, 512), "transformers": (16, 16, 8, 64),
-                "vllm": (512, 512, 0, 2048)}[args.backend]
+    defaults = {
+        "fake": (2000, 64, 64, 512),
+        "transformers": (16, 16, 8, 64),
+        "vllm": (512, 512, 0, 2048),
+    }[args.backend]
     args.problems = args.problems or defaults[0]
     args.max_tokens = args.max_tokens or defaults[1]
     args.batch_size = args.batch_size or defaults[2] or 1
@@ -150,9 +184,16 @@ def main() -> None:
         tmp = Path(tmp_dir)
         backend, extra = make_engine(args, tmp)
         params = SamplingParams(temperature=0.0, max_tokens=args.max_tokens, extra=extra)
-        cfg = DistillStage(backend=args.backend, model=getattr(backend, "model", "fake"),
-                           n=args.n, temperature=0.0, max_tokens=args.max_tokens,
-                           sampling=extra, batch_size=args.commit_batch, verify=args.verify)
+        cfg = DistillStage(
+            backend=args.backend,
+            model=getattr(backend, "model", "fake"),
+            n=args.n,
+            temperature=0.0,
+            max_tokens=args.max_tokens,
+            sampling=extra,
+            batch_size=args.commit_batch,
+            verify=args.verify,
+        )
         rows: list[dict[str, Any]] = []
         for rep in range(args.repeat):
             catalog = tmp / f"catalog-{rep}"  # fresh each time: distill must do all the work
@@ -170,16 +211,24 @@ def main() -> None:
 
     assert report.samples == b_samples, (report.samples, b_samples)
     t_tokens = report.tokens_out
-    print(f"backend={args.backend} problems={args.problems} n={args.n} "
-          f"max_tokens={args.max_tokens} commit_batch={args.commit_batch} "
-          f"best of {args.repeat} alternating runs")
-    print(f"bare      : {b_samples} samples, {b_tokens} tokens in {b_s:.2f}s = "
-          f"{b_tokens / b_s:,.0f} tok/s, {b_samples / b_s:,.1f} samples/s")
-    print(f"tracemill : {report.samples} samples, {t_tokens} tokens in {t_s:.2f}s = "
-          f"{t_tokens / t_s:,.0f} tok/s, {report.samples / t_s:,.1f} samples/s "
-          f"({report.batches} commits)")
-    print(f"overhead per sample: {(t_s - b_s) / max(report.samples, 1) * 1e6:,.0f} us "
-          "(planning, rows, commits; catalog open/close included)")
+    print(
+        f"backend={args.backend} problems={args.problems} n={args.n} "
+        f"max_tokens={args.max_tokens} commit_batch={args.commit_batch} "
+        f"best of {args.repeat} alternating runs"
+    )
+    print(
+        f"bare      : {b_samples} samples, {b_tokens} tokens in {b_s:.2f}s = "
+        f"{b_tokens / b_s:,.0f} tok/s, {b_samples / b_s:,.1f} samples/s"
+    )
+    print(
+        f"tracemill : {report.samples} samples, {t_tokens} tokens in {t_s:.2f}s = "
+        f"{t_tokens / t_s:,.0f} tok/s, {report.samples / t_s:,.1f} samples/s "
+        f"({report.batches} commits)"
+    )
+    print(
+        f"overhead per sample: {(t_s - b_s) / max(report.samples, 1) * 1e6:,.0f} us "
+        "(planning, rows, commits; catalog open/close included)"
+    )
     print(f"ratio tracemill/bare (tok/s): {(t_tokens / t_s) / (b_tokens / b_s):.3f}")
 
 

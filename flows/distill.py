@@ -99,8 +99,10 @@ class DistillStage(StageConfig):
     def _price_keys(cls, value: dict[str, float]) -> dict[str, float]:
         unknown = set(value) - {"input", "output"}
         if unknown:
-            raise ValueError(f"prices take 'input' and 'output' (USD per 1M tokens), not "
-                             f"{', '.join(sorted(unknown))}")
+            raise ValueError(
+                f"prices take 'input' and 'output' (USD per 1M tokens), not "
+                f"{', '.join(sorted(unknown))}"
+            )
         return value
 
 
@@ -294,15 +296,17 @@ class _Committer:
     ``cleanup`` runs on that thread when it stops (the verifier pool lives there).
     """
 
-    def __init__(self, work: Callable[[list[Any]], None],
-                 cleanup: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, work: Callable[[list[Any]], None], cleanup: Callable[[], None] | None = None
+    ) -> None:
         self._work = work
         self._cleanup = cleanup
         self._queue: queue.Queue[list[Any] | None] = queue.Queue(maxsize=1)
         self.error: BaseException | None = None
         ctx = contextvars.copy_context()
-        self._thread = threading.Thread(target=ctx.run, args=(self._loop,),
-                                        name="tracemill-distill-commit", daemon=True)
+        self._thread = threading.Thread(
+            target=ctx.run, args=(self._loop,), name="tracemill-distill-commit", daemon=True
+        )
         self._thread.start()
 
     def _loop(self) -> None:
@@ -355,27 +359,41 @@ def distill(
     report = DistillReport(model=model_name, backend=cfg.backend)
     with open_catalog(catalog) as store:
         problems = select_problems(store, cfg)
-        candidates = candidate_ids(problems.column("problem_id"), model=model_name,
-                                   params_json=text, n=cfg.n)
+        candidates = candidate_ids(
+            problems.column("problem_id"), model=model_name, params_json=text, n=cfg.n
+        )
         existing = existing_sample_ids(store, candidates)
-        requests = plan_requests(problems, model=model_name, params=params, n=cfg.n,
-                                 existing_sample_ids=existing, system_prompt=cfg.system_prompt,
-                                 template=cfg.template)
+        requests = plan_requests(
+            problems,
+            model=model_name,
+            params=params,
+            n=cfg.n,
+            existing_sample_ids=existing,
+            system_prompt=cfg.system_prompt,
+            template=cfg.template,
+        )
         report.problems = problems.num_rows
         report.samples_planned = candidates.num_rows
         report.samples_existing = len(existing)
         report.problems_todo = len(requests)
         total = sum(r.n for r in requests)
-        log.info("distill %s: %d problems, %d samples to generate (%d exist)", model_name,
-                 report.problems, total, len(existing))
+        log.info(
+            "distill %s: %d problems, %d samples to generate (%d exist)",
+            model_name,
+            report.problems,
+            total,
+            len(existing),
+        )
         if not requests:
             return report
         teacher = backend if backend is not None else make_teacher(cfg, model_name)
         report.backend = getattr(teacher, "name", cfg.backend)
         _run(cfg, store, problems, requests, teacher, params, report, run_id, progress, total)
     if cfg.prices:
-        report.cost_usd = (report.tokens_in * cfg.prices.get("input", 0.0)
-                           + report.tokens_out * cfg.prices.get("output", 0.0)) / 1e6
+        report.cost_usd = (
+            report.tokens_in * cfg.prices.get("input", 0.0)
+            + report.tokens_out * cfg.prices.get("output", 0.0)
+        ) / 1e6
     return report
 
 
@@ -404,8 +422,15 @@ def _run(
     pool_started: list[bool] = []
 
     def commit(batch: list[Any]) -> None:
-        samples = samples_table(batch, by_problem, model=model_name, backend=report.backend,
-                                params=params, role=cfg.role, run_id=run_id)
+        samples = samples_table(
+            batch,
+            by_problem,
+            model=model_name,
+            backend=report.backend,
+            params=params,
+            role=cfg.role,
+            run_id=run_id,
+        )
         tables: dict[str, pa.Table] = {"samples": samples}
         if cfg.verify and samples.num_rows:
             try:
@@ -418,8 +443,12 @@ def _run(
                     pool_started.append(True)
                 tables["verdicts"] = _verdicts(cfg, store, samples, run_id, report)
             except Exception as e:  # noqa: BLE001 - never lose generated samples to it
-                log.warning("verification failed, storing %d samples unverified (the verify "
-                            "stage can verify them later): %s", samples.num_rows, e)
+                log.warning(
+                    "verification failed, storing %d samples unverified (the verify "
+                    "stage can verify them later): %s",
+                    samples.num_rows,
+                    e,
+                )
                 report.unverified += samples.num_rows
         result = store.append(tables, message=f"distill {model_name}")
         _account(report, samples, result, tables.get("verdicts"), meta)
@@ -439,8 +468,9 @@ def _run(
             done += 1
             if sample.finish_reason == "error":
                 report.errors += 1
-                log.warning("sample %s/%d failed: %s", sample.problem_id,
-                            sample.sample_index, sample.error)
+                log.warning(
+                    "sample %s/%d failed: %s", sample.problem_id, sample.sample_index, sample.error
+                )
             else:
                 buffer.append(sample)
             if len(buffer) >= cfg.batch_size:
@@ -478,8 +508,9 @@ def _verdicts(
     from pipelines.verify.batch import UNKNOWN_VERSION
 
     pids = sorted(set(samples.column("problem_id").to_pylist()))
-    verdicts = verify_table(fetch_problems(store, pids), samples, verifier=cfg.verifier,
-                            run_id=run_id)
+    verdicts = verify_table(
+        fetch_problems(store, pids), samples, verifier=cfg.verifier, run_id=run_id
+    )
     storable = pc.and_(
         pc.not_equal(verdicts.column("verifier"), NO_VERIFIER),
         pc.not_equal(verdicts.column("verifier_version"), UNKNOWN_VERSION),
@@ -498,8 +529,9 @@ def _account(
     report.batches += 1
     report.samples += result["samples"].inserted
     report.samples_skipped += result["samples"].skipped
-    for row in samples.select(["prompt_tokens", "completion_tokens", "reasoning_tokens",
-                               "finish_reason"]).to_pylist():
+    for row in samples.select(
+        ["prompt_tokens", "completion_tokens", "reasoning_tokens", "finish_reason"]
+    ).to_pylist():
         report.tokens_in += row["prompt_tokens"] or 0
         report.tokens_out += row["completion_tokens"] or 0
         report.reasoning_tokens += row["reasoning_tokens"] or 0
@@ -566,8 +598,9 @@ class RichProgress:
     def __call__(self, done: int, total: int) -> None:
         """Update the bar with samples done out of ``total``."""
         elapsed = max(time.perf_counter() - self._t0, 1e-9)
-        self._bar.update(self._task, completed=done, total=total,
-                         rate=f"{done / elapsed:.1f} samples/s")
+        self._bar.update(
+            self._task, completed=done, total=total, rate=f"{done / elapsed:.1f} samples/s"
+        )
 
 
 @register_stage("distill", DistillStage)
@@ -576,10 +609,8 @@ def distill_stage(ctx: StageContext, cfg: DistillStage) -> dict[str, Any]:
     if sys.stderr.isatty():
         from rich.console import Console
 
-        with RichProgress(f"distill {cfg.model_name or cfg.model}",
-                          Console(stderr=True)) as bar:
+        with RichProgress(f"distill {cfg.model_name or cfg.model}", Console(stderr=True)) as bar:
             report = distill(cfg, catalog=ctx.catalog, run_id=ctx.run_id, progress=bar)
     else:
         report = distill(cfg, catalog=ctx.catalog, run_id=ctx.run_id)
     return report.counts()
-

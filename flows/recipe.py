@@ -12,7 +12,9 @@ stages:
   - stage: summary
 ```
 
-Unknown keys are errors, at the top level and inside every stage. A run records one
+Unknown keys are errors, at the top level and inside every stage. Strings may use
+``${catalog}`` (the catalog's directory: a place for models, exports and reports that
+belong with the data) and ``${recipe_dir}``. A run records one
 ``runs`` row (status, per-stage counters, the recipe text, the code version) and
 returns a :class:`RunResult` for the summary table.
 """
@@ -163,12 +165,37 @@ def resolve_catalog(loaded: LoadedRecipe, catalog: str | None) -> str | None:
     return os.environ.get("TRACEMILL_CATALOG") or None
 
 
+def substitute(value: Any, variables: dict[str, str]) -> Any:
+    """Replace ``${name}`` in every string of a config (lists and mappings included)."""
+    if isinstance(value, str):
+        for name, text in variables.items():
+            value = value.replace("${" + name + "}", text)
+        return value
+    if isinstance(value, list):
+        return [substitute(v, variables) for v in value]
+    if isinstance(value, dict):
+        return {k: substitute(v, variables) for k, v in value.items()}
+    return value
+
+
+def recipe_variables(catalog: str | None, base_dir: str) -> dict[str, str]:
+    """Variables a recipe may use: ``${catalog}`` and ``${recipe_dir}``.
+
+    ``${catalog}`` is the catalog's local directory, for models, exports and reports
+    that belong with the data.
+    """
+    from stores.catalog import CatalogConfig
+
+    root = CatalogConfig.resolve(catalog).root
+    return {"catalog": str(root) if root is not None else base_dir, "recipe_dir": base_dir}
+
+
 def run_stage(
     stage: str, config: dict[str, Any], *, catalog: str | None, run_id: str, base_dir: str
 ) -> dict[str, Any]:
     """Run one stage from plain values (what a Prefect task receives)."""
     spec = get_stage(stage)
-    cfg = spec.config.model_validate(config)
+    cfg = spec.config.model_validate(substitute(config, recipe_variables(catalog, base_dir)))
     ctx = StageContext(catalog=catalog, run_id=run_id, base_dir=Path(base_dir))
     return spec.fn(ctx, cfg)
 

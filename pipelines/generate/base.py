@@ -38,8 +38,9 @@ def _freeze(value: Any) -> Any:
 
 def _thaw(value: Any) -> Any:
     if isinstance(value, tuple):
-        if value and all(isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str)
-                         for v in value):
+        if value and all(
+            isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str) for v in value
+        ):
             return {k: _thaw(v) for k, v in value}
         return [_thaw(v) for v in value]
     return value
@@ -124,8 +125,9 @@ class SamplingParams:
         """
         if self.seed is None:
             return None
-        digest = hashlib.md5(f"{self.seed}\n{problem_id}\n{index}".encode(),
-                             usedforsecurity=False).digest()
+        digest = hashlib.md5(
+            f"{self.seed}\n{problem_id}\n{index}".encode(), usedforsecurity=False
+        ).digest()
         return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
@@ -222,9 +224,9 @@ def build_sample(
     )
 
 
-def error_sample(request: GenerationRequest, index: int, error: str, latency_s: float) -> (
-    GeneratedSample
-):
+def error_sample(
+    request: GenerationRequest, index: int, error: str, latency_s: float
+) -> GeneratedSample:
     """A placeholder for a request that failed for good (never stored)."""
     return GeneratedSample(
         problem_id=request.problem_id,

@@ -51,8 +51,8 @@ class FakeBackend:
     ) -> None:
         """``fail_after``: raise :class:`BackendError` after that many samples (crash tests)."""
         self.model = model
-        self.respond = _load_callable(respond) if isinstance(respond, str) else (
-            respond or default_respond
+        self.respond = (
+            _load_callable(respond) if isinstance(respond, str) else (respond or default_respond)
         )
         self.delay_s = float(delay_s)
         self.batch_size = max(1, int(batch_size))

@@ -47,9 +47,14 @@ class LlamaCppBackend:
                 from llama_cpp import Llama
             except ImportError as e:
                 raise BackendError("the llamacpp backend needs llama-cpp-python") from e
-            self._llm = Llama(model_path=self.path, n_ctx=self.n_ctx, n_threads=self.n_threads,
-                              n_gpu_layers=self.n_gpu_layers, chat_format=self.chat_format,
-                              verbose=False)
+            self._llm = Llama(
+                model_path=self.path,
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                n_gpu_layers=self.n_gpu_layers,
+                chat_format=self.chat_format,
+                verbose=False,
+            )
         return self._llm
 
     def generate(self, requests: Iterable[GenerationRequest]) -> Iterator[GeneratedSample]:

@@ -136,7 +136,9 @@ class OpenAIBackend:
         )
 
     async def _main(
-        self, requests: Iterator[GenerationRequest], results: queue.Queue[Any],
+        self,
+        requests: Iterator[GenerationRequest],
+        results: queue.Queue[Any],
         stop: threading.Event,
     ) -> None:
         tasks: set[asyncio.Task[None]] = set()
@@ -174,7 +176,11 @@ class OpenAIBackend:
             results.put(_DONE)
 
     async def _run_job(
-        self, client: Any, job: _Job, sem: asyncio.Semaphore, results: queue.Queue[Any],
+        self,
+        client: Any,
+        job: _Job,
+        sem: asyncio.Semaphore,
+        results: queue.Queue[Any],
         stop: threading.Event,
     ) -> None:
         try:
@@ -233,8 +239,11 @@ class OpenAIBackend:
             try:
                 response = await client.chat.completions.create(**kwargs)
                 return self._samples(job, response, time.perf_counter() - t0)
-            except (openai.AuthenticationError, openai.PermissionDeniedError,
-                    openai.NotFoundError) as e:
+            except (
+                openai.AuthenticationError,
+                openai.PermissionDeniedError,
+                openai.NotFoundError,
+            ) as e:
                 where = self.base_url or "OpenAI"
                 raise BackendError(f"{where} refused {self.model!r}: {e}") from e
             except (openai.APITimeoutError, openai.APIConnectionError, openai.APIStatusError) as e:
@@ -243,16 +252,19 @@ class OpenAIBackend:
                 if not retryable:
                     log.warning("request for %s failed for good: %s", job.request.problem_id, e)
                     latency = time.perf_counter() - t0
-                    return [error_sample(job.request, i, f"{type(e).__name__}: {e}", latency)
-                            for i in job.indexes]
+                    return [
+                        error_sample(job.request, i, f"{type(e).__name__}: {e}", latency)
+                        for i in job.indexes
+                    ]
                 if attempt >= self.max_retries:
                     raise BackendError(
                         f"{self.base_url or 'OpenAI'}: giving up after {attempt + 1} attempts: "
                         f"{type(e).__name__}: {e}"
                     ) from e
                 delay = self._delay(attempt, e)
-                log.info("retrying in %.2fs after %s (attempt %d)", delay, type(e).__name__,
-                         attempt + 1)
+                log.info(
+                    "retrying in %.2fs after %s (attempt %d)", delay, type(e).__name__, attempt + 1
+                )
                 attempt += 1
                 self.retries += 1
                 await asyncio.sleep(delay)

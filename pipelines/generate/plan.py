@@ -58,11 +58,18 @@ def render_prompt(
     return messages
 
 
-def candidate_ids(problem_ids: pa.Array | pa.ChunkedArray, *, model: str, params_json: str,
-                  n: int) -> pa.Table:
+def candidate_ids(
+    problem_ids: pa.Array | pa.ChunkedArray, *, model: str, params_json: str, n: int
+) -> pa.Table:
     """Every (problem_id, sample_index, sample_id) for ``n`` samples of each problem."""
-    problem_ids = pa.array(problem_ids, pa.string()) if isinstance(problem_ids, list) else (
-        problem_ids.combine_chunks() if isinstance(problem_ids, pa.ChunkedArray) else problem_ids
+    problem_ids = (
+        pa.array(problem_ids, pa.string())
+        if isinstance(problem_ids, list)
+        else (
+            problem_ids.combine_chunks()
+            if isinstance(problem_ids, pa.ChunkedArray)
+            else problem_ids
+        )
     )
     count = len(problem_ids)
     if n < 1:
@@ -100,12 +107,16 @@ def plan_requests(
         return []
     ids = candidate_ids(problems.column("problem_id"), model=model, params_json=text, n=n)
     if existing_sample_ids:
-        keep = pc.invert(pc.is_in(ids.column("sample_id"),
-                                  value_set=pa.array(list(existing_sample_ids), pa.string())))
+        keep = pc.invert(
+            pc.is_in(
+                ids.column("sample_id"), value_set=pa.array(list(existing_sample_ids), pa.string())
+            )
+        )
         ids = ids.filter(keep)
     missing: dict[str, list[int]] = {}
-    for pid, idx in zip(ids.column("problem_id").to_pylist(),
-                        ids.column("sample_index").to_pylist(), strict=True):
+    for pid, idx in zip(
+        ids.column("problem_id").to_pylist(), ids.column("sample_index").to_pylist(), strict=True
+    ):
         missing.setdefault(pid, []).append(idx)
     if not missing:
         return []
@@ -119,8 +130,7 @@ def plan_requests(
         requests.append(
             GenerationRequest(
                 problem_id=row["problem_id"],
-                messages=tuple(render_prompt(row, system_prompt=system_prompt,
-                                             template=template)),
+                messages=tuple(render_prompt(row, system_prompt=system_prompt, template=template)),
                 indexes=tuple(sorted(set(indexes))),
                 params=params,
                 params_text=text,
@@ -199,7 +209,8 @@ def samples_table(
         row["sample_id"] = sid
     from catalogs.schemas import SAMPLES
 
-    table = pa.Table.from_pylist(rows, schema=pa.schema(
-        [SAMPLES.field(name) for name in SAMPLES.names if name != "created_at"]
-    ))
+    table = pa.Table.from_pylist(
+        rows,
+        schema=pa.schema([SAMPLES.field(name) for name in SAMPLES.names if name != "created_at"]),
+    )
     return conform("samples", table)

@@ -122,9 +122,11 @@ class TransformersBackend:
         ids = getattr(model.generation_config, "eos_token_id", None)
         if ids is None:
             ids = tokenizer.eos_token_id
-        out = set() if ids is None else {
-            int(i) for i in (ids if isinstance(ids, list | tuple) else [ids])
-        }
+        out = (
+            set()
+            if ids is None
+            else {int(i) for i in (ids if isinstance(ids, list | tuple) else [ids])}
+        )
         vocab = tokenizer.get_vocab() if self.eos_tokens else {}
         out.update(int(vocab[t]) for t in self.eos_tokens if t in vocab)
         return out
@@ -148,8 +150,9 @@ class TransformersBackend:
     def _generate_kwargs(self, params: SamplingParams, tokenizer: Any) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"max_new_tokens": params.max_tokens}
         if params.temperature > 0:
-            kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p,
-                          top_k=0)
+            kwargs.update(
+                do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=0
+            )
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         kwargs.update(params.extra_dict)
@@ -182,8 +185,9 @@ class TransformersBackend:
             kwargs["stopping_criteria"] = StoppingCriteriaList([stopper])
         t0 = time.perf_counter()
         with torch.inference_mode():
-            out = model.generate(**enc, pad_token_id=pad, eos_token_id=sorted(eos) or None,
-                                 **kwargs)
+            out = model.generate(
+                **enc, pad_token_id=pad, eos_token_id=sorted(eos) or None, **kwargs
+            )
         latency = time.perf_counter() - t0
         prompt_counts = enc["attention_mask"].sum(dim=1).tolist()
         new_tokens = out[:, prompt_len:].tolist()
@@ -227,8 +231,9 @@ class TransformersBackend:
                 latency_s=latency,
             )
             if reasoning_tokens is None and sample.reasoning is not None:
-                reasoning_tokens = len(tokenizer(sample.reasoning,
-                                                 add_special_tokens=False)["input_ids"])
+                reasoning_tokens = len(
+                    tokenizer(sample.reasoning, add_special_tokens=False)["input_ids"]
+                )
             sample.reasoning_tokens = reasoning_tokens
             samples.append(sample)
         return samples
@@ -241,8 +246,7 @@ class _StopOnText:
     counts stay exact (transformers pads finished rows afterwards).
     """
 
-    def __init__(self, tokenizer: Any, stops: tuple[str, ...], prompt_len: int,
-                 rows: int) -> None:
+    def __init__(self, tokenizer: Any, stops: tuple[str, ...], prompt_len: int, rows: int) -> None:
         self.tokenizer = tokenizer
         self.stops = stops
         self.prompt_len = prompt_len
@@ -253,14 +257,13 @@ class _StopOnText:
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
         import torch
 
-        new = input_ids[:, self.prompt_len:]
+        new = input_ids[:, self.prompt_len :]
         done = []
         for row in range(new.shape[0]):
             if self.stopped_at[row] is not None:
                 done.append(True)
                 continue
-            text = self.tokenizer.decode(new[row, -self.tail:].tolist(),
-                                         skip_special_tokens=True)
+            text = self.tokenizer.decode(new[row, -self.tail :].tolist(), skip_special_tokens=True)
             hit = any(stop in text for stop in self.stops)
             if hit:
                 self.stopped_at[row] = new.shape[1]

@@ -101,8 +101,9 @@ class VLLMBackend:
         log.info("vLLM engine for %s ready in %.1fs", self.model, time.perf_counter() - t0)
         return self._llm
 
-    def _vllm_params(self, request: GenerationRequest, n: int, seed: int | None,
-                     *, final_only: bool = False) -> Any:
+    def _vllm_params(
+        self, request: GenerationRequest, n: int, seed: int | None, *, final_only: bool = False
+    ) -> Any:
         from vllm import SamplingParams as VSamplingParams
 
         p = request.params
@@ -133,9 +134,9 @@ class VLLMBackend:
             ids = ids["input_ids"]
         return [int(i) for i in ids]
 
-    def _units(self, requests: Iterable[GenerationRequest]) -> Iterator[
-        tuple[GenerationRequest, tuple[int, ...], int | None]
-    ]:
+    def _units(
+        self, requests: Iterable[GenerationRequest]
+    ) -> Iterator[tuple[GenerationRequest, tuple[int, ...], int | None]]:
         for r in requests:
             if not r.indexes:
                 continue
@@ -153,9 +154,7 @@ class VLLMBackend:
         else:
             yield from self._chat(llm, requests)
 
-    def _stream(self, llm: Any, requests: Iterable[GenerationRequest]) -> Iterator[
-        GeneratedSample
-    ]:
+    def _stream(self, llm: Any, requests: Iterable[GenerationRequest]) -> Iterator[GeneratedSample]:
         engine = llm.llm_engine
         tokenizer = llm.get_tokenizer()
         singles = (
@@ -175,8 +174,11 @@ class VLLMBackend:
                     request_id = f"tracemill-{counter}"
                     counter += 1
                     ids = self._prompt_ids(tokenizer, request.messages)
-                    engine.add_request(request_id, {"prompt_token_ids": ids},
-                                       self._vllm_params(request, 1, seed, final_only=True))
+                    engine.add_request(
+                        request_id,
+                        {"prompt_token_ids": ids},
+                        self._vllm_params(request, 1, seed, final_only=True),
+                    )
                     pending[request_id] = (request, index, time.perf_counter(), len(ids))
                 if not pending:
                     return
@@ -201,9 +203,7 @@ class VLLMBackend:
                 except Exception:  # noqa: BLE001 - best effort on the way out
                     log.debug("aborting %d vLLM requests failed", len(pending), exc_info=True)
 
-    def _chat(self, llm: Any, requests: Iterable[GenerationRequest]) -> Iterator[
-        GeneratedSample
-    ]:
+    def _chat(self, llm: Any, requests: Iterable[GenerationRequest]) -> Iterator[GeneratedSample]:
         for chunk in chunked(self._units(requests), self.chunk_size):
             conversations = [[dict(m) for m in r.messages] for r, _, _ in chunk]
             params = [self._vllm_params(r, len(idx), seed) for r, idx, seed in chunk]

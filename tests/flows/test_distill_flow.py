@@ -17,17 +17,31 @@ from pipelines.generate.fake import FakeBackend
 from stores.catalog import open_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
-QUESTIONS = [("What is 2+2?", "math", "arith"), ("What is 1+3?", "math", "arith"),
-             ("What is 8/2?", "math", "frac"), ("Name a prime.", "other", "misc")]
+QUESTIONS = [
+    ("What is 2+2?", "math", "arith"),
+    ("What is 1+3?", "math", "arith"),
+    ("What is 8/2?", "math", "frac"),
+    ("Name a prime.", "other", "misc"),
+]
 
 
 def seed_problems(catalog_dir, rows=QUESTIONS):
     with open_catalog(catalog_dir) as store:
-        store.append({"problems": [
-            {"problem_id": problem_id(domain, q), "source": source, "domain": domain,
-             "question": q, "answer": "4", "verifier": "math" if domain == "math" else None}
-            for q, domain, source in rows
-        ]})
+        store.append(
+            {
+                "problems": [
+                    {
+                        "problem_id": problem_id(domain, q),
+                        "source": source,
+                        "domain": domain,
+                        "question": q,
+                        "answer": "4",
+                        "verifier": "math" if domain == "math" else None,
+                    }
+                    for q, domain, source in rows
+                ]
+            }
+        )
     return sorted(problem_id(d, q) for q, d, _ in rows)
 
 
@@ -37,8 +51,15 @@ def even_right(request, index):
 
 
 def cfg(**kw):
-    base = {"backend": "fake", "model": "teacher-x", "n": 2, "batch_size": 3, "verify": False,
-            "temperature": 0.0, "max_tokens": 64}
+    base = {
+        "backend": "fake",
+        "model": "teacher-x",
+        "n": 2,
+        "batch_size": 3,
+        "verify": False,
+        "temperature": 0.0,
+        "max_tokens": 64,
+    }
     base.update(kw)
     return DistillStage(**base)
 
@@ -46,17 +67,22 @@ def cfg(**kw):
 def catalog_samples(catalog_dir):
     with open_catalog(catalog_dir) as store:
         rows = store.sql("SELECT count(*) AS n, count(DISTINCT sample_id) AS d FROM samples")
-        snaps = store.sql("SELECT commit_message FROM ducklake_snapshots('tm') "
-                          "WHERE commit_message LIKE 'distill%' ORDER BY snapshot_id")
+        snaps = store.sql(
+            "SELECT commit_message FROM ducklake_snapshots('tm') "
+            "WHERE commit_message LIKE 'distill%' ORDER BY snapshot_id"
+        )
     return rows.to_pylist()[0], snaps.column("commit_message").to_pylist()
 
 
 def test_distill_verifies_commits_in_batches_and_rerun_generates_nothing(catalog_dir):
     pids = seed_problems(catalog_dir)
     backend = FakeBackend("teacher-x", respond=even_right, batch_size=2)
-    report = distill(cfg(n=4, batch_size=5, verify=True, verify_workers=1,
-                         prices={"input": 1.0, "output": 2.0}),
-                     catalog=str(catalog_dir), run_id="r1", backend=backend)
+    report = distill(
+        cfg(n=4, batch_size=5, verify=True, verify_workers=1, prices={"input": 1.0, "output": 2.0}),
+        catalog=str(catalog_dir),
+        run_id="r1",
+        backend=backend,
+    )
     c = report.counts()
     assert (c["problems"], c["samples_planned"], c["samples_existing"]) == (4, 16, 0)
     assert (c["samples"], c["batches"], c["errors"], backend.calls) == (16, 4, 0, 16)
@@ -73,15 +99,19 @@ def test_distill_verifies_commits_in_batches_and_rerun_generates_nothing(catalog
         verdicts = store.read("verdicts").to_pylist()
     assert sorted({s["problem_id"] for s in samples}) == pids
     assert {(s["role"], s["backend"], s["model"], s["run_id"]) for s in samples} == {
-        ("teacher", "fake", "teacher-x", "r1")}
+        ("teacher", "fake", "teacher-x", "r1")
+    }
     passed = {v["sample_id"]: v["passed"] for v in verdicts}
     for s in samples:
         if s["sample_id"] in passed:
             assert passed[s["sample_id"]] == (s["sample_index"] % 2 == 0)
     # the rerun plans from the catalog: nothing left, the backend is never called
     again = FakeBackend("teacher-x", respond=even_right)
-    r2 = distill(cfg(n=4, batch_size=5, verify=True, verify_workers=1),
-                 catalog=str(catalog_dir), backend=again)
+    r2 = distill(
+        cfg(n=4, batch_size=5, verify=True, verify_workers=1),
+        catalog=str(catalog_dir),
+        backend=again,
+    )
     assert (r2.samples, r2.samples_existing, again.calls) == (0, 16, 0)
     # more samples per problem: only the new indexes are generated
     more = FakeBackend("teacher-x", respond=even_right)
@@ -113,7 +143,8 @@ def test_truncated_samples_are_kept_and_marked(catalog_dir):
     with open_catalog(catalog_dir) as store:
         rows = store.read("samples").to_pylist()
     assert {(r["finish_reason"], r["completion_tokens"], r["final"]) for r in rows} == {
-        ("length", 4, "")}
+        ("length", 4, "")
+    }
 
 
 def test_selection_by_source_domain_where_levels_and_limit(catalog_dir):
@@ -121,17 +152,32 @@ def test_selection_by_source_domain_where_levels_and_limit(catalog_dir):
 
     pids = seed_problems(catalog_dir)
     with open_catalog(catalog_dir) as store:
+
         def chosen(**kw):
             return select_problems(store, cfg(**kw)).column("question").to_pylist()
 
         assert chosen(source="arith") == sorted(
-            ["What is 2+2?", "What is 1+3?"], key=lambda q: problem_id("math", q))
+            ["What is 2+2?", "What is 1+3?"], key=lambda q: problem_id("math", q)
+        )
         assert chosen(source=["frac", "misc"], domain="math") == ["What is 8/2?"]
         assert chosen(domain="other", where="question LIKE '%prime%'") == ["Name a prime."]
         assert len(chosen(limit=3)) == 3 and chosen(limit=2) == chosen(limit=3)[:2]
-        store.append({"grades": [{"problem_id": pids[0], "grader_model": "g", "params_id": "x",
-                                  "method": "fixed_k", "k": 4, "passes": 1, "pass_rate": 0.25,
-                                  "level": 7}]})
+        store.append(
+            {
+                "grades": [
+                    {
+                        "problem_id": pids[0],
+                        "grader_model": "g",
+                        "params_id": "x",
+                        "method": "fixed_k",
+                        "k": 4,
+                        "passes": 1,
+                        "pass_rate": 0.25,
+                        "level": 7,
+                    }
+                ]
+            }
+        )
         assert len(chosen(levels=[7], grader_model="g")) == 1
         assert chosen(levels=[7], grader_model="other") == []
         with pytest.raises(ValueError, match="cannot select problems"):
@@ -143,14 +189,22 @@ def test_distill_through_openai_backend_against_local_server(catalog_dir):
 
     seed_problems(catalog_dir, QUESTIONS[:2])
     with OpenAIStub(StubScript(fail=[429])) as stub:
-        report = distill(cfg(backend="openai", model="served", base_url=stub.base_url,
-                             backend_options={"backoff_s": 0.001, "max_retries": 2}),
-                         catalog=str(catalog_dir))
+        report = distill(
+            cfg(
+                backend="openai",
+                model="served",
+                base_url=stub.base_url,
+                backend_options={"backoff_s": 0.001, "max_retries": 2},
+            ),
+            catalog=str(catalog_dir),
+        )
     assert (report.samples, report.errors, report.backend) == (4, 0, "openai")
     assert len(stub.requests) == 5
     with OpenAIStub(StubScript(reject_status=400)) as stub:
-        r2 = distill(cfg(backend="openai", model="served", base_url=stub.base_url, n=3),
-                     catalog=str(catalog_dir))
+        r2 = distill(
+            cfg(backend="openai", model="served", base_url=stub.base_url, n=3),
+            catalog=str(catalog_dir),
+        )
     assert (r2.samples_existing, r2.samples, r2.errors) == (4, 0, 2)  # errors are not stored
     assert catalog_samples(catalog_dir)[0]["n"] == 4
 
@@ -178,11 +232,13 @@ def test_sigkill_mid_run_then_rerun_counts_exact(catalog_dir, tmp_path):
     seed_problems(catalog_dir)
     marker = tmp_path / "generated.txt"
     script = tmp_path / "child.py"
-    script.write_text(textwrap.dedent(CHILD.format(root=str(ROOT), marker=str(marker),
-                                                   catalog=str(catalog_dir))))
+    script.write_text(
+        textwrap.dedent(CHILD.format(root=str(ROOT), marker=str(marker), catalog=str(catalog_dir)))
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    child = subprocess.Popen([sys.executable, str(script)], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    child = subprocess.Popen(
+        [sys.executable, str(script)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and child.poll() is None:
@@ -213,15 +269,32 @@ def test_stage_registered_and_cli_prints_summary(catalog_dir):
 
     assert get_stage("distill").config is DistillStage
     seed_problems(catalog_dir, QUESTIONS[:1])
-    result = CliRunner().invoke(app, ["distill", "--backend", "fake", "--model", "m", "--n", "3",
-                                      "--no-verify", "--max-tokens", "5", "-o", "batch_size=2",
-                                      "--catalog", str(catalog_dir)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "distill",
+            "--backend",
+            "fake",
+            "--model",
+            "m",
+            "--n",
+            "3",
+            "--no-verify",
+            "--max-tokens",
+            "5",
+            "-o",
+            "batch_size=2",
+            "--catalog",
+            str(catalog_dir),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "samples" in result.output and "truncation_rate" in result.output
     counts, _ = catalog_samples(catalog_dir)
     assert counts["n"] == 3
-    bad = CliRunner().invoke(app, ["distill", "--backend", "nope", "--model", "m",
-                                   "--catalog", str(catalog_dir)])
+    bad = CliRunner().invoke(
+        app, ["distill", "--backend", "nope", "--model", "m", "--catalog", str(catalog_dir)]
+    )
     assert bad.exit_code == 2 and "unknown backend" in bad.output
 
 
@@ -236,8 +309,7 @@ def test_verification_failure_keeps_samples_unverified(catalog_dir, monkeypatch)
     monkeypatch.setattr(verify, "verify_table", broken)
     monkeypatch.setattr(verify, "verifier_pool", lambda *a, **k: contextlib.nullcontext())
     seed_problems(catalog_dir, QUESTIONS[:2])
-    report = distill(cfg(verify=True), catalog=str(catalog_dir),
-                     backend=FakeBackend("teacher-x"))
+    report = distill(cfg(verify=True), catalog=str(catalog_dir), backend=FakeBackend("teacher-x"))
     assert (report.samples, report.unverified, report.verified) == (4, 4, 0)
     with open_catalog(catalog_dir) as store:
         assert (store.count("samples"), store.count("verdicts")) == (4, 0)

@@ -80,6 +80,13 @@ def test_quickstart_end_to_end_with_prefect(tmp_path):
         (run,) = store.read("runs").to_pylist()
     assert sources["examples-math"] >= 200
     assert sources["examples-code"] >= 20
-    assert counts["samples"] >= 1
+    assert sources["synth:sat"] == 30
     assert run["status"] == "completed" and run["flow"] == "recipe:quickstart"
+    stages = json.loads(run["counts"])
+    assert stages["distill-gemma"]["samples"] == 4
+    assert stages["grade"]["graded"] == 8
+    assert counts["verdicts"] >= counts["samples"] - 1
+    assert counts["dedup"] > 0 and counts["grades"] == 8 and counts["datasets"] == 2
+    assert (tmp_path / "cat" / "exports" / "quickstart-sft" / "README.md").is_file()
+    assert (tmp_path / "cat" / "runs" / "sft").is_dir()
     assert (tmp_path / "cat" / ".prefect").is_dir()

@@ -123,8 +123,9 @@ class OpenAIStub:
             else:
                 message["content"] = f"<think>{reasoning}</think>{answer}"
             completion_tokens += len(answer.split()) + len(reasoning.split())
-            choices.append({"index": i, "message": message,
-                            "finish_reason": self.script.finish_reason})
+            choices.append(
+                {"index": i, "message": message, "finish_reason": self.script.finish_reason}
+            )
         usage = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,

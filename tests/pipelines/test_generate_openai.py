@@ -7,15 +7,22 @@ from tests.pipelines.openai_stub import OpenAIStub, StubScript
 
 
 def backend(stub, **kw):
-    opts = {"base_url": stub.base_url, "concurrency": 4, "backoff_s": 0.001,
-            "max_backoff_s": 0.01, "max_retries": 3, "timeout_s": 10}
+    opts = {
+        "base_url": stub.base_url,
+        "concurrency": 4,
+        "backoff_s": 0.001,
+        "max_backoff_s": 0.01,
+        "max_retries": 3,
+        "timeout_s": 10,
+    }
     opts.update(kw)
     return make_backend("openai", "stub-model", **opts)
 
 
 def req(pid, indexes, **params):
-    return GenerationRequest(pid, [{"role": "user", "content": f"question {pid}"}], indexes,
-                             SamplingParams(**params))
+    return GenerationRequest(
+        pid, [{"role": "user", "content": f"question {pid}"}], indexes, SamplingParams(**params)
+    )
 
 
 def test_retries_429_and_500_then_succeeds():
@@ -48,7 +55,11 @@ def test_n_emulated_by_repeated_calls_with_distinct_seeds():
         out = list(b.generate([req("p1", (0, 2, 3), seed=7), req("p2", (1,), seed=7)]))
     assert len(stub.requests) == 4 and all("n" not in r for r in stub.requests)
     assert sorted((s.problem_id, s.sample_index) for s in out) == [
-        ("p1", 0), ("p1", 2), ("p1", 3), ("p2", 1)]
+        ("p1", 0),
+        ("p1", 2),
+        ("p1", 3),
+        ("p2", 1),
+    ]
     seeds = [r["seed"] for r in stub.requests]
     assert len(set(seeds)) == 4
     assert all(s.completion_tokens is not None for s in out)

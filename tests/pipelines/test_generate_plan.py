@@ -23,8 +23,13 @@ def problems(*questions, domain="math"):
     return conform(
         "problems",
         [
-            {"problem_id": problem_id(domain, q), "source": "t", "domain": domain,
-             "question": q, "answer": "4"}
+            {
+                "problem_id": problem_id(domain, q),
+                "source": "t",
+                "domain": domain,
+                "question": q,
+                "answer": "4",
+            }
             for q in questions
         ],
     )
@@ -72,8 +77,15 @@ def test_custom_prompt_changes_ids_and_renders_template():
     plain = sample_id(pid, "m", params.to_json(), 0)
     text = params_text(params, system_prompt="Be brief.", template="Q: {question} ({domain})")
     assert text != params.to_json() and json.loads(text)["prompt"]["system"] == "Be brief."
-    (req,) = plan_requests(probs, model="m", params=params, n=1, existing_sample_ids={plain},
-                           system_prompt="Be brief.", template="Q: {question} ({domain})")
+    (req,) = plan_requests(
+        probs,
+        model="m",
+        params=params,
+        n=1,
+        existing_sample_ids={plain},
+        system_prompt="Be brief.",
+        template="Q: {question} ({domain})",
+    )
     assert req.messages == (
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "Q: What is $\\frac{1}{2}$? (math)"},
@@ -84,17 +96,39 @@ def test_custom_prompt_changes_ids_and_renders_template():
 def test_samples_table_schema_think_split_and_ids():
     probs = problems("What is 2+2?")
     params = SamplingParams(max_tokens=16)
-    (req,) = plan_requests(probs, model="m", params=params, n=2, existing_sample_ids=set(),
-                           system_prompt="sys")
-    good = build_sample(req, 0, "<think>2 and 2</think>The answer is \\boxed{4}",
-                        prompt_tokens=5, completion_tokens=9, finish_reason="stop",
-                        latency_s=0.5)
-    cut = build_sample(req, 1, "<think>still thinking", prompt_tokens=5, completion_tokens=16,
-                       finish_reason="length", latency_s=0.5)
-    failed = GeneratedSample(req.problem_id, 1, "", None, "", None, None, None, "error", 0.1,
-                             error="boom")
-    table = samples_table([good, cut, failed], [req], model="m", backend="fake",
-                          params=params, role="teacher", run_id="r1")
+    (req,) = plan_requests(
+        probs, model="m", params=params, n=2, existing_sample_ids=set(), system_prompt="sys"
+    )
+    good = build_sample(
+        req,
+        0,
+        "<think>2 and 2</think>The answer is \\boxed{4}",
+        prompt_tokens=5,
+        completion_tokens=9,
+        finish_reason="stop",
+        latency_s=0.5,
+    )
+    cut = build_sample(
+        req,
+        1,
+        "<think>still thinking",
+        prompt_tokens=5,
+        completion_tokens=16,
+        finish_reason="length",
+        latency_s=0.5,
+    )
+    failed = GeneratedSample(
+        req.problem_id, 1, "", None, "", None, None, None, "error", 0.1, error="boom"
+    )
+    table = samples_table(
+        [good, cut, failed],
+        [req],
+        model="m",
+        backend="fake",
+        params=params,
+        role="teacher",
+        run_id="r1",
+    )
     assert table.schema == SAMPLES
     rows = table.to_pylist()
     assert len(rows) == 2
@@ -102,20 +136,34 @@ def test_samples_table_schema_think_split_and_ids():
     assert (first["reasoning"], first["final"]) == ("2 and 2", "The answer is \\boxed{4}")
     assert first["extracted_answer"] == "4"
     assert (second["reasoning"], second["final"], second["finish_reason"]) == (
-        "still thinking", "", "length")
+        "still thinking",
+        "",
+        "length",
+    )
     assert second["extracted_answer"] is None
-    assert first["prompt"] == [{"role": "system", "content": "sys"},
-                               {"role": "user", "content": "What is 2+2?"}]
+    assert first["prompt"] == [
+        {"role": "system", "content": "sys"},
+        {"role": "user", "content": "What is 2+2?"},
+    ]
     for row in rows:  # ids are recomputable from the stored row alone
-        assert row["sample_id"] == sample_id(row["problem_id"], row["model"], row["params"],
-                                             row["sample_index"])
+        assert row["sample_id"] == sample_id(
+            row["problem_id"], row["model"], row["params"], row["sample_index"]
+        )
         assert row["params"] == req.key_params and row["run_id"] == "r1"
 
 
 def test_reasoning_content_is_wrapped_into_the_completion():
     req = GenerationRequest("p", [{"role": "user", "content": "q"}], (0,), SamplingParams())
-    s = build_sample(req, 0, " 42 ", reasoning=" hmm ", prompt_tokens=1, completion_tokens=2,
-                     finish_reason=None, latency_s=0.0)
+    s = build_sample(
+        req,
+        0,
+        " 42 ",
+        reasoning=" hmm ",
+        prompt_tokens=1,
+        completion_tokens=2,
+        finish_reason=None,
+        latency_s=0.0,
+    )
     assert (s.reasoning, s.final, s.finish_reason) == ("hmm", "42", "stop")
     assert s.completion == "<think>\nhmm\n</think>\n\n42"
 
@@ -126,7 +174,8 @@ def test_fake_backend_truncates_at_max_tokens_and_stops():
     req = GenerationRequest("p", [{"role": "user", "content": "a b"}], (0, 1), params)
     out = list(backend.generate([req]))
     assert [(s.completion, s.finish_reason, s.completion_tokens) for s in out] == [
-        ("one two three", "length", 3)] * 2
+        ("one two three", "length", 3)
+    ] * 2
     assert out[0].prompt_tokens == 2 and out[0].truncated
     stopper = make_backend("fake", "m", respond=lambda r, i: "a STOP b")
     (s,) = list(stopper.generate([GenerationRequest("p", [], (0,), params)]))
@@ -141,13 +190,15 @@ def test_make_backend_errors_and_lazy_imports():
         "heavy = [m for m in ('torch', 'transformers', 'openai', 'vllm') if m in sys.modules];"
         "print(heavy)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
     assert out.stdout.strip() == "[]"
 
 
 def test_samples_table_empty():
-    table = samples_table([], {}, model="m", backend="fake", params=SamplingParams(),
-                          role="teacher")
+    table = samples_table(
+        [], {}, model="m", backend="fake", params=SamplingParams(), role="teacher"
+    )
     assert table.num_rows == 0 and table.schema == SAMPLES
     assert isinstance(table, pa.Table)

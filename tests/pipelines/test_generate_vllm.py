@@ -24,14 +24,27 @@ def test_vllm_tiny_model_n_samples(tmp_path):
     if not torch.cuda.is_available():
         pytest.skip("no CUDA GPU")
     path = build_model(tmp_path / "tiny", chain=True)
-    backend = make_backend("vllm", "tiny", path=str(path), gpu_memory_utilization=0.2,
-                           max_model_len=128, enforce_eager=True)
-    reqs = [GenerationRequest(f"p{i}", [{"role": "user", "content": "what is 2 plus 2"}],
-                              (0, 1, 2), SamplingParams(temperature=0.0, max_tokens=20))
-            for i in range(4)]
+    backend = make_backend(
+        "vllm",
+        "tiny",
+        path=str(path),
+        gpu_memory_utilization=0.2,
+        max_model_len=128,
+        enforce_eager=True,
+    )
+    reqs = [
+        GenerationRequest(
+            f"p{i}",
+            [{"role": "user", "content": "what is 2 plus 2"}],
+            (0, 1, 2),
+            SamplingParams(temperature=0.0, max_tokens=20),
+        )
+        for i in range(4)
+    ]
     out = list(backend.generate(reqs))
     assert sorted((s.problem_id, s.sample_index) for s in out) == [
-        (f"p{i}", j) for i in range(4) for j in range(3)]
+        (f"p{i}", j) for i in range(4) for j in range(3)
+    ]
     assert all(s.final == "the answer is 4" and s.reasoning == "let me think" for s in out)
     assert all(s.prompt_tokens and s.completion_tokens for s in out)
 
@@ -45,14 +58,16 @@ def test_llamacpp_backend_when_installed(tmp_path):
     except FileNotFoundError:
         pytest.skip("packaged Gemma model not installed")
     backend = make_backend("llamacpp", model.name, **model.backend_options("llamacpp"))
-    req = GenerationRequest("p", [{"role": "user", "content": "Say hi."}], (0, 1),
-                            SamplingParams(max_tokens=8, seed=1))
+    req = GenerationRequest(
+        "p", [{"role": "user", "content": "Say hi."}], (0, 1), SamplingParams(max_tokens=8, seed=1)
+    )
     out = list(backend.generate([req]))
     assert [s.sample_index for s in out] == [0, 1]
     assert all(s.completion_tokens and s.completion_tokens <= 8 for s in out)
 
 
 # -- the backend's own logic against a stand-in engine (runs everywhere) -------------
+
 
 class _Params:
     def __init__(self, **kw):
@@ -111,9 +126,15 @@ class _LLM:
         return _Tokenizer()
 
     def chat(self, conversations, sampling_params, use_tqdm):
-        return [_Out(None, True, [_Comp(f"<think>t</think>{i}", 3, "length")
-                                  for i in range(p.n)], prompt_token_ids=[0] * 4)
-                for _, p in zip(conversations, sampling_params, strict=True)]
+        return [
+            _Out(
+                None,
+                True,
+                [_Comp(f"<think>t</think>{i}", 3, "length") for i in range(p.n)],
+                prompt_token_ids=[0] * 4,
+            )
+            for _, p in zip(conversations, sampling_params, strict=True)
+        ]
 
 
 @pytest.fixture
@@ -130,16 +151,20 @@ def fake_vllm(monkeypatch):
 
 
 def _reqs(count, indexes, **params):
-    return [GenerationRequest(f"p{i}", [{"role": "user", "content": "two words"}], indexes,
-                              SamplingParams(**params)) for i in range(count)]
+    return [
+        GenerationRequest(
+            f"p{i}", [{"role": "user", "content": "two words"}], indexes, SamplingParams(**params)
+        )
+        for i in range(count)
+    ]
 
 
 def test_stream_mode_keeps_a_bounded_window_and_yields_as_finished(fake_vllm):
     llm = _LLM()
-    out = list(make_backend("vllm", "m", llm=llm, window=4).generate(_reqs(5, (0, 1, 2),
-                                                                           seed=3)))
+    out = list(make_backend("vllm", "m", llm=llm, window=4).generate(_reqs(5, (0, 1, 2), seed=3)))
     assert sorted((s.problem_id, s.sample_index) for s in out) == [
-        (f"p{i}", j) for i in range(5) for j in range(3)]
+        (f"p{i}", j) for i in range(5) for j in range(3)
+    ]
     assert llm.llm_engine.max_live == 4
     assert len({seed for _, seed in llm.llm_engine.added}) == 15  # one seed per sample
     s = out[0]
@@ -161,6 +186,13 @@ def test_chat_mode_n_per_request(fake_vllm):
     backend = make_backend("vllm", "m", llm=_LLM(), mode="chat", chunk_size=2)
     out = list(backend.generate(_reqs(3, (0, 4))))
     assert [(s.problem_id, s.sample_index) for s in out] == [
-        ("p0", 0), ("p0", 4), ("p1", 0), ("p1", 4), ("p2", 0), ("p2", 4)]
+        ("p0", 0),
+        ("p0", 4),
+        ("p1", 0),
+        ("p1", 4),
+        ("p2", 0),
+        ("p2", 4),
+    ]
     assert {(s.prompt_tokens, s.completion_tokens, s.finish_reason) for s in out} == {
-        (4, 3, "length")}
+        (4, 3, "length")
+    }

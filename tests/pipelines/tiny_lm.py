@@ -30,10 +30,16 @@ def build_tokenizer(path: Path) -> None:
     tok = Tokenizer(models.WordLevel(vocab=VOCAB, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     tok.decoder = decoders.WordPiece(prefix="##", cleanup=False)
-    tok.add_special_tokens([AddedToken(t, special=True, normalized=False)
-                            for t in SPECIAL if t not in ("<think>", "</think>")])
-    tok.add_tokens([AddedToken(t, special=False, normalized=False)
-                    for t in ("<think>", "</think>")])
+    tok.add_special_tokens(
+        [
+            AddedToken(t, special=True, normalized=False)
+            for t in SPECIAL
+            if t not in ("<think>", "</think>")
+        ]
+    )
+    tok.add_tokens(
+        [AddedToken(t, special=False, normalized=False) for t in ("<think>", "</think>")]
+    )
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         unk_token="<unk>",
@@ -63,8 +69,9 @@ def _config(hidden: int, layers: int) -> object:
     )
 
 
-def build_model(path: Path, *, chain: bool = False, seed: int = 0, hidden: int = 32,
-                layers: int = 2) -> Path:
+def build_model(
+    path: Path, *, chain: bool = False, seed: int = 0, hidden: int = 32, layers: int = 2
+) -> Path:
     """Save a tiny Llama (2 layers, hidden 32 unless told) and its tokenizer to ``path``."""
     import torch
     from transformers import LlamaForCausalLM

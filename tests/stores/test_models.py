@@ -65,16 +65,26 @@ def test_packaged_model_assembles_into_cache(monkeypatch, tmp_path):
 
     fake.assemble = assemble
     monkeypatch.setitem(sys.modules, "tm_fake_packaged_model", fake)
-    spec = PackagedModel("fake-pkg", "tm_fake_packaged_model", "fake-pkg", "fake.gguf",
-                         license="Test terms", base_model="none", chat_template="{{ x }}",
-                         eos_tokens=("<end>",))
+    spec = PackagedModel(
+        "fake-pkg",
+        "tm_fake_packaged_model",
+        "fake-pkg",
+        "fake.gguf",
+        license="Test terms",
+        base_model="none",
+        chat_template="{{ x }}",
+        eos_tokens=("<end>",),
+    )
     monkeypatch.setitem(models.PACKAGED, "fake-pkg", spec)
     m = resolve_model("fake-pkg", cache_dir=tmp_path / "cache")
     assert m.source == "package" and m.file == tmp_path / "cache" / "fake-pkg" / "fake.gguf"
     assert m.license == "Test terms"
     assert m.backend_options("transformers") == {
-        "path": str(m.path), "gguf_file": "fake.gguf", "chat_template": "{{ x }}",
-        "eos_tokens": ["<end>"]}
+        "path": str(m.path),
+        "gguf_file": "fake.gguf",
+        "chat_template": "{{ x }}",
+        "eos_tokens": ["<end>"],
+    }
     missing = PackagedModel("gone", "tm_no_such_module_xyz", "gone-pkg", "x.gguf", "", "")
     monkeypatch.setitem(models.PACKAGED, "gone", missing)
     with pytest.raises(ModelNotFoundError, match="pip install gone-pkg"):
