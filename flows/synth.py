@@ -3,6 +3,12 @@
 Items are generated in chunks of ``chunk_size`` and each chunk is one catalog append, so
 a big run shows progress and a crash loses at most the chunk in flight. Problem ids are
 content hashes, so a rerun (same family, knobs, seed and range) inserts nothing new.
+
+``levels: "1-10"`` (instead of ``level``) spreads ``count`` evenly over the levels, easy
+to hard (see :func:`pipelines.synth.base.spread_count`): ``count`` stays the total, the
+lower levels take the remainder, and the levels get consecutive index ranges from
+``start`` so every row has its own ``source_id``. Every row keeps its level
+(``source_level``, and ``level`` and ``knobs`` in the ``generator`` JSON).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from flows.stages import StageConfig, StageContext, register_stage
 
@@ -26,16 +32,48 @@ Progress = Callable[[int, int], None]
 
 
 class SynthStage(StageConfig):
-    """Recipe stage ``synth``: ``count`` items of one family into ``problems``."""
+    """Recipe stage ``synth``: ``count`` items of one family into ``problems``.
+
+    ``level`` sets one level; ``levels`` spreads ``count`` evenly over several.
+    """
 
     family: str = Field(description="registered task family (see `tracemill families`)")
     count: int = Field(ge=0, description="items to generate")
     level: int | None = Field(None, ge=1, le=10, description="difficulty level 1-10 (default 1)")
+    levels: str | list[int] | None = Field(
+        None, description='levels to spread count over evenly, e.g. "1-10" or [1, 5, 10]'
+    )
     seed: int = Field(0, description="generator seed; item i is reproducible from (seed, i)")
     start: int = Field(0, ge=0, description="index of the first item")
     knobs: dict[str, Any] = Field(default_factory=dict, description="config knobs over the level")
     source: str | None = Field(None, description="source name (default synth:<family>)")
     chunk_size: int = Field(10_000, ge=1, description="items per catalog append")
+
+    @field_validator("levels")
+    @classmethod
+    def _parse_levels(cls, value: str | list[int] | None) -> str | list[int] | None:
+        from pipelines.synth.base import parse_levels
+
+        return None if value is None else parse_levels(value)
+
+    @model_validator(mode="after")
+    def _one_of_level_and_levels(self) -> SynthStage:
+        if self.level is not None and self.levels is not None:
+            raise ValueError("give level or levels, not both")
+        return self
+
+    def plan(self) -> list[tuple[int | None, int, int]]:
+        """``(level, first index, items)`` per level, easy→hard (one entry without levels)."""
+        if self.levels is None:
+            return [(self.level, self.start, self.count)]
+        from pipelines.synth.base import spread_count
+
+        parts = []
+        lo = self.start
+        for level, n in spread_count(self.count, self.levels):
+            parts.append((level, lo, n))
+            lo += n
+        return parts
 
 
 def synthesize(
@@ -53,7 +91,8 @@ def synthesize(
     from pipelines.synth import make_config
     from stores.catalog import open_catalog
 
-    make_config(cfg.family, cfg.level, **cfg.knobs)  # bad family/knobs fail before any write
+    for level, _, _ in cfg.plan():  # bad family/knobs fail before any write
+        make_config(cfg.family, level, **cfg.knobs)
     if store is not None:
         return _synthesize(cfg, store, run_id, progress)
     with open_catalog(catalog) as opened:
@@ -66,30 +105,42 @@ def _synthesize(
     from pipelines.synth import generate_problems
 
     counts: dict[str, Any] = {"generated": 0, "inserted": 0, "skipped": 0, "chunks": 0}
+    plan = cfg.plan()
+    if cfg.levels is not None:
+        counts["per_level"] = {}
     began = time.monotonic()
-    end = cfg.start + cfg.count
-    for lo in range(cfg.start, end, cfg.chunk_size):
-        n = min(cfg.chunk_size, end - lo)
-        table = generate_problems(
-            cfg.family,
-            n,
-            level=cfg.level,
-            seed=cfg.seed,
-            start=lo,
-            source=cfg.source,
-            run_id=run_id,
-            **cfg.knobs,
-        )
-        message = f"synth {cfg.family} items {lo}-{lo + n - 1}"
-        result = store.append({"problems": table}, message=message)["problems"]
-        counts["generated"] += table.num_rows
-        counts["inserted"] += result.inserted
-        counts["skipped"] += result.skipped
-        counts["chunks"] += 1
-        done = lo + n - cfg.start
-        log.info("synth %s: %d/%d items (%d new)", cfg.family, done, cfg.count, counts["inserted"])
-        if progress is not None:
-            progress(done, cfg.count)
+    done = 0
+    for level, first, count in plan:
+        tally = {"generated": 0, "inserted": 0, "skipped": 0}
+        end = first + count
+        for lo in range(first, end, cfg.chunk_size):
+            n = min(cfg.chunk_size, end - lo)
+            table = generate_problems(
+                cfg.family,
+                n,
+                level=level,
+                seed=cfg.seed,
+                start=lo,
+                source=cfg.source,
+                run_id=run_id,
+                **cfg.knobs,
+            )
+            at_level = f" level {level}" if cfg.levels is not None else ""
+            message = f"synth {cfg.family}{at_level} items {lo}-{lo + n - 1}"
+            result = store.append({"problems": table}, message=message)["problems"]
+            tally["generated"] += table.num_rows
+            tally["inserted"] += result.inserted
+            tally["skipped"] += result.skipped
+            counts["chunks"] += 1
+            done += n
+            new = counts["inserted"] + tally["inserted"]
+            log.info("synth %s: %d/%d items (%d new)", cfg.family, done, cfg.count, new)
+            if progress is not None:
+                progress(done, cfg.count)
+        for key, value in tally.items():
+            counts[key] += value
+        if cfg.levels is not None:
+            counts["per_level"][str(level)] = tally
     counts["seconds"] = round(time.monotonic() - began, 3)
     return counts
 

@@ -18,6 +18,12 @@ A family is a :class:`Task` subclass with
 :mod:`pipelines.verify` that extracts the answer (see :mod:`pipelines.extract`) from the
 response, calls ``check`` and returns a verdict. :func:`generate_problems` turns a
 family + knobs into rows of the ``problems`` table.
+
+The curriculum is data: :func:`level_table` lists the knob values each level 1–10 sets,
+:func:`knob_trends` says which knobs change with the level (and which way), and
+:func:`curriculum` walks chosen levels easy→hard as ``(level, config)`` pairs (SATURN's
+curriculum over k-SAT's (n, k, l) is ``curriculum("sat")``). :func:`parse_levels` reads
+``"1-10"``/``"1,5,10"`` and :func:`spread_count` splits a count over levels.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import hashlib
 import json
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -167,6 +173,89 @@ def make_config(name: str, level: int | None = None, **knobs: Any) -> Any:
     return dataclasses.replace(base, **knobs)
 
 
+def parse_levels(spec: str | int | Iterable[int]) -> list[int]:
+    """Levels from ``"1-10"``, ``"1,5,10"``, ``"1-3,8"``, an int or ints (sorted, unique)."""
+    if isinstance(spec, int):
+        return [check_level(spec)]
+    if not isinstance(spec, str):
+        return sorted({check_level(level) for level in spec})
+    levels: set[int] = set()
+    for part in spec.replace(" ", "").split(","):
+        lo, sep, hi = part.partition("-")
+        try:
+            first = int(lo)
+            last = int(hi) if sep else first
+        except ValueError:
+            raise ValueError(f"levels must look like 1-10 or 1,5,10, got {spec!r}") from None
+        if first > last:
+            raise ValueError(f"level range {part!r} runs backwards")
+        levels.update(check_level(level) for level in range(first, last + 1))
+    return sorted(levels)
+
+
+def spread_count(count: int, levels: Iterable[int]) -> list[tuple[int, int]]:
+    """Split ``count`` items evenly over ``levels``: ``[(level, n), …]``, easy→hard.
+
+    ``count`` is the total; when it does not divide evenly the lower levels get one more
+    (``spread_count(7, [1, 2, 3])`` → ``[(1, 3), (2, 2), (3, 2)]``).
+    """
+    if count < 0:
+        raise ValueError("count must be >= 0")
+    ordered = parse_levels(levels)
+    if not ordered:
+        raise ValueError("no levels given")
+    share, extra = divmod(count, len(ordered))
+    return [(level, share + (i < extra)) for i, level in enumerate(ordered)]
+
+
+def level_table(name: str) -> list[dict[str, Any]]:
+    """What each level 1–10 sets: ``[{"level": 1, knob: value, …}, …]``."""
+    task = get_task(name)
+    return [
+        {"level": level, **dataclasses.asdict(task.config_for_level(level))} for level in LEVELS
+    ]
+
+
+def _size(value: Any) -> Any:
+    """A comparable magnitude of a knob value (length for strings and sequences)."""
+    if isinstance(value, (str, tuple, list, frozenset, set)):
+        return len(value)
+    return value
+
+
+def knob_trends(name: str) -> dict[str, str]:
+    """Per knob, how it moves from level 1 to 10: ``fixed``, ``rises``, ``falls`` or ``varies``.
+
+    ``rises``/``falls`` are monotone (never moving the other way); strings and sequences
+    are compared by length; ``varies`` covers sawtooth knobs (spare givens that reset
+    when the grid grows) and values without an order.
+    """
+    table = level_table(name)
+    trends: dict[str, str] = {}
+    for knob in table[0]:
+        if knob == "level":
+            continue
+        values = [row[knob] for row in table]
+        if all(v == values[0] for v in values):
+            trends[knob] = "fixed"
+            continue
+        sizes = [_size(v) for v in values]
+        try:
+            up = all(a <= b for a, b in zip(sizes, sizes[1:], strict=False))
+            down = all(a >= b for a, b in zip(sizes, sizes[1:], strict=False))
+        except TypeError:
+            up = down = False
+        trends[knob] = "rises" if up else "falls" if down else "varies"
+    return trends
+
+
+def curriculum(
+    name: str, levels: str | Iterable[int] = LEVELS, **knobs: Any
+) -> list[tuple[int, Any]]:
+    """``(level, config)`` pairs easy→hard for ``levels``, explicit knobs over every level."""
+    return [(level, make_config(name, level, **knobs)) for level in parse_levels(levels)]
+
+
 def generate_item(name: str, config: Any, seed: int, index: int) -> Item:
     """Generate item ``index`` of family ``name`` under ``seed`` (reproducible alone)."""
     task = get_task(name)
@@ -197,6 +286,7 @@ def generate_problems(
             "family": name,
             "version": task.version,
             "knobs": knob_values,
+            "level": level,
             "seed": seed,
             "index": index,
             "difficulty": item.difficulty,
