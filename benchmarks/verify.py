@@ -1,17 +1,32 @@
-"""Math verification throughput: the worker pool versus a sequential in-process loop.
+"""Verification throughput: math verdicts/s and sandboxed code test cases/s.
 
-    python benchmarks/verify.py [--items 400] [--workers N]
+    python benchmarks/verify.py [--items 400] [--workers N] [--fresh-items 24]
+                                [--code-programs 8] [--code-cases 10] [--skip-code]
 
-Both paths verify the same items in the same run; prints items/s for each and the ratio
-(pool start-up is reported separately, not counted in its throughput).
+Math: the worker pool versus a sequential in-process loop (all ``--items``) and versus
+math-verify in a fresh interpreter per item (``--fresh-items`` of them, run
+``--workers`` at a time, as a naive isolating verifier would). Pool start-up is
+reported separately, not counted in its throughput.
+
+Code: test cases/s running small stdin/stdout programs in the bubblewrap sandbox (all
+cases of a program in one sandbox start, programs ``--workers`` at a time, the way
+``verify_table`` runs them) versus a bare ``subprocess.run`` of the same programs per
+case with the same parallelism (no isolation at all). Both paths' outputs are compared.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from pipelines.verify import get_verifier
 from pipelines.verify.pool import PoolItem, VerifierPool
@@ -29,6 +44,36 @@ TEMPLATES = [
         "\\boxed{{\\begin{{pmatrix}}{a}&{b}\\end{{pmatrix}}}}",
     ),
 ]
+
+FRESH_SCRIPT = """\
+import json, sys
+from math_verify import parse, verify
+item = json.load(sys.stdin)
+gold = parse("$" + item["problem"]["answer"] + "$")
+print(json.dumps(bool(verify(gold, parse(item["response"])))))
+"""
+"""One item in a fresh interpreter: import math-verify, parse, verify (gold first), exit."""
+
+PROGRAMS = [
+    ("print(sum(map(int, input().split())))", lambda r: " ".join(map(str, r))),
+    ("print(*sorted(map(int, input().split())))", lambda r: " ".join(map(str, r))),
+    ("print(input()[::-1])", lambda r: "".join(chr(97 + x % 26) for x in r)),
+    (
+        "n = int(input())\na, b = 0, 1\nfor _ in range(n):\n    a, b = b, a + b\nprint(a)",
+        lambda r: str(r[0] % 90),
+    ),  # fmt: skip
+    (
+        "import sys\nprint(max(map(int, sys.stdin.read().split())))",
+        lambda r: "\n".join(map(str, r)),
+    ),  # fmt: skip
+    ("s = input().split()\nprint(len(set(s)))", lambda r: " ".join(str(x % 7) for x in r)),
+    (
+        "import math\nprint(math.gcd(*map(int, input().split()[:2])))",
+        lambda r: f"{r[0] + 1} {r[1] + 1}",
+    ),  # fmt: skip
+    ("x = int(input())\nprint('even' if x % 2 == 0 else 'odd')", lambda r: str(r[0])),
+]
+"""(program, input maker) pairs for the code benchmark."""
 
 
 def make_items(n: int, seed: int = 0) -> list[PoolItem]:
@@ -49,12 +94,24 @@ def make_items(n: int, seed: int = 0) -> list[PoolItem]:
     return items
 
 
-def main() -> None:
-    """Run both paths and print the ratio."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--items", type=int, default=400)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    args = parser.parse_args()
+def fresh_process(item: PoolItem) -> bool:
+    """Verify one item in a new interpreter (start-up and imports included)."""
+    payload = json.dumps({"problem": dict(item.problem), "response": item.response})
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    out = subprocess.run(
+        [sys.executable, "-c", FRESH_SCRIPT],
+        input=payload,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=True,
+    )
+    return bool(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def bench_math(args: argparse.Namespace) -> None:
+    """Pool versus sequential in-process versus a fresh process per item."""
     items = make_items(args.items)
     verifier = get_verifier("math")
     verifier({"answer": "1"}, "\\boxed{1}")  # warm imports for the sequential path
@@ -71,14 +128,117 @@ def main() -> None:
         pooled = pool.verify(items)
         pool_s = time.perf_counter() - start
 
+    fresh_items = items[: args.fresh_items]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(args.workers) as ex:
+        fresh = list(ex.map(fresh_process, fresh_items))
+    fresh_s = time.perf_counter() - start
+
     agree = sum(a.passed == b.verdict.passed for a, b in zip(seq, pooled, strict=True))
-    print(f"items: {len(items)}, workers: {args.workers}, verdicts agree: {agree}/{len(items)}")
-    print(f"sequential in-process: {len(items) / seq_s:8.1f} items/s ({seq_s:.2f} s)")
+    agree_fresh = sum(a == b.passed for a, b in zip(fresh, seq, strict=False))
+    pool_rate, seq_rate = len(items) / pool_s, len(items) / seq_s
+    fresh_rate = len(fresh_items) / fresh_s if fresh_items else float("nan")
+    print(f"== math: {len(items)} items, workers: {args.workers}")
+    print(f"verdicts agree: pool {agree}/{len(items)}, fresh {agree_fresh}/{len(fresh_items)}")
+    print(f"sequential in-process:  {seq_rate:8.1f} items/s ({seq_s:.2f} s)")
     print(
-        f"process pool:          {len(items) / pool_s:8.1f} items/s ({pool_s:.2f} s; "
+        f"process pool:           {pool_rate:8.1f} items/s ({pool_s:.2f} s; "
         f"start-up {startup_s:.2f} s not counted)"
     )
-    print(f"ratio pool / sequential: {seq_s / pool_s:.2f}x")
+    print(
+        f"fresh process per item: {fresh_rate:8.1f} items/s "
+        f"({len(fresh_items)} items in {fresh_s:.2f} s, {args.workers} at a time)"
+    )
+    print(f"ratio pool / sequential:    {pool_rate / seq_rate:8.2f}x")
+    print(f"ratio pool / fresh process: {pool_rate / fresh_rate:8.2f}x")
+
+
+def make_code_jobs(n_programs: int, n_cases: int, seed: int = 0) -> list[tuple[str, list[str]]]:
+    """(program, inputs) jobs: the benchmark programs cycled, random inputs each."""
+    rng = random.Random(seed)
+    jobs = []
+    for i in range(n_programs):
+        source, make_input = PROGRAMS[i % len(PROGRAMS)]
+        inputs = [make_input([rng.randint(1, 10**6) for _ in range(20)]) for _ in range(n_cases)]
+        jobs.append((source, inputs))
+    return jobs
+
+
+def bare_run(python: str, folder: Path, job: tuple[str, list[str]], index: int) -> list[str]:
+    """Each case of `job` as a plain ``subprocess.run`` (no isolation); outputs."""
+    source, inputs = job
+    path = folder / f"prog{index}.py"
+    path.write_text(source)
+    outs = []
+    for data in inputs:
+        res = subprocess.run(
+            [python, "-I", "-B", str(path)], input=data, capture_output=True, text=True, timeout=10
+        )
+        outs.append(res.stdout)
+    return outs
+
+
+def bench_code(args: argparse.Namespace) -> None:
+    """Sandboxed test cases/s versus bare subprocess.run of the same programs."""
+    from pipelines.verify.sandbox import (
+        SandboxConfig,
+        SandboxUnavailable,
+        check_sandbox,
+        resolve_python,
+        run_program,
+    )
+
+    print(f"== code: {args.code_programs} programs x {args.code_cases} cases, "
+          f"{args.workers} at a time")  # fmt: skip
+    try:
+        check_sandbox()
+    except SandboxUnavailable as e:
+        print(f"skipped: {e}")
+        return
+    python = resolve_python(SandboxConfig())
+    jobs = make_code_jobs(args.code_programs, args.code_cases)
+    n_cases = sum(len(inputs) for _, inputs in jobs)
+
+    def sandboxed(job: tuple[str, list[str]]) -> list[str]:
+        run = run_program(job[0], job[1], time_limit_s=5.0)
+        return [c.stdout for c in sorted(run.cases, key=lambda c: c.index)]
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(args.workers) as ex:
+        boxed = list(ex.map(sandboxed, jobs))
+    box_s = time.perf_counter() - start
+
+    folder = Path(tempfile.mkdtemp(prefix="tm-bench-"))
+    try:
+        start = time.perf_counter()
+        with ThreadPoolExecutor(args.workers) as ex:
+            bare = list(ex.map(bare_run, [python] * len(jobs), [folder] * len(jobs), jobs,
+                               range(len(jobs))))  # fmt: skip
+        bare_s = time.perf_counter() - start
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+    same = sum(a == b for x, y in zip(boxed, bare, strict=True) for a, b in zip(x, y, strict=True))
+    box_rate, bare_rate = n_cases / box_s, n_cases / bare_s
+    print(f"outputs agree: {same}/{n_cases}")
+    print(f"sandbox (one start per program): {box_rate:8.1f} cases/s ({box_s:.2f} s)")
+    print(f"bare subprocess.run per case:    {bare_rate:8.1f} cases/s ({bare_s:.2f} s)")
+    print(f"ratio sandbox / bare subprocess: {box_rate / bare_rate:8.2f}x")
+
+
+def main() -> None:
+    """Run the math and code benchmarks."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--items", type=int, default=400)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--fresh-items", type=int, default=24)
+    parser.add_argument("--code-programs", type=int, default=8)
+    parser.add_argument("--code-cases", type=int, default=10)
+    parser.add_argument("--skip-code", action="store_true")
+    args = parser.parse_args()
+    bench_math(args)
+    if not args.skip_code:
+        bench_code(args)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,11 @@ duplicates and benchmark-contaminated problems are all left out::
 
 :func:`kept_problems_sql` narrows that to some methods or configs (e.g. only
 ``decontam``).
+
+``latest_verdicts`` holds one verdict per (sample, verifier), the highest version;
+``verdict_disagreements`` lists samples whose verifiers disagree (an audit queue)::
+
+    SELECT * FROM verdict_disagreements WHERE list_contains(failed_verifiers, 'math');
 """
 
 from __future__ import annotations
@@ -175,6 +180,23 @@ def dropped_problems_sql(snapshot: int | None = None) -> str:
     return f"SELECT DISTINCT problem_id FROM {table_at('dedup', snapshot)} WHERE NOT kept"
 
 
+def verdict_disagreements_sql(snapshot: int | None = None) -> str:
+    """Samples whose latest verdicts (one per verifier) disagree on ``passed``: an audit queue.
+
+    Columns: ``sample_id, problem_id, passed_verifiers, failed_verifiers`` (sorted lists
+    of verifier names). Only samples judged by at least two verifiers, at least one
+    passing and one failing, appear; infrastructure failures (``judge_error`` …) count
+    as failures here, filter on ``latest_verdicts.reason`` to leave them out.
+    """
+    return (
+        "SELECT sample_id, any_value(problem_id) AS problem_id, "
+        "list(verifier ORDER BY verifier) FILTER (WHERE passed) AS passed_verifiers, "
+        "list(verifier ORDER BY verifier) FILTER (WHERE NOT passed) AS failed_verifiers "
+        f"FROM ({latest_verdicts_sql(snapshot)}) GROUP BY sample_id "
+        "HAVING count(DISTINCT verifier) > 1 AND bool_or(passed) AND bool_or(NOT passed)"
+    )
+
+
 LATEST_VERDICTS_SQL = latest_verdicts_sql()
 """The latest verdict per (sample, verifier): highest version (see above)."""
 
@@ -182,6 +204,7 @@ VIEWS: dict[str, str] = {
     "latest_verdicts": LATEST_VERDICTS_SQL,
     "latest_grades": LATEST_GRADES_SQL,
     "kept_problems": kept_problems_sql(),
+    "verdict_disagreements": verdict_disagreements_sql(),
 }
 """View name → SQL."""
 

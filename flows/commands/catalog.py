@@ -104,6 +104,7 @@ def sql_command(
 ) -> None:
     """Run DuckDB SQL over the catalog (read-only)."""
     with user_errors():
+        from catalogs.views import create_views
         from stores.catalog import open_catalog
         from stores.output import write_result
 
@@ -114,6 +115,7 @@ def sql_command(
         import duckdb
 
         with open_catalog(catalog_location(catalog), read_only=True) as store:
+            create_views(store.con)
             try:
                 result = store.sql(query)
             except duckdb.Error as e:

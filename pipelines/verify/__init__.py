@@ -4,7 +4,7 @@ Importing this package is cheap; verifiers register on first lookup
 (:func:`get_verifier`), and math-verify is imported only when used.
 """
 
-from pipelines.verify.batch import NO_VERIFIER, verifier_pool, verify_table
+from pipelines.verify.batch import NO_VERIFIER, verifier_pool, verify_one, verify_table
 from pipelines.verify.judge import JudgeClient, configure_judge
 from pipelines.verify.registry import (
     REASONS,
@@ -31,5 +31,6 @@ __all__ = [
     "run_verifier",
     "verifier_names",
     "verifier_pool",
+    "verify_one",
     "verify_table",
 ]

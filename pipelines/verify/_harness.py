@@ -5,8 +5,9 @@ and runs as PID 1 of the sandbox's PID namespace, so the program cannot signal i
 kernel drops signals to a namespace's init that it has no handler for). It reads a
 nonce from stdin, then runs every test case as its own child process with per-case
 resource limits, wall-clock timeout and output cap, and reports one nonce-tagged JSON
-line per case on stdout. Comparison with expected outputs happens outside, in trusted
-code. ``--call`` mode is the child side of function-call tests.
+line per case on stdout. After each child it kills and reaps every other process of the
+sandbox, so nothing a case leaves behind reaches the next one. Comparison with expected
+outputs happens outside, in trusted code. ``--call`` mode is the child side of function-call tests.
 """
 
 from __future__ import annotations
@@ -47,6 +48,35 @@ def _limits(cfg: dict) -> None:
     ]
     for what, value in pairs:
         resource.setrlimit(what, (value, value))
+
+
+def _sweep(limit_s: float = 2.0) -> None:
+    """Kill and reap every other process of the sandbox: what the last child left behind.
+
+    The harness is PID 1 of the sandbox's PID namespace, so any other process there
+    descends from a finished child (a daemonized grandchild, fork-bomb survivors,
+    zombies reparented to PID 1). Left alone they would hold process slots and CPU, or
+    tamper with the files, of the next case.
+    """
+    me = os.getpid()
+    end = time.monotonic() + limit_s
+    while True:
+        others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != me]
+        for pid in others:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+        if not others or time.monotonic() > end:
+            return
+        time.sleep(0.005)
 
 
 def _run(cmd: list[str], stdin_path: str, cwd: str, cfg: dict, result_pipe: bool) -> dict:
@@ -114,6 +144,7 @@ def _run(cmd: list[str], stdin_path: str, cwd: str, cfg: dict, result_pipe: bool
         rc = proc.wait()
         timed_out = True
     elapsed = time.monotonic() - start
+    _sweep()
     for f in (proc.stdout, proc.stderr):
         f.close()  # type: ignore[union-attr]
     if rfd >= 0:
@@ -123,7 +154,7 @@ def _run(cmd: list[str], stdin_path: str, cwd: str, cfg: dict, result_pipe: bool
         status = "output_limit"
     elif timed_out or rc == -signal.SIGXCPU:
         status = "timeout"
-    elif "MemoryError" in err:
+    elif "MemoryError" in err or "[Errno 12] Cannot allocate memory" in err:
         status = "memory_limit"
     elif rc != 0:
         status = "runtime_error"

@@ -176,6 +176,31 @@ def verify_table(
     return conform("verdicts", rows)
 
 
+def verify_one(
+    name: str,
+    problem: Mapping[str, Any],
+    response: str,
+    *,
+    deadline_s: float = DEFAULT_DEADLINE_S,
+) -> tuple[RegisteredVerifier, Verdict]:
+    """Verify one response with verifier `name`; (the verifier, its verdict).
+
+    Pooled verifiers (math) run in a worker process under the hard `deadline_s`, the
+    pool of an enclosing :func:`verifier_pool` block if any, else a one-worker pool
+    started for this call; the others run in this process. Raises ``KeyError`` for an
+    unknown verifier name.
+    """
+    reg = get_verifier(name)
+    if reg.name not in POOLED:
+        return reg, run_verifier(reg, problem, response or "")
+    item = PoolItem(reg.name, problem, response or "")
+    pool = _active_pool.get()
+    if pool is not None:
+        return reg, pool.verify([item])[0].verdict
+    with VerifierPool(1, deadline_s=deadline_s, warm=(reg.name,)) as own:
+        return reg, own.verify([item])[0].verdict
+
+
 def _fail(reason: str, error: str) -> Verdict:
     return Verdict(False, 0.0, reason, {"error": error})
 

@@ -12,7 +12,8 @@ Isolation (every run):
   subdirectory per case) and another as ``/tmp``;
 - a scrubbed environment (``--clearenv`` plus PATH/HOME/LANG);
 - per-case limits set before exec: CPU seconds, address space, process count, file
-  size, open files, no core dumps; per-case wall-clock timeout and stdout cap;
+  size, open files, no core dumps; per-case wall-clock timeout and stdout cap; after
+  each case every process it left behind (daemons, fork-bomb survivors) is killed;
 - when the caller runs as root, bubblewrap itself is started as an unprivileged uid
   (root is exempt from the process-count limit).
 

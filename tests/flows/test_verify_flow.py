@@ -1,5 +1,8 @@
 """The verify stage and CLI: verdicts for samples lacking one; reruns write nothing."""
 
+import json
+import time
+
 import pytest
 from typer.testing import CliRunner
 
@@ -109,3 +112,183 @@ def test_cli_verify_and_verifiers(catalog, catalog_dir):
     assert listing.exit_code == 0
     for name in ("math", "code", "exact", "normalized", "choice", "numeric", "judge"):
         assert name in listing.output
+
+
+def test_version_bump_adds_rows_and_keeps_old_ones(catalog, monkeypatch):
+    from catalogs.views import latest_verdicts_sql
+
+    seed(catalog)
+    verify_samples(catalog, run_id="v1")
+    cols = "sample_id, verifier, verifier_version, passed, score, reason, detail, created_at, run_id"
+    old = catalog.sql(f"SELECT {cols} FROM verdicts ORDER BY ALL").to_pylist()
+    assert {r["verifier_version"] for r in old} == {"1"} and len(old) == 4
+
+    def exact_v2(problem, response):
+        return Verdict(False, 0.0, "wrong", {"why": "v2"})
+
+    get_verifier("exact")
+    monkeypatch.setitem(registry._REGISTRY, "exact", RegisteredVerifier("exact", "2", exact_v2))
+    counts = verify_samples(catalog, run_id="v2")
+    assert counts["verified"] == 2 and counts["inserted"] == 2  # only the bumped verifier
+    rows = catalog.sql(f"SELECT {cols} FROM verdicts ORDER BY ALL").to_pylist()
+    assert len(rows) == 6
+    assert [r for r in rows if r["run_id"] == "v1"] == old  # old rows untouched
+    latest = catalog.sql(
+        f"SELECT verifier, verifier_version, passed FROM ({latest_verdicts_sql()}) "
+        "WHERE verifier = 'exact'"
+    ).to_pylist()
+    assert [(r["verifier_version"], r["passed"]) for r in latest] == [("2", False)] * 2
+    again = verify_samples(catalog, run_id="v3")
+    assert again["verified"] == 0 and catalog.count("verdicts") == 6
+
+
+def verdict(sid, verifier, version, passed, pid="p"):
+    return {
+        "sample_id": sid,
+        "problem_id": pid,
+        "verifier": verifier,
+        "verifier_version": version,
+        "passed": passed,
+        "score": 1.0 if passed else 0.0,
+        "reason": "ok" if passed else "wrong",
+        "detail": "{}",
+        "latency_s": 0.0,
+        "run_id": "r",
+    }
+
+
+def test_disagreements_view_through_tracemill_sql(catalog, catalog_dir):
+    import json
+
+    catalog.append(
+        {
+            "verdicts": [
+                # a: math passes, judge fails -> disagreement
+                verdict("a", "math", "1", True),
+                verdict("a", "judge", "1", False),
+                # b: math@1 failed but the latest math@2 passes, judge passes -> agree
+                verdict("b", "math", "1", False),
+                verdict("b", "math", "2", True),
+                verdict("b", "judge", "1", True),
+                # c: one verifier only -> never a disagreement
+                verdict("c", "math", "1", False),
+                # d: judge 1.10 (latest, fails) beats 1.9 (passed); code and math pass
+                verdict("d", "math", "1", True, pid="q"),
+                verdict("d", "code", "1", True, pid="q"),
+                verdict("d", "judge", "1.9", True, pid="q"),
+                verdict("d", "judge", "1.10", False, pid="q"),
+                # e: all fail -> agree
+                verdict("e", "math", "1", False),
+                verdict("e", "exact", "1", False),
+            ]
+        }
+    )
+    catalog.close()
+    query = "SELECT * FROM verdict_disagreements ORDER BY sample_id"
+    result = CliRunner().invoke(
+        app, ["sql", query, "--format", "json", "--catalog", str(catalog_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert rows == [
+        {
+            "sample_id": "a",
+            "problem_id": "p",
+            "passed_verifiers": ["math"],
+            "failed_verifiers": ["judge"],
+        },
+        {
+            "sample_id": "d",
+            "problem_id": "q",
+            "passed_verifiers": ["code", "math"],
+            "failed_verifiers": ["judge"],
+        },
+    ]
+    latest = CliRunner().invoke(
+        app,
+        [
+            "sql",
+            "SELECT count(*) AS n FROM latest_verdicts",
+            "--format",
+            "csv",
+            "--catalog",
+            str(catalog_dir),
+        ],
+    )
+    assert latest.exit_code == 0 and latest.stdout.splitlines() == ['"n"', "10"]
+
+
+def check(*args):
+    result = CliRunner().invoke(app, ["check", *args])
+    if result.exit_code == 0:
+        last = result.stdout.strip().splitlines()[-1]
+        verdict = json.loads(last)
+        assert set(verdict) >= {"passed", "score", "reason", "extracted", "detail"}
+        return result, verdict
+    return result, None
+
+
+def test_cli_check_math_through_the_worker(tmp_path):
+    _, v = check("--verifier", "math", "--response", "so \\boxed{\\dfrac12}", "--reference", "0.5")
+    assert (v["passed"], v["score"], v["reason"], v["extracted"]) == (True, 1.0, "ok", "\\dfrac12")
+    assert v["detail"]["method"] == "boxed"
+    response = tmp_path / "r.txt"
+    response.write_text("<think>2?</think> The final answer is 3.")
+    _, v = check("--verifier", "math", "--response", f"@{response}", "--reference", "2")
+    assert (v["passed"], v["reason"], v["extracted"]) == (False, "wrong", "3")
+    start = time.monotonic()
+    result, v = check(
+        "--verifier",
+        "math",
+        "--response",
+        "\\boxed{10^{10^{10^{10}}}}",
+        "--reference",
+        "2",
+        "--deadline",
+        "1",
+    )
+    assert v["reason"] == "timeout" and "worker killed" in v["detail"]["error"], result.output
+    assert time.monotonic() - start < 30  # worker start-up plus the 1 s deadline
+
+
+def test_cli_check_problem_json_and_spec(tmp_path):
+    problem = tmp_path / "p.json"
+    problem.write_text(json.dumps({"problem_id": "x", "answer": "Paris", "verifier": "normalized"}))
+    _, v = check("--response", "\\boxed{ paris }", "--problem-json", str(problem))
+    assert v["passed"] is True and v["reason"] == "ok"
+    _, v = check(
+        "--verifier",
+        "numeric",
+        "--response",
+        "\\boxed{3.14}",
+        "--reference",
+        "3.14159",
+        "--spec",
+        '{"rel_tol": 0.01}',
+    )
+    assert v["passed"] is True, v
+    _, v = check("--verifier", "numeric", "--response", "\\boxed{3.14}", "--reference", "3.14159")
+    assert v["passed"] is False and v["reason"] == "wrong"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--verifier", "math", "--response", "1"], "exactly one of"),
+        (["--verifier", "math", "--response", "1", "--reference", "1", "--problem-json", "x"],
+         "exactly one of"),  # fmt: skip
+        (["--verifier", "nope", "--response", "1", "--reference", "1"], "unknown verifier"),
+        (["--verifier", "math", "--response", "@missing.txt", "--reference", "1"], "no such file"),
+        (["--verifier", "math", "--response", "1", "--problem-json", "missing.json"],
+         "no such file"),  # fmt: skip
+        (["--verifier", "math", "--response", "1", "--reference", "1", "--spec", "{"], "--spec"),
+        (["--response", "1", "--reference", "1"], "--verifier is required"),
+        (["--verifier", "math"], "Missing option"),
+    ],
+)
+def test_cli_check_usage_errors_exit_2(tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    result, _ = check(*args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
