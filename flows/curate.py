@@ -6,10 +6,24 @@ exact → near → semantic, each over the problems the earlier ones kept, decon
 every selected problem against the configured benchmarks, and appends all ``dedup``
 rows in one transaction.
 
-Reruns are idempotent: rows are keyed by (problem, method, config id), where the config
-id hashes the method's parameters and keep policy (and, for ``decontam``, the benchmark
-questions). A problem kept by an earlier run under the same config stays the
-representative of its cluster when new problems join it, so earlier decisions stand.
+Every problem a method examines gets exactly one ``dedup`` row under that method's config
+id (the hash of its parameters and keep policy; for ``decontam``, of the benchmark
+questions too): cluster members as chosen by the keep policy, problems in no cluster as
+``kept`` rows with a null ``cluster`` (representing themselves), clean problems as
+``kept`` ``decontam`` rows with a null ``contamination``. So "already curated under
+these parameters" is a row lookup, and only ``kept = false`` rows drop a problem.
+
+Methods run over problems not yet curated under the same parameters:
+
+* a method whose every input problem already has a row under its config id does no
+  work at all (no encoding, no LSH) and reports ``status: skipped``;
+* otherwise a dedup method runs over old and new problems together (a new problem may
+  join an old cluster), but earlier decisions stand: a problem kept earlier ranks first
+  in its cluster, new rows of a cluster reuse the cluster id its earlier representative
+  recorded, and only problems without a row get one (stored rows are never rewritten);
+  ``decontam`` checks only the problems without a row, and its benchmark report covers
+  those.
+
 Semantic vectors are cached beside the catalog (:mod:`stores.embeddings`): a rerun or a
 new threshold encodes nothing already encoded.
 
@@ -124,14 +138,33 @@ class CurateReport:
         }
 
 
-def _prior(store: Any, method: str, config_id: str) -> tuple[set[str], set[str]]:
+@dataclass
+class _Prior:
+    """Rows stored by earlier runs under one ``(method, config_id)``."""
+
+    kept: set[str] = field(default_factory=set)
+    dropped: set[str] = field(default_factory=set)
+    cluster: dict[str, str | None] = field(default_factory=dict)
+    contamination: dict[str, str | None] = field(default_factory=dict)
+
+    def covers(self, ids: list[str]) -> bool:
+        """True when every problem of ``ids`` already has a row."""
+        return all(pid in self.cluster for pid in ids)
+
+
+def _prior(store: Any, method: str, config_id: str) -> _Prior:
     """Problems kept / dropped by earlier runs under ``(method, config_id)``."""
     rows = store.sql(
-        "SELECT problem_id, kept FROM dedup WHERE method = ? AND config_id = ?",
+        "SELECT problem_id, kept, cluster, contamination FROM dedup "
+        "WHERE method = ? AND config_id = ?",
         [method, config_id],
     ).to_pylist()
-    kept = {r["problem_id"] for r in rows if r["kept"]}
-    return kept, {r["problem_id"] for r in rows if not r["kept"]}
+    prior = _Prior()
+    for r in rows:
+        (prior.kept if r["kept"] else prior.dropped).add(r["problem_id"])
+        prior.cluster[r["problem_id"]] = r["cluster"]
+        prior.contamination[r["problem_id"]] = r["contamination"]
+    return prior
 
 
 def build_encoder(cfg: CurateStage) -> tuple[str, Any]:
@@ -210,6 +243,57 @@ class _Vectors:
         return vectors / norms
 
 
+@dataclass
+class _MethodRun:
+    """What one method decided in this run."""
+
+    rows: pa.Table
+    """``dedup`` rows of problems without one under this config (empty when skipped)."""
+    dropped: set[str]
+    """Input problems this method drops, by earlier runs or this one."""
+    counts: dict[str, Any]
+
+
+def _method_config(method: str, cfg: CurateStage, vectors: _Vectors) -> Any:
+    from pipelines.curate import ExactConfig, NearConfig, NormalizeConfig, SemanticConfig
+
+    norm = NormalizeConfig(case=cfg.case_sensitive, strip_digits=cfg.strip_digits)
+    if method == "exact":
+        return ExactConfig(normalize=norm)
+    if method == "near":
+        return NearConfig(
+            threshold=cfg.near_threshold,
+            num_perm=cfg.num_perm,
+            ngram=cfg.near_ngram,
+            unit=cfg.near_unit,
+            number_guard=cfg.number_guard,
+            normalize=norm,
+        )
+    return SemanticConfig(
+        model=vectors.model_name(),
+        threshold=cfg.semantic_threshold,
+        k=cfg.semantic_k,
+        exact_below=cfg.exact_below,
+        number_guard=cfg.number_guard,
+    )
+
+
+def _stable_clusters(rows: pa.Table, prior: _Prior) -> pa.Table:
+    """Give new rows the cluster id their representative recorded in an earlier run."""
+    if not rows.num_rows or not prior.kept:
+        return rows
+    clusters = [
+        prior.cluster.get(rep) or cluster
+        for cluster, rep in zip(
+            rows.column("cluster").to_pylist(),
+            rows.column("representative").to_pylist(),
+            strict=True,
+        )
+    ]
+    idx = rows.schema.get_field_index("cluster")
+    return rows.set_column(idx, rows.schema.field(idx), pa.array(clusters, pa.string()))
+
+
 def _run_method(
     method: str,
     cfg: CurateStage,
@@ -219,47 +303,35 @@ def _run_method(
     run_id: str | None,
     *,
     allow_encode: bool,
-) -> tuple[Any, set[str], set[str]]:
-    """Run one dedup method; returns (result, prior kept, prior dropped)."""
-    from pipelines.curate import (
-        ExactConfig,
-        KeepPolicy,
-        NearConfig,
-        NormalizeConfig,
-        SemanticConfig,
-        method_config_id,
-        run_exact,
-        run_near,
-        run_semantic,
-    )
+) -> _MethodRun:
+    """Run one dedup method over ``problems`` unless all of them are curated already."""
+    from pipelines.curate import KeepPolicy, method_config_id, run_exact, run_near, run_semantic
+    from pipelines.curate.select import unclustered_rows
 
     policy = KeepPolicy.of(cfg.keep)
-    norm = NormalizeConfig(case=cfg.case_sensitive, strip_digits=cfg.strip_digits)
-    method_cfg: Any
-    if method == "exact":
-        method_cfg = ExactConfig(normalize=norm)
-    elif method == "near":
-        method_cfg = NearConfig(
-            threshold=cfg.near_threshold,
-            num_perm=cfg.num_perm,
-            ngram=cfg.near_ngram,
-            unit=cfg.near_unit,
-            number_guard=cfg.number_guard,
-            normalize=norm,
-        )
-    else:
-        method_cfg = SemanticConfig(
-            model=vectors.model_name(),
-            threshold=cfg.semantic_threshold,
-            k=cfg.semantic_k,
-            exact_below=cfg.exact_below,
-            number_guard=cfg.number_guard,
-        )
-    prior_kept, prior_dropped = _prior(store, method, method_config_id(method_cfg.params(), policy))
+    method_cfg = _method_config(method, cfg, vectors)
+    cid = method_config_id(method_cfg.params(), policy)
+    prior = _prior(store, method, cid)
+    ids = problems.column("problem_id").to_pylist()
+    n = len(ids)
+    if prior.covers(ids):
+        dropped = prior.dropped.intersection(ids)
+        counts: dict[str, Any] = {
+            "input": n,
+            "clusters": len({c for c in (prior.cluster[p] for p in ids) if c is not None}),
+            "dropped": len(dropped),
+            "drop_ratio": round(len(dropped) / n, 4) if n else 0.0,
+            "new": 0,
+            "status": "skipped",
+        }
+        if method == "semantic":
+            counts.update(encoded=0, reused=0)
+        counts["config_id"] = cid
+        return _MethodRun(_empty_rows(), dropped, counts)
     features = problems.append_column(
         "prior_kept",
         pc.is_in(
-            problems.column("problem_id"), value_set=pa.array(sorted(prior_kept), pa.string())
+            problems.column("problem_id"), value_set=pa.array(sorted(prior.kept), pa.string())
         ),
     )
     if method == "exact":
@@ -271,20 +343,53 @@ def _run_method(
         result = run_semantic(
             problems, vecs, method_cfg, features=features, policy=policy, run_id=run_id
         )
-    return result, prior_kept, prior_dropped
+    clustered = set(result.rows.column("problem_id").to_pylist())
+    alone = unclustered_rows(
+        [pid for pid in ids if pid not in clustered],
+        method=method,
+        config_id=cid,
+        detail={"params": result.params, "keep": policy.params()},
+        run_id=run_id,
+    )
+    rows = pa.concat_tables([_stable_clusters(result.rows, prior), alone])
+    if prior.cluster:  # earlier decisions stand: write rows for new problems only
+        seen = pa.array(sorted(prior.cluster), pa.string())
+        rows = rows.filter(pc.invert(pc.is_in(rows.column("problem_id"), value_set=seen)))
+    dropped = ((set(result.dropped_ids) - prior.kept) | prior.dropped).intersection(ids)
+    counts = result.counts()
+    counts.update(
+        dropped=len(dropped),
+        drop_ratio=round(len(dropped) / n, 4) if n else 0.0,
+        new=sum(pid not in prior.cluster for pid in ids),
+        status="ran",
+    )
+    if method == "semantic":
+        counts.update(encoded=vectors.encoded, reused=vectors.reused)
+    counts["config_id"] = cid
+    return _MethodRun(rows, dropped, counts)
+
+
+def _empty_rows() -> pa.Table:
+    """An empty ``dedup`` table."""
+    from catalogs import conform
+
+    return conform("dedup", [])
 
 
 def _decontaminate(
     cfg: CurateStage,
     problems: pa.Table,
+    store: Any,
     vectors: _Vectors,
     base_dir: Path | None,
     run_id: str | None,
     *,
     allow_encode: bool,
-) -> tuple[pa.Table, list[dict[str, Any]], dict[str, Any]]:
+) -> tuple[_MethodRun, list[dict[str, Any]]]:
+    """Check the problems without a ``decontam`` row under this config; report per benchmark."""
     from catalogs import config_id as hash_config
     from pipelines.curate import (
+        MATCHES,
         Benchmark,
         DecontamConfig,
         contamination_report,
@@ -292,6 +397,7 @@ def _decontaminate(
         embedding_matches,
         ngram_matches,
     )
+    from pipelines.curate.select import unclustered_rows
     from pipelines.curate.semantic import vector_matrix
     from stores.benchmarks import load_benchmarks
 
@@ -313,26 +419,52 @@ def _decontaminate(
     if dcfg.embedding_threshold is not None:
         params["model"] = vectors.model_name()
     cid = hash_config(params)
-    matches = ngram_matches(problems, benchmarks, dcfg)
-    if dcfg.embedding_threshold is not None:
-        vecs = vectors.embed(problems, allow_encode=allow_encode)
-        emb = embedding_matches(
-            vecs.column("problem_id").to_pylist(),
-            vector_matrix(vecs),
-            benchmarks,
-            [vectors.encode_texts(list(b.questions)) for b in benchmarks],
-            dcfg.embedding_threshold,
+    prior = _prior(store, "decontam", cid)
+    ids = problems.column("problem_id").to_pylist()
+    todo = problems.filter(
+        pc.invert(
+            pc.is_in(
+                problems.column("problem_id"),
+                value_set=pa.array(sorted(prior.cluster), pa.string()),
+            )
         )
-        matches = pa.concat_tables([matches, emb])
-    rows = contamination_rows(matches, config_id=cid, run_id=run_id)
+    )
+    matches = MATCHES.empty_table()
+    rows = _empty_rows()
+    if todo.num_rows:
+        matches = ngram_matches(todo, benchmarks, dcfg)
+        if dcfg.embedding_threshold is not None:
+            vecs = vectors.embed(todo, allow_encode=allow_encode)
+            emb = embedding_matches(
+                vecs.column("problem_id").to_pylist(),
+                vector_matrix(vecs),
+                benchmarks,
+                [vectors.encode_texts(list(b.questions)) for b in benchmarks],
+                dcfg.embedding_threshold,
+            )
+            matches = pa.concat_tables([matches, emb])
+        rows = contamination_rows(matches, config_id=cid, run_id=run_id)
+        hit = set(rows.column("problem_id").to_pylist())
+        clean = unclustered_rows(
+            [pid for pid in todo.column("problem_id").to_pylist() if pid not in hit],
+            method="decontam",
+            config_id=cid,
+            run_id=run_id,
+            representative=False,
+        )
+        rows = pa.concat_tables([rows, clean])
+    new_dropped = set(rows.filter(pc.invert(rows.column("kept"))).column("problem_id").to_pylist())
+    dropped = (prior.dropped | new_dropped).intersection(ids)
     report = [r.as_dict() for r in contamination_report(matches, benchmarks)]
     counts = {
-        "input": problems.num_rows,
+        "input": len(ids),
+        "checked": todo.num_rows,
         "matches": matches.num_rows,
-        "dropped": rows.num_rows,
+        "dropped": len(dropped),
+        "status": "ran" if todo.num_rows else "skipped",
         "config_id": cid,
     }
-    return rows, report, counts
+    return _MethodRun(rows, dropped, counts), report
 
 
 def curate(
@@ -364,37 +496,28 @@ def curate(
         vectors = _Vectors(cfg, store, encoder, cfg.encoder, dry_run=dry_run)
         tables: list[pa.Table] = []
         current = problems
+        contaminated: set[str] = set()
         for method in cfg.chosen():
             if method == "decontam":
-                rows, bench_report, counts = _decontaminate(
-                    cfg, problems, vectors, base_dir, run_id, allow_encode=allow_encode
+                run, report.benchmarks = _decontaminate(
+                    cfg, problems, store, vectors, base_dir, run_id, allow_encode=allow_encode
                 )
-                tables.append(rows)
-                report.benchmarks = bench_report
-                report.methods[method] = counts
-                continue
-            result, prior_kept, prior_dropped = _run_method(
-                method, cfg, current, store, vectors, run_id, allow_encode=allow_encode
-            )
-            tables.append(result.rows)
-            ids = set(current.column("problem_id").to_pylist())
-            dropped = ((set(result.dropped_ids) - prior_kept) | prior_dropped) & ids
-            counts = result.counts()
-            counts.update(dropped=len(dropped), config_id=result.config_id)
-            if method == "semantic":
-                counts.update(encoded=vectors.encoded, reused=vectors.reused)
-            report.methods[method] = counts
-            keep_mask = pc.invert(
-                pc.is_in(
-                    current.column("problem_id"), value_set=pa.array(sorted(dropped), pa.string())
+                contaminated = run.dropped
+            else:
+                run = _run_method(
+                    method, cfg, current, store, vectors, run_id, allow_encode=allow_encode
                 )
-            )
-            current = current.filter(keep_mask)
-        contaminated = set()
-        if "decontam" in report.methods:
-            contaminated = set(tables[-1].column("problem_id").to_pylist())
+                keep_mask = pc.invert(
+                    pc.is_in(
+                        current.column("problem_id"),
+                        value_set=pa.array(sorted(run.dropped), pa.string()),
+                    )
+                )
+                current = current.filter(keep_mask)
+            tables.append(run.rows)
+            report.methods[method] = run.counts
         report.kept = len(set(current.column("problem_id").to_pylist()) - contaminated)
-        rows = pa.concat_tables(tables) if tables else pa.table({})
+        rows = pa.concat_tables(tables) if tables else _empty_rows()
         if not dry_run and rows.num_rows:
             result = store.append({"dedup": rows}, message="curate")["dedup"]
             report.inserted, report.skipped = result.inserted, result.skipped

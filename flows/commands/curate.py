@@ -49,11 +49,20 @@ def print_curate_report(report: Any) -> None:
     for col in ("method", "input", "clusters", "dropped", "note"):
         view.add_column(col, justify="left" if col in ("method", "note") else "right")
     for method, counts in report.methods.items():
-        note = ""
-        if method == "semantic":
-            note = f"encoded {counts.get('encoded', 0):,}, cached {counts.get('reused', 0):,}"
-        if method == "decontam":
-            note = f"{counts.get('matches', 0):,} matches"
+        notes = []
+        if counts.get("status") == "skipped":
+            notes.append("up to date: skipped")
+        elif "new" in counts:
+            notes.append(f"{counts['new']:,} new")
+        if method == "semantic" and counts.get("status") != "skipped":
+            notes.append(
+                f"encoded {counts.get('encoded', 0):,}, cached {counts.get('reused', 0):,}"
+            )
+        if method == "decontam" and counts.get("status") != "skipped":
+            notes.append(
+                f"checked {counts.get('checked', 0):,}, {counts.get('matches', 0):,} matches"
+            )
+        note = "; ".join(notes)
         view.add_row(
             method,
             f"{counts.get('input', 0):,}",
@@ -184,20 +193,23 @@ def explain_command(
                 exists = store.sql("SELECT 1 FROM problems WHERE problem_id = ?", [problem_id])
                 if exists.num_rows == 0:
                     raise ValueError(f"no problem {problem_id}")
-                console.print(f"{problem_id}: no dedup decision (kept by every method run)")
+                console.print(f"{problem_id}: not curated yet (no dedup decision)")
                 return
             console.print(arrow_to_rich(mine, title=f"dedup decisions for {problem_id}"))
+            # the same cluster, or the same representative (a problem kept alone by an
+            # earlier run that new problems joined later)
             members = store.sql(
-                "SELECT d.method, d.cluster, d.problem_id, d.kept, d.similarity, "
+                "SELECT DISTINCT d.method, d.cluster, d.problem_id, d.kept, d.similarity, "
                 "left(p.question, 120) AS question FROM dedup d "
                 "JOIN problems p USING (problem_id) "
-                "WHERE (d.method, d.config_id, d.cluster) IN "
-                "(SELECT (method, config_id, cluster) FROM dedup "
-                " WHERE problem_id = ? AND method <> 'decontam') "
-                "ORDER BY d.method, d.kept DESC, d.similarity DESC",
+                "JOIN (SELECT method, config_id, cluster, representative FROM dedup "
+                "      WHERE problem_id = ? AND method <> 'decontam') m "
+                "ON d.method = m.method AND d.config_id = m.config_id "
+                "AND (d.cluster = m.cluster OR d.representative = m.representative) "
+                "ORDER BY d.method, d.kept DESC, d.similarity DESC NULLS FIRST",
                 [problem_id],
             )
-        if members.num_rows:
+        if members.num_rows > 1:
             console.print(arrow_to_rich(members, title="cluster members"))
 
 
@@ -210,16 +222,25 @@ def rethreshold_command(
     where: Annotated[str | None, typer.Option(help="SQL filter on problems.")] = None,
     catalog: CatalogOption = None,
 ) -> None:
-    """Preview clusters and drops at a new threshold (semantic: cached vectors only)."""
+    """Preview clusters and drops at a new threshold (semantic: cached vectors only).
+
+    The preview covers the problems that no earlier method of the chain (exact, then
+    near) dropped, under any config: the problems the method saw when curate ran it.
+    """
     with user_errors():
-        from flows.curate import CurateStage, curate
+        from flows.curate import DEDUP_ORDER, CurateStage, curate
 
         if method not in ("semantic", "near"):
             raise ValueError("--method must be semantic or near")
+        earlier = ", ".join(f"'{m}'" for m in DEDUP_ORDER[: DEDUP_ORDER.index(method)])
+        survivors = (
+            "problem_id NOT IN (SELECT problem_id FROM dedup "
+            f"WHERE NOT kept AND method IN ({earlier}))"
+        )
         cfg = CurateStage(
             methods=[method],
             encoder=encoder,
-            where=where,
+            where=f"({where}) AND {survivors}" if where else survivors,
             **{f"{method}_threshold": threshold},
         )
         result = curate(cfg, catalog=catalog_location(catalog), dry_run=True, allow_encode=False)

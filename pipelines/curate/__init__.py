@@ -33,6 +33,7 @@ from pipelines.curate.select import (
     KeepPolicy,
     dedup_rows,
     select_representatives,
+    unclustered_rows,
 )
 from pipelines.curate.semantic import (
     EmbedResult,
@@ -88,6 +89,7 @@ __all__ = [
     "select_representatives",
     "semantic_clusters",
     "shingle_step",
+    "unclustered_rows",
     "vectors_table",
     "word_tokens",
 ]

@@ -220,3 +220,40 @@ def dedup_rows(
         }
     )
     return conform("dedup", table)
+
+
+def unclustered_rows(
+    problem_ids: Sequence[str],
+    *,
+    method: str,
+    config_id: str,
+    detail: dict[str, object] | None = None,
+    run_id: str | None = None,
+    representative: bool = True,
+) -> pa.Table:
+    """``kept`` ``dedup`` rows for problems a method examined and found in no cluster.
+
+    They record that the problems were curated under ``config_id`` (so a rerun with the
+    same parameters can skip them): ``cluster`` is null, ``representative`` the problem
+    itself (null with ``representative=False``, as decontamination writes for clean
+    problems), ``similarity`` null; ``detail`` (JSON) gets ``cluster_size`` 1.
+    """
+    n = len(problem_ids)
+    ids = pa.array(list(problem_ids), pa.string())
+    info = None
+    if detail is not None:
+        info = json.dumps({**detail, "cluster_size": 1}, sort_keys=True, ensure_ascii=False)
+    table = pa.table(
+        {
+            "problem_id": ids,
+            "method": pa.array([method] * n, pa.string()),
+            "config_id": pa.array([config_id] * n, pa.string()),
+            "cluster": pa.nulls(n, pa.string()),
+            "representative": ids if representative else pa.nulls(n, pa.string()),
+            "similarity": pa.nulls(n, pa.float64()),
+            "kept": pa.array(np.ones(n, dtype=bool)),
+            "detail": pa.array([info] * n, pa.string()),
+            "run_id": pa.array([run_id] * n, pa.string()),
+        }
+    )
+    return conform("dedup", table)

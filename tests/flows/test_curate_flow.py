@@ -53,7 +53,7 @@ def seed(catalog_dir: Path, questions: list[str] = QUESTIONS, answers: dict | No
 def dedup_rows(catalog_dir: Path) -> list[dict]:
     with open_catalog(catalog_dir, read_only=True) as store:
         return store.sql(
-            "SELECT problem_id, method, kept, representative, contamination, config_id "
+            "SELECT problem_id, method, kept, cluster, representative, contamination, config_id "
             "FROM dedup ORDER BY method, problem_id"
         ).to_pylist()
 
@@ -65,15 +65,23 @@ def test_stage_writes_rows_and_rerun_inserts_nothing(catalog_dir: Path, tmp_path
     ctx = StageContext(catalog=str(catalog_dir), run_id="r1", base_dir=tmp_path)
     counts = spec.fn(ctx, cfg)
     assert counts["exact.dropped"] == 1 and counts["near.dropped"] == 1
-    assert counts["inserted"] == 4 and counts["kept"] == 5
+    # one row per examined problem and method: 7 for exact, 6 (exact's survivors) for near
+    assert counts["inserted"] == 13 and counts["kept"] == 5
+    assert counts["exact.status"] == counts["near.status"] == "ran"
     rows = dedup_rows(catalog_dir)
     dropped = {(r["method"], r["problem_id"]) for r in rows if not r["kept"]}
     # exact: equal length, so the smaller id wins; near: the reworded copy is longer
-    assert ("exact", max(pid(0), pid(1))) in dropped and ("near", pid(2)) in dropped
-    assert not any(r["problem_id"] == pid(3) for r in rows)  # renumbered: never merged
+    assert dropped == {("exact", max(pid(0), pid(1))), ("near", pid(2))}
+    # renumbered: never merged, kept alone (a row with no cluster)
+    assert {(r["method"], r["cluster"]) for r in rows if r["problem_id"] == pid(3)} == {
+        ("exact", None),
+        ("near", None),
+    }
     again = spec.fn(StageContext(catalog=str(catalog_dir), run_id="r2"), cfg)
-    assert again["inserted"] == 0 and again["skipped"] == 4
-    assert len(dedup_rows(catalog_dir)) == 4
+    assert again["exact.status"] == again["near.status"] == "skipped"
+    assert again["inserted"] == 0 and again["skipped"] == 0 and again["kept"] == 5
+    assert again["exact.dropped"] == 1 and again["near.dropped"] == 1
+    assert len(dedup_rows(catalog_dir)) == 13
     with open_catalog(catalog_dir, read_only=True) as store:
         create_views(store.con)
         assert store.sql("SELECT count(*) AS n FROM kept_problems").column("n")[0].as_py() == 5
@@ -121,12 +129,16 @@ def test_semantic_uses_cache_and_rethreshold_does_not_encode(catalog_dir: Path) 
     report = curate(cfg, catalog=str(catalog_dir), encoder=enc)
     assert report.methods["semantic"]["encoded"] == 7 and enc.texts == 7
     rows = dedup_rows(catalog_dir)
-    assert {pid(4), pid(5)} <= {r["problem_id"] for r in rows}
-    assert pid(3) not in {r["problem_id"] for r in rows}  # number guard
+    clustered = {r["problem_id"] for r in rows if r["cluster"] is not None}
+    assert {pid(4), pid(5)} <= clustered
+    assert pid(3) not in clustered  # number guard
     cache = EmbeddingCache(embeddings_root(catalog_dir.resolve()), "fake")
     assert cache.count() == 7
     again = curate(cfg, catalog=str(catalog_dir), encoder=enc)
-    assert again.methods["semantic"]["reused"] == 7 and enc.texts == 7 and again.inserted == 0
+    # nothing new: no work at all (not even reading the cache), no rows
+    assert again.methods["semantic"]["status"] == "skipped" and enc.texts == 7
+    assert again.methods["semantic"]["encoded"] == again.methods["semantic"]["reused"] == 0
+    assert again.inserted == 0 and again.skipped == 0
     # rethreshold: a dry run from cached vectors only, with no encoder at all
     lower = CurateStage(methods=["semantic"], encoder="fake", semantic_threshold=0.3)
     preview = curate(lower, catalog=str(catalog_dir), dry_run=True, allow_encode=False)
@@ -145,14 +157,19 @@ def test_decontam_with_benchmarks_and_report(catalog_dir: Path, tmp_path: Path) 
     report_path = tmp_path / "report.json"
     cfg = CurateStage(methods=["exact"], benchmarks=str(config), report=str(report_path))
     report = curate(cfg, catalog=str(catalog_dir))
-    contaminated = [r for r in dedup_rows(catalog_dir) if r["method"] == "decontam"]
+    decontam = [r for r in dedup_rows(catalog_dir) if r["method"] == "decontam"]
+    assert len(decontam) == 7  # every problem checked: clean ones get a kept row
+    contaminated = [r for r in decontam if not r["kept"]]
     assert [(r["problem_id"], r["contamination"], r["kept"]) for r in contaminated] == [
         (pid(6), "aime", False)
     ]
+    assert all(r["contamination"] is None for r in decontam if r["kept"])
     saved = json.loads(report_path.read_text())
     assert saved["benchmarks"][0]["name"] == "aime" and saved["benchmarks"][0]["problems"] == 1
     assert report.kept == 5
-    assert curate(cfg, catalog=str(catalog_dir)).inserted == 0
+    again = curate(cfg, catalog=str(catalog_dir))
+    assert again.inserted == 0 and again.methods["decontam"]["status"] == "skipped"
+    assert again.methods["decontam"]["dropped"] == 1 and again.kept == 5
     # a changed benchmark file is a new config
     bench.write_text(json.dumps({"problem": "something else entirely, nothing leaked"}) + "\n")
     assert curate(cfg, catalog=str(catalog_dir)).methods["decontam"]["dropped"] == 0
@@ -186,3 +203,73 @@ def test_cli_curate_and_explain(catalog_dir: Path, tmp_path: Path) -> None:
     bad = runner.invoke(app, ["curate", "--method", "near", "--method", "semantic",
                               "--threshold", "0.5"])  # fmt: skip
     assert bad.exit_code == 2 and "--threshold" in bad.output
+
+
+def test_rerun_skips_and_new_problems_only_add_their_rows(catalog_dir: Path) -> None:
+    seed(catalog_dir, QUESTIONS[:6])
+    enc = FakeEncoder()
+    cfg = CurateStage(
+        methods=["exact", "near", "semantic"],
+        near_threshold=0.6,
+        near_ngram=3,
+        encoder="fake",
+        semantic_threshold=0.8,
+    )
+    first = curate(cfg, catalog=str(catalog_dir), encoder=enc)
+    assert all(m["status"] == "ran" for m in first.methods.values())
+    before = {(r["problem_id"], r["method"]): r for r in dedup_rows(catalog_dir)}
+    calls = enc.calls
+    again = curate(cfg, catalog=str(catalog_dir), encoder=enc)
+    assert {m["status"] for m in again.methods.values()} == {"skipped"}
+    assert enc.calls == calls and again.inserted == 0 and again.kept == first.kept
+    # two new problems: a copy of the (kept alone) problem 3 and a problem of its own
+    new = [QUESTIONS[3].upper(), "Find all primes p such that p squared plus 2 is prime"]
+    seed(catalog_dir, new)
+    third = curate(cfg, catalog=str(catalog_dir), encoder=enc)
+    assert third.methods["exact"]["status"] == "ran" and third.methods["exact"]["new"] == 2
+    assert third.methods["semantic"]["encoded"] == 1  # only the new distinct problem
+    rows = {(r["problem_id"], r["method"]): r for r in dedup_rows(catalog_dir)}
+    added = set(rows) - set(before)
+    new_ids = {problem_id("math", q) for q in new}
+    assert {key[0] for key in added} == new_ids
+    assert third.inserted == len(added) and third.skipped == 0
+    assert all(rows[k] == v for k, v in before.items())  # earlier rows untouched
+    copy = rows[(problem_id("math", new[0]), "exact")]
+    assert not copy["kept"] and copy["representative"] == pid(3)  # the earlier one stands
+    explained = CliRunner().invoke(app, ["dedup", "explain", pid(3)])
+    assert explained.exit_code == 0, explained.output
+    assert "cluster members" in explained.output  # found through the representative
+
+
+def test_cli_explain_and_rethreshold(catalog_dir: Path) -> None:
+    seed(catalog_dir)
+    runner = CliRunner()
+    missing = runner.invoke(app, ["dedup", "explain", "nope"])
+    assert missing.exit_code == 2 and "no problem" in missing.output
+    fresh = runner.invoke(app, ["dedup", "explain", pid(0)])
+    assert fresh.exit_code == 0 and "not curated yet" in fresh.output
+    # rethreshold needs cached vectors: none yet
+    early = runner.invoke(app, ["dedup", "rethreshold", "--threshold", "0.5", "--encoder", "fake"])
+    assert early.exit_code == 2 and "no cached" in early.output
+    enc = FakeEncoder()
+    cfg = CurateStage(methods=["exact", "semantic"], encoder="fake", semantic_threshold=0.8)
+    curate(cfg, catalog=str(catalog_dir), encoder=enc)
+    rows = dedup_rows(catalog_dir)
+    cache = EmbeddingCache(embeddings_root(catalog_dir.resolve()), "fake")
+    cached, encoded = cache.count(), enc.texts
+    assert cached == encoded == 6  # exact dropped one copy before semantic ran
+    explained = runner.invoke(app, ["dedup", "explain", pid(5)])
+    assert explained.exit_code == 0, explained.output
+    assert "semantic" in explained.output and "cluster members" in explained.output
+    preview = runner.invoke(
+        app, ["dedup", "rethreshold", "--threshold", "0.3", "--encoder", "fake"]
+    )
+    assert preview.exit_code == 0, preview.output
+    assert "dry run" in preview.output and "semantic" in preview.output
+    near = runner.invoke(app, ["dedup", "rethreshold", "--method", "near", "--threshold", "0.5"])
+    assert near.exit_code == 0, near.output
+    assert "near" in near.output
+    bad = runner.invoke(app, ["dedup", "rethreshold", "--method", "exact", "--threshold", "0.5"])
+    assert bad.exit_code == 2
+    # nothing written, nothing encoded
+    assert dedup_rows(catalog_dir) == rows and cache.count() == cached and enc.texts == encoded

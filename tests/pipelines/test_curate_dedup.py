@@ -166,3 +166,19 @@ def test_run_exact_uses_features() -> None:
     result = run_exact(t)
     kept = [r["problem_id"] for r in result.rows.to_pylist() if r["kept"]]
     assert kept == ["p1"] and result.dropped_ids == ["p0"]
+
+
+def test_unclustered_rows_record_kept_singletons() -> None:
+    from pipelines.curate import unclustered_rows
+
+    rows = unclustered_rows(
+        ["p1", "p2"], method="near", config_id="c", detail={"params": {}}, run_id="r"
+    ).to_pylist()
+    assert [(r["problem_id"], r["cluster"], r["representative"], r["kept"]) for r in rows] == [
+        ("p1", None, "p1", True),
+        ("p2", None, "p2", True),
+    ]
+    assert json.loads(rows[0]["detail"])["cluster_size"] == 1
+    clean = unclustered_rows(["p3"], method="decontam", config_id="d", representative=False)
+    assert clean.column("representative").to_pylist() == [None]
+    assert unclustered_rows([], method="exact", config_id="e").num_rows == 0
