@@ -1,4 +1,4 @@
-"""Adaptive vs fixed k on simulated students with known pass rates.
+"""Adaptive vs fixed k: simulated students with known pass rates, and a tiny local model.
 
 Each problem has a true pass rate; sample ``i`` of problem ``p`` passes with that
 probability, decided by a hash of (seed, p, i), so the adaptive run sees a prefix of the
@@ -14,16 +14,41 @@ Populations:
 - ``uniform``: pass rates uniform in (0, 1) (the worst case for adaptive stopping with
   ten narrow bins).
 
+Tiny local model (``--tiny-problems``, 0 skips it): the full ``grade`` path —
+``flows.grade.grade`` on a fresh catalog with the ``transformers`` backend on CPU —
+with :mod:`pipelines.grade.guesser`, a random 2-layer Llama built on the spot that
+answers "guess the digit …" problems with one digit (checked by the ``exact``
+verifier), at temperature 1. Its true pass rate per problem comes from its logits
+(U-shaped with init std 0.5, near uniform with 0.2; ``--tiny-scale`` lists the stds,
+one row each). The adaptive run goes
+first and generates what it draws; the fixed-k run then reuses those samples (same
+sample ids) and generates the rest, so both grade the same sample streams, as on any
+catalog. Printed: samples drawn by each, ratio, level agreement, agreement with the
+true level, and the wall time of each run.
+
     .venv/bin/python benchmarks/grade.py [--problems 5000] [--k 64] [--population all]
+        [--tiny-problems 1000] [--tiny-scale 0.5,0.2] [--threads 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import random
+import sys
+import tempfile
 import time
+from pathlib import Path
 
-from pipelines.grade import DEFAULT_BINS, GradingMethod, bernoulli_sampler, grade_problems
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipelines.grade import (  # noqa: E402
+    DEFAULT_BINS,
+    GradingMethod,
+    bernoulli_sampler,
+    grade_problems,
+)
 
 POPULATIONS = ("u-shaped", "beta", "uniform")
 
@@ -81,6 +106,90 @@ def compare(kind: str, args: argparse.Namespace) -> dict[str, float]:
     }
 
 
+def compare_tiny(args: argparse.Namespace, scale: float) -> dict[str, float]:
+    """Adaptive then fixed k through ``flows.grade.grade`` on the tiny guessing model."""
+    import torch
+    from transformers.utils import logging as hf_logging
+
+    from flows.grade import GradeStage, grade
+    from pipelines.grade.guesser import build_guesser, guess_problems, true_pass_rates
+    from stores.catalog import open_catalog
+
+    torch.set_num_threads(args.threads)
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    with tempfile.TemporaryDirectory(prefix="tm-grade-bench-") as tmp:
+        t0 = time.perf_counter()
+        model_dir = build_guesser(Path(tmp) / "guesser", scale=scale, seed=args.seed)
+        problems = guess_problems(args.tiny_problems, seed=args.seed)
+        truth_rates = true_pass_rates(model_dir, problems)
+        build_s = time.perf_counter() - t0
+        ids = [p["problem_id"] for p in problems]
+        common = {
+            "model": "tiny-guesser",
+            "backend": "transformers",
+            "backend_options": {"path": str(model_dir), "device": "cpu", "batch_size": 256},
+            "k": args.k,
+            "first_round": args.first_round,
+            "round_size": args.round_size,
+            "stop_confidence": args.stop_confidence,
+            "temperature": 1.0,
+            "top_p": 1.0,
+            "max_tokens": 1,
+            "seed": args.seed,
+            "plots": False,
+            "batch_problems": max(1, len(problems)),
+        }
+        with open_catalog(Path(tmp) / "catalog") as store:
+            store.append({"problems": problems})
+            table = store.read("problems")
+            runs = {}
+            for method in ("adaptive_k", "fixed_k"):
+                t = time.perf_counter()
+                cfg = GradeStage(method=method, **common)
+                out = grade(cfg, table, store=store, run_id=method)
+                runs[method] = (out, time.perf_counter() - t)
+    (adaptive, adaptive_s), (fixed, fixed_s) = runs["adaptive_k"], runs["fixed_k"]
+    level = {
+        m: dict(
+            zip(
+                out.grades.column("problem_id").to_pylist(),
+                out.grades.column("level").to_pylist(),
+                strict=True,
+            )
+        )
+        for m, (out, _) in runs.items()
+    }
+    truth = {pid: DEFAULT_BINS.level(p) for pid, p in truth_rates.items()}
+    n = len(ids)
+    a_drawn = adaptive.counters["samples_drawn"]
+    f_drawn = fixed.counters["samples_drawn"]
+    return {
+        "fixed": f_drawn,
+        "adaptive": a_drawn,
+        "ratio": a_drawn / f_drawn,
+        "agree": sum(level["adaptive_k"][p] == level["fixed_k"][p] for p in ids) / n,
+        "fixed_truth": sum(level["fixed_k"][p] == truth[p] for p in ids) / n,
+        "adaptive_truth": sum(level["adaptive_k"][p] == truth[p] for p in ids) / n,
+        "adaptive_generated": adaptive.counters["samples_generated"],
+        "fixed_generated": fixed.counters["samples_generated"],
+        "fixed_reused": fixed.counters["samples_reused"],
+        "adaptive_s": adaptive_s,
+        "fixed_s": fixed_s,
+        "build_s": build_s,
+        "true_levels": len(set(truth.values())),
+    }
+
+
+def _row(name: str, r: dict[str, float]) -> str:
+    ok = (1 - r["ratio"]) >= 0.40 and r["agree"] >= 0.95
+    return (
+        f"{name:<10} {r['fixed']:>9,} {r['adaptive']:>9,} {r['ratio']:>6.3f} "
+        f"{1 - r['ratio']:>6.1%} {r['agree']:>6.1%} {r['fixed_truth']:>11.1%} "
+        f"{r['adaptive_truth']:>11.1%} {'met' if ok else 'missed':>7}"
+    )
+
+
 def main() -> None:
     """Print adaptive vs fixed k on each population."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -91,7 +200,11 @@ def main() -> None:
     ap.add_argument("--stop-confidence", type=float, default=0.8)
     ap.add_argument("--population", choices=(*POPULATIONS, "all"), default="all")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tiny-problems", type=int, default=1000, help="0 skips the tiny model")
+    ap.add_argument("--tiny-scale", default="0.5,0.2", help="guesser init stds, one row each")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (tiny model)")
     args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
     kinds = POPULATIONS if args.population == "all" else (args.population,)
     print(
         f"{args.problems} problems, k = {args.k}, rounds {args.first_round}+{args.round_size}, "
@@ -103,13 +216,26 @@ def main() -> None:
     )
     print(header)
     for kind in kinds:
-        r = compare(kind, args)
-        ok = (1 - r["ratio"]) >= 0.40 and r["agree"] >= 0.95
-        print(
-            f"{kind:<10} {r['fixed']:>9,} {r['adaptive']:>9,} {r['ratio']:>6.3f} "
-            f"{1 - r['ratio']:>6.1%} {r['agree']:>6.1%} {r['fixed_truth']:>11.1%} "
-            f"{r['adaptive_truth']:>11.1%} {'met' if ok else 'missed':>7}"
+        print(_row(kind, compare(kind, args)), flush=True)
+    scales = [float(x) for x in args.tiny_scale.split(",") if x] if args.tiny_problems else []
+    notes = []
+    for scale in scales:
+        r = compare_tiny(args, scale)
+        print(_row(f"tiny s={scale:g}", r), flush=True)
+        notes.append(
+            f"  s={scale:g}: {r['true_levels']} distinct true levels; adaptive "
+            f"{r['adaptive_s']:.1f}s, generated {r['adaptive_generated']:,}; fixed k "
+            f"{r['fixed_s']:.1f}s, reused {r['fixed_reused']:,} and generated "
+            f"{r['fixed_generated']:,}"
         )
+    if notes:
+        print(
+            f"\ntiny s=…: {args.tiny_problems} 'guess the digit' problems graded through "
+            "flows.grade.grade by a random 2-layer Llama (init std s) on the transformers "
+            f"backend, CPU, {args.threads} threads, temperature 1, max_tokens 1; truth from "
+            "its logits"
+        )
+        print("\n".join(notes))
 
 
 if __name__ == "__main__":

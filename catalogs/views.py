@@ -214,3 +214,71 @@ def create_views(con: Any) -> list[str]:
     for name, sql in VIEWS.items():
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
     return list(VIEWS)
+
+
+# --- knob calibration (pipelines.grade.calibrate) ----------------------------------
+
+
+def calibration_sql(
+    family: str | None = None,
+    model: str | None = None,
+    *,
+    params_id: str | None = None,
+    method: str | None = None,
+    snapshot: int | None = None,
+    confidence: float = 0.95,
+) -> str:
+    """Measured pass rate per nominal level of synthetic families, per grader model.
+
+    Problems of a family are those whose ``generator`` JSON names it (``$.family``);
+    their nominal level is ``source_level``. Each problem counts once per grader model,
+    with its latest grade (among ``params_id`` / ``method`` when given). Per (family,
+    grader_model, level): ``items``, ``samples`` (sum of k), ``passes``, ``pass_rate``
+    (passes / samples) with its Wilson interval ``ci_low``/``ci_high`` at
+    ``confidence``, ``mean_item_pass_rate``, ``mean_graded_level`` and ``mean_tokens``
+    (the columns of ``pipelines.grade.CALIBRATION_SCHEMA`` after the first two)::
+
+        SELECT level, pass_rate FROM calibration
+        WHERE family = 'sat' AND grader_model = 'Qwen/Qwen3-0.6B' ORDER BY level;
+    """
+    from statistics import NormalDist
+
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    z2 = NormalDist().inv_cdf(1.0 - (1.0 - confidence) / 2.0) ** 2
+    pairs = (("grader_model", model), ("params_id", params_id), ("method", method))
+    grade_cond = [f"{col} = {_quote(v)}" for col, v in pairs if v]
+    problem_cond = ["p.source_level IS NOT NULL"]
+    if family is not None:
+        problem_cond.append(f"json_extract_string(p.generator, '$.family') = {_quote(family)}")
+    where = f"WHERE {' AND '.join(grade_cond)} " if grade_cond else ""
+    return f"""\
+WITH g AS (
+    SELECT * FROM {table_at("grades", snapshot)} {where}
+    QUALIFY row_number() OVER (
+        PARTITION BY problem_id, grader_model ORDER BY created_at DESC, params_id) = 1
+), per_level AS (
+    SELECT json_extract_string(p.generator, '$.family') AS family, g.grader_model,
+           CAST(p.source_level AS INTEGER) AS level, count(*) AS items,
+           CAST(sum(g.k) AS BIGINT) AS samples, CAST(sum(g.passes) AS BIGINT) AS passes,
+           avg(CASE WHEN g.k > 0 THEN g.passes / g.k ELSE 0.0 END) AS mean_item_pass_rate,
+           avg(g.level) AS mean_graded_level, avg(g.mean_tokens) AS mean_tokens
+    FROM g JOIN {table_at("problems", snapshot, "p")} USING (problem_id)
+    WHERE {" AND ".join(problem_cond)}
+    GROUP BY ALL
+), w AS (
+    SELECT *, CASE WHEN samples > 0 THEN passes / samples END AS pass_rate,
+           (passes / samples + {z2!r} / (2 * samples)) / (1 + {z2!r} / samples) AS center,
+           sqrt({z2!r}) / (1 + {z2!r} / samples) * sqrt(
+               (passes / samples) * (1 - passes / samples) / samples
+               + {z2!r} / (4 * samples * samples)) AS half
+    FROM per_level WHERE samples > 0
+)
+SELECT family, grader_model, level, items, samples, passes, pass_rate,
+       CASE WHEN passes = 0 THEN 0.0 ELSE greatest(0.0, center - half) END AS ci_low,
+       CASE WHEN passes = samples THEN 1.0 ELSE least(1.0, center + half) END AS ci_high,
+       mean_item_pass_rate, mean_graded_level, mean_tokens
+FROM w ORDER BY family, grader_model, level"""
+
+
+VIEWS["calibration"] = calibration_sql()

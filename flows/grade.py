@@ -13,6 +13,10 @@ the snapshot it read, so the selection re-reads exactly even after more data arr
 
 ``calibrate`` generates items of a synthetic family per nominal level, grades them and
 writes the measured pass rate per level for that model (Parquet + Markdown report).
+The catalog needs nothing more to answer it later: the ``calibration`` view
+(:func:`catalogs.views.calibration_sql`) pools the stored grades per family, model and
+nominal level, and with ``target_pass_rate`` the stage also reports the level whose
+measured pass rate is nearest (:func:`pipelines.grade.level_for_target`).
 
 Each writes a Markdown report with PNG plots (level histogram; pass rate against
 completion tokens) when matplotlib is importable, and publishes the Markdown as a
@@ -104,6 +108,9 @@ class CalibrateStage(SamplingFields):
     levels: str = "1-10"
     per_level: int = Field(20, ge=1)
     item_seed: int = 0
+    target_pass_rate: float | None = Field(
+        None, ge=0, le=1, description="also report the level nearest this pass rate"
+    )
 
 
 # --- sampling through the catalog ----------------------------------------------------
@@ -770,6 +777,16 @@ def calibrate(
         for r in table.to_pylist()
     }
     counters["calibration_table"] = str(report_dir / "calibration.parquet")
+    if cfg.target_pass_rate is not None:
+        from pipelines.grade import catalog_calibration, level_for_pass_rate
+
+        # the catalog's view: this run's grades plus any earlier ones of the model
+        pooled = catalog_calibration(store, cfg.family, cfg.model, confidence=cfg.confidence)
+        level = level_for_pass_rate(pooled, cfg.target_pass_rate)
+        measured = {r["level"]: r["pass_rate"] for r in pooled.to_pylist()}[level]
+        counters["target_pass_rate"] = cfg.target_pass_rate
+        counters["target_level"] = level
+        counters["target_level_pass_rate"] = round(measured, 4)
     return counters, table
 
 
@@ -791,6 +808,17 @@ def _calibration_markdown(cfg: CalibrateStage, table: pa.Table) -> str:
             f"| {r['level']} | {r['items']} | {r['samples']} | {rate} | {ci} | "
             f"{r['mean_item_pass_rate']:.3f} | {r['mean_graded_level']:.2f} | {tok} |"
         )
+    family, model = cfg.family.replace("'", "''"), cfg.model.replace("'", "''")
+    lines += [
+        "",
+        "The catalog answers the same from its grades (all of this model's, latest per "
+        "problem), e.g. in `tracemill sql`:",
+        "",
+        "```sql",
+        "SELECT level, items, samples, pass_rate, ci_low, ci_high FROM calibration",
+        f"WHERE family = '{family}' AND grader_model = '{model}' ORDER BY level;",
+        "```",
+    ]
     return "\n".join(lines) + "\n"
 
 

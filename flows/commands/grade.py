@@ -215,10 +215,23 @@ def calibrate_command(
     temperature: Annotated[float, typer.Option(help=_SAMPLING_HELP + " temperature.")] = 0.6,
     max_tokens: Annotated[int, typer.Option(help=_SAMPLING_HELP + " token limit.")] = 4096,
     seed: Annotated[int, typer.Option(help="Item generation seed.")] = 0,
+    target: Annotated[
+        float | None,
+        typer.Option(
+            "--target",
+            min=0.0,
+            max=1.0,
+            help="Also print the level whose measured pass rate is nearest this one.",
+        ),
+    ] = None,
     report_dir: Annotated[Path | None, typer.Option(help="Where the table goes.")] = None,
     catalog: CatalogOption = None,
 ) -> None:
-    """Measure a model's pass rate per nominal level of a synthetic family."""
+    """Measure a model's pass rate per nominal level of a synthetic family.
+
+    Rerunning with the same settings samples nothing new (the grades are in the
+    catalog); ``tracemill sql "SELECT * FROM calibration"`` reads the table back.
+    """
     with user_errors():
         from rich.table import Table
 
@@ -238,6 +251,7 @@ def calibrate_command(
             temperature=temperature,
             max_tokens=max_tokens,
             item_seed=seed,
+            target_pass_rate=target,
             report_dir=str(report_dir) if report_dir else None,
         )
         ctx = StageContext(catalog=catalog_location(catalog), run_id=new_run_id())
@@ -249,6 +263,12 @@ def calibrate_command(
             view.add_row(lv, "" if rate is None else f"{rate:.3f}")
         console.print(view)
         console.print(f"[dim]table: {counters.get('calibration_table')}[/]")
+        if counters.get("target_level") is not None:
+            console.print(
+                f"level nearest pass rate {counters['target_pass_rate']:g}: "
+                f"[bold]{counters['target_level']}[/] (measured "
+                f"{counters['target_level_pass_rate']:.3f})"
+            )
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,9 @@ from pipelines.grade.calibrate import (
     CALIBRATION_SCHEMA,
     calibration_problems,
     calibration_table,
+    catalog_calibration,
     level_for_pass_rate,
+    level_for_target,
     parse_levels,
 )
 from pipelines.grade.grading import (
@@ -56,10 +58,12 @@ __all__ = [
     "bernoulli_sampler",
     "calibration_problems",
     "calibration_table",
+    "catalog_calibration",
     "grade_problems",
     "grade_rows",
     "hash_key",
     "level_for_pass_rate",
+    "level_for_target",
     "order_rows",
     "parse_band",
     "parse_distribution",

@@ -7,11 +7,22 @@ other problems; :func:`calibration_table` then pools the grades per nominal leve
 with a Wilson interval), the mean per-item pass rate and level, and mean tokens.
 :func:`level_for_pass_rate` answers the inverse question: which nominal level comes
 closest to a target pass rate for this model.
+
+In the catalog the same table is a DuckDB view, nothing stored beside the grades:
+``calibration`` (all families and grader models; :func:`catalogs.views.calibration_sql`
+narrows it) pools each problem's latest grade per grader model by the family named in
+``problems.generator`` and its ``source_level``. :func:`catalog_calibration` reads it
+and :func:`level_for_target` answers "which level of FAMILY does MODEL pass at rate P"
+from it::
+
+    SELECT level, pass_rate, ci_low, ci_high FROM calibration
+    WHERE family = 'sat' AND grader_model = 'my-model' ORDER BY level;
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pyarrow as pa
 
@@ -132,3 +143,51 @@ def level_for_pass_rate(calibration: pa.Table | Iterable[dict], target: float) -
         raise ValueError("the calibration table has no measured pass rate")
     best = min(rows, key=lambda r: (abs(r["pass_rate"] - target), -r["level"]))
     return int(best["level"])
+
+
+def catalog_calibration(
+    store: Any,
+    family: str,
+    model: str,
+    *,
+    params_id: str | None = None,
+    method: str | None = None,
+    confidence: float = 0.95,
+) -> pa.Table:
+    """The calibration table of ``family`` for ``model`` from the catalog's grades.
+
+    Same columns as :func:`calibration_table` (:data:`CALIBRATION_SCHEMA`), read through
+    :func:`catalogs.views.calibration_sql`; empty when the model graded no item of the
+    family that has a nominal level.
+    """
+    from catalogs.views import calibration_sql
+
+    sql = calibration_sql(family, model, params_id=params_id, method=method, confidence=confidence)
+    table = store.sql(sql)
+    return table.select(CALIBRATION_SCHEMA.names).cast(CALIBRATION_SCHEMA)
+
+
+def level_for_target(
+    family: str,
+    model: str,
+    target_pass_rate: float,
+    store: Any,
+    *,
+    params_id: str | None = None,
+    method: str | None = None,
+) -> int:
+    """The nominal level of ``family`` whose measured pass rate for ``model`` is nearest.
+
+    Reads the catalog's calibration (:func:`catalog_calibration`), then
+    :func:`level_for_pass_rate` (ties go to the harder level). Raises ``ValueError``
+    when the target is outside [0, 1] or nothing was calibrated yet.
+    """
+    if not 0.0 <= target_pass_rate <= 1.0:
+        raise ValueError(f"target pass rate must be in [0, 1], got {target_pass_rate}")
+    table = catalog_calibration(store, family, model, params_id=params_id, method=method)
+    if table.num_rows == 0:
+        raise ValueError(
+            f"no calibration of {family!r} for {model!r} in the catalog "
+            f"(run `tracemill calibrate {family} --model {model}` first)"
+        )
+    return level_for_pass_rate(table, target_pass_rate)

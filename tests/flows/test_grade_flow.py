@@ -277,3 +277,109 @@ def test_cli_grade_and_select(store, catalog_dir, tmp_path):
     result = runner.invoke(app, ["select", "--name", "x", "--band", "nonsense",
                                  "--catalog", str(catalog_dir)])
     assert result.exit_code == 2 and "band" in result.output
+
+
+def test_cli_calibrate_target_reads_the_catalog(catalog_dir, tmp_path):
+    from flows.cli import app
+
+    args = ["calibrate", "game_of_24", "--model", "student", "--backend", "fake",
+            "--levels", "1-2", "--per-level", "2", "--k", "2", "--max-tokens", "50",
+            "--catalog", str(catalog_dir), "--report-dir", str(tmp_path / "cal")]  # fmt: skip
+    runner = CliRunner()
+    result = runner.invoke(app, [*args, "--target", "0.0"])
+    assert result.exit_code == 0, result.output
+    assert "level nearest pass rate 0: " in result.output
+    assert "FROM calibration" in (tmp_path / "cal" / "calibration.md").read_text()
+    # a rerun samples nothing and answers from the stored grades
+    from pipelines.grade import catalog_calibration, level_for_target
+    from stores.catalog import open_catalog
+
+    result = runner.invoke(app, [*args, "--target", "1"])
+    assert result.exit_code == 0, result.output
+    with open_catalog(catalog_dir) as store:
+        assert store.count("samples") == 2 * 2 * 2
+        table = catalog_calibration(store, "game_of_24", "student")
+        assert table.column("samples").to_pylist() == [4, 4]
+        level = level_for_target("game_of_24", "student", 1.0, store)
+    assert f"level nearest pass rate 1: {level} " in result.output
+    result = runner.invoke(app, [*args, "--target", "2"])
+    assert result.exit_code == 2
+
+
+# --- the real transformers backend on a tiny local model ------------------------------
+
+
+@pytest.fixture(scope="module")
+def guesser(tmp_path_factory):
+    pytest.importorskip("transformers")
+    from transformers.utils import logging as hf_logging
+
+    from pipelines.grade.guesser import build_guesser
+
+    hf_logging.disable_progress_bar()
+    return build_guesser(tmp_path_factory.mktemp("guesser") / "model")
+
+
+def _no_backend(kind, model, options):
+    raise AssertionError("a rerun must not load a backend")
+
+
+def test_grade_tiny_local_model_end_to_end_then_rerun_samples_nothing(
+    catalog, catalog_dir, guesser, tmp_path
+):
+    from pipelines.grade import DEFAULT_BINS
+    from pipelines.grade.guesser import guess_problems, true_pass_rates
+
+    problems = guess_problems(12, seed=1)
+    catalog.append({"problems": problems})
+    table = catalog.read("problems")
+    opts = {"path": str(guesser), "device": "cpu", "batch_size": 64}
+    cfg = GradeStage(model="tiny-guesser", backend="transformers", backend_options=opts, k=24,
+                     temperature=1.0, top_p=1.0, max_tokens=1, plots=False)  # fmt: skip
+    out = grade(cfg, table, store=catalog, run_id="t1", report_dir=tmp_path / "g")
+    c = out.counters
+    assert c["graded"] == 12 and c["incomplete"] == 0 and c["generation_errors"] == 0
+    assert c["samples_generated"] == c["samples_drawn"] < c["fixed_k_samples"] == 12 * 24
+    samples = catalog.sql(
+        "SELECT completion, completion_tokens, backend, role FROM samples"
+    ).to_pylist()
+    assert len(samples) == c["samples_drawn"]
+    assert {(s["backend"], s["role"], s["completion_tokens"]) for s in samples} == {
+        ("transformers", "student", 1)
+    }
+    assert {s["completion"] for s in samples} <= {"0", "1"}
+    # the grades follow the model's own pass rates (read from its logits)
+    truth = true_pass_rates(guesser, problems)
+    grades = {g["problem_id"]: g for g in out.grades.to_pylist()}
+    assert len({DEFAULT_BINS.level(p) for p in truth.values()}) >= 4  # a spread of levels
+    errors = sorted(abs(grades[pid]["pass_rate"] - p) for pid, p in truth.items())
+    assert sum(errors) / len(errors) < 0.1 and errors[-2] < 0.2
+    passed = catalog.sql("SELECT sum(passed::INT) AS n FROM verdicts").column("n")[0].as_py()
+    assert passed == sum(g["passes"] for g in grades.values())
+
+    # rerun: nothing to sample, no backend is even loaded
+    again = grade(cfg, table, store=catalog, run_id="t2", backend_factory=_no_backend)
+    assert again.counters["graded"] == 0 and again.counters["already_graded"] == 12
+    assert again.counters["samples_generated"] == 0 and catalog.count("grades") == 12
+    # fixed k on the same catalog reuses the adaptive samples and draws only the rest
+    fixed = grade(cfg.model_copy(update={"method": "fixed_k"}), table, store=catalog,
+                  run_id="t3")  # fmt: skip
+    f = fixed.counters
+    assert f["samples_reused"] == c["samples_drawn"]
+    assert f["samples_generated"] == 12 * 24 - c["samples_drawn"]
+    assert catalog.count("samples") == 12 * 24
+    fixed_levels = {g["problem_id"]: g["level"] for g in fixed.grades.to_pylist()}
+    agree = sum(fixed_levels[pid] == grades[pid]["level"] for pid in grades)
+    assert agree >= 10
+    # and through the CLI: the same grade again is already there
+    from flows.cli import app
+
+    catalog.close()
+    result = CliRunner().invoke(app, [
+        "grade", "--model", "tiny-guesser", "--backend", "transformers", "-o",
+        f"path={guesser}", "-o", "device=cpu", "-o", "batch_size=64", "--k", "24",
+        "--temperature", "1", "--top-p", "1", "--max-tokens", "1",
+        "--catalog", str(catalog_dir), "--report-dir", str(tmp_path / "cli"),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "0 graded now, 12 already graded" in result.output
