@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from pysat.card import CardEnc, EncType
@@ -337,6 +337,71 @@ def add_back(removed: Sequence[T], count: int, rng: random.Random) -> list[T]:
     return pool[: max(0, min(count, len(pool)))]
 
 
+def minimize_clues(
+    rules: Iterable[Clause],
+    solution: Sequence[int],
+    order: Sequence[int],
+    extra: int,
+    rng: random.Random,
+    *,
+    key: Callable[[int], Any] | None = None,
+) -> tuple[list[int], int, int]:
+    """Clues that fix the planted solution: a minimal set plus ``extra`` spare ones.
+
+    Clue literals are dropped in ``order`` while the solution stays unique, then
+    ``extra`` of the dropped ones (drawn at random) are put back. The kept clues are
+    sorted by ``key`` when given. Returns ``(clues, conflicts, gap)``: the solver's
+    conflicts proving uniqueness under the clues and their propagation gap (see
+    :func:`difficulty_score`).
+    """
+    with UniquenessSolver(rules, solution) as solver:
+        kept = solver.minimize(order)
+        kept += add_back([lit for lit in order if lit not in kept], extra, rng)
+        if key is not None:
+            kept.sort(key=key)
+        solver.is_unique(kept)
+        return kept, solver.last_conflicts, solver.propagation_gap(kept)
+
+
+def minimize_givens(
+    rules: Iterable[Clause], lits: Mapping[Cell, int], extra: int, rng: random.Random
+) -> tuple[set[Cell], int, int]:
+    """Given cells that fix the planted solution (``lits``: each cell's solution literal).
+
+    Cells are tried for removal in a random order (see :func:`minimize_clues`); the
+    solver is queried with the givens in row-major order. Returns ``(givens, conflicts,
+    gap)``.
+    """
+    order = list(lits)
+    rng.shuffle(order)
+    cell_of = {lit: cell for cell, lit in lits.items()}
+    kept, conflicts, gap = minimize_clues(
+        rules,
+        list(lits.values()),
+        [lits[cell] for cell in order],
+        extra,
+        rng,
+        key=cell_of.__getitem__,
+    )
+    return {cell_of[lit] for lit in kept}, conflicts, gap
+
+
+def unique_or_reveal(
+    rules: Iterable[Clause], solution: Sequence[int], rng: random.Random, *, final: bool
+) -> tuple[list[int], int, int] | None:
+    """Settle one random draw of a puzzle whose rules alone should fix ``solution``.
+
+    Returns None when the draw is not unique and is not the ``final`` one (draw again);
+    otherwise reveals true literals of ``solution`` until it is unique and returns
+    ``(revealed, conflicts, gap)``.
+    """
+    with UniquenessSolver(rules, solution) as solver:
+        if not final and not solver.is_unique([]):
+            return None
+        revealed = solver.reveal_until_unique([], [x for x in solution if x > 0], rng)
+        return revealed, solver.last_conflicts, solver.propagation_gap(revealed)
+
+
 def difficulty_score(unknown: int, conflicts: int, gap: int = 0) -> float:
     """Difficulty of a grid puzzle: cells to deduce, deduction depth and search effort.
 
@@ -356,3 +421,48 @@ def positive_int(name: str, value: Any, lo: int, hi: int) -> None:
     """Raise ``ValueError`` unless ``value`` is an int in ``lo``…``hi``."""
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
         raise ValueError(f"{name} must be an integer from {lo} to {hi}, got {value!r}")
+
+
+def number_in(name: str, value: Any, lo: float, hi: float) -> None:
+    """Raise ``ValueError`` unless ``value`` is a number (int or float) in ``[lo, hi]``."""
+    if not isinstance(value, int | float) or not lo <= value <= hi:
+        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
+
+
+# -- Latin squares ----------------------------------------------------------------------
+
+
+def latin_rules(n: int, pool: IDPool) -> list[Clause]:
+    """CNF of an n×n Latin square over variables ``("x", r, c, v)``."""
+
+    def x(r: int, c: int, v: int) -> int:
+        return pool.id(("x", r, c, v))
+
+    clauses: list[Clause] = []
+    values = range(1, n + 1)
+    for i in range(n):
+        for j in range(n):
+            clauses += exactly([x(i, j, v) for v in values], 1, pool)
+        for v in values:
+            clauses += exactly([x(i, c, v) for c in range(n)], 1, pool)
+            clauses += exactly([x(r, i, v) for r in range(n)], 1, pool)
+    return clauses
+
+
+def latin_violation(
+    grid: Sequence[Sequence[int]], givens: Iterable[Sequence[int]], noun: str
+) -> str | None:
+    """The first way an n×n grid fails as a Latin square keeping ``givens``, or None.
+
+    ``givens`` are ``[row, col, value]`` triples (0-based); ``noun`` names a cell value
+    in the message ("digit", "height").
+    """
+    n = len(grid)
+    for r, c, v in givens:
+        if grid[r][c] != v:
+            return f"given at row {r + 1}, column {c + 1} changed"
+    target = set(range(1, n + 1))
+    for i in range(n):
+        if set(grid[i]) != target or {grid[r][i] for r in range(n)} != target:
+            return f"row or column {i + 1} repeats a {noun}"
+    return None

@@ -18,12 +18,11 @@ from pysat.solvers import Solver
 from pipelines.synth.base import Item, Task, check_level, register_task
 from pipelines.synth.grid import (
     SOLVER,
-    UniquenessSolver,
-    add_back,
     difficulty_score,
     exactly,
     format_grid,
     grid_answer_format,
+    minimize_givens,
     parse_grid,
     positive_int,
     wrong,
@@ -135,15 +134,7 @@ class BinairoTask(Task):
             model = set(solver.get_model())
         sol = [[1 if pool.id((r, c)) in model else 0 for c in range(n)] for r in range(n)]
         lits = {cell: pool.id(cell) if sol[cell[0]][cell[1]] else -pool.id(cell) for cell in cells}
-        order = list(cells)
-        rng.shuffle(order)
-        with UniquenessSolver(rules, list(lits.values())) as unique:
-            kept_lits = unique.minimize([lits[cell] for cell in order])
-            kept = {cell for cell in order if lits[cell] in kept_lits}
-            kept |= set(add_back([c for c in order if c not in kept], config.extra_givens, rng))
-            unique.is_unique([lits[cell] for cell in sorted(kept)])
-            conflicts = unique.last_conflicts
-            gap = unique.propagation_gap([lits[cell] for cell in sorted(kept)])
+        kept, conflicts, gap = minimize_givens(rules, lits, config.extra_givens, rng)
         puzzle = [[str(sol[r][c]) if (r, c) in kept else "." for c in range(n)] for r in range(n)]
         example = format_grid([[(r + c) % 2 for c in range(n)] for r in range(2)])
         question = (

@@ -17,7 +17,6 @@ from pysat.formula import IDPool
 
 from pipelines.synth.base import Item, Task, check_level, register_task
 from pipelines.synth.grid import (
-    UniquenessSolver,
     at_most,
     difficulty_score,
     exactly,
@@ -28,6 +27,7 @@ from pipelines.synth.grid import (
     neighbors8,
     parse_grid,
     positive_int,
+    unique_or_reveal,
     wrong,
 )
 from pipelines.verify.registry import Verdict
@@ -162,12 +162,10 @@ class CampsiteTask(Task):
             pool = IDPool()
             rules = _rules(R, C, trees, rows, cols, pool)
             lits = [pool.id(cell) * (1 if cell in tents else -1) for cell in _open(R, C, trees)]
-            with UniquenessSolver(rules, lits) as solver:
-                if draw < _DRAWS - 1 and not solver.is_unique([]):
-                    continue
-                revealed = solver.reveal_until_unique([], [x for x in lits if x > 0], rng)
-                conflicts = solver.last_conflicts
-                gap = solver.propagation_gap(revealed)
+            settled = unique_or_reveal(rules, lits, rng, final=draw == _DRAWS - 1)
+            if settled is None:
+                continue
+            revealed, conflicts, gap = settled
             break
         given = sorted(pool.obj(x) for x in revealed)
         board = [[TREE if (r, c) in trees else EMPTY for c in range(C)] for r in range(R)]

@@ -17,13 +17,13 @@ from pysat.formula import IDPool
 
 from pipelines.synth.base import Item, Task, check_level, register_task
 from pipelines.synth.grid import (
-    UniquenessSolver,
-    add_back,
     difficulty_score,
     digit_alphabet,
-    exactly,
     format_grid,
     grid_answer_format,
+    latin_rules,
+    latin_violation,
+    minimize_clues,
     parse_grid,
     positive_int,
     random_latin_square,
@@ -58,23 +58,6 @@ _LEVELS = {
     9: (7, 2),
     10: (7, 0),
 }
-
-
-def latin_rules(n: int, pool: IDPool) -> list[list[int]]:
-    """CNF of an n×n Latin square over variables ``("x", r, c, v)``."""
-
-    def x(r: int, c: int, v: int) -> int:
-        return pool.id(("x", r, c, v))
-
-    clauses: list[list[int]] = []
-    values = range(1, n + 1)
-    for i in range(n):
-        for j in range(n):
-            clauses += exactly([x(i, j, v) for v in values], 1, pool)
-        for v in values:
-            clauses += exactly([x(i, c, v) for c in range(n)], 1, pool)
-            clauses += exactly([x(r, i, v) for r in range(n)], 1, pool)
-    return clauses
 
 
 def _less(a: tuple[int, int], b: tuple[int, int], n: int, pool: IDPool) -> list[list[int]]:
@@ -143,13 +126,7 @@ class FutoshikiTask(Task):
         order = list(candidates)
         rng.shuffle(order)
         order.sort(key=lambda lit: candidates[lit][0] != "given")
-        with UniquenessSolver(rules, solution_lits) as solver:
-            kept = solver.minimize(order)
-            removed = [lit for lit in order if lit not in kept]
-            kept += add_back(removed, config.extra_clues, rng)
-            solver.is_unique(kept)
-            conflicts = solver.last_conflicts
-            gap = solver.propagation_gap(kept)
+        kept, conflicts, gap = minimize_clues(rules, solution_lits, order, config.extra_clues, rng)
         givens: dict[tuple[int, int], int] = {}
         signs: dict[tuple, str] = {}
         for lit in kept:
@@ -200,13 +177,9 @@ class FutoshikiTask(Task):
         """Latin square, givens kept, every inequality (``less`` pairs: a < b) holds."""
         n = int(spec["size"])
         grid = parse_grid(answer, n, n, digit_alphabet(n))
-        for r, c, v in spec["givens"]:
-            if grid[r][c] != v:
-                return wrong(answer, f"given at row {r + 1}, column {c + 1} changed")
-        target = set(range(1, n + 1))
-        for i in range(n):
-            if set(grid[i]) != target or {grid[r][i] for r in range(n)} != target:
-                return wrong(answer, f"row or column {i + 1} repeats a digit")
+        bad = latin_violation(grid, spec["givens"], "digit")
+        if bad:
+            return wrong(answer, bad)
         for (ar, ac), (br, bc) in spec["less"]:
             if not grid[ar][ac] < grid[br][bc]:
                 return wrong(answer, f"inequality ({ar + 1},{ac + 1}) < ({br + 1},{bc + 1}) fails")

@@ -28,6 +28,7 @@ from pipelines.synth.grid import (
     grid_answer_format,
     is_connected,
     neighbors4,
+    number_in,
     parse_binary_grid,
     parse_grid,
     positive_int,
@@ -54,8 +55,7 @@ class HitoriConfig:
 
     def __post_init__(self) -> None:
         positive_int("size", self.size, 4, 9)
-        if not isinstance(self.density, int | float) or not 0.05 <= self.density <= 1.0:
-            raise ValueError(f"density must be in [0.05, 1], got {self.density!r}")
+        number_in("density", self.density, 0.05, 1)
 
 
 _LEVELS = {1: 4, 2: 4, 3: 5, 4: 5, 5: 6, 6: 6, 7: 7, 8: 7, 9: 8, 10: 8}

@@ -19,14 +19,15 @@ from pysat.formula import IDPool
 
 from pipelines.synth.base import Item, Task, check_level, register_task
 from pipelines.synth.grid import (
-    UniquenessSolver,
     difficulty_score,
     format_binary_grid,
     format_cells,
     grid_answer_format,
+    number_in,
     one_of,
     parse_binary_grid,
     positive_int,
+    unique_or_reveal,
     wrong,
 )
 from pipelines.verify.registry import Verdict
@@ -45,8 +46,7 @@ class KakurasuConfig:
 
     def __post_init__(self) -> None:
         positive_int("size", self.size, 3, 9)
-        if not isinstance(self.density, int | float) or not 0.1 <= self.density <= 0.9:
-            raise ValueError(f"density must be in [0.1, 0.9], got {self.density!r}")
+        number_in("density", self.density, 0.1, 0.9)
 
 
 _LEVELS = {1: 3, 2: 4, 3: 4, 4: 5, 5: 5, 6: 6, 7: 6, 8: 7, 9: 7, 10: 8}
@@ -107,14 +107,10 @@ class KakurasuTask(Task):
             pool = IDPool()
             rules = _rules(n, rows, cols, pool)
             lits = [pool.id((r, c)) * (1 if grid[r][c] else -1) for r in range(n) for c in range(n)]
-
-            with UniquenessSolver(rules, lits) as solver:
-                if draw < _DRAWS - 1 and not solver.is_unique([]):
-                    continue
-                shaded = [lit for lit in lits if lit > 0]
-                revealed = solver.reveal_until_unique([], shaded, rng)
-                conflicts = solver.last_conflicts
-                gap = solver.propagation_gap(revealed)
+            settled = unique_or_reveal(rules, lits, rng, final=draw == _DRAWS - 1)
+            if settled is None:
+                continue
+            revealed, conflicts, gap = settled
             break
         given = sorted(pool.obj(lit) for lit in revealed)
         hint = (

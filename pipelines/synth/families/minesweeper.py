@@ -18,13 +18,12 @@ from pysat.formula import IDPool
 
 from pipelines.synth.base import Item, Task, check_level, register_task
 from pipelines.synth.grid import (
-    UniquenessSolver,
-    add_back,
     difficulty_score,
     exactly,
     format_cells,
     format_grid,
     guard,
+    minimize_clues,
     neighbors8,
     parse_cells,
     positive_int,
@@ -108,12 +107,7 @@ class MinesweeperTask(Task):
         solution = [mine[cell] if cell in mines else -mine[cell] for cell in cells]
         order = list(reveal)
         rng.shuffle(order)
-        with UniquenessSolver(rules, solution) as solver:
-            kept = solver.minimize(order)
-            kept += add_back([x for x in order if x not in kept], config.extra_revealed, rng)
-            solver.is_unique(kept)
-            conflicts = solver.last_conflicts
-            gap = solver.propagation_gap(kept)
+        kept, conflicts, gap = minimize_clues(rules, solution, order, config.extra_revealed, rng)
         shown = {reveal[x] for x in kept}
         board = [
             [str(numbers[r][c]) if (r, c) in shown else "?" for c in range(C)] for r in range(R)

@@ -17,14 +17,15 @@ from pysat.formula import IDPool
 
 from pipelines.synth.base import Item, Task, check_level, register_task
 from pipelines.synth.grid import (
-    UniquenessSolver,
     difficulty_score,
     format_binary_grid,
     format_cells,
     grid_answer_format,
+    number_in,
     one_of,
     parse_binary_grid,
     positive_int,
+    unique_or_reveal,
     wrong,
 )
 from pipelines.verify.registry import Verdict
@@ -44,8 +45,7 @@ class NonogramConfig:
     def __post_init__(self) -> None:
         positive_int("rows", self.rows, 2, 15)
         positive_int("cols", self.cols, 2, 15)
-        if not isinstance(self.density, int | float) or not 0.1 <= self.density <= 0.9:
-            raise ValueError(f"density must be in [0.1, 0.9], got {self.density!r}")
+        number_in("density", self.density, 0.1, 0.9)
 
 
 _LEVELS = {
@@ -137,12 +137,10 @@ class NonogramTask(Task):
                 ]
                 rules += one_of(options, pool, ("col", c))
             lits = [cell[k] if grid[k[0]][k[1]] else -cell[k] for k in cell]
-            with UniquenessSolver(rules, lits) as solver:
-                if draw < _DRAWS - 1 and not solver.is_unique([]):
-                    continue
-                revealed = solver.reveal_until_unique([], [x for x in lits if x > 0], rng)
-                conflicts = solver.last_conflicts
-                gap = solver.propagation_gap(revealed)
+            settled = unique_or_reveal(rules, lits, rng, final=draw == _DRAWS - 1)
+            if settled is None:
+                continue
+            revealed, conflicts, gap = settled
             break
         given = sorted(pool.obj(x) for x in revealed)
         hint = f"\nThese cells are known to be shaded: {format_cells(given)}.\n" if given else ""

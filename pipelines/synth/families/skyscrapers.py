@@ -18,7 +18,6 @@ from typing import Any
 from pysat.formula import IDPool
 
 from pipelines.synth.base import Item, Task, check_level, register_task
-from pipelines.synth.families.futoshiki import latin_rules
 from pipelines.synth.grid import (
     UniquenessSolver,
     difficulty_score,
@@ -26,6 +25,8 @@ from pipelines.synth.grid import (
     format_grid,
     grid_answer_format,
     guard,
+    latin_rules,
+    latin_violation,
     one_of,
     parse_grid,
     positive_int,
@@ -198,13 +199,9 @@ class SkyscrapersTask(Task):
         """Latin square, givens kept, every visibility clue matches."""
         n = int(spec["size"])
         grid = parse_grid(answer, n, n, digit_alphabet(n))
-        for r, c, v in spec["givens"]:
-            if grid[r][c] != v:
-                return wrong(answer, f"given at row {r + 1}, column {c + 1} changed")
-        target = set(range(1, n + 1))
-        for i in range(n):
-            if set(grid[i]) != target or {grid[r][i] for r in range(n)} != target:
-                return wrong(answer, f"row or column {i + 1} repeats a height")
+        bad = latin_violation(grid, spec["givens"], "height")
+        if bad:
+            return wrong(answer, bad)
         for side, i, count in spec["clues"]:
             if side not in SIDES:
                 raise ValueError(f"bad side {side!r} in spec")

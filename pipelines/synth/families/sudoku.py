@@ -17,13 +17,12 @@ from pysat.formula import IDPool
 
 from pipelines.synth.base import Item, Task, check_level, register_task
 from pipelines.synth.grid import (
-    UniquenessSolver,
-    add_back,
     difficulty_score,
     digit_alphabet,
     exactly,
     format_grid,
     grid_answer_format,
+    minimize_givens,
     parse_grid,
     positive_int,
     wrong,
@@ -155,16 +154,7 @@ class SudokuTask(Task):
         lits = {
             (r, c): pool.id(("x", r, c, solution[r][c])) for r in range(size) for c in range(size)
         }
-        order = list(lits)
-        rng.shuffle(order)
-        with UniquenessSolver(rules, list(lits.values())) as solver:
-            kept = solver.minimize([lits[cell] for cell in order])
-            removed = [cell for cell in order if lits[cell] not in kept]
-            kept_cells = {cell for cell in order if lits[cell] in kept}
-            kept_cells |= set(add_back(removed, config.extra_givens, rng))
-            solver.is_unique([lits[cell] for cell in sorted(kept_cells)])
-            conflicts = solver.last_conflicts
-            gap = solver.propagation_gap([lits[cell] for cell in sorted(kept_cells)])
+        kept_cells, conflicts, gap = minimize_givens(rules, lits, config.extra_givens, rng)
         puzzle = [
             [solution[r][c] if (r, c) in kept_cells else 0 for c in range(size)]
             for r in range(size)
