@@ -169,19 +169,9 @@ def _keep_new(store: Any, name: str, table: pa.Table) -> tuple[pa.Table, int]:
         return table, 0
     key_name = f"{name[:-1]}_id"  # problems → problem_id, samples → sample_id
     total = table.num_rows
-    existing = store.existing_keys(name, table.column(key_name))
-    if len(existing):
-        table = table.filter(pc.invert(pc.is_in(table.column(key_name), value_set=existing)))
-    position = pa.array(range(table.num_rows), pa.int64())
-    firsts = (
-        pa.table({"k": table.column(key_name), "i": position})
-        .group_by("k", use_threads=False)
-        .aggregate([("i", "min")])
-    )
-    if firsts.num_rows < table.num_rows:
-        import numpy as np
-
-        table = table.take(pa.array(np.sort(firsts.column("i_min").to_numpy())))
+    positions = store.new_positions(name, table.column(key_name))
+    if len(positions) < total:
+        table = table.take(positions)
     return table, total - table.num_rows
 
 

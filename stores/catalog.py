@@ -489,6 +489,29 @@ class CatalogStore:
             self.con.unregister(view)
         return out.column("k").combine_chunks()
 
+    def new_positions(self, name: str, keys: pa.Array | pa.ChunkedArray) -> pa.Array:
+        """Positions (ascending) of the first occurrence of each key the table lacks.
+
+        ``keys`` are values of a single-column key; a key repeated within ``keys`` counts
+        once, at its first position.
+        """
+        key = table_spec(name).key
+        if len(key) != 1:
+            raise CatalogError(f"{name} has a composite key; use new_rows")
+        if len(keys) == 0:
+            return pa.array([], pa.int64())
+        view = f"_tm_pos_{name}"
+        positions = pa.array(range(len(keys)), pa.int64())
+        self.con.register(view, pa.table({"k": keys, "pos": positions}))
+        try:
+            out = self.con.execute(
+                f"SELECT min(pos) AS pos FROM {view} WHERE k NOT IN (SELECT {key[0]} FROM {name}) "
+                "GROUP BY k ORDER BY pos"
+            ).to_arrow_table()
+        finally:
+            self.con.unregister(view)
+        return out.column("pos").combine_chunks()
+
     def new_rows(self, name: str, data: pa.Table | list[dict]) -> pa.Table:
         """The rows of ``data`` whose key is not in the table (first of repeated keys)."""
         return self._new_rows(name, conform(name, data))

@@ -169,3 +169,10 @@ def test_new_rows_and_unchecked_append(catalog):
     assert sorted(fresh.column("sample_index").to_pylist()) == list(range(10, 15))
     catalog.append({"samples": fresh}, check_keys=False)
     assert catalog.count("samples") == 15
+
+
+def test_new_positions_first_of_each_missing_key(catalog):
+    catalog.append({"samples": sample_rows(3)})  # s0, s1, s2 exist
+    keys = pa.array(["s9", "s1", "s9", "s5", "s0", "s5", "s7"])
+    assert catalog.new_positions("samples", keys).to_pylist() == [0, 3, 6]
+    assert catalog.new_positions("samples", pa.array([], pa.string())).to_pylist() == []
