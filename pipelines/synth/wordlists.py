@@ -185,3 +185,53 @@ NAMES: tuple[str, ...] = (
     "Zane",
 )
 """Distinct first names (no name is a prefix of another)."""
+
+FOUR_LETTER_WORDS: tuple[str, ...] = tuple(
+    """
+    bake bale ball band bane bang bank bare bark barn base bass bath bead beak beam bean
+    bear beat beds beef been beer bees bell belt bend bent best bets bike bile bill bind
+    bird bite bits blow blue boar boat body bold bolt bond bone book boom boot bore born
+    boss both bowl buck bull bump bunk burn bush bust busy cage cake call calm came camp
+    cane cape card care cart case cash cast cave cell chat chip clap coal coat code coin
+    cold come cone cook cool cope copy cord core corn cost cove cows crab crew crop cube
+    cure curl cute dame damp dare dark dart dash date dawn days dead deal dear debt deck
+    deed deep deer dent desk dial dice diet dime dine dirt dish dive dock does doll dome
+    done door dose dots dove down drag draw drew drip drop drum dual duck dull dumb dump
+    dune dusk dust duty each earn ease east easy edge face fact fade fail fair fake fall
+    fame fang fare farm fast fate fear feat feed feel fees feet fell felt file fill film
+    find fine fire firm fish fist five flag flat flaw fled flew flip flow foam fold folk
+    fond food fool foot fork form fort foul four free frog fuel full fume fund fuse gain
+    gale game gate gave gaze gear gift girl give glad glow glue goal goat goes gold golf
+    gone good gown grab gray grew grid grim grin grip grow gulf gust hail hair half hall
+    halt hand hang hard hare harm hate have hawk head heal heap hear heat heel held helm
+    help herb herd here hero hide high hike hill hint hire hold hole holy home hood hook
+    hope horn hose host hour huge hull hung hunt hurt lace lack lady laid lake lamb lame
+    lamp land lane last late lawn laws lead leaf leak lean leap left lend lens less lick
+    life lift like lime limp line link lint lion list live load loaf loan lock loft lone
+    long look loom loop lord lose loss lost loud love luck lump lung lure lurk made mail
+    main make male mall malt mane many mare mark mask mass mast mate maze meal mean meat
+    meet melt mend menu mere mesh mice mild mile milk mill mind mine mint miss mist moan
+    moat mock mode mold mole monk mood moon more moss most moth move much mule muse must
+    mute nail name near neat neck need nest nets news next nice nine node none noon norm
+    nose note pace pack page paid pail pain pair pale palm pane park part pass past path
+    peak pear peas peel pest pick pier pile pill pine pink pipe pity plan play plot plow
+    plug plum poem poet pole poll pond pony pool poor pore pork port pose post pour pray
+    prey pull pump pure push race rack rage raid rail rain rake ramp rang rank rare rash
+    rate rave read real rear rent rest rice rich ride ring riot ripe rise risk road roam
+    roar robe rock rode role roll roof room root rope rose rosy ruby rude rule rush rust
+    safe sage said sail sake sale salt same sand sane sang sank save seal seam seat seed
+    seek seem seen self sell send sent shed ship shoe shop shot show shut sick side sigh
+    sign silk sing sink site size skin slam slap sled slid slim slip slot slow snow soak
+    soap soar sock soda sofa soft soil sold sole some song soon sore sort soul sour spin
+    spot star stay stem step stew stir stop such suit sung sunk sure swan swim tail take
+    tale talk tall tame tank tape task team tear tell tend tent term test text than that
+    them then they thin this tide tidy tied tier tile till time tint tiny tire toad told
+    toll tomb tone took tool tops tore torn toss tour town trap tray tree trim trip true
+    tube tuck tune turn twin type vain vale vane vary vase vast veil vein vent verb very
+    vest vice view vine void vote wade wage wail wait wake walk wall wand want ward ware
+    warm warn wary wash wasp wave wavy weak wear weed week well went were west what when
+    whip wide wife wild will wilt wind wine wing wink wipe wire wise wish with woke wolf
+    wood wool word wore work worm worn wrap yard yarn year yell yoke your zero zone
+    """.split()
+)
+"""Common four-letter English words (lower case, distinct) for the word ladder family."""
