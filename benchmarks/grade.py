@@ -85,6 +85,7 @@ def compare(kind: str, args: argparse.Namespace) -> dict[str, float]:
         first_round=args.first_round,
         round_size=args.round_size,
         stop_confidence=args.stop_confidence,
+        stop_rule=args.stop_rule,
     )
     adaptive = grade_problems(ids, sampler, adaptive_method)
     t2 = time.perf_counter()
@@ -94,6 +95,7 @@ def compare(kind: str, args: argparse.Namespace) -> dict[str, float]:
     fixed_truth = sum(truth[f.problem_id] == f.level for f, _ in pairs) / len(pairs)
     adaptive_truth = sum(truth[a.problem_id] == a.level for _, a in pairs) / len(pairs)
     return {
+        "fixed_levels": {f.problem_id: f.level for f in fixed.results},
         "fixed": fixed.samples_drawn,
         "adaptive": adaptive.samples_drawn,
         "ratio": adaptive.samples_drawn / fixed.samples_drawn,
@@ -103,6 +105,50 @@ def compare(kind: str, args: argparse.Namespace) -> dict[str, float]:
         "rounds": adaptive.rounds,
         "fixed_s": t1 - t0,
         "adaptive_s": t2 - t1,
+    }
+
+
+def oracle(kind: str, args: argparse.Namespace, fixed_levels: dict[str, int]) -> dict:
+    """Adaptive k stopped by an oracle that knows each true rate (same rounds and samples)."""
+    import numpy as np
+
+    from pipelines.grade.stopping import oracle_agreement
+
+    rates = population(kind, args.problems, args.seed)
+    ids = list(rates)
+    sampler = bernoulli_sampler(rates, seed=args.seed)
+    index = {pid: i for i, pid in enumerate(ids)}
+    passed = np.zeros((len(ids), args.k), dtype=int)
+    for o in sampler({pid: range(args.k) for pid in ids}):
+        passed[index[o.problem_id], o.sample_index] = int(o.passed)
+    cum = passed.cumsum(axis=1)
+    p = np.array([rates[pid] for pid in ids])
+    confidence = args.stop_confidence or 0.95
+    stop_n = np.full(len(ids), args.k)
+    active = np.arange(len(ids))
+    n = min(args.first_round, args.k)
+    while active.size and n < args.k:
+        m = cum[active, n - 1]
+        prob = oracle_agreement(np.full(active.size, n), m, args.k, DEFAULT_BINS, p[active])
+        stop = prob >= confidence
+        stop_n[active[stop]] = n
+        active = active[~stop]
+        n = min(n + args.round_size, args.k)
+    levels = [DEFAULT_BINS.level(cum[i, s - 1] / s) for i, s in enumerate(stop_n)]
+    agree = sum(levels[i] == fixed_levels[pid] for i, pid in enumerate(ids)) / len(ids)
+    truth = sum(levels[i] == DEFAULT_BINS.level(p[i]) for i in range(len(ids))) / len(ids)
+    fixed_truth = sum(
+        fixed_levels[pid] == DEFAULT_BINS.level(p[i]) for i, pid in enumerate(ids)
+    ) / len(ids)
+    drawn = int(stop_n.sum())
+    fixed = len(ids) * args.k
+    return {
+        "fixed": fixed,
+        "adaptive": drawn,
+        "ratio": drawn / fixed,
+        "agree": agree,
+        "fixed_truth": fixed_truth,
+        "adaptive_truth": truth,
     }
 
 
@@ -133,6 +179,7 @@ def compare_tiny(args: argparse.Namespace, scale: float) -> dict[str, float]:
             "first_round": args.first_round,
             "round_size": args.round_size,
             "stop_confidence": args.stop_confidence,
+            "stop_rule": args.stop_rule,
             "temperature": 1.0,
             "top_p": 1.0,
             "max_tokens": 1,
@@ -197,7 +244,8 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=64)
     ap.add_argument("--first-round", type=int, default=4)
     ap.add_argument("--round-size", type=int, default=4)
-    ap.add_argument("--stop-confidence", type=float, default=0.8)
+    ap.add_argument("--stop-rule", choices=("predictive", "interval"), default="predictive")
+    ap.add_argument("--stop-confidence", type=float, default=None, help="default per rule")
     ap.add_argument("--population", choices=(*POPULATIONS, "all"), default="all")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tiny-problems", type=int, default=1000, help="0 skips the tiny model")
@@ -208,7 +256,8 @@ def main() -> None:
     kinds = POPULATIONS if args.population == "all" else (args.population,)
     print(
         f"{args.problems} problems, k = {args.k}, rounds {args.first_round}+{args.round_size}, "
-        f"stop confidence {args.stop_confidence}, default bins (10 levels of width 0.1)"
+        f"stop rule {args.stop_rule}, stop confidence {args.stop_confidence or 'default'}, "
+        "default bins (10 levels of width 0.1)"
     )
     header = (
         f"{'population':<10} {'fixed k':>9} {'adaptive':>9} {'ratio':>6} {'fewer':>6} "
@@ -216,7 +265,10 @@ def main() -> None:
     )
     print(header)
     for kind in kinds:
-        print(_row(kind, compare(kind, args)), flush=True)
+        r = compare(kind, args)
+        print(_row(kind, r), flush=True)
+        if args.stop_rule == "predictive":
+            print(_row("  oracle", oracle(kind, args, r["fixed_levels"])), flush=True)
     scales = [float(x) for x in args.tiny_scale.split(",") if x] if args.tiny_problems else []
     notes = []
     for scale in scales:

@@ -54,7 +54,12 @@ class SamplingFields(StageConfig):
     first_round: int = Field(4, ge=1, description="adaptive_k: first round size")
     round_size: int = Field(4, ge=1, description="adaptive_k: later round size")
     confidence: float = Field(0.95, gt=0, lt=1, description="confidence of stored intervals")
-    stop_confidence: float = Field(0.8, gt=0, lt=1, description="adaptive_k stopping rule")
+    stop_rule: Literal["predictive", "interval"] = Field(
+        "predictive", description="adaptive_k: when a problem's level is settled"
+    )
+    stop_confidence: float | None = Field(
+        None, gt=0, lt=1, description="adaptive_k: default 0.95 (predictive), 0.8 (interval)"
+    )
     bins: list[float] | None = Field(None, description="lower pass-rate bound of levels 1, 2, …")
     temperature: float = 0.6
     top_p: float = 0.95
@@ -127,6 +132,7 @@ def method_of(cfg: SamplingFields) -> Any:
         round_size=cfg.round_size,
         confidence=cfg.confidence,
         stop_confidence=cfg.stop_confidence,
+        stop_rule=cfg.stop_rule,
         bins=LevelBins(tuple(cfg.bins)) if cfg.bins else DEFAULT_BINS,
     )
 

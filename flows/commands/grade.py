@@ -96,9 +96,17 @@ def grade_command(
     limit: Annotated[int | None, typer.Option(help="At most this many problems.")] = None,
     first_round: Annotated[int, typer.Option(help="Adaptive: first round size.")] = 4,
     round_size: Annotated[int, typer.Option(help="Adaptive: later round size.")] = 4,
+    stop_rule: Annotated[
+        str,
+        typer.Option(
+            help="Adaptive: 'predictive' (stop once a full-k grade would agree with "
+            "probability --stop-confidence) or 'interval' (once the Wilson interval fits a bin)."
+        ),
+    ] = "predictive",
     stop_confidence: Annotated[
-        float, typer.Option(help="Adaptive: confidence of the stopping interval.")
-    ] = 0.8,
+        float | None,
+        typer.Option(help="Adaptive: stopping confidence (default 0.95 predictive, 0.8 interval)."),
+    ] = None,
     bins: Annotated[
         str | None,
         typer.Option(help="Lower pass-rate bounds of levels 1, 2, … (default 0.9,0.8,…,0.1,0)."),
@@ -128,6 +136,7 @@ def grade_command(
             first_round=first_round,
             round_size=round_size,
             stop_confidence=stop_confidence,
+            stop_rule=stop_rule,
             bins=_bins(bins),
             temperature=temperature,
             top_p=top_p,

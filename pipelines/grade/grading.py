@@ -11,10 +11,20 @@ The methods:
 
 - ``fixed_k``: every problem gets ``k`` samples.
 - ``adaptive_k``: a first round of ``first_round`` samples, then rounds of
-  ``round_size``; a problem stops once its Wilson interval (at ``stop_confidence``) lies
-  inside one bin, or at ``k`` samples. Its level is that of the point estimate, which
-  always lies in the interval, so it is the level fixed-k would give on the same
-  samples whenever the interval is right.
+  ``round_size``, until a stopping rule says a problem's level is settled, or ``k``
+  samples. Its level is always that of its point estimate ``passes / samples``.
+  Stopping rules (``stop_rule``):
+
+  - ``predictive`` (default): stop once the probability that a full ``k``-sample grade
+    would give the same level reaches ``stop_confidence`` (default 0.95), under an
+    empirical-Bayes prior fitted to the problems graded together
+    (:mod:`pipelines.grade.stopping`). It targets what adaptive grading is judged by,
+    agreement with fixed k, and learns that a problem failed 4 times out of 4 in a
+    population full of never-solved problems is very likely never solved.
+  - ``interval``: stop once the Wilson interval at ``stop_confidence`` (default 0.8)
+    lies inside one bin. Simple and prior-free, but with ten bins of width 0.1 an
+    interval that narrow needs more than 64 samples for mid-range pass rates, so it
+    saves samples only near 0 and 1.
 - ``answer_first`` (LLM-adaptive grading): one attempt; a correct one is the easiest
   level, a wrong one is graded further by a pluggable :data:`Judge` returning a level.
 """
@@ -33,6 +43,8 @@ from catalogs import canonical_json, config_id, conform
 from pipelines.grade.levels import DEFAULT_BINS, LevelBins, pass_rate, wilson_interval
 
 METHODS = ("fixed_k", "adaptive_k", "answer_first")
+STOP_RULES = ("predictive", "interval")
+DEFAULT_STOP_CONFIDENCE = {"predictive": 0.95, "interval": 0.8}
 
 
 @dataclass(frozen=True)
@@ -77,13 +89,15 @@ class GradingMethod:
     """adaptive_k: samples added per later round."""
     confidence: float = 0.95
     """Confidence of the stored ``ci_low``/``ci_high`` interval."""
-    stop_confidence: float = 0.8
-    """adaptive_k: confidence of the interval that must lie inside one bin to stop.
-
-    0.8 rather than 0.95: a fixed-k point estimate is itself only good to about a bin,
-    and on simulated populations the stricter rule buys under 0.5 points of level
-    agreement for about 1.5x the samples (``benchmarks/grade.py``)."""
+    stop_confidence: float | None = None
+    """adaptive_k: for ``predictive``, the probability of agreeing with a ``k``-sample
+    grade needed to stop (default 0.95); for ``interval``, the confidence of the
+    interval that must lie inside one bin (default 0.8: a fixed-k point estimate is
+    itself only good to about a bin, and the stricter 0.95 buys under 0.5 points of
+    level agreement for about 1.5x the samples)."""
     bins: LevelBins = DEFAULT_BINS
+    stop_rule: str = "predictive"
+    """adaptive_k: ``predictive`` or ``interval`` (see the module docstring)."""
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -92,6 +106,12 @@ class GradingMethod:
             raise ValueError(f"k must be >= 1, got {self.k}")
         if self.first_round < 1 or self.round_size < 1:
             raise ValueError("first_round and round_size must be >= 1")
+        if self.stop_rule not in STOP_RULES:
+            raise ValueError(
+                f"stop_rule must be one of {', '.join(STOP_RULES)}, got {self.stop_rule!r}"
+            )
+        if self.stop_confidence is None:
+            object.__setattr__(self, "stop_confidence", DEFAULT_STOP_CONFIDENCE[self.stop_rule])
         for name in ("confidence", "stop_confidence"):
             value = getattr(self, name)
             if not 0.0 < value < 1.0:
@@ -113,6 +133,8 @@ class GradingMethod:
                 confidence=self.confidence,
                 stop_confidence=self.stop_confidence,
             )
+            if self.stop_rule != "interval":  # interval grades keep their earlier params_id
+                out["stop_rule"] = self.stop_rule
         elif self.method == "fixed_k":
             out.update(k=self.k, confidence=self.confidence)
         else:
@@ -277,20 +299,46 @@ def _adaptive(
     while active:
         _draw(sampler, {pid: list(range(tallies[pid].n, target)) for pid in active}, tallies)
         run.rounds += 1
+        active = [pid for pid in active if not tallies[pid].incomplete]
+        settled = _settled(active, ids, m, tallies)
         still = []
-        for pid in active:
+        for pid, ok in zip(active, settled, strict=True):
             t = tallies[pid]
-            if t.incomplete:
-                continue
-            low, high = wilson_interval(t.passes, t.n, m.stop_confidence)
-            inside = m.bins.interval_level(low, high)
-            if inside is not None or t.n >= m.k:
-                done[pid] = _result(pid, t, m, stopped_early=inside is not None and t.n < m.k)
+            if ok or t.n >= m.k:
+                done[pid] = _result(pid, t, m, stopped_early=ok and t.n < m.k)
             else:
                 still.append(pid)
         active = still
         target = min(target + m.round_size, m.k)
     return [done[pid] for pid in ids if pid in done]
+
+
+def _settled(
+    active: list[str], ids: list[str], m: GradingMethod, tallies: dict[str, _Tally]
+) -> list[bool]:
+    """Per active problem: whether it may stop now (before ``k``) under the stopping rule."""
+    confidence = float(m.stop_confidence)  # type: ignore[arg-type]
+    if m.stop_rule == "interval":
+        out = []
+        for pid in active:
+            t = tallies[pid]
+            low, high = wilson_interval(t.passes, t.n, confidence)
+            out.append(m.bins.interval_level(low, high) is not None)
+        return out
+    from pipelines.grade.stopping import agreement_probability, fit_prior
+
+    if not active:
+        return []
+    pool = [tallies[pid] for pid in ids if not tallies[pid].incomplete]
+    prior = fit_prior([t.n for t in pool], [t.passes for t in pool])
+    probs = agreement_probability(
+        [tallies[pid].n for pid in active],
+        [tallies[pid].passes for pid in active],
+        m.k,
+        m.bins,
+        prior,
+    )
+    return [bool(p >= confidence) for p in probs]
 
 
 def _answer_first(

@@ -103,7 +103,7 @@ def test_stages_are_registered_and_strict():
 
 def test_grade_end_to_end_then_rerun_samples_nothing(store, tmp_path):
     factory = Factory()
-    out = _grade(store, _cfg(k=32), factory, tmp_path)
+    out = _grade(store, _cfg(k=32, stop_rule="interval"), factory, tmp_path)
     c = out.counters
     assert c["graded"] == 10 and c["already_graded"] == 0
     assert c["samples_generated"] == c["samples_drawn"] == factory.calls
@@ -130,7 +130,7 @@ def test_grade_end_to_end_then_rerun_samples_nothing(store, tmp_path):
     assert report.exists() and "level" in report.read_text()
 
     again = Factory()
-    out2 = _grade(store, _cfg(k=32), again, tmp_path)
+    out2 = _grade(store, _cfg(k=32, stop_rule="interval"), again, tmp_path)
     assert again.calls == 0
     assert out2.counters["graded"] == 0 and out2.counters["already_graded"] == 10
     assert store.count("grades") == 10

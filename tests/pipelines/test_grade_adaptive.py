@@ -48,14 +48,18 @@ def test_adaptive_stops_certain_problems_at_the_hand_computed_round(passing):
     # zero passes: the 80 % Wilson upper bound z^2/(n+z^2) drops below 0.1 once
     # n > 9 z^2 = 14.78, i.e. at n = 15, so with rounds of 4 the problem stops at 16
     rates = {"x": 1.0 if passing else 0.0}
-    method = GradingMethod("adaptive_k", k=64, first_round=4, round_size=4, stop_confidence=0.8)
+    method = GradingMethod(
+        "adaptive_k", k=64, first_round=4, round_size=4, stop_confidence=0.8, stop_rule="interval"
+    )
     run = grade_problems(["x"], bernoulli_sampler(rates), method)
     (r,) = run.results
     assert r.k == 16 and r.stopped_early
     assert r.level == (1 if passing else 10)
     assert run.rounds == 4
     # with round size 1 it stops at exactly 15
-    one = GradingMethod("adaptive_k", k=64, first_round=1, round_size=1, stop_confidence=0.8)
+    one = GradingMethod(
+        "adaptive_k", k=64, first_round=1, round_size=1, stop_confidence=0.8, stop_rule="interval"
+    )
     assert grade_problems(["x"], bernoulli_sampler(rates), one).results[0].k == 15
 
 
@@ -69,9 +73,11 @@ def test_adaptive_never_exceeds_k_and_falls_back_to_point_estimate():
 
 
 @pytest.mark.parametrize("stop_confidence", [0.8, 0.95])
-def test_adaptive_levels_agree_with_truth_at_the_stated_rate(stop_confidence):
+def test_interval_rule_levels_agree_with_truth_at_the_stated_rate(stop_confidence):
     rates = _centered_population(600)
-    method = GradingMethod("adaptive_k", k=200, stop_confidence=stop_confidence)
+    method = GradingMethod(
+        "adaptive_k", k=200, stop_confidence=stop_confidence, stop_rule="interval"
+    )
     run = grade_problems(list(rates), bernoulli_sampler(rates, seed=11), method)
     early = [r for r in run.results if r.stopped_early]
     assert len(early) > 150
@@ -199,3 +205,5 @@ def test_bad_methods_are_rejected():
         GradingMethod(k=0)
     with pytest.raises(ValueError):
         GradingMethod(stop_confidence=1.0)
+    with pytest.raises(ValueError, match="stop_rule"):
+        GradingMethod(stop_rule="sprt")
