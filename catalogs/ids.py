@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import threading
 import unicodedata
@@ -85,20 +86,36 @@ def new_run_id() -> str:
 _local = threading.local()
 
 
+_inherited: list[Any] = []
+"""Connections a forked child inherited: kept, never closed (closing one there crashes)."""
+
+
+def _connect() -> Any:
+    import duckdb
+
+    return duckdb.connect(config={"autoload_known_extensions": False})
+
+
 def _duck() -> Any:
     con = getattr(_local, "con", None)
-    if con is None:
-        import duckdb
-
-        con = duckdb.connect(config={"autoload_known_extensions": False})
-        _local.con = con
+    if con is None or getattr(_local, "pid", None) != os.getpid():  # none yet, or forked
+        if con is not None:
+            _inherited.append(con)
+        con = _connect()
+        _local.con, _local.pid = con, os.getpid()
     return con
 
 
+# ``ok``: printable ASCII only (computed by pyarrow), so NFC leaves the text alone and
+# the only whitespace is the ASCII space; such a row needs no rewriting unless it has a
+# double space or a space at either end. Other rows take the full path.
 _PROBLEM_SQL = (
-    "SELECT md5(d || chr(10) || CASE WHEN regexp_matches(n, '" + _RE2_NEEDS_WORK + "') "
-    "THEN trim(regexp_replace(n, '" + _RE2_WS + "', ' ', 'g'), ' ') ELSE n END) AS id "
-    "FROM (SELECT d, nfc_normalize(q) AS n FROM _ids_in)"
+    "SELECT md5(d || chr(10) || CASE "
+    "WHEN ok AND NOT contains(q, '  ') AND NOT prefix(q, ' ') AND NOT suffix(q, ' ') THEN q "
+    "WHEN regexp_matches(nfc_normalize(q), '" + _RE2_NEEDS_WORK + "') "
+    "THEN trim(regexp_replace(nfc_normalize(q), '" + _RE2_WS + "', ' ', 'g'), ' ') "
+    "ELSE nfc_normalize(q) END) AS id "
+    "FROM _ids_in"
 )
 _SAMPLE_SQL = (
     "SELECT md5(p || chr(10) || m || chr(10) || j || chr(10) || CAST(i AS VARCHAR)) AS id "
@@ -106,8 +123,14 @@ _SAMPLE_SQL = (
 )
 
 
-def _run_vectorized(sql: str, table: pa.Table) -> pa.Array:
-    con = _duck()
+_PARALLEL_MIN_ROWS = 200_000
+"""Inputs this large are hashed in slices on several threads (DuckDB runs a projection
+into Arrow on one thread, and releases the GIL while it does)."""
+
+
+def _run_slice(sql: str, table: pa.Table, con: Any = None) -> pa.Array:
+    own = con is None
+    con = _duck() if own else con
     con.register("_ids_in", table)
     try:
         out = con.execute(sql).to_arrow_table()
@@ -116,13 +139,54 @@ def _run_vectorized(sql: str, table: pa.Table) -> pa.Array:
     return out.column("id").combine_chunks().cast(pa.string())
 
 
+def _run_pooled(sql: str, table: pa.Table) -> pa.Array:
+    # a connection per slice, closed at once: idle pool threads hold no DuckDB state, so
+    # a process forked meanwhile inherits none
+    con = _connect()
+    try:
+        return _run_slice(sql, table, con)
+    finally:
+        con.close()
+
+
+def _run_vectorized(sql: str, table: pa.Table) -> pa.Array:
+    workers = min(_WORKERS, table.num_rows // _PARALLEL_MIN_ROWS + 1)
+    if workers <= 1:
+        return _run_slice(sql, table)
+    step = -(-table.num_rows // workers)
+    parts = [table.slice(i, step) for i in range(0, table.num_rows, step)]
+    ids = list(_pool().map(lambda part: _run_pooled(sql, part), parts))
+    return pa.concat_arrays(ids)
+
+
+_WORKERS = min(os.cpu_count() or 1, 8)
+_pool_lock = threading.Lock()
+_executor: Any = None
+_executor_pid = 0
+
+
+def _pool() -> Any:
+    """A lasting thread pool (a forked child gets a fresh one: the parent's threads are gone)."""
+    global _executor, _executor_pid
+    with _pool_lock:
+        if _executor is None or _executor_pid != os.getpid():
+            from concurrent.futures import ThreadPoolExecutor
+
+            _executor = ThreadPoolExecutor(_WORKERS, thread_name_prefix="tm-ids")
+            _executor_pid = os.getpid()
+        return _executor
+
+
 def problem_ids(
     domains: pa.Array | pa.ChunkedArray, questions: pa.Array | pa.ChunkedArray
 ) -> pa.Array:
     """Vectorized `problem_id` over Arrow string arrays (same values as the scalar form)."""
     if len(domains) == 0:
         return pa.array([], pa.string())
-    table = pa.table({"d": domains, "q": questions})
+    import pyarrow.compute as pc
+
+    ok = pc.fill_null(pc.ascii_is_printable(questions), False)
+    table = pa.table({"d": domains, "q": questions, "ok": ok})
     return _run_vectorized(_PROBLEM_SQL, table)
 
 

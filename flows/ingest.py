@@ -9,7 +9,7 @@ a crash loses at most the batch in flight and a rerun skips everything already t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,21 +143,28 @@ def ingest(
         rows_s = samples.column("_row") if samples.num_rows else None
         bounds = _row_bounds(problems, samples, n_batches)
         end = bounds[-1][1] if bounds else 0
-        for lo, hi in bounds:
-            mask = pc.and_(pc.greater_equal(rows_p, lo), pc.less(rows_p, hi))
-            batch = {"problems": problems.filter(mask).drop_columns(["_row"])}
-            if rows_s is not None:
-                smask = pc.and_(pc.greater_equal(rows_s, lo), pc.less(rows_s, hi))
-                batch["samples"] = samples.filter(smask).drop_columns(["_row"])
-            if not any(t.num_rows for t in batch.values()):
-                continue
-            result = store.append(batch, message=f"ingest {cfg.source}", check_keys=False)
+        ends: list[int] = []
+
+        def batches() -> Iterator[dict[str, pa.Table]]:
+            for lo, hi in bounds:
+                batch = {"problems": _rows_between(problems, rows_p, lo, hi)}
+                if rows_s is not None:
+                    batch["samples"] = _rows_between(samples, rows_s, lo, hi)
+                if any(t.num_rows for t in batch.values()):
+                    ends.append(hi)
+                    yield batch
+
+        # batches commit in order; the next ones' files are written while one commits
+        committed = store.append_many(
+            batches(), message=f"ingest {cfg.source}", check_keys=False
+        )
+        for i, result in enumerate(committed):
             report.batches += 1
             report.problems_inserted += result["problems"].inserted
             if "samples" in result:
                 report.samples_inserted += result["samples"].inserted
             if progress is not None:
-                progress(hi, end)
+                progress(ends[i], end)
         if progress is not None and not report.batches:
             progress(end, end)
     return report
@@ -173,6 +180,22 @@ def _keep_new(store: Any, name: str, table: pa.Table) -> tuple[pa.Table, int]:
     if len(positions) < total:
         table = table.take(positions)
     return table, total - table.num_rows
+
+
+def _rows_between(table: pa.Table, rows: pa.ChunkedArray, lo: int, hi: int) -> pa.Table:
+    """The rows whose record number is in ``[lo, hi)``, without ``_row``.
+
+    Record numbers are ascending (rows keep input order), so the range is one slice; a
+    table that is not sorted falls back to a filter.
+    """
+    import numpy as np
+
+    values = rows.to_numpy()
+    if len(values) < 2 or bool(np.all(values[1:] >= values[:-1])):
+        start, stop = np.searchsorted(values, [lo, hi], side="left")
+        return table.slice(int(start), int(stop - start)).drop_columns(["_row"])
+    mask = pc.and_(pc.greater_equal(rows, lo), pc.less(rows, hi))
+    return table.filter(mask).drop_columns(["_row"])
 
 
 def _row_bounds(problems: pa.Table, samples: pa.Table, n_batches: int) -> list[tuple[int, int]]:

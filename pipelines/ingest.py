@@ -38,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -549,7 +550,9 @@ def _map_table(
     if question is None:
         raise IngestError(data.name, "missing (no such column)", line=1, field="question")
     qpath = next(p for p in sources["question"][0] if p.split(".")[0] in used)
-    empty = pc.or_kleene(pc.is_null(question), pc.match_substring_regex(question, r"^\s*$"))
+    # null, "" or whitespace only (any Unicode whitespace: it normalizes to "")
+    blank = pc.or_(pc.equal(pc.binary_length(question), 0), pc.utf8_is_space(question))
+    empty = pc.or_kleene(pc.is_null(question), blank)
     flag(empty, "question", qpath, "missing or empty question")
     if "domain" in cols:
         domain = pc.fill_null(cols["domain"], options.resolved_domain)
@@ -558,7 +561,7 @@ def _map_table(
         domain = pa.repeat(options.resolved_domain, n)
 
     out: dict[str, Any] = {
-        "_row": pa.array(range(row_offset, row_offset + n), pa.int64()),
+        "_row": pa.array(np.arange(row_offset, row_offset + n, dtype=np.int64)),
         "question": question,
         "domain": domain,
     }

@@ -39,7 +39,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -500,14 +500,28 @@ class CatalogStore:
             raise CatalogError(f"{name} has a composite key; use new_rows")
         if len(keys) == 0:
             return pa.array([], pa.int64())
+        import numpy as np
+        import pyarrow.compute as pc
+
+        positions = pa.array(np.arange(len(keys), dtype=np.int64))
+        distinct = len(pc.unique(keys)) == len(keys)  # the usual case: no repeats
+        empty = not self.con.execute(f"SELECT 1 FROM {name} LIMIT 1").fetchall()
+        if distinct and empty:
+            return positions
         view = f"_tm_pos_{name}"
-        positions = pa.array(range(len(keys)), pa.int64())
         self.con.register(view, pa.table({"k": keys, "pos": positions}))
         try:
-            out = self.con.execute(
-                f"SELECT min(pos) AS pos FROM {view} WHERE k NOT IN (SELECT {key[0]} FROM {name}) "
-                "GROUP BY k ORDER BY pos"
-            ).to_arrow_table()
+            if distinct:
+                query = (
+                    f"SELECT pos FROM {view} ANTI JOIN {name} t ON {view}.k = t.{key[0]} "
+                    "ORDER BY pos"
+                )
+            else:
+                query = (
+                    f"SELECT min(pos) AS pos FROM {view} "
+                    f"WHERE k NOT IN (SELECT {key[0]} FROM {name}) GROUP BY k ORDER BY pos"
+                )
+            out = self.con.execute(query).to_arrow_table()
         finally:
             self.con.unregister(view)
         return out.column("pos").combine_chunks()
@@ -524,8 +538,7 @@ class CatalogStore:
         a file whose transaction rolls back is deleted, and one orphaned by a crash is
         never referenced by the catalog. Elsewhere (object storage) rows are INSERTed.
         """
-        data_path = self.config.data_path
-        if "://" in data_path or rows.num_rows < _FILE_WRITE_MIN_ROWS:
+        if not self._writes_files(rows):
             view = f"_tm_rows_{name}"
             self.con.register(view, rows)
             try:
@@ -534,19 +547,136 @@ class CatalogStore:
             finally:
                 self.con.unregister(view)
             return
+        path = self._file_path(name)
+        written.append(path)
+        self._write_file(rows, path)
+        self._add_file(name, path)
+
+    def _writes_files(self, rows: pa.Table) -> bool:
+        return "://" not in self.config.data_path and rows.num_rows >= _FILE_WRITE_MIN_ROWS
+
+    def _file_path(self, name: str) -> Path:
         import uuid
 
+        folder = Path(self.config.data_path) / "main" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"tracemill-{uuid.uuid4()}.parquet"
+
+    @staticmethod
+    def _write_file(rows: pa.Table, path: Path) -> Path:
+        """Write one data file (no catalog access: safe on a worker thread)."""
         import pyarrow.parquet as pq
 
-        folder = Path(data_path) / "main" / name
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"tracemill-{uuid.uuid4()}.parquet"
-        written.append(path)
-        pq.write_table(rows, path, compression="zstd", compression_level=1)
+        try:
+            pq.write_table(rows, path, compression="zstd", compression_level=1)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return path
+
+    def _add_file(self, name: str, path: Path) -> None:
         self.con.execute(
             f"CALL ducklake_add_data_files({_sql_str(ALIAS)}, {_sql_str(name)}, "
             f"{_sql_str(str(path))})"
         )
+
+    def append_many(
+        self,
+        batches: Iterable[Mapping[str, pa.Table | list[dict]]],
+        *,
+        message: str = "append",
+        author: str = "tracemill",
+        check_keys: bool = True,
+        workers: int | None = None,
+    ) -> Iterator[dict[str, AppendResult]]:
+        """Append batches in order, one transaction each (as :meth:`append`), yielding results.
+
+        With ``check_keys=False`` on an embedded catalog with a local data path, the
+        Parquet files of the next ``workers`` batches are written on worker threads while
+        earlier batches commit (pyarrow releases the GIL). A batch still commits whole or
+        not at all; files written ahead for batches that never commit (an error, or the
+        caller stopping early) are deleted, and after a crash they are merely unreferenced.
+        """
+        if check_keys or not self.config.embedded or "://" in self.config.data_path:
+            for tables in batches:
+                yield self.append(tables, message=message, author=author, check_keys=check_keys)
+            return
+        if self.read_only:
+            raise CatalogError("catalog is open read-only")
+        from collections import deque
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        n_workers = workers or min(os.cpu_count() or 1, 4)
+        # (conformed tables, their files being written) or, for a batch that failed to
+        # prepare, the error, raised only once every batch before it has committed
+        ahead: deque[tuple[dict[str, pa.Table], dict[str, Future[Path]]] | BaseException]
+        ahead = deque()
+        source = iter(batches)
+        committed: set[Path] = set()
+
+        def submit(pool: ThreadPoolExecutor) -> bool:
+            try:
+                tables = next(source, None)
+                if tables is None:
+                    return False
+                conformed = {name: conform(name, data) for name, data in tables.items()}
+            except Exception as e:  # noqa: BLE001 - re-raised in order, below
+                ahead.append(e)
+                return False
+            files = {
+                name: pool.submit(self._write_file, rows, self._file_path(name))
+                for name, rows in conformed.items()
+                if self._writes_files(rows)
+            }
+            ahead.append((conformed, files))
+            return True
+
+        pool = ThreadPoolExecutor(n_workers, thread_name_prefix="tm-write")
+        try:
+            more = True
+            while True:
+                while more and len(ahead) <= n_workers:
+                    more = submit(pool)
+                if not ahead:
+                    break
+                head = ahead[0]  # left in place until committed (cleanup)
+                if isinstance(head, BaseException):
+                    raise head
+                conformed, files = head
+                paths = {name: future.result() for name, future in files.items()}
+
+                def transaction(
+                    written: list[Path],
+                    conformed: dict[str, pa.Table] = conformed,
+                    paths: dict[str, Path] = paths,
+                ) -> dict[str, AppendResult]:
+                    results: dict[str, AppendResult] = {}
+                    for name, rows in conformed.items():
+                        if name in paths:
+                            written.append(paths[name])
+                            self._add_file(name, paths[name])
+                        elif rows.num_rows:
+                            self._write(name, rows, written)
+                        results[name] = AppendResult(name, rows.num_rows, 0)
+                    if any(r.inserted for r in results.values()):
+                        counts = ", ".join(f"{n}+{r.inserted}" for n, r in results.items())
+                        self._commit_message(author, f"{message}: {counts}")
+                    return results
+
+                result = self._write_transaction(transaction)
+                committed.update(paths.values())
+                ahead.popleft()
+                yield result
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            for entry in ahead:
+                if isinstance(entry, BaseException):
+                    continue
+                for future in entry[1].values():
+                    if future.done() and not future.cancelled() and future.exception() is None:
+                        path = future.result()
+                        if path not in committed:
+                            path.unlink(missing_ok=True)
 
     def _new_rows(self, name: str, batch: pa.Table) -> pa.Table:
         if batch.num_rows == 0:

@@ -64,6 +64,25 @@ def test_vectorized_problem_ids_match_scalar():
     assert problem_ids(pa.array([], pa.string()), pa.array([], pa.string())).to_pylist() == []
 
 
+def test_vectorized_fast_path_edges_and_parallel_slices_keep_order(monkeypatch):
+    import catalogs.ids as ids
+
+    # printable-ASCII rows skip normalization unless they hold a double space or a space
+    # at either end; every other row takes the full path; big inputs are cut into slices
+    # hashed on several threads, and the ids must come back in input order
+    edge = [
+        "a b", "a  b", " a", "a ", " ", "", "a\tb", "a\x1fb", "a\x7fb", "caf\u00e9",
+        "Cafe\u0301", "x\u00a0y", "\u3000z", "a\u2028b", "tab\t", "ok?", None,
+    ]
+    questions = [q if q is None else f"{q} #{i}" if i % 3 else q for i, q in enumerate(edge * 40)]
+    questions = [q for q in questions if q is not None]
+    domains = ["math", "code", "chat"] * (len(questions) // 3) + ["math"] * (len(questions) % 3)
+    monkeypatch.setattr(ids, "_PARALLEL_MIN_ROWS", 50)
+    monkeypatch.setattr(ids, "_WORKERS", 4)
+    got = problem_ids(pa.array(domains), pa.chunked_array([questions[:100], questions[100:]]))
+    assert got.to_pylist() == [problem_id(d, q) for d, q in zip(domains, questions, strict=True)]
+
+
 def test_sample_ids_stable_and_vectorized():
     params = {"temperature": 0.7, "max_tokens": 10}
     a = sample_id("p1", "m", params, 0)
@@ -79,3 +98,29 @@ def test_sample_ids_stable_and_vectorized():
 
 def test_canonical_json_sorted_and_compact():
     assert canonical_json({"b": 1, "a": [1, 2]}) == '{"a":[1,2],"b":1}'
+
+
+def _ids_in_child(queue, domains, questions):
+    queue.put(problem_ids(pa.array(domains), pa.array(questions)).to_pylist())
+
+
+def test_parallel_ids_work_in_a_forked_child(monkeypatch):
+    import multiprocessing
+
+    import catalogs.ids as ids
+
+    monkeypatch.setattr(ids, "_PARALLEL_MIN_ROWS", 20)
+    monkeypatch.setattr(ids, "_WORKERS", 2)
+    questions = [f"question {i}" for i in range(100)]
+    domains = ["math"] * 100
+    expected = problem_ids(pa.array(domains), pa.array(questions)).to_pylist()  # parent pool
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_ids_in_child, args=(queue, domains, questions))
+    child.start()
+    try:
+        assert queue.get(timeout=60) == expected  # the parent's pool threads are gone there
+    finally:
+        child.join(timeout=10)
+        if child.is_alive():
+            child.kill()

@@ -157,6 +157,10 @@ BAD_CASES = {
     "non_utf8": (b'{"question": "ok"}\n{"question": "caf\xe9"}\n', {}, "line 2", "not valid UTF-8"),
     "empty_file": (b"", {}, "m.jsonl", "empty"),
     "empty_question": (b'{"question": "ok"}\n{"question": "   "}\n', {}, "line 2", "empty question"),
+    "unicode_blank_question": ('{"question": "ok"}\n{"question": "\u3000\\t\u2003"}\n'.encode(),
+                               {}, "line 2", "empty question"),
+    "empty_string_question": (b'{"question": "ok"}\n{"question": ""}\n', {}, "line 2",
+                              "empty question"),
 }  # fmt: skip
 
 

@@ -163,6 +163,64 @@ def test_failed_large_append_leaves_no_rows_and_no_files(catalog, catalog_dir):
     assert not list((catalog_dir / "data").rglob("tracemill-*.parquet"))
 
 
+def _sample_batches(sizes):
+    rows, start = [], 0
+    for size in sizes:
+        rows.append({"samples": sample_rows(start + size).slice(start)})
+        start += size
+    return rows
+
+
+def _files(catalog_dir):
+    return sorted((catalog_dir / "data").rglob("tracemill-*.parquet"))
+
+
+def test_append_many_commits_each_batch_in_order(catalog, catalog_dir):
+    batches = _sample_batches([1_200, 1_500, 10, 1_100])
+    before = catalog.current_snapshot()
+    results = list(catalog.append_many(batches, message="many", check_keys=False, workers=2))
+    assert [r["samples"].inserted for r in results] == [1_200, 1_500, 10, 1_100]
+    assert catalog.count("samples") == 3_810
+    assert catalog.current_snapshot() == before + 4  # one snapshot per batch
+    assert len(_files(catalog_dir)) == 3  # the 10-row batch was INSERTed
+    # with key checks it is plain append: repeated keys are skipped
+    again = list(catalog.append_many(_sample_batches([1_300]), check_keys=True))
+    assert (again[0]["samples"].inserted, again[0]["samples"].skipped) == (0, 1_300)
+
+
+def test_append_many_failure_keeps_earlier_batches_and_leaves_no_files(catalog, catalog_dir):
+    batches = _sample_batches([1_200, 1_300, 1_400, 1_500])
+    bad = sample_rows(1_000).to_pylist()
+    bad[5]["sample_index"] = "five"  # does not conform: raises when it is prepared
+    batches.insert(2, {"samples": bad})
+    committed = []
+    with pytest.raises(SchemaError):
+        for result in catalog.append_many(batches, check_keys=False, workers=2):
+            committed.append(result["samples"].inserted)
+    # files for batches after the bad one may have been written ahead: all are gone
+    assert committed == [1_200, 1_300] and catalog.count("samples") == 2_500
+    assert len(_files(catalog_dir)) == 2
+
+
+def test_append_many_stopped_early_deletes_files_written_ahead(catalog, catalog_dir):
+    batches = _sample_batches([1_000] * 6)
+    many = catalog.append_many(batches, check_keys=False, workers=3)
+    next(many)
+    many.close()  # the caller stops: batches written ahead never commit
+    assert catalog.count("samples") == 1_000
+    assert len(_files(catalog_dir)) == 1
+
+
+def test_append_many_rolled_back_batch_leaves_no_rows_and_no_files(catalog, catalog_dir):
+    bad_run = [{"run_id": "r", "flow": "f", "started_at": "not a time", "status": "x"}]
+    batches = [*_sample_batches([1_100]), {"samples": sample_rows(2_300).slice(1_100),
+                                           "runs": bad_run}]  # fmt: skip
+    with pytest.raises(Exception):  # noqa: B017 - the engine's cast error
+        list(catalog.append_many(batches, check_keys=False))
+    assert catalog.count("samples") == 1_100 and catalog.count("runs") == 0
+    assert len(_files(catalog_dir)) == 1
+
+
 def test_new_rows_and_unchecked_append(catalog):
     catalog.append({"samples": sample_rows(10)})
     fresh = catalog.new_rows("samples", sample_rows(15))
@@ -176,3 +234,9 @@ def test_new_positions_first_of_each_missing_key(catalog):
     keys = pa.array(["s9", "s1", "s9", "s5", "s0", "s5", "s7"])
     assert catalog.new_positions("samples", keys).to_pylist() == [0, 3, 6]
     assert catalog.new_positions("samples", pa.array([], pa.string())).to_pylist() == []
+    # every path: repeats or not, against an empty table or not
+    assert catalog.new_positions("samples", pa.array(["s1", "s8", "s0", "s6"])).to_pylist() == [1, 3]
+    assert catalog.new_positions("problems", pa.array(["b", "a", "c"])).to_pylist() == [0, 1, 2]
+    assert catalog.new_positions("problems", pa.array(["b", "a", "b", "a", "c"])).to_pylist() == [
+        0, 1, 4
+    ]
