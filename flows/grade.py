@@ -467,6 +467,7 @@ def grade(
         "problems": len(ids),
         "already_graded": len(ids) - len(todo),
         "graded": 0,
+        "method": cfg.method,
         "params_id": params_id,
     }
     drawn = fixed = early = judged = incomplete = 0
@@ -522,6 +523,8 @@ def grade(
         counters["judge_unparsed"] = judge.failures
     grades = _grades_of(store, cfg.model, params_id, ids)
     counters["levels"] = level_histogram(grades, method.bins.hardest)
+    if cfg.method in ("fixed_k", "adaptive_k"):
+        counters.update(level_agreement(store, cfg.model, grades, params_doc))
     report = None
     if report_dir is not None:
         report = write_grade_report(grades, report_dir, title=title, counters=counters,
@@ -556,6 +559,49 @@ def _grades_of(store: Any, model: str, params_id: str, ids: Sequence[str]) -> pa
         )
     finally:
         store.con.unregister("_tm_grade_ids")
+
+
+def level_agreement(
+    store: Any, model: str, grades: pa.Table, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Agreement of these grades' levels with the other k method's on the same problems.
+
+    For adaptive grades the counterpart is a fixed-k grade, and for fixed-k grades an
+    adaptive one, of the same student, sampling parameters, ``k`` and bins (so both
+    graded the same sample streams). Empty when no problem was graded both ways.
+    """
+    other = "adaptive_k" if params.get("method") == "fixed_k" else "fixed_k"
+    if grades.num_rows == 0:
+        return {}
+    mine = dict(
+        zip(grades.column("problem_id").to_pylist(), grades.column("level").to_pylist(),
+            strict=True)
+    )  # fmt: skip
+    want = pa.table({"problem_id": pa.array(list(mine), pa.string())})
+    store.con.register("_tm_agree_ids", want)
+    try:
+        rows = store.sql(
+            "SELECT g.problem_id, g.level, g.params FROM grades g "
+            "SEMI JOIN _tm_agree_ids w USING (problem_id) "
+            "WHERE g.grader_model = ? AND g.method = ?",
+            [model, other],
+        ).to_pylist()
+    finally:
+        store.con.unregister("_tm_agree_ids")
+    same = ("k", "bins", "sampling")
+    theirs: dict[str, int] = {}
+    for row in rows:
+        doc = json.loads(row["params"] or "{}")
+        if all(doc.get(key) == params.get(key) for key in same):
+            theirs.setdefault(row["problem_id"], row["level"])
+    if not theirs:
+        return {}
+    agree = sum(mine[pid] == level for pid, level in theirs.items())
+    return {
+        "agreement_with": other,
+        "agreement_problems": len(theirs),
+        "level_agreement": round(agree / len(theirs), 4),
+    }
 
 
 def level_histogram(grades: pa.Table, hardest: int = 10) -> dict[str, int]:

@@ -53,6 +53,17 @@ def _print_grade_summary(title: str, counters: dict[str, Any]) -> None:
             f"samples drawn {drawn:,} vs fixed k {fixed:,} "
             f"({100 * (1 - drawn / fixed):.1f}% fewer); new {new:,}, reused {reused:,}"
         )
+    if counters.get("agreement_problems"):
+        console.print(
+            f"levels agree with {counters['agreement_with']} on "
+            f"{100 * counters['level_agreement']:.1f}% of the "
+            f"{counters['agreement_problems']:,} problem(s) graded both ways"
+        )
+    elif counters.get("method") == "adaptive_k":
+        console.print(
+            "[dim]agreement with fixed k: grade the same problems with --fixed (it reuses "
+            "these samples)[/]"
+        )
     if counters.get("generation_errors") or counters.get("incomplete"):
         console.print(
             f"[yellow]{counters.get('generation_errors', 0)} generation error(s); "

@@ -141,6 +141,23 @@ def test_grade_end_to_end_then_rerun_samples_nothing(store, tmp_path):
     assert out3.counters["graded"] == 10 and out3.counters["samples_reused"] == 80
     assert out3.counters["samples_generated"] == 0
     assert store.count("grades") == 20
+    # k = 8 fixed vs k = 32 adaptive: not the same grade, so no agreement is claimed
+    assert "level_agreement" not in out3.counters
+
+
+def test_summary_reports_agreement_between_adaptive_and_fixed_k(store, tmp_path):
+    adaptive = _grade(store, _cfg(k=32), Factory(), tmp_path)
+    assert "level_agreement" not in adaptive.counters  # nothing to compare with yet
+    fixed = _grade(store, _cfg(method="fixed_k", k=32), Factory(), tmp_path)
+    c = fixed.counters
+    assert c["agreement_with"] == "adaptive_k" and c["agreement_problems"] == 10
+    a_levels = {r["problem_id"]: r["level"] for r in adaptive.grades.to_pylist()}
+    f_levels = {r["problem_id"]: r["level"] for r in fixed.grades.to_pylist()}
+    expected = sum(a_levels[p] == f_levels[p] for p in a_levels) / 10
+    assert c["level_agreement"] == expected
+    # other sampling parameters are another grade: no agreement claimed
+    other = _grade(store, _cfg(method="fixed_k", k=32, temperature=0.9), Factory(), tmp_path)
+    assert "level_agreement" not in other.counters
 
 
 class FlakyBackend:
@@ -269,6 +286,12 @@ def test_cli_grade_and_select(store, catalog_dir, tmp_path):
     ])
     assert result.exit_code == 0, result.output
     assert "vs fixed k" in result.output and "levels" in result.output
+    result = runner.invoke(app, [
+        "grade", "--model", "m", "--k", "4", "--backend", "fake", "--adaptive",
+        "--max-tokens", "50", "--catalog", str(catalog_dir), "--report-dir", str(tmp_path / "g"),
+    ])
+    assert result.exit_code == 0, result.output
+    assert "levels agree with fixed_k on" in result.output, result.output
     result = runner.invoke(app, [
         "select", "--name", "all", "--size", "3", "--distribution", "10:1",
         "--catalog", str(catalog_dir), "--report-dir", str(tmp_path / "s"),
