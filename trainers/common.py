@@ -140,6 +140,31 @@ def trl_common_args(config: TrainConfig) -> dict[str, Any]:
     return args
 
 
+def quiet_trainer(trainer: Any) -> Any:
+    """Route a Trainer's step logs to ``logging`` instead of stdout.
+
+    With ``disable_tqdm`` transformers adds a ``PrinterCallback`` that prints every log
+    dict (loss, learning rate, runtime) to stdout; library code must not print, so it is
+    replaced by a callback that logs each record at INFO on ``tracemill.train``.
+    """
+    from transformers import PrinterCallback, ProgressCallback, TrainerCallback
+
+    class LogCallback(TrainerCallback):
+        """Each Trainer log record as one INFO line."""
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
+            if logs and state.is_local_process_zero:
+                _train_log.info("step %d: %s", state.global_step, json.dumps(logs, default=str))
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    trainer.add_callback(LogCallback())
+    return trainer
+
+
+_train_log = logging.getLogger("tracemill.train")
+
+
 def load_model_and_tokenizer(path: str) -> tuple[Any, Any]:
     """A causal LM and its tokenizer (pad token falls back to eos)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -14,6 +14,7 @@ from trainers.common import (
     TrainResult,
     load_model_and_tokenizer,
     opt,
+    quiet_trainer,
     read_training_table,
     save_final,
     to_hf_dataset,
@@ -43,7 +44,9 @@ def main(config: DpoConfig) -> TrainResult:
         loss_type=[config.loss_type],
         max_length=config.max_length,
     )
-    trainer = DPOTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer)
+    trainer = quiet_trainer(
+        DPOTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer)
+    )
     out = trainer.train()
     save_final(trainer, tokenizer, config)
     return TrainResult(config.output_dir, int(out.global_step), 1, {"loss": out.training_loss})

@@ -18,6 +18,7 @@ from trainers.common import (
     TrainResult,
     load_model_and_tokenizer,
     opt,
+    quiet_trainer,
     read_training_table,
     save_final,
     to_hf_dataset,
@@ -115,6 +116,7 @@ def main(config: GrpoConfig) -> TrainResult:
         train_dataset=data,
         processing_class=tokenizer,
     )
+    quiet_trainer(trainer)
     out = trainer.train()
     save_final(trainer, tokenizer, config)
     metrics: dict[str, Any] = {"loss": out.training_loss}

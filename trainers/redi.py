@@ -30,6 +30,7 @@ from trainers.common import (
     TrainResult,
     load_model_and_tokenizer,
     opt,
+    quiet_trainer,
     read_training_table,
     save_final,
     to_hf_dataset,
@@ -166,6 +167,7 @@ def main(config: RediConfig) -> TrainResult:
         processing_class=tokenizer,
         alpha=config.alpha,
     )
+    quiet_trainer(trainer)
     out = trainer.train()
     save_final(trainer, tokenizer, config)
     return TrainResult(config.output_dir, int(out.global_step), 1, {"loss": out.training_loss})

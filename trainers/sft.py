@@ -19,6 +19,7 @@ from trainers.common import (
     TrainResult,
     load_model_and_tokenizer,
     opt,
+    quiet_trainer,
     read_training_table,
     save_final,
     to_hf_dataset,
@@ -94,7 +95,9 @@ def main(config: SftConfig) -> TrainResult:
             completion_only_loss=config.completion_only_loss,
         )
         log.info("sft stage %d/%d (level %s): %d rows", i + 1, len(stages), level, len(data))
-        trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer)
+        trainer = quiet_trainer(
+            SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer)
+        )
         out = trainer.train()
         model = trainer.model
         steps += int(out.global_step)

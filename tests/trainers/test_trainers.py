@@ -63,12 +63,20 @@ def _common(built, tiny_model, tmp_path, dataset):
     }
 
 
-def test_sft_two_steps(built, tiny_model, tmp_path):
+def test_sft_two_steps(built, tiny_model, tmp_path, capsys, caplog):
+    import logging
+
     from trainers.sft import SftConfig, main
 
-    result = main(SftConfig(**_common(built, tiny_model, tmp_path, "sft")))
+    with caplog.at_level(logging.INFO, logger="tracemill.train"):
+        result = main(SftConfig(**_common(built, tiny_model, tmp_path, "sft")))
     assert result.steps == 2
     assert _changed(_weights(tiny_model), result.output_dir)
+    # step logs go to logging, not stdout (transformers' PrinterCallback prints dicts)
+    out = capsys.readouterr().out
+    assert "'loss'" not in out and "train_runtime" not in out
+    logged = [r.getMessage() for r in caplog.records if r.name == "tracemill.train"]
+    assert any("train_runtime" in m for m in logged) and any('"loss"' in m for m in logged)
 
 
 def test_sft_curriculum_stages_by_level(built, tiny_model, tmp_path):
