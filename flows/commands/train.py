@@ -23,7 +23,14 @@ def train_command(
 ) -> None:
     """Train a model on a built dataset (fields: see the trainer's config dataclass)."""
     with user_errors():
+        import logging
+
         from flows.summary import print_counts
+
+        # one line per logged step on stderr (the trainers log them, never print them)
+        train_log = logging.getLogger("tracemill.train")
+        if train_log.getEffectiveLevel() > logging.INFO:
+            train_log.setLevel(logging.INFO)
         from flows.train import make_config, run_training
 
         if not config.exists():
