@@ -17,6 +17,7 @@ version, and an export rewrites the same folder.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -82,9 +83,14 @@ def run_export(cfg: ExportStage, *, catalog: str | None, to: str) -> dict[str, A
             private=cfg.private,
             license=cfg.license,
         )
+    # recorded after the export succeeded (a Hub upload never holds the writer lock)
+    target = result.url or (str(Path(to).resolve()) if result.folder else to)
+    with open_catalog(catalog) as store:
+        store.record_export(cfg.dataset, result.version, target)
     counts = result.counts()
     if result.url:
         counts["url"] = result.url
+    counts["export_target"] = target
     return counts
 
 

@@ -472,6 +472,29 @@ class CatalogStore:
 
         return self._write_transaction(transaction)
 
+    def record_export(self, name: str, version: int, target: str) -> None:
+        """Set ``export_target`` of dataset ``name`` version ``version`` (its latest export).
+
+        The only in-place change the store makes: keys and contents of a ``datasets`` row
+        never change, and earlier targets stay readable at earlier snapshots.
+        """
+        if self.read_only:
+            raise CatalogError("catalog is open read-only")
+
+        def transaction(written: list[Path]) -> None:
+            found = self.con.execute(
+                "SELECT count(*) FROM datasets WHERE name = ? AND version = ?", [name, version]
+            ).fetchone()
+            if not found or not found[0]:
+                raise CatalogError(f"no dataset {name!r} version {version}")
+            self.con.execute(
+                "UPDATE datasets SET export_target = ? WHERE name = ? AND version = ?",
+                [target, name, version],
+            )
+            self._commit_message("tracemill", f"export {name} v{version} to {target}")
+
+        self._write_transaction(transaction)
+
     def existing_keys(self, name: str, keys: pa.Array | pa.ChunkedArray) -> pa.Array:
         """Which of ``keys`` (values of a single-column key) the table already holds."""
         key = table_spec(name).key

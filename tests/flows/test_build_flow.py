@@ -80,6 +80,20 @@ def test_cli_build_datasets_export(catalog_dir, tmp_path):
     assert res.exit_code == 0, res.output
     assert (out / "README.md").exists()
     assert (out / "data" / "train-00000-of-00001.parquet").exists()
+    # the datasets row records where it went (the latest export; earlier ones by snapshot)
+    from stores.catalog import open_catalog
+
+    def target():
+        with open_catalog(catalog_dir, read_only=True) as store:
+            rows = store.read("datasets", where="name = 'ref-sft'").to_pylist()
+        return [r["export_target"] for r in rows]
+
+    assert target() == [str(out.resolve())]
+    again = tmp_path / "again"
+    assert runner.invoke(app, ["export", "ref-sft", "--to", str(again)]).exit_code == 0
+    assert target() == [str(again.resolve())]
+    with open_catalog(catalog_dir, read_only=True) as store:
+        assert store.count("datasets") == 2  # updated in place, not appended
     res = runner.invoke(app, ["export", "missing", "--to", str(out)])
     assert res.exit_code == 2 and "build it first" in res.output
 

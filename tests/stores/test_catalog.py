@@ -240,3 +240,16 @@ def test_new_positions_first_of_each_missing_key(catalog):
     assert catalog.new_positions("problems", pa.array(["b", "a", "b", "a", "c"])).to_pylist() == [
         0, 1, 4
     ]
+
+
+def test_record_export_sets_the_target_of_one_dataset_version(catalog):
+    row = {"name": "d", "kind": "sft", "query": "SELECT 1", "rows": 1}
+    catalog.append({"datasets": [{**row, "version": 1}, {**row, "version": 2}]})
+    before = catalog.current_snapshot()
+    catalog.record_export("d", 2, "/exports/d")
+    targets = {r["version"]: r["export_target"] for r in catalog.read("datasets").to_pylist()}
+    assert targets == {1: None, 2: "/exports/d"}
+    assert catalog.current_snapshot() == before + 1
+    assert catalog.read("datasets", snapshot=before).column("export_target").null_count == 2
+    with pytest.raises(CatalogError, match="no dataset 'd' version 3"):
+        catalog.record_export("d", 3, "/x")
