@@ -22,6 +22,10 @@ Measured in one run (every method with its defaults unless stated):
   by embedding cosine) against the planted leaks;
 - rows/s per stage: normalize, shingle, minhash, LSH, cluster (near), encode, index
   (usearch neighbour search), cluster + keep policy (semantic), decontam;
+- the near stages against the **per-row path they replaced** (one ``datasketch.MinHash``
+  per row, rows inserted one by one into ``MinHashLSH``; kept here as the baseline), on
+  the same rows in the same run: speed-up per stage, and whether shingles, signatures
+  and edges are bit-identical (``--no-near-baseline`` skips it);
 - **semhash** (``SemHash.from_embeddings`` + ``self_deduplicate``) on the *same vectors*
   at the same threshold as the baseline: time ratio and its precision/recall (it has no
   number guard, so it merges renumbered problems). Nothing is downloaded: semhash gets
@@ -32,7 +36,7 @@ because encoding with all-MiniLM-L6-v2 on a loaded 2-core CPU runs ~50 rows/s;
 ``--encoder hash`` swaps in a hashed bag-of-words encoder for a quick run.
 
 Usage: python benchmarks/dedup.py [--rows N] [--semantic-rows M] [--encoder minilm|hash]
-       [--device cpu|cuda] [--semantic-threshold T] [--no-semhash]
+       [--device cpu|cuda] [--semantic-threshold T] [--no-semhash] [--no-near-baseline]
 """
 
 from __future__ import annotations
@@ -44,9 +48,13 @@ import time
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from pipelines.curate import NearConfig
 
 NAMES = (
     "Alice Bob Carol Dmitri Elena Farah Goran Hana Ivan Jun Kofi Lena Mateo Nadia Omar "
@@ -328,13 +336,149 @@ def _encoder(kind: str, device: str | None, batch_size: int) -> tuple[str, objec
     return MINILM_NAME, enc
 
 
+# -- the per-row near dedup that the vectorized steps replaced (baseline only) -----------
+
+
+def rowwise_shingles(table: pa.Table, cfg: NearConfig) -> pa.Table:
+    """Shingles the old way: a Python set of CRC-32s of n-gram strings per row."""
+    from pipelines.curate.near import SHINGLES
+    from pipelines.curate.normalize import char_texts, ngrams, word_tokens
+
+    questions = table.column("question")
+    if cfg.unit == "word":
+        units: list = word_tokens(questions)
+    else:
+        units = char_texts(questions, cfg.normalize)
+    n = cfg.ngram
+    shingles = [sorted({zlib.crc32(g.encode("utf-8")) for g in ngrams(u, n)}) for u in units]
+    return pa.table(
+        {"problem_id": table.column("problem_id"), "shingles": shingles}, schema=SHINGLES
+    )
+
+
+def rowwise_minhash(shingles: pa.Table, table: pa.Table, cfg: NearConfig) -> pa.Table:
+    """Signatures the old way: one ``datasketch.MinHash`` per row, numbers per row."""
+    from datasketch import MinHash
+
+    from pipelines.curate.near import SIGNATURES
+    from pipelines.curate.normalize import number_signature
+
+    sets = shingles.column("shingles").to_pylist()
+    minhashes = MinHash.generator(
+        (s or [] for s in sets),
+        num_perm=cfg.num_perm,
+        seed=cfg.seed,
+        hashfunc=int,
+    )
+    signatures = [m.hashvalues.astype(np.uint64).tolist() for m in minhashes]
+    numbers = [number_signature(q or "") for q in table.column("question").to_pylist()]
+    return pa.table(
+        {"problem_id": shingles.column("problem_id"), "signature": signatures, "numbers": numbers},
+        schema=SIGNATURES,
+    )
+
+
+def rowwise_lsh(signatures: pa.Table, cfg: NearConfig) -> pa.Table:
+    """Edges the old way: insert every row into ``MinHashLSH``, then query every row."""
+    from datasketch import MinHash, MinHashLSH
+
+    from pipelines.curate.clusters import edges_table
+    from pipelines.curate.near import signature_matrix
+
+    ids = signatures.column("problem_id").to_pylist()
+    sig = signature_matrix(signatures)
+    threshold, num_perm = cfg.threshold, cfg.num_perm
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    template = MinHash(num_perm=num_perm, seed=cfg.seed)
+    empty = np.all(sig == template.hashvalues.astype(np.uint64), axis=1)
+    hashes = []
+    with lsh.insertion_session() as session:
+        for i in range(len(ids)):
+            m = template.copy()
+            m.hashvalues = sig[i]
+            hashes.append(m)
+            if not empty[i]:
+                session.insert(i, m, check_duplication=False)
+    left, right = [], []
+    for i, m in enumerate(hashes):
+        if not empty[i]:
+            for j in lsh.query(m):
+                if j > i:
+                    left.append(i)
+                    right.append(j)
+    li, ri = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
+    sim = (sig[li] == sig[ri]).mean(axis=1)
+    ok = sim >= threshold
+    if cfg.number_guard:
+        numbers = np.asarray(signatures.column("numbers").to_pylist(), dtype=object)
+        ok &= numbers[li] == numbers[ri]
+    id_arr = np.asarray(ids, dtype=object)
+    return edges_table(id_arr[li[ok]].tolist(), id_arr[ri[ok]].tolist(), sim[ok])
+
+
+def _near_stages(table: pa.Table, cfg: NearConfig, steps: tuple) -> tuple[dict[str, float], tuple]:
+    """Run shingle → minhash → LSH → cluster with ``steps``; seconds per stage, outputs.
+
+    An untimed warm-up on the first 1,000 rows comes first (imports, kernels, caches).
+    """
+    from pipelines.curate.clusters import connected_clusters
+
+    shingle, minhash, lsh = steps
+    warm = table.slice(0, 1_000)
+    lsh(minhash(shingle(warm, cfg), warm, cfg), cfg)
+    t0 = time.perf_counter()
+    shingles = shingle(table, cfg)
+    t1 = time.perf_counter()
+    signatures = minhash(shingles, table, cfg)
+    t2 = time.perf_counter()
+    edges = lsh(signatures, cfg)
+    t3 = time.perf_counter()
+    connected_clusters(edges)
+    t4 = time.perf_counter()
+    times = {"shingle": t1 - t0, "minhash": t2 - t1, "lsh": t3 - t2, "near cluster": t4 - t3}
+    return times, (shingles, signatures, edges)
+
+
+def bench_near_baseline(
+    table: pa.Table, cfg: NearConfig, times: dict[str, float], out: tuple
+) -> None:
+    """The per-row path on the same rows: speed-up per stage and whether results agree."""
+    n = table.num_rows
+    base_times, base_out = _near_stages(
+        table, cfg, (rowwise_shingles, rowwise_minhash, rowwise_lsh)
+    )
+    print(f"  near vs the per-row datasketch path ({n:,} rows, same run):")
+    print(f"    {'stage':<14}{'per-row rows/s':>16}{'vectorized rows/s':>20}{'speed-up':>10}")
+    for stage in ("shingle", "minhash", "lsh"):
+        before, after = base_times[stage], times[stage]
+        print(
+            f"    {stage:<14}{n / max(before, 1e-9):16,.0f}{n / max(after, 1e-9):20,.0f}"
+            f"{before / max(after, 1e-9):9.1f}x"
+        )
+    before = sum(base_times[s] for s in ("shingle", "minhash", "lsh"))
+    after = sum(times[s] for s in ("shingle", "minhash", "lsh"))
+    print(
+        f"    {'all three':<14}{n / max(before, 1e-9):16,.0f}{n / max(after, 1e-9):20,.0f}"
+        f"{before / max(after, 1e-9):9.1f}x"
+    )
+    same = [new.equals(old) for new, old in zip(out, base_out, strict=True)]
+    print(
+        "    bit-identical to the per-row path: "
+        + ", ".join(
+            f"{k} {'yes' if ok else 'NO'}"
+            for k, ok in zip(("shingles", "signatures", "edges"), same, strict=True)
+        )
+    )
+
+
 # -- the run -----------------------------------------------------------------------
 
 
-def bench_exact_near(corpus: Corpus, ngram: int, threshold: float) -> None:
-    """Exact and near dedup: stages, quality, the pandas / naive baselines."""
+def bench_exact_near(
+    corpus: Corpus, ngram: int, threshold: float, near_baseline: bool = True
+) -> None:
+    """Exact and near dedup: stages, quality, the pandas / per-row baselines."""
     from pipelines.curate import ExactConfig, NearConfig, run_exact, run_near
-    from pipelines.curate.clusters import connected_clusters
     from pipelines.curate.exact import exact_clusters, normalize_step
     from pipelines.curate.near import lsh_edges, minhash_step, shingle_step
 
@@ -356,21 +500,8 @@ def bench_exact_near(corpus: Corpus, ngram: int, threshold: float) -> None:
     pandas_dropped = n - len(frame.drop_duplicates(subset="question"))
     t_pandas = time.perf_counter() - t0
     cfg = NearConfig(threshold=threshold, ngram=ngram)
-    t0 = time.perf_counter()
-    shingles = shingle_step(table, cfg)
-    t1 = time.perf_counter()
-    signatures = minhash_step(shingles, table, cfg)
-    t2 = time.perf_counter()
-    edges = lsh_edges(signatures, cfg)
-    t3 = time.perf_counter()
-    connected_clusters(edges)
-    t4 = time.perf_counter()
-    for name, secs in (
-        ("shingle", t1 - t0),
-        ("minhash", t2 - t1),
-        ("lsh", t3 - t2),
-        ("near cluster", t4 - t3),
-    ):
+    times, near_out = _near_stages(table, cfg, (shingle_step, minhash_step, lsh_edges))
+    for name, secs in times.items():
         _rate(name, n, secs)
     t0 = time.perf_counter()
     near = run_near(table, cfg)
@@ -382,6 +513,8 @@ def bench_exact_near(corpus: Corpus, ngram: int, threshold: float) -> None:
         f"baseline pandas drop_duplicates (raw text): dropped {pandas_dropped:,} vs exact "
         f"{exact.dropped:,}; time ratio exact/pandas {t_exact / max(t_pandas, 1e-9):.1f}x"
     )
+    if near_baseline:
+        bench_near_baseline(table, cfg, times, near_out)
 
 
 def bench_decontam(
@@ -413,7 +546,7 @@ def bench_decontam(
     from pipelines.curate.semantic import _normalize, vector_matrix
 
     t0 = time.perf_counter()
-    bvecs = _normalize(encoder.encode(list(corpus.benchmark)))  # type: ignore[attr-defined]
+    bvecs = _normalize(encoder.encode(list(corpus.benchmark)))
     emb = embedding_matches(
         vectors.column("problem_id").to_pylist(), vector_matrix(vectors), bench, [bvecs],
         threshold,
@@ -513,6 +646,9 @@ def main() -> None:
     parser.add_argument("--semantic-threshold", type=float, default=0.9)
     parser.add_argument("--decontam-threshold", type=float, default=0.9)
     parser.add_argument("--no-semhash", action="store_true")
+    parser.add_argument(
+        "--no-near-baseline", action="store_true", help="skip the per-row near dedup baseline"
+    )
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -523,7 +659,7 @@ def main() -> None:
         + ", ".join(f"{k} {counts[k]:,}" for k in KINDS)
         + f"; benchmark leaks {len(corpus.leaks):,}"
     )
-    bench_exact_near(corpus, args.ngram, args.near_threshold)
+    bench_exact_near(corpus, args.ngram, args.near_threshold, not args.no_near_baseline)
     t0 = time.perf_counter()
     model, encoder = _encoder(args.encoder, args.device, args.batch_size)
     print(f"\nencoder {model} loaded in {time.perf_counter() - t0:.1f}s")
