@@ -97,6 +97,7 @@ def test_registry_has_the_sat_and_grid_families():
         "hitori",
         "binairo",
         "campsite",
+        "norinori",
     }
     assert expected <= set(FAMILIES)
 
