@@ -253,3 +253,24 @@ def test_record_export_sets_the_target_of_one_dataset_version(catalog):
     assert catalog.read("datasets", snapshot=before).column("export_target").null_count == 2
     with pytest.raises(CatalogError, match="no dataset 'd' version 3"):
         catalog.record_export("d", 3, "/x")
+
+
+def test_all_distinct_fast_path_and_fallbacks():
+    import hashlib
+
+    from stores.catalog import _all_distinct
+
+    ids = [hashlib.md5(str(i).encode()).hexdigest() for i in range(500)]
+    assert _all_distinct(pa.array(ids))
+    assert not _all_distinct(pa.array([*ids, ids[7]]))
+    # same first 16 digits, different ids: the prefix check defers to the exact count
+    twins = ["0" * 16 + "a" * 16, "0" * 16 + "b" * 16]
+    assert _all_distinct(pa.array(ids + twins))
+    assert not _all_distinct(pa.array(ids + twins + twins[:1]))
+    # slices and chunks (buffer offsets), upper-case or other strings, tiny inputs
+    assert not _all_distinct(pa.array([ids[3], *ids]).slice(0, 10))
+    assert _all_distinct(pa.array([ids[3], *ids]).slice(1))
+    assert not _all_distinct(pa.chunked_array([ids[:10], ids[5:20]]))
+    assert not _all_distinct(pa.array([i.upper() for i in ids] + [ids[0].upper()]))
+    assert _all_distinct(pa.array(["a", "b", "c"])) and not _all_distinct(pa.array(["a", "a"]))
+    assert _all_distinct(pa.array([ids[0]]))
