@@ -150,11 +150,8 @@ def neighbors8(r: int, c: int, rows: int, cols: int) -> list[Cell]:
     ]
 
 
-def is_connected(cells: set[Cell]) -> bool:
-    """Whether a set of cells is orthogonally connected (the empty set counts as connected)."""
-    if not cells:
-        return True
-    start = next(iter(cells))
+def reach(start: Cell, cells: set[Cell]) -> set[Cell]:
+    """The cells of ``cells`` orthogonally connected to ``start`` (which is among them)."""
     seen = {start}
     stack = [start]
     while stack:
@@ -163,7 +160,26 @@ def is_connected(cells: set[Cell]) -> bool:
             if nb in cells and nb not in seen:
                 seen.add(nb)
                 stack.append(nb)
-    return len(seen) == len(cells)
+    return seen
+
+
+def is_connected(cells: set[Cell]) -> bool:
+    """Whether a set of cells is orthogonally connected (the empty set counts as connected)."""
+    if not cells:
+        return True
+    return len(reach(next(iter(cells)), cells)) == len(cells)
+
+
+def border_cells(region: list[list[int]], exclude: set[Cell]) -> list[Cell]:
+    """Cells (row-major) next to another region, except those in ``exclude``."""
+    n = len(region)
+    return [
+        (r, c)
+        for r in range(n)
+        for c in range(n)
+        if (r, c) not in exclude
+        and any(region[a][b] != region[r][c] for a, b in neighbors4(r, c, n, n))
+    ]
 
 
 def random_latin_square(n: int, rng: random.Random) -> list[list[int]]:

@@ -27,6 +27,7 @@ from pipelines.synth.grid import (
     MAX_PARSE_CHARS,
     SOLVER,
     UniquenessSolver,
+    border_cells,
     difficulty_score,
     exactly,
     format_binary_grid,
@@ -37,6 +38,7 @@ from pipelines.synth.grid import (
     parse_binary_grid,
     parse_cells,
     positive_int,
+    reach,
     wrong,
 )
 from pipelines.verify.registry import Verdict
@@ -266,19 +268,6 @@ def _rules(region: Sequence[Sequence[int]], pool: IDPool) -> list[list[int]]:
     return clauses
 
 
-def _reach(start: Cell, cells: set[Cell]) -> set[Cell]:
-    """The cells of ``cells`` orthogonally connected to ``start`` (which is among them)."""
-    seen = {start}
-    stack = [start]
-    while stack:
-        r, c = stack.pop()
-        for nb in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
-            if nb in cells and nb not in seen:
-                seen.add(nb)
-                stack.append(nb)
-    return seen
-
-
 def _detach(region: list[list[int]], start: Cell, shaded: set[Cell]) -> list[Cell] | None:
     """Unshaded cells that can leave ``start``'s region together, ``start`` among them.
 
@@ -299,7 +288,7 @@ def _detach(region: list[list[int]], start: Cell, shaded: set[Cell]) -> list[Cel
             while step is not None:
                 path.append(step)
                 step = parent[step]
-            kept = _reach(pair[0], cells - set(path))
+            kept = reach(pair[0], cells - set(path))
             if pair[1] in kept:
                 return sorted(cells - kept)
         for nb in neighbors4(r, c, n, n):
@@ -323,13 +312,7 @@ def _repair(
     n = len(region)
     first = sorted(alternative - shaded)
     rng.shuffle(first)
-    border = [
-        (r, c)
-        for r in range(n)
-        for c in range(n)
-        if (r, c) not in shaded
-        and any(region[a][b] != region[r][c] for a, b in neighbors4(r, c, n, n))
-    ]
+    border = border_cells(region, shaded)
     rng.shuffle(border)
     for i, cell in enumerate(first + border):
         moved = _detach(region, cell, shaded)

@@ -19,6 +19,7 @@ from pysat.formula import IDPool
 from pipelines.synth.base import Item, Task, check_level, register_task
 from pipelines.synth.grid import (
     UniquenessSolver,
+    border_cells,
     difficulty_score,
     exactly,
     format_binary_grid,
@@ -114,13 +115,7 @@ def _repair(
     n = len(region)
     first = list(alt_stars)
     rng.shuffle(first)
-    border = [
-        (r, c)
-        for r in range(n)
-        for c in range(n)
-        if (r, c) not in stars
-        and any(region[a][b] != region[r][c] for a, b in neighbors4(r, c, n, n))
-    ]
+    border = border_cells(region, stars)
     rng.shuffle(border)
     for r, c in first + border:
         old = region[r][c]
