@@ -17,7 +17,7 @@ MESSAGE = pa.struct([pa.field("role", pa.string()), pa.field("content", pa.strin
 MESSAGES = pa.list_(MESSAGE)
 
 DOMAINS = ("math", "code", "logic", "sat", "science", "other")
-ROLES = ("teacher", "student", "reference")
+ROLES = ("teacher", "student", "reference", "judge")
 """`reference` marks a response that came with the source data (not sampled by us)."""
 
 
@@ -51,7 +51,7 @@ SAMPLES = pa.schema(
     [
         _f("sample_id", pa.string(), False, "hash(problem_id, model, params, sample_index)"),
         _f("problem_id", pa.string(), False),
-        _f("role", pa.string(), False, "teacher, student or reference"),
+        _f("role", pa.string(), False, "teacher, student, reference or judge"),
         _f("origin", pa.string(), False, "generate, or ingest:<source> for existing responses"),
         _f("model", pa.string(), False),
         _f("backend", pa.string(), False, "vllm, openai, transformers, llamacpp or ingest"),

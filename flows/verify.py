@@ -61,7 +61,9 @@ def pending_samples(
 ) -> tuple[pa.Table, dict[str, int]]:
     """Samples to verify as (sample_id, verifier) rows, and counts of those skipped."""
     known = _verifier_table(verifier)
-    samples = f"(SELECT * FROM samples WHERE {where})" if where else "samples"
+    # judge samples are a grader's replies about a problem, not answers to verify
+    only = f" AND ({where})" if where else ""
+    samples = f"(SELECT * FROM samples WHERE role <> 'judge'{only})"
     name = "coalesce(CAST(? AS VARCHAR), p.verifier)"
     done = (
         ""

@@ -211,8 +211,35 @@ def test_answer_first_uses_the_judge(store, tmp_path):
     assert all(r["k"] == 1 for r in rows)
     assert {r["level"] for r in rows if r["passes"] == 1} <= {1}
     assert {r["level"] for r in rows if r["passes"] == 0} == {6}
-    assert out.counters["judged"] == sum(1 for r in rows if r["passes"] == 0) > 0
+    judged = out.counters["judged"]
+    assert judged == sum(1 for r in rows if r["passes"] == 0) > 0
     assert {r["method"] for r in rows} == {"answer_first"}
+    # the judge's replies are kept as samples of role judge, never verified
+    kept = store.sql("SELECT * FROM samples WHERE role = 'judge'").to_pylist()
+    assert len(kept) == judged == out.counters["judge_generated"]
+    assert {k["model"] for k in kept} == {"judge"} and {k["sample_index"] for k in kept} == {0}
+    assert all("<answer>6</answer>" in k["completion"] for k in kept)
+    assert all("Student's answer" in k["prompt"][-1]["content"] for k in kept)
+    from flows.verify import pending_samples
+
+    todo, _ = pending_samples(store, force=True)
+    judge_ids = {k["sample_id"] for k in kept}
+    assert todo.num_rows > 0 and not judge_ids & set(todo.column("sample_id").to_pylist())
+    # another grade of the same answers (other bins): the judge is not asked again
+    again = Factory()
+    out2 = _grade(store, _cfg(method="answer_first", judge_model="judge", judge_backend="fake",
+                              bins=[0.5, 0.0]), again, tmp_path)  # fmt: skip
+    assert again.calls == 0 and out2.counters["judge_reused"] == judged
+    assert {r["level"] for r in out2.grades.to_pylist() if r["passes"] == 0} == {2}  # clamped
+    # a different student (its answers differ): the judge is asked afresh
+    other = Factory()
+    _grade(store, _cfg(method="answer_first", judge_model="judge", judge_backend="fake",
+                       temperature=0.9), other, tmp_path)  # fmt: skip
+    judge_calls = sum(b.calls for b in other.backends if b.model == "judge")
+    assert judge_calls > 0
+    assert store.sql("SELECT count(*) AS n FROM samples WHERE role = 'judge'").column("n")[
+        0
+    ].as_py() == judged + judge_calls
 
 
 def test_select_is_reproducible_after_more_data_arrives(store, tmp_path):
