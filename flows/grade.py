@@ -217,18 +217,16 @@ class CatalogSampler:
         if not sample_ids:
             return {}
         want = pa.table({"sample_id": pa.array(sample_ids, pa.string())})
-        self.store.con.register("_tm_grade_want", want)
-        try:
-            rows = self.store.sql(
-                "SELECT s.sample_id, s.completion_tokens, s.final, s.completion, v.passed "
-                "FROM samples s JOIN _tm_grade_want w USING (sample_id) "
-                "LEFT JOIN (SELECT sample_id, passed FROM verdicts WHERE sample_id IN "
-                "(SELECT sample_id FROM _tm_grade_want) QUALIFY row_number() OVER "
-                "(PARTITION BY sample_id ORDER BY created_at DESC, verifier_version DESC) = 1"
-                ") v USING (sample_id)"
-            ).to_pylist()
-        finally:
-            self.store.con.unregister("_tm_grade_want")
+        rows = self.store.sql_with(
+            "_tm_grade_want",
+            want,
+            "SELECT s.sample_id, s.completion_tokens, s.final, s.completion, v.passed "
+            "FROM samples s JOIN _tm_grade_want w USING (sample_id) "
+            "LEFT JOIN (SELECT sample_id, passed FROM verdicts WHERE sample_id IN "
+            "(SELECT sample_id FROM _tm_grade_want) QUALIFY row_number() OVER "
+            "(PARTITION BY sample_id ORDER BY created_at DESC, verifier_version DESC) = 1"
+            ") v USING (sample_id)",
+        ).to_pylist()
         return {r["sample_id"]: r for r in rows}
 
     def _generate(
@@ -412,14 +410,12 @@ class BackendJudge:
         if self.store is None or not sample_ids:
             return {}
         want = pa.table({"sample_id": pa.array(sample_ids, pa.string())})
-        self.store.con.register("_tm_judge_want", want)
-        try:
-            rows = self.store.sql(
-                "SELECT s.sample_id, s.final, s.completion FROM samples s "
-                "SEMI JOIN _tm_judge_want w USING (sample_id)"
-            ).to_pylist()
-        finally:
-            self.store.con.unregister("_tm_judge_want")
+        rows = self.store.sql_with(
+            "_tm_judge_want",
+            want,
+            "SELECT s.sample_id, s.final, s.completion FROM samples s "
+            "SEMI JOIN _tm_judge_want w USING (sample_id)",
+        ).to_pylist()
         return {r["sample_id"]: r["final"] or r["completion"] or "" for r in rows}
 
     def _keep(self, generated: list[Any], requests: list[Any]) -> None:
@@ -625,15 +621,13 @@ def _graded_ids(store: Any, model: str, params_id: str, ids: Sequence[str]) -> s
 
 def _grades_of(store: Any, model: str, params_id: str, ids: Sequence[str]) -> pa.Table:
     want = pa.table({"problem_id": pa.array(list(ids), pa.string())})
-    store.con.register("_tm_grade_ids", want)
-    try:
-        return store.sql(
-            "SELECT g.* FROM grades g SEMI JOIN _tm_grade_ids w USING (problem_id) "
-            "WHERE g.grader_model = ? AND g.params_id = ? ORDER BY g.problem_id",
-            [model, params_id],
-        )
-    finally:
-        store.con.unregister("_tm_grade_ids")
+    return store.sql_with(
+        "_tm_grade_ids",
+        want,
+        "SELECT g.* FROM grades g SEMI JOIN _tm_grade_ids w USING (problem_id) "
+        "WHERE g.grader_model = ? AND g.params_id = ? ORDER BY g.problem_id",
+        [model, params_id],
+    )
 
 
 def level_agreement(
@@ -653,16 +647,14 @@ def level_agreement(
             strict=True)
     )  # fmt: skip
     want = pa.table({"problem_id": pa.array(list(mine), pa.string())})
-    store.con.register("_tm_agree_ids", want)
-    try:
-        rows = store.sql(
-            "SELECT g.problem_id, g.level, g.params FROM grades g "
-            "SEMI JOIN _tm_agree_ids w USING (problem_id) "
-            "WHERE g.grader_model = ? AND g.method = ?",
-            [model, other],
-        ).to_pylist()
-    finally:
-        store.con.unregister("_tm_agree_ids")
+    rows = store.sql_with(
+        "_tm_agree_ids",
+        want,
+        "SELECT g.problem_id, g.level, g.params FROM grades g "
+        "SEMI JOIN _tm_agree_ids w USING (problem_id) "
+        "WHERE g.grader_model = ? AND g.method = ?",
+        [model, other],
+    ).to_pylist()
     same = ("k", "bins", "sampling")
     theirs: dict[str, int] = {}
     for row in rows:
@@ -739,16 +731,14 @@ def selection_candidates(
         raise ValueError(
             f"grades from several grader models ({', '.join(models)}); choose one with model"
         )
-    store.con.register("_tm_sel_grades", grades)
-    try:
-        return store.sql(
-            "SELECT g.problem_id, g.level, g.pass_rate, g.k, g.grader_model, g.params_id, "
-            "g.method, p.domain, p.source FROM (SELECT * FROM _tm_sel_grades QUALIFY "
-            "row_number() OVER (PARTITION BY problem_id ORDER BY created_at DESC, params_id) "
-            f"= 1) g JOIN problems AS p{at} USING (problem_id) ORDER BY g.problem_id"
-        )
-    finally:
-        store.con.unregister("_tm_sel_grades")
+    return store.sql_with(
+        "_tm_sel_grades",
+        grades,
+        "SELECT g.problem_id, g.level, g.pass_rate, g.k, g.grader_model, g.params_id, "
+        "g.method, p.domain, p.source FROM (SELECT * FROM _tm_sel_grades QUALIFY "
+        "row_number() OVER (PARTITION BY problem_id ORDER BY created_at DESC, params_id) "
+        f"= 1) g JOIN problems AS p{at} USING (problem_id) ORDER BY g.problem_id",
+    )
 
 
 def select(cfg: SelectStage, *, store: Any, run_id: str | None) -> tuple[dict[str, Any], Any]:

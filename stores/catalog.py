@@ -783,6 +783,16 @@ class CatalogStore:
         """Run DuckDB SQL with every catalog table available by name."""
         return self.con.execute(query, params or []).to_arrow_table()
 
+    def sql_with(
+        self, view: str, table: pa.Table, query: str, params: list[Any] | None = None
+    ) -> pa.Table:
+        """:meth:`sql` with ``table`` also available as ``view`` (for that query only)."""
+        self.con.register(view, table)
+        try:
+            return self.sql(query, params)
+        finally:
+            self.con.unregister(view)
+
     def read(
         self,
         name: str,
