@@ -2,9 +2,9 @@
 VENV ?= .venv
 STAMP := $(VENV)/.tracemill-installed
 
-.PHONY: setup quickstart test lint bench
+.PHONY: setup quickstart test lint bench lock upgrade
 
-$(STAMP): pyproject.toml scripts/setup.sh
+$(STAMP): pyproject.toml requirements/cpu.lock.txt scripts/setup.sh
 	bash scripts/setup.sh $(VENV)
 	touch $(STAMP)
 
@@ -21,3 +21,13 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do echo "== $$b"; $(VENV)/bin/python $$b || exit 1; done
+
+# Re-compile the lock from pyproject.toml (keeping pins), or take the newest allowed
+# releases and prove them: re-lock, rebuild the environment from the lock, run the tests.
+lock:
+	bash scripts/lock.sh
+
+upgrade:
+	bash scripts/lock.sh --upgrade
+	rm -rf $(VENV)
+	$(MAKE) setup test

@@ -54,7 +54,7 @@ import numpy as np
 import pyarrow as pa
 
 if TYPE_CHECKING:
-    from pipelines.curate import NearConfig
+    from tracemill.pipelines.curate import NearConfig
 
 NAMES = (
     "Alice Bob Carol Dmitri Elena Farah Goran Hana Ivan Jun Kofi Lena Mateo Nadia Omar "
@@ -326,8 +326,8 @@ def _encoder(kind: str, device: str | None, batch_size: int) -> tuple[str, objec
     if kind == "hash":
         return "hash-bow-512", HashEncoder()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from pipelines.curate import SentenceTransformerEncoder
-    from stores.embeddings import MINILM_NAME, packaged_minilm_path
+    from tracemill.pipelines.curate import SentenceTransformerEncoder
+    from tracemill.stores.embeddings import MINILM_NAME, packaged_minilm_path
 
     enc = SentenceTransformerEncoder(
         str(packaged_minilm_path()), device=device, batch_size=batch_size
@@ -341,8 +341,8 @@ def _encoder(kind: str, device: str | None, batch_size: int) -> tuple[str, objec
 
 def rowwise_shingles(table: pa.Table, cfg: NearConfig) -> pa.Table:
     """Shingles the old way: a Python set of CRC-32s of n-gram strings per row."""
-    from pipelines.curate.near import SHINGLES
-    from pipelines.curate.normalize import char_texts, ngrams, word_tokens
+    from tracemill.pipelines.curate.near import SHINGLES
+    from tracemill.pipelines.curate.normalize import char_texts, ngrams, word_tokens
 
     questions = table.column("question")
     if cfg.unit == "word":
@@ -359,9 +359,8 @@ def rowwise_shingles(table: pa.Table, cfg: NearConfig) -> pa.Table:
 def rowwise_minhash(shingles: pa.Table, table: pa.Table, cfg: NearConfig) -> pa.Table:
     """Signatures the old way: one ``datasketch.MinHash`` per row, numbers per row."""
     from datasketch import MinHash
-
-    from pipelines.curate.near import SIGNATURES
-    from pipelines.curate.normalize import number_signature
+    from tracemill.pipelines.curate.near import SIGNATURES
+    from tracemill.pipelines.curate.normalize import number_signature
 
     sets = shingles.column("shingles").to_pylist()
     minhashes = MinHash.generator(
@@ -381,9 +380,8 @@ def rowwise_minhash(shingles: pa.Table, table: pa.Table, cfg: NearConfig) -> pa.
 def rowwise_lsh(signatures: pa.Table, cfg: NearConfig) -> pa.Table:
     """Edges the old way: insert every row into ``MinHashLSH``, then query every row."""
     from datasketch import MinHash, MinHashLSH
-
-    from pipelines.curate.clusters import edges_table
-    from pipelines.curate.near import signature_matrix
+    from tracemill.pipelines.curate.clusters import edges_table
+    from tracemill.pipelines.curate.near import signature_matrix
 
     ids = signatures.column("problem_id").to_pylist()
     sig = signature_matrix(signatures)
@@ -421,7 +419,7 @@ def _near_stages(table: pa.Table, cfg: NearConfig, steps: tuple) -> tuple[dict[s
 
     An untimed warm-up on the first 1,000 rows comes first (imports, kernels, caches).
     """
-    from pipelines.curate.clusters import connected_clusters
+    from tracemill.pipelines.curate.clusters import connected_clusters
 
     shingle, minhash, lsh = steps
     warm = table.slice(0, 1_000)
@@ -478,9 +476,9 @@ def bench_exact_near(
     corpus: Corpus, ngram: int, threshold: float, near_baseline: bool = True
 ) -> None:
     """Exact and near dedup: stages, quality, the pandas / per-row baselines."""
-    from pipelines.curate import ExactConfig, NearConfig, run_exact, run_near
-    from pipelines.curate.exact import exact_clusters, normalize_step
-    from pipelines.curate.near import lsh_edges, minhash_step, shingle_step
+    from tracemill.pipelines.curate import ExactConfig, NearConfig, run_exact, run_near
+    from tracemill.pipelines.curate.exact import exact_clusters, normalize_step
+    from tracemill.pipelines.curate.near import lsh_edges, minhash_step, shingle_step
 
     table, n = corpus.table, corpus.table.num_rows
     print(f"\n== exact and near: {n:,} rows ==")
@@ -521,7 +519,12 @@ def bench_decontam(
     corpus: Corpus, encoder: object | None, vectors: pa.Table | None, threshold: float
 ) -> None:
     """Decontamination against the generated benchmark: n-grams, then embeddings."""
-    from pipelines.curate import Benchmark, DecontamConfig, embedding_matches, ngram_matches
+    from tracemill.pipelines.curate import (
+        Benchmark,
+        DecontamConfig,
+        embedding_matches,
+        ngram_matches,
+    )
 
     table, n = corpus.table, corpus.table.num_rows
     bench = [Benchmark("genbench", tuple(corpus.benchmark))]
@@ -543,7 +546,7 @@ def bench_decontam(
     report("decontam 8-gram", {int(p) for p in matches.column("problem_id").to_pylist()}, secs)
     if encoder is None or vectors is None:
         return
-    from pipelines.curate.semantic import _normalize, vector_matrix
+    from tracemill.pipelines.curate.semantic import _normalize, vector_matrix
 
     t0 = time.perf_counter()
     bvecs = _normalize(encoder.encode(list(corpus.benchmark)))
@@ -567,10 +570,10 @@ def bench_semantic(
     semhash: bool,
 ) -> None:
     """Semantic dedup stage by stage, then semhash on the same vectors."""
-    from pipelines.curate import SemanticConfig, run_semantic
-    from pipelines.curate.clusters import connected_clusters
-    from pipelines.curate.normalize import number_signatures
-    from pipelines.curate.semantic import neighbour_edges, vector_matrix
+    from tracemill.pipelines.curate import SemanticConfig, run_semantic
+    from tracemill.pipelines.curate.clusters import connected_clusters
+    from tracemill.pipelines.curate.normalize import number_signatures
+    from tracemill.pipelines.curate.semantic import neighbour_edges, vector_matrix
 
     table, n = corpus.table, corpus.table.num_rows
     print(f"\n== semantic: {n:,} rows, {model}, cosine >= {threshold} ==")
@@ -663,7 +666,7 @@ def main() -> None:
     t0 = time.perf_counter()
     model, encoder = _encoder(args.encoder, args.device, args.batch_size)
     print(f"\nencoder {model} loaded in {time.perf_counter() - t0:.1f}s")
-    from pipelines.curate import embed_step
+    from tracemill.pipelines.curate import embed_step
 
     bench_decontam(corpus, None, None, args.decontam_threshold)
     small = make_corpus(args.semantic_rows, seed=1)

@@ -8,7 +8,7 @@
 
 Both paths get the same prompts and sampling params with fixed output lengths
 (``min_new_tokens`` for transformers, ``ignore_eos`` for vLLM), so token counts match.
-The tracemill path is ``flows.distill.distill`` on a fresh catalog: planning sample ids,
+The tracemill path is ``tracemill.flows.distill.distill`` on a fresh catalog: planning sample ids,
 generation through the backend, sample rows, and one catalog transaction per batch
 (verification off unless ``--verify``). The bare path calls the engine directly:
 ``backend.generate`` for fake, ``model.generate`` for transformers, one ``llm.chat`` for
@@ -28,10 +28,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from catalogs import problem_id  # noqa: E402
-from flows.distill import DistillStage, distill  # noqa: E402
-from pipelines.generate import GenerationRequest, SamplingParams, make_backend  # noqa: E402
-from stores.catalog import open_catalog  # noqa: E402
+from tracemill.catalogs import problem_id  # noqa: E402
+from tracemill.flows.distill import DistillStage, distill  # noqa: E402
+from tracemill.pipelines.generate import GenerationRequest, SamplingParams, make_backend  # noqa: E402
+from tracemill.stores.catalog import open_catalog  # noqa: E402
 
 
 def seed_catalog(path: Path, problems: int) -> list[dict[str, Any]]:

@@ -21,8 +21,8 @@ Populations:
   ten narrow bins).
 
 Tiny local model (``--tiny-problems``, 0 skips it): the full ``grade`` path —
-``flows.grade.grade`` on a fresh catalog with the ``transformers`` backend on CPU —
-with :mod:`pipelines.grade.guesser`, a random 2-layer Llama built on the spot that
+``tracemill.flows.grade.grade`` on a fresh catalog with the ``transformers`` backend on CPU —
+with :mod:`tracemill.pipelines.grade.guesser`, a random 2-layer Llama built on the spot that
 answers "guess the digit …" problems with one digit (checked by the ``exact``
 verifier), at temperature 1. Its true pass rate per problem comes from its logits
 (U-shaped with init std 0.5, near uniform with 0.2; ``--tiny-scale`` lists the stds,
@@ -50,7 +50,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipelines.grade import (  # noqa: E402
+from tracemill.pipelines.grade import (  # noqa: E402
     DEFAULT_BINS,
     GradingMethod,
     bernoulli_sampler,
@@ -138,8 +138,7 @@ def oracle_stream(
 ) -> dict:
     """The oracle over known sample outcomes ``passed[problem, index]`` (0/1)."""
     import numpy as np
-
-    from pipelines.grade.stopping import oracle_agreement
+    from tracemill.pipelines.grade.stopping import oracle_agreement
 
     cum = np.asarray(passed).cumsum(axis=1)
     p = np.array([rates[pid] for pid in ids])
@@ -173,13 +172,12 @@ def oracle_stream(
 
 
 def compare_tiny(args: argparse.Namespace, scale: float) -> dict[str, float]:
-    """Adaptive then fixed k through ``flows.grade.grade`` on the tiny guessing model."""
+    """Adaptive then fixed k through ``tracemill.flows.grade.grade`` on the tiny guessing model."""
     import torch
+    from tracemill.flows.grade import GradeStage, grade
+    from tracemill.pipelines.grade.guesser import build_guesser, guess_problems, true_pass_rates
+    from tracemill.stores.catalog import open_catalog
     from transformers.utils import logging as hf_logging
-
-    from flows.grade import GradeStage, grade
-    from pipelines.grade.guesser import build_guesser, guess_problems, true_pass_rates
-    from stores.catalog import open_catalog
 
     torch.set_num_threads(args.threads)
     hf_logging.disable_progress_bar()

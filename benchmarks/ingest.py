@@ -48,7 +48,7 @@ def main() -> None:
     parser.add_argument("--batch-rows", type=int, default=100_000)
     args = parser.parse_args()
 
-    from flows.ingest import IngestStage, ingest
+    from tracemill.flows.ingest import IngestStage, ingest
 
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
@@ -75,7 +75,7 @@ def main() -> None:
         rerun_s = time.perf_counter() - t0
         assert again.problems_skipped == args.rows and again.problems_inserted == 0
 
-        from stores.catalog import open_catalog
+        from tracemill.stores.catalog import open_catalog
 
         with open_catalog(str(tmpdir / "catalog"), read_only=True) as store:
             stored = store.read("problems")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from pipelines.synth import curriculum, get_task, item_rng, parse_levels, task_names
+from tracemill.pipelines.synth import curriculum, get_task, item_rng, parse_levels, task_names
 
 
 def measure(

@@ -28,8 +28,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from pipelines.verify import get_verifier
-from pipelines.verify.pool import PoolItem, VerifierPool
+from tracemill.pipelines.verify import get_verifier
+from tracemill.pipelines.verify.pool import PoolItem, VerifierPool
 
 TEMPLATES = [
     ("\\frac{{{a}}}{{{b}}}", "\\boxed{{{a}/{b}}}"),
@@ -180,7 +180,7 @@ def bare_run(python: str, folder: Path, job: tuple[str, list[str]], index: int) 
 
 def bench_code(args: argparse.Namespace) -> None:
     """Sandboxed test cases/s versus bare subprocess.run of the same programs."""
-    from pipelines.verify.sandbox import (
+    from tracemill.pipelines.verify.sandbox import (
         SandboxConfig,
         SandboxUnavailable,
         check_sandbox,

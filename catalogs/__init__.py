@@ -1,6 +1,6 @@
 """Arrow schemas of every table, stable ids, the table registry and DuckDB views."""
 
-from catalogs.ids import (
+from tracemill.catalogs.ids import (
     canonical_json,
     config_id,
     new_run_id,
@@ -10,7 +10,7 @@ from catalogs.ids import (
     sample_id,
     sample_ids,
 )
-from catalogs.schemas import (
+from tracemill.catalogs.schemas import (
     DOMAINS,
     ROLES,
     TABLES,

@@ -1,6 +1,7 @@
 """Input records in memory, and the error that names a bad record's file, line and field.
 
-Readers in ``stores.sources`` produce :class:`SourceData`; ``pipelines.ingest`` maps it
+Readers in ``tracemill.stores.sources`` produce :class:`SourceData`;
+``tracemill.pipelines.ingest`` maps it
 to catalog rows. Both report bad input as :class:`IngestError`.
 """
 

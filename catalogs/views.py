@@ -80,7 +80,7 @@ ORDER BY p.problem_id"""
 
 
 
-# --- snapshot-pinned views used by the dataset builds (pipelines.build) --------------
+# --- snapshot-pinned views used by the dataset builds (tracemill.pipelines.build) --------------
 #
 # Each function returns a SELECT; with ``snapshot=N`` every table is read
 # ``AT (VERSION => N)`` (DuckLake time travel), so a query stored with its snapshot
@@ -216,7 +216,7 @@ def create_views(con: Any) -> list[str]:
     return list(VIEWS)
 
 
-# --- knob calibration (pipelines.grade.calibrate) ----------------------------------
+# --- knob calibration (tracemill.pipelines.grade.calibrate) ----------------------------------
 
 
 def calibration_sql(
@@ -236,7 +236,7 @@ def calibration_sql(
     grader_model, level): ``items``, ``samples`` (sum of k), ``passes``, ``pass_rate``
     (passes / samples) with its Wilson interval ``ci_low``/``ci_high`` at
     ``confidence``, ``mean_item_pass_rate``, ``mean_graded_level`` and ``mean_tokens``
-    (the columns of ``pipelines.grade.CALIBRATION_SCHEMA`` after the first two)::
+    (the columns of ``tracemill.pipelines.grade.CALIBRATION_SCHEMA`` after the first two)::
 
         SELECT level, pass_rate FROM calibration
         WHERE family = 'sat' AND grader_model = 'Qwen/Qwen3-0.6B' ORDER BY level;

@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
-
-from flows.stages import StageConfig, StageContext, register_stage
+from tracemill.flows.stages import StageConfig, StageContext, register_stage
 
 
 class BuildStage(StageConfig):
@@ -31,13 +30,13 @@ class BuildStage(StageConfig):
     kind: Literal["sft", "rl", "pairs"] = Field(description="sft, rl or pairs")
     dataset: str = Field(min_length=1, description="dataset name (versions auto-increment)")
     options: dict[str, Any] = Field(
-        default_factory=dict, description="build options (see pipelines.build.options)"
+        default_factory=dict, description="build options (see tracemill.pipelines.build.options)"
     )
     reuse: bool = Field(True, description="reuse the latest version when nothing changed")
 
     @model_validator(mode="after")
     def _options_valid(self) -> BuildStage:
-        from pipelines.build import options_from_dict
+        from tracemill.pipelines.build import options_from_dict
 
         options_from_dict(self.kind, dict(self.options))
         return self
@@ -57,8 +56,8 @@ class ExportStage(StageConfig):
 
 def run_build(cfg: BuildStage, *, catalog: str | None, run_id: str | None) -> dict[str, Any]:
     """Build one dataset; returns its counters."""
-    from pipelines.build import build_dataset
-    from stores.catalog import open_catalog
+    from tracemill.pipelines.build import build_dataset
+    from tracemill.stores.catalog import open_catalog
 
     with open_catalog(catalog) as store:
         built = build_dataset(
@@ -69,8 +68,8 @@ def run_build(cfg: BuildStage, *, catalog: str | None, run_id: str | None) -> di
 
 def run_export(cfg: ExportStage, *, catalog: str | None, to: str) -> dict[str, Any]:
     """Export one dataset; returns its counters."""
-    from stores.catalog import open_catalog
-    from stores.hub import export_dataset
+    from tracemill.stores.catalog import open_catalog
+    from tracemill.stores.hub import export_dataset
 
     with open_catalog(catalog, read_only=True) as store:
         result = export_dataset(
@@ -103,11 +102,11 @@ def build_stage(ctx: StageContext, cfg: BuildStage) -> dict[str, Any]:
 @register_stage("export", ExportStage)
 def export_stage(ctx: StageContext, cfg: ExportStage) -> dict[str, Any]:
     """Export a built dataset as Hub-ready Parquet shards and a dataset card."""
-    from stores.hub import parse_hub_target
+    from tracemill.stores.hub import parse_hub_target
 
     to = cfg.to if parse_hub_target(cfg.to) else str(ctx.path(cfg.to))
     return run_export(cfg, catalog=ctx.catalog, to=to)
 
 
 # flows.stages.STAGE_MODULES does not list flows.train yet: register it from here.
-import flows.train  # noqa: E402, F401
+import tracemill.flows.train  # noqa: E402, F401

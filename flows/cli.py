@@ -1,4 +1,4 @@
-"""The ``tracemill`` command line: commands are discovered from ``flows.commands``."""
+"""The ``tracemill`` command line: commands are discovered from ``tracemill.flows.commands``."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import os
 import pkgutil
 
 import typer
-
-from flows import commands
+from tracemill.flows import commands
 
 app = typer.Typer(
     name="tracemill",

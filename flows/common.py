@@ -38,7 +38,7 @@ class UserError(Exception):
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn expected errors into a clear one-line message and exit code 2."""
-    from stores.catalog import CatalogError
+    from tracemill.stores.catalog import CatalogError
 
     try:
         yield

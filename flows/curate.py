@@ -24,10 +24,10 @@ Methods run over problems not yet curated under the same parameters:
   ``decontam`` checks only the problems without a row, and its benchmark report covers
   those.
 
-Semantic vectors are cached beside the catalog (:mod:`stores.embeddings`): a rerun or a
+Semantic vectors are cached beside the catalog (:mod:`tracemill.stores.embeddings`): a rerun or a
 new threshold encodes nothing already encoded.
 
-The curated set is the ``kept_problems`` view (:mod:`catalogs.views`).
+The curated set is the ``kept_problems`` view (:mod:`tracemill.catalogs.views`).
 """
 
 from __future__ import annotations
@@ -41,8 +41,7 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, model_validator
-
-from flows.stages import StageConfig, StageContext, register_stage
+from tracemill.flows.stages import StageConfig, StageContext, register_stage
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +89,7 @@ class CurateStage(StageConfig):
     def _check(self) -> CurateStage:
         if "decontam" in self.methods and not self.benchmarks:
             raise ValueError("method decontam needs `benchmarks` (a benchmark config file)")
-        from pipelines.curate import KeepPolicy
+        from tracemill.pipelines.curate import KeepPolicy
 
         KeepPolicy.of(self.keep)
         return self
@@ -169,8 +168,8 @@ def _prior(store: Any, method: str, config_id: str) -> _Prior:
 
 def build_encoder(cfg: CurateStage) -> tuple[str, Any]:
     """``(model name for the cache, encoder)`` for ``cfg.encoder`` (default: packaged MiniLM)."""
-    from pipelines.curate import SentenceTransformerEncoder
-    from stores.embeddings import MINILM_NAME, packaged_minilm_path
+    from tracemill.pipelines.curate import SentenceTransformerEncoder
+    from tracemill.stores.embeddings import MINILM_NAME, packaged_minilm_path
 
     if cfg.encoder is None:
         path = str(packaged_minilm_path())
@@ -203,18 +202,18 @@ class _Vectors:
 
     def model_name(self) -> str:
         if self.model is None:
-            from stores.embeddings import MINILM_NAME
+            from tracemill.stores.embeddings import MINILM_NAME
 
             return MINILM_NAME
         return self.model
 
     def cache(self) -> Any:
-        from stores.embeddings import EmbeddingCache, embeddings_root
+        from tracemill.stores.embeddings import EmbeddingCache, embeddings_root
 
         return EmbeddingCache(embeddings_root(self.store.config.root), self.model_name())
 
     def embed(self, problems: pa.Table, *, allow_encode: bool = True) -> pa.Table:
-        from pipelines.curate import embed_step
+        from tracemill.pipelines.curate import embed_step
 
         cache = self.cache()
         known = cache.read(problems.column("problem_id").to_pylist())
@@ -255,7 +254,7 @@ class _MethodRun:
 
 
 def _method_config(method: str, cfg: CurateStage, vectors: _Vectors) -> Any:
-    from pipelines.curate import ExactConfig, NearConfig, NormalizeConfig, SemanticConfig
+    from tracemill.pipelines.curate import ExactConfig, NearConfig, NormalizeConfig, SemanticConfig
 
     norm = NormalizeConfig(case=cfg.case_sensitive, strip_digits=cfg.strip_digits)
     if method == "exact":
@@ -305,8 +304,14 @@ def _run_method(
     allow_encode: bool,
 ) -> _MethodRun:
     """Run one dedup method over ``problems`` unless all of them are curated already."""
-    from pipelines.curate import KeepPolicy, method_config_id, run_exact, run_near, run_semantic
-    from pipelines.curate.select import unclustered_rows
+    from tracemill.pipelines.curate import (
+        KeepPolicy,
+        method_config_id,
+        run_exact,
+        run_near,
+        run_semantic,
+    )
+    from tracemill.pipelines.curate.select import unclustered_rows
 
     policy = KeepPolicy.of(cfg.keep)
     method_cfg = _method_config(method, cfg, vectors)
@@ -371,7 +376,7 @@ def _run_method(
 
 def _empty_rows() -> pa.Table:
     """An empty ``dedup`` table."""
-    from catalogs import conform
+    from tracemill.catalogs import conform
 
     return conform("dedup", [])
 
@@ -387,8 +392,8 @@ def _decontaminate(
     allow_encode: bool,
 ) -> tuple[_MethodRun, list[dict[str, Any]]]:
     """Check the problems without a ``decontam`` row under this config; report per benchmark."""
-    from catalogs import config_id as hash_config
-    from pipelines.curate import (
+    from tracemill.catalogs import config_id as hash_config
+    from tracemill.pipelines.curate import (
         MATCHES,
         Benchmark,
         DecontamConfig,
@@ -397,9 +402,9 @@ def _decontaminate(
         embedding_matches,
         ngram_matches,
     )
-    from pipelines.curate.select import unclustered_rows
-    from pipelines.curate.semantic import vector_matrix
-    from stores.benchmarks import load_benchmarks
+    from tracemill.pipelines.curate.select import unclustered_rows
+    from tracemill.pipelines.curate.semantic import vector_matrix
+    from tracemill.stores.benchmarks import load_benchmarks
 
     assert cfg.benchmarks is not None
     path = Path(cfg.benchmarks).expanduser()
@@ -479,13 +484,13 @@ def curate(
 ) -> CurateReport:
     """Run the configured curation (see the module docstring).
 
-    ``encoder`` (an :class:`~pipelines.curate.Encoder`) replaces the one ``cfg.encoder``
+    ``encoder`` (an :class:`~tracemill.pipelines.curate.Encoder`) replaces the one ``cfg.encoder``
     names; its vectors are cached under ``cfg.encoder`` (or the packaged MiniLM's name).
     ``dry_run`` computes and reports without writing rows or cache files;
     ``allow_encode=False`` fails instead of encoding (re-thresholding from the cache).
     """
-    from catalogs.views import problem_features_sql
-    from stores.catalog import open_catalog
+    from tracemill.catalogs.views import problem_features_sql
+    from tracemill.stores.catalog import open_catalog
 
     if encoder is not None and cfg.encoder is None:
         raise ValueError("an injected encoder needs a name: set `encoder` in the config")

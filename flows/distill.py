@@ -41,8 +41,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 from pydantic import Field, field_validator
-
-from flows.stages import StageConfig, StageContext, register_stage
+from tracemill.flows.stages import StageConfig, StageContext, register_stage
 
 log = logging.getLogger(__name__)
 
@@ -176,8 +175,8 @@ def _rates(groups: Mapping[str, list[int]]) -> dict[str, float | None]:
 
 
 def sampling_params(cfg: DistillStage) -> Any:
-    """The run's :class:`pipelines.generate.SamplingParams`."""
-    from pipelines.generate import SamplingParams
+    """The run's :class:`tracemill.pipelines.generate.SamplingParams`."""
+    from tracemill.pipelines.generate import SamplingParams
 
     return SamplingParams(
         temperature=cfg.temperature,
@@ -231,7 +230,7 @@ def select_problems(store: Any, cfg: DistillStage) -> pa.Table:
         table = store.sql(query, args)
     except duckdb.Error as e:
         raise ValueError(f"cannot select problems: {e}") from e
-    from catalogs import table_spec
+    from tracemill.catalogs import table_spec
 
     schema = table_spec("problems").schema
     return table.cast(pa.schema([schema.field(c) for c in PLAN_COLUMNS]))
@@ -264,11 +263,11 @@ def existing_sample_ids(store: Any, candidates: pa.Table) -> set[str]:
 
 def make_teacher(cfg: DistillStage, model_name: str) -> Any:
     """The backend a config asks for (local models resolved without surprise downloads)."""
-    from pipelines.generate import make_backend
+    from tracemill.pipelines.generate import make_backend
 
     options: dict[str, Any] = {}
     if cfg.backend in ("transformers", "vllm", "llamacpp"):
-        from stores.models import resolve_model
+        from tracemill.stores.models import resolve_model
 
         resolved = resolve_model(cfg.model, allow_download=cfg.allow_download)
         options.update(resolved.backend_options(cfg.backend))
@@ -350,8 +349,8 @@ def distill(
     progress: Progress | None = None,
 ) -> DistillReport:
     """Run the distill stage (see the module docstring); ``backend`` overrides the config's."""
-    from pipelines.generate import candidate_ids, params_text, plan_requests
-    from stores.catalog import open_catalog
+    from tracemill.pipelines.generate import candidate_ids, params_text, plan_requests
+    from tracemill.stores.catalog import open_catalog
 
     model_name = cfg.model_name or cfg.model
     params = sampling_params(cfg)
@@ -409,7 +408,7 @@ def _run(
     progress: Progress | None,
     total: int,
 ) -> None:
-    from pipelines.generate import samples_table
+    from tracemill.pipelines.generate import samples_table
 
     model_name = report.model
     by_problem = {r.problem_id: r for r in requests}
@@ -437,7 +436,7 @@ def _run(
                 if not pool_started:
                     # started on the first batch, after the model loaded: a model load that
                     # takes the CPU for minutes must not starve the workers' start-up
-                    from pipelines.verify import verifier_pool
+                    from tracemill.pipelines.verify import verifier_pool
 
                     pool.enter_context(verifier_pool(cfg.verify_workers))
                     pool_started.append(True)
@@ -503,9 +502,8 @@ def _verdicts(
     report: DistillReport,
 ) -> pa.Table:
     import pyarrow.compute as pc
-
-    from pipelines.verify import NO_VERIFIER, verify_table
-    from pipelines.verify.batch import UNKNOWN_VERSION
+    from tracemill.pipelines.verify import NO_VERIFIER, verify_table
+    from tracemill.pipelines.verify.batch import UNKNOWN_VERSION
 
     pids = sorted(set(samples.column("problem_id").to_pylist()))
     verdicts = verify_table(

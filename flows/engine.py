@@ -13,9 +13,8 @@ import time
 from typing import Any
 
 from prefect import flow, task
-
-from flows.recipe import LoadedRecipe, StageResult, run_stage
-from flows.settings import configure_prefect
+from tracemill.flows.recipe import LoadedRecipe, StageResult, run_stage
+from tracemill.flows.settings import configure_prefect
 
 
 @task(name="stage", persist_result=False)
@@ -60,7 +59,7 @@ def stage_flow(stage: str) -> Any:
 
     @flow(name=stage, persist_result=False)
     def _flow(config: dict[str, Any], catalog: str | None = None, base_dir: str = ".") -> Any:
-        from catalogs import new_run_id
+        from tracemill.catalogs import new_run_id
 
         return stage_task.with_options(name=stage)(
             stage, config, catalog, new_run_id(), base_dir
@@ -85,7 +84,7 @@ train_flow = stage_flow("train")
 @flow(name="recipe", persist_result=False)
 def recipe_file_flow(path: str, catalog: str | None = None) -> dict[str, Any]:
     """Run a recipe file (the entry point for deployments and schedules)."""
-    from flows.recipe import run_recipe
+    from tracemill.flows.recipe import run_recipe
 
     result = run_recipe(path, catalog=catalog, use_prefect=True)
     return {"run_id": result.run_id, "status": result.status,

@@ -3,7 +3,7 @@
 ``grade`` chooses problems (source, domain, a SQL ``where``, a limit), samples them with
 a student backend through a catalog-backed sampler (existing samples are reused, new
 ones are stored in ``samples`` with role ``student`` and verified into ``verdicts``),
-grades them with :mod:`pipelines.grade` and writes ``grades``. Problems that already
+grades them with :mod:`tracemill.pipelines.grade` and writes ``grades``. Problems that already
 have a grade for the same grader model and ``params_id`` are skipped, and a rerun asks
 for the very same sample ids, so it samples nothing new.
 
@@ -14,9 +14,9 @@ the snapshot it read, so the selection re-reads exactly even after more data arr
 ``calibrate`` generates items of a synthetic family per nominal level, grades them and
 writes the measured pass rate per level for that model (Parquet + Markdown report).
 The catalog needs nothing more to answer it later: the ``calibration`` view
-(:func:`catalogs.views.calibration_sql`) pools the stored grades per family, model and
+(:func:`tracemill.catalogs.views.calibration_sql`) pools the stored grades per family, model and
 nominal level, and with ``target_pass_rate`` the stage also reports the level whose
-measured pass rate is nearest (:func:`pipelines.grade.level_for_target`).
+measured pass rate is nearest (:func:`tracemill.pipelines.grade.level_for_target`).
 
 Each writes a Markdown report with PNG plots (level histogram; pass rate against
 completion tokens) when matplotlib is importable, and publishes the Markdown as a
@@ -35,8 +35,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 from pydantic import Field
-
-from flows.stages import StageConfig, StageContext, register_stage
+from tracemill.flows.stages import StageConfig, StageContext, register_stage
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +121,8 @@ class CalibrateStage(SamplingFields):
 
 
 def method_of(cfg: SamplingFields) -> Any:
-    """The :class:`~pipelines.grade.GradingMethod` a config describes."""
-    from pipelines.grade import DEFAULT_BINS, GradingMethod, LevelBins
+    """The :class:`~tracemill.pipelines.grade.GradingMethod` a config describes."""
+    from tracemill.pipelines.grade import DEFAULT_BINS, GradingMethod, LevelBins
 
     return GradingMethod(
         method=cfg.method,
@@ -139,7 +138,7 @@ def method_of(cfg: SamplingFields) -> Any:
 
 def sampling_params(cfg: SamplingFields) -> Any:
     """The student's ``SamplingParams``."""
-    from pipelines.generate import SamplingParams
+    from tracemill.pipelines.generate import SamplingParams
 
     values = {
         "temperature": cfg.temperature,
@@ -153,7 +152,7 @@ def sampling_params(cfg: SamplingFields) -> Any:
 
 def _params_json(params: Any, system_prompt: str | None = None) -> str:
     """The params text hashed into the student's sample ids (prompt included if custom)."""
-    from pipelines.generate import params_text
+    from tracemill.pipelines.generate import params_text
 
     return params_text(params, system_prompt=system_prompt)
 
@@ -172,7 +171,7 @@ class SamplerStats:
 
 @dataclass
 class CatalogSampler:
-    """A :data:`pipelines.grade.Sampler` over the catalog and a student backend.
+    """A :data:`tracemill.pipelines.grade.Sampler` over the catalog and a student backend.
 
     Existing samples (same sample id) are reused with their latest verdict; only the
     missing ones are generated, stored with role ``student`` and verified, one catalog
@@ -190,7 +189,7 @@ class CatalogSampler:
 
     def __call__(self, wanted: Mapping[str, Sequence[int]]) -> list[Any]:
         """Outcomes for ``{problem_id: [sample indexes]}``."""
-        from catalogs import sample_id
+        from tracemill.catalogs import sample_id
 
         params_json = _params_json(self.params, self.system_prompt)
         ids = {
@@ -232,8 +231,8 @@ class CatalogSampler:
     def _generate(
         self, missing: Mapping[str, tuple[str, int]], params_json: str
     ) -> list[dict[str, Any]]:
-        from catalogs import conform, sample_id
-        from pipelines.generate import plan_requests, samples_table
+        from tracemill.catalogs import conform, sample_id
+        from tracemill.pipelines.generate import plan_requests, samples_table
 
         per_problem: dict[str, set[int]] = {}
         for pid, i in missing.values():
@@ -278,7 +277,7 @@ class CatalogSampler:
         return _joined(samples, verdicts)
 
     def _verify_existing(self, sample_ids: list[str]) -> list[dict[str, Any]]:
-        from catalogs import conform
+        from tracemill.catalogs import conform
 
         quoted = ", ".join("'" + s.replace("'", "''") + "'" for s in sample_ids)
         samples = self.store.read("samples", where=f"sample_id IN ({quoted})")
@@ -289,7 +288,7 @@ class CatalogSampler:
         return _joined(samples, verdicts)
 
     def _verdicts(self, problems: pa.Table, samples: pa.Table) -> pa.Table:
-        from pipelines.verify import verify_table
+        from tracemill.pipelines.verify import verify_table
 
         verdicts = verify_table(problems, samples, run_id=self.run_id)
         self.stats.verified += verdicts.num_rows
@@ -311,7 +310,7 @@ def _joined(samples: pa.Table, verdicts: pa.Table) -> list[dict[str, Any]]:
 
 
 def _outcome(row: Mapping[str, Any], problem_id: str, index: int) -> Any:
-    from pipelines.grade import Outcome
+    from tracemill.pipelines.grade import Outcome
 
     answer = row.get("final") or row.get("completion")
     return Outcome(problem_id, index, bool(row.get("passed")), row.get("completion_tokens"),
@@ -360,7 +359,7 @@ class BackendJudge:
 
     def key_params(self) -> str:
         """The params text hashed into judge sample ids."""
-        from catalogs import canonical_json, config_id
+        from tracemill.catalogs import canonical_json, config_id
 
         data = self.params.to_dict()
         data["judge"] = {"prompt": config_id(JUDGE_PROMPT)[:16], "student": self.student}
@@ -368,8 +367,8 @@ class BackendJudge:
 
     def __call__(self, cases: Sequence[Any]) -> dict[str, int]:
         """Levels for wrongly answered problems (unparsable replies → hardest)."""
-        from catalogs import sample_id
-        from pipelines.generate import GenerationRequest
+        from tracemill.catalogs import sample_id
+        from tracemill.pipelines.generate import GenerationRequest
 
         key = self.key_params()
         ids = {case.problem_id: sample_id(case.problem_id, self.model, key, 0) for case in cases}
@@ -419,7 +418,7 @@ class BackendJudge:
         return {r["sample_id"]: r["final"] or r["completion"] or "" for r in rows}
 
     def _keep(self, generated: list[Any], requests: list[Any]) -> None:
-        from pipelines.generate import samples_table
+        from tracemill.pipelines.generate import samples_table
 
         if self.store is None or not generated:
             return
@@ -435,7 +434,7 @@ class BackendJudge:
 
 def _judged_level(reply: str | None) -> int | None:
     """The level in a judge's reply (None when missing or unreadable)."""
-    from pipelines.extract import extract_answer
+    from tracemill.pipelines.extract import extract_answer
 
     if reply is None:
         return None
@@ -488,7 +487,7 @@ BackendFactory = Callable[[str, str, Mapping[str, Any]], Any]
 
 
 def _make_backend(kind: str, model: str, options: Mapping[str, Any]) -> Any:
-    from pipelines.generate import make_backend
+    from tracemill.pipelines.generate import make_backend
 
     return make_backend(kind, model, **dict(options))
 
@@ -514,7 +513,7 @@ def grade(
     title: str = "grade",
 ) -> GradeOutcome:
     """Grade ``problems`` for ``cfg.model`` and append ``grades`` (see the module doc)."""
-    from pipelines.grade import grade_problems, grade_rows
+    from tracemill.pipelines.grade import grade_problems, grade_rows
 
     factory = backend_factory or _make_backend
     method = method_of(cfg)
@@ -607,8 +606,8 @@ def grade(
 def _pool_for(problems: Iterable[Mapping[str, Any]]) -> Any:
     from contextlib import nullcontext
 
-    from pipelines.verify import verifier_pool
-    from pipelines.verify.batch import POOLED
+    from tracemill.pipelines.verify import verifier_pool
+    from tracemill.pipelines.verify.batch import POOLED
 
     if any(p.get("verifier") in POOLED for p in problems):
         return verifier_pool()
@@ -689,7 +688,7 @@ def _report_dir(store: Any, cfg_dir: str | None, ctx: StageContext, kind: str) -
 @register_stage("grade", GradeStage)
 def grade_stage(ctx: StageContext, cfg: GradeStage) -> dict[str, Any]:
     """Grade problems by a student model's pass rate (adaptive k by default)."""
-    from stores.catalog import open_catalog
+    from tracemill.stores.catalog import open_catalog
 
     with open_catalog(ctx.catalog) as store:
         problems = choose_problems(
@@ -743,8 +742,8 @@ def selection_candidates(
 
 def select(cfg: SelectStage, *, store: Any, run_id: str | None) -> tuple[dict[str, Any], Any]:
     """Choose problems and record the selection as a ``datasets`` row."""
-    from catalogs import config_id
-    from pipelines.grade import (
+    from tracemill.catalogs import config_id
+    from tracemill.pipelines.grade import (
         parse_band,
         parse_distribution,
         select_by_difficulty,
@@ -842,7 +841,7 @@ def read_selection(store: Any, name: str, version: int | None = None) -> pa.Tabl
 @register_stage("select", SelectStage)
 def select_stage(ctx: StageContext, cfg: SelectStage) -> dict[str, Any]:
     """Select graded problems by difficulty into a versioned ``datasets`` row."""
-    from stores.catalog import open_catalog
+    from tracemill.stores.catalog import open_catalog
 
     with open_catalog(ctx.catalog) as store:
         counters, sel = select(cfg, store=store, run_id=ctx.run_id)
@@ -863,7 +862,7 @@ def calibrate(
     backend_factory: BackendFactory | None = None,
 ) -> tuple[dict[str, Any], pa.Table]:
     """Generate items per level, grade them and tabulate measured pass rate per level."""
-    from pipelines.grade import calibration_problems, calibration_table, parse_levels
+    from tracemill.pipelines.grade import calibration_problems, calibration_table, parse_levels
 
     levels = parse_levels(cfg.levels)
     problems = calibration_problems(
@@ -895,7 +894,7 @@ def calibrate(
     }
     counters["calibration_table"] = str(report_dir / "calibration.parquet")
     if cfg.target_pass_rate is not None:
-        from pipelines.grade import catalog_calibration, level_for_pass_rate
+        from tracemill.pipelines.grade import catalog_calibration, level_for_pass_rate
 
         # the catalog's view: this run's grades plus any earlier ones of the model
         pooled = catalog_calibration(store, cfg.family, cfg.model, confidence=cfg.confidence)
@@ -942,7 +941,7 @@ def _calibration_markdown(cfg: CalibrateStage, table: pa.Table) -> str:
 @register_stage("calibrate", CalibrateStage)
 def calibrate_stage(ctx: StageContext, cfg: CalibrateStage) -> dict[str, Any]:
     """Measure a model's pass rate per nominal level of a synthetic family."""
-    from stores.catalog import open_catalog
+    from tracemill.stores.catalog import open_catalog
 
     with open_catalog(ctx.catalog) as store:
         out_dir = _report_dir(store, cfg.report_dir, ctx, f"calibrate-{cfg.family}")

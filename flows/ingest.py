@@ -17,9 +17,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
-
-from catalogs.records import IngestError
-from flows.stages import StageConfig, StageContext, register_stage
+from tracemill.catalogs.records import IngestError
+from tracemill.flows.stages import StageConfig, StageContext, register_stage
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +69,8 @@ def read_and_map(
     cfg: IngestStage, *, run_id: str | None, base_dir: Path | None = None
 ) -> tuple[pa.Table, pa.Table, list[IngestError], IngestReport]:
     """Read and map every input (nothing is written); errors raise unless ``skip_bad``."""
-    from pipelines.ingest import IngestOptions, map_source
-    from stores.sources import expand_paths, read_source
+    from tracemill.pipelines.ingest import IngestOptions, map_source
+    from tracemill.stores.sources import expand_paths, read_source
 
     options = IngestOptions(
         source=cfg.source,
@@ -124,8 +123,8 @@ def ingest(
     progress: Progress | None = None,
 ) -> IngestReport:
     """Ingest ``cfg.paths`` into the catalog (see the module docstring)."""
-    from stores.catalog import open_catalog
-    from stores.sources import write_rejects
+    from tracemill.stores.catalog import open_catalog
+    from tracemill.stores.sources import write_rejects
 
     problems, samples, collected, report = read_and_map(cfg, run_id=run_id, base_dir=base_dir)
     report.rejected = len(collected)

@@ -5,7 +5,7 @@ name: quickstart
 catalog: ../tracemill-data      # optional; relative to this file
 prefect: true                   # run as a Prefect flow (false: the same stages in-process)
 stages:
-  - stage: ingest               # a registered stage (flows.stages)
+  - stage: ingest               # a registered stage (tracemill.flows.stages)
     name: ingest-math           # optional label, unique within the recipe
     paths: [../examples/math.jsonl]
     source: examples-math
@@ -31,8 +31,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
-
-from flows.stages import StageConfig, StageContext, get_stage
+from tracemill.flows.stages import StageConfig, StageContext, get_stage
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +183,7 @@ def recipe_variables(catalog: str | None, base_dir: str) -> dict[str, str]:
     ``${catalog}`` is the catalog's local directory, for models, exports and reports
     that belong with the data.
     """
-    from stores.catalog import CatalogConfig
+    from tracemill.stores.catalog import CatalogConfig
 
     root = CatalogConfig.resolve(catalog).root
     return {"catalog": str(root) if root is not None else base_dir, "recipe_dir": base_dir}
@@ -223,9 +222,9 @@ def run_recipe(
     use_prefect: bool | None = None,
 ) -> RunResult:
     """Run a recipe (as a Prefect flow unless disabled) and record its ``runs`` row."""
-    from catalogs import new_run_id
-    from flows.runs import record_run
-    from stores.catalog import open_catalog
+    from tracemill.catalogs import new_run_id
+    from tracemill.flows.runs import record_run
+    from tracemill.stores.catalog import open_catalog
 
     loaded = load_recipe(path)
     catalog = resolve_catalog(loaded, catalog)
@@ -237,10 +236,10 @@ def run_recipe(
         pass  # create the catalog (and fail early on a bad location) before any stage runs
     try:
         if prefect:
-            from flows.settings import configure_prefect
+            from tracemill.flows.settings import configure_prefect
 
             configure_prefect(catalog)
-            from flows.engine import run_recipe_flow
+            from tracemill.flows.engine import run_recipe_flow
 
             result.stages = run_recipe_flow(loaded, catalog=catalog, run_id=run_id)
         else:

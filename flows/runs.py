@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from stores.catalog import CatalogStore
+from tracemill.stores.catalog import CatalogStore
 
 
 @functools.cache

@@ -11,7 +11,7 @@ def configure_prefect(catalog: str | None) -> None:
     Values the user already set win. ``PREFECT_HOME`` is only set for an embedded catalog
     and when no Prefect server (``PREFECT_API_URL``) is configured.
     """
-    from stores.catalog import CatalogConfig
+    from tracemill.stores.catalog import CatalogConfig
 
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # the ephemeral server's first start takes ~18 s here, close to the 20 s default

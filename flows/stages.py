@@ -63,15 +63,15 @@ class StageSpec:
 _STAGES: dict[str, StageSpec] = {}
 
 STAGE_MODULES: tuple[str, ...] = (
-    "flows.ingest",
-    "flows.summary",
-    "flows.synth",
-    "flows.verify",
-    "flows.curate",
-    "flows.distill",
-    "flows.grade",
-    "flows.build",
-    "flows.train",
+    "tracemill.flows.ingest",
+    "tracemill.flows.summary",
+    "tracemill.flows.synth",
+    "tracemill.flows.verify",
+    "tracemill.flows.curate",
+    "tracemill.flows.distill",
+    "tracemill.flows.grade",
+    "tracemill.flows.build",
+    "tracemill.flows.train",
 )
 """Modules that register stages (missing ones are skipped: features land over time)."""
 

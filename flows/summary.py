@@ -6,8 +6,7 @@ from typing import Any
 
 import pyarrow as pa
 from rich.table import Table
-
-from flows.stages import StageConfig, StageContext, register_stage
+from tracemill.flows.stages import StageConfig, StageContext, register_stage
 
 
 class SummaryStage(StageConfig):
@@ -16,7 +15,7 @@ class SummaryStage(StageConfig):
 
 def catalog_summary(catalog: str | None) -> dict[str, Any]:
     """Row counts per table, problems per source/domain and verdict pass rates."""
-    from stores.catalog import open_catalog
+    from tracemill.stores.catalog import open_catalog
 
     with open_catalog(catalog, read_only=True) as store:
         counts: dict[str, Any] = {f"rows.{k}": v for k, v in store.table_counts().items()}
@@ -64,7 +63,7 @@ def counts_table(title: str, counts: dict[str, Any]) -> Table:
 
 def print_counts(title: str, counts: dict[str, Any]) -> None:
     """Print counters as a table on the console."""
-    from flows.common import console
+    from tracemill.flows.common import console
 
     console.print(counts_table(title, counts))
 

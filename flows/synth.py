@@ -5,7 +5,7 @@ a big run shows progress and a crash loses at most the chunk in flight. Problem 
 content hashes, so a rerun (same family, knobs, seed and range) inserts nothing new.
 
 ``levels: "1-10"`` (instead of ``level``) spreads ``count`` evenly over the levels, easy
-to hard (see :func:`pipelines.synth.base.spread_count`): ``count`` stays the total, the
+to hard (see :func:`tracemill.pipelines.synth.base.spread_count`): ``count`` stays the total, the
 lower levels take the remainder, and the levels get consecutive index ranges from
 ``start`` so every row has its own ``source_id``. Every row keeps its level
 (``source_level``, and ``level`` and ``knobs`` in the ``generator`` JSON).
@@ -19,11 +19,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator, model_validator
-
-from flows.stages import StageConfig, StageContext, register_stage
+from tracemill.flows.stages import StageConfig, StageContext, register_stage
 
 if TYPE_CHECKING:
-    from stores.catalog import CatalogStore
+    from tracemill.stores.catalog import CatalogStore
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ class SynthStage(StageConfig):
     @field_validator("levels")
     @classmethod
     def _parse_levels(cls, value: str | list[int] | None) -> str | list[int] | None:
-        from pipelines.synth.base import parse_levels
+        from tracemill.pipelines.synth.base import parse_levels
 
         return None if value is None else parse_levels(value)
 
@@ -66,7 +65,7 @@ class SynthStage(StageConfig):
         """``(level, first index, items)`` per level, easy→hard (one entry without levels)."""
         if self.levels is None:
             return [(self.level, self.start, self.count)]
-        from pipelines.synth.base import spread_count
+        from tracemill.pipelines.synth.base import spread_count
 
         parts = []
         lo = self.start
@@ -88,8 +87,8 @@ def synthesize(
 
     Writes to ``store`` when given (an open catalog), else opens ``catalog``.
     """
-    from pipelines.synth import make_config
-    from stores.catalog import open_catalog
+    from tracemill.pipelines.synth import make_config
+    from tracemill.stores.catalog import open_catalog
 
     for level, _, _ in cfg.plan():  # bad family/knobs fail before any write
         make_config(cfg.family, level, **cfg.knobs)
@@ -102,7 +101,7 @@ def synthesize(
 def _synthesize(
     cfg: SynthStage, store: CatalogStore, run_id: str | None, progress: Progress | None
 ) -> dict[str, Any]:
-    from pipelines.synth import generate_problems
+    from tracemill.pipelines.synth import generate_problems
 
     counts: dict[str, Any] = {"generated": 0, "inserted": 0, "skipped": 0, "chunks": 0}
     plan = cfg.plan()

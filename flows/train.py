@@ -18,14 +18,13 @@ import importlib
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
-
-from flows.stages import StageConfig, StageContext, register_stage
+from tracemill.flows.stages import StageConfig, StageContext, register_stage
 
 TRAINERS: dict[str, tuple[str, str]] = {
-    "sft": ("trainers.sft", "SftConfig"),
-    "dpo": ("trainers.dpo", "DpoConfig"),
-    "redi": ("trainers.redi", "RediConfig"),
-    "grpo": ("trainers.grpo", "GrpoConfig"),
+    "sft": ("tracemill.trainers.sft", "SftConfig"),
+    "dpo": ("tracemill.trainers.dpo", "DpoConfig"),
+    "redi": ("tracemill.trainers.redi", "RediConfig"),
+    "grpo": ("tracemill.trainers.grpo", "GrpoConfig"),
 }
 """Trainer name → (module, config class)."""
 
@@ -62,7 +61,7 @@ def make_config(
     resolve: Any = None,
 ) -> Any:
     """The trainer's config from a file and/or fields (fields win); paths resolved."""
-    from trainers.common import config_from_dict, load_config
+    from tracemill.trainers.common import config_from_dict, load_config
 
     _, cls = trainer_parts(trainer)
     config = (
@@ -113,7 +112,7 @@ def tiny_model_stage(ctx: StageContext, cfg: TinyModelStage) -> dict[str, Any]:
     path = ctx.path(cfg.path)
     if (path / "config.json").exists() and not cfg.overwrite:
         return {"path": str(path), "built": False}
-    from trainers.tiny import build_tiny_model
+    from tracemill.trainers.tiny import build_tiny_model
 
     build_tiny_model(path, arch=cfg.arch, seed=cfg.seed)
     return {"path": str(path), "built": True}

@@ -26,8 +26,7 @@ from typing import Any
 
 import pyarrow as pa
 from pydantic import Field
-
-from flows.stages import StageConfig, StageContext, register_stage
+from tracemill.flows.stages import StageConfig, StageContext, register_stage
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +45,7 @@ class VerifyStage(StageConfig):
 
 
 def _verifier_table(override: str | None) -> pa.Table:
-    from pipelines.verify import get_verifier, verifier_names
+    from tracemill.pipelines.verify import get_verifier, verifier_names
 
     names = [override] if override else verifier_names()
     regs = [get_verifier(n) for n in names]  # KeyError names the registered ones
@@ -107,8 +106,8 @@ def verify_pending(
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Verify the samples in `todo` batch by batch, appending verdicts; counters."""
-    from pipelines.verify import verifier_pool, verify_table
-    from pipelines.verify.batch import POOLED
+    from tracemill.pipelines.verify import verifier_pool, verify_table
+    from tracemill.pipelines.verify.batch import POOLED
 
     ids = todo.column("sample_id").to_pylist()
     names = set(todo.column("verifier").to_pylist())
@@ -201,7 +200,7 @@ def verify_samples(
 @register_stage("verify", VerifyStage)
 def verify_stage(ctx: StageContext, cfg: VerifyStage) -> dict[str, Any]:
     """Verify samples that have no verdict for their verifier's current version."""
-    from stores.catalog import open_catalog
+    from tracemill.stores.catalog import open_catalog
 
     with open_catalog(ctx.catalog) as store:
         return verify_samples(

@@ -41,9 +41,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from catalogs import DOMAINS, canonical_json, conform, problem_ids, sample_id
-from catalogs.records import IngestError, OnError, SourceData, raise_error
+from tracemill.catalogs import DOMAINS, canonical_json, conform, problem_ids, sample_id
+from tracemill.catalogs.records import IngestError, OnError, SourceData, raise_error
 
 TEXT_FIELDS = ("question", "answer", "solution", "source_id", "task", "license", "model")
 CANONICAL = (*TEXT_FIELDS, "domain", "source_level", "tests", "messages", "responses")
@@ -622,7 +621,7 @@ def _problems_table(mapped: pa.Table, options: IngestOptions) -> pa.Table:
 
 
 def _think_split(text: str) -> tuple[str | None, str]:
-    from pipelines.extract import split_reasoning
+    from tracemill.pipelines.extract import split_reasoning
 
     begin, end = "<|begin_of_thought|>", "<|end_of_thought|>"
     if begin in text and end in text:
@@ -636,7 +635,7 @@ def _think_split(text: str) -> tuple[str | None, str]:
 def _samples_table(
     s: dict[str, list[Any]], problems: pa.Table, options: IngestOptions
 ) -> pa.Table:
-    from pipelines.extract import extract_answer
+    from tracemill.pipelines.extract import extract_answer
 
     if not s["_row"]:
         return conform("samples", []).append_column("_row", pa.array([], pa.int64()))

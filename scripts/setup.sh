@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Set up tracemill on a fresh machine: system sandbox tool, a virtual environment, the package.
 #   bash scripts/setup.sh [VENV_DIR]
-# TORCH_SPEC overrides the torch requirement (default: the CPU build torch==2.13.0; on a GPU
-# machine use e.g. TORCH_SPEC="torch" for a CUDA build, and add the vllm extra:
-# EXTRAS="dev,vllm").
+# CPU (default): every dependency comes from the lock requirements/cpu.lock.txt, checked
+# against its hashes, so every fresh install is the same program (torch is the CPU build
+# torch==2.13.0). Re-lock with `make upgrade` (scripts/lock.sh), never by hand.
+# GPU: TORCH_SPEC=torch EXTRAS=dev,vllm bash scripts/setup.sh takes a CUDA build of torch
+# (and vLLM); the lock's other pins are applied as constraints.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${1:-.venv}"
 TORCH_SPEC="${TORCH_SPEC:-torch==2.13.0}"
 EXTRAS="${EXTRAS:-dev}"
 PYTHON="${PYTHON:-python3}"
+LOCK=requirements/cpu.lock.txt
 
 # bubblewrap isolates model-written code (tracemill refuses to run code without it)
 if ! command -v bwrap >/dev/null 2>&1; then
@@ -26,6 +29,22 @@ fi
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check "$TORCH_SPEC"
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[${EXTRAS}]"
-echo "tracemill installed in $VENV ($("$VENV/bin/tracemill" --help >/dev/null && echo ok))"
+PIP=("$VENV/bin/python" -m pip -q --disable-pip-version-check)
+if [ "$TORCH_SPEC" = "torch==2.13.0" ] && [ "$EXTRAS" = "dev" ]; then
+  "${PIP[@]}" install --require-hashes --no-deps -r "$LOCK"
+  "${PIP[@]}" install --no-deps --no-build-isolation -e .
+else
+  constraints="$(mktemp)"
+  trap 'rm -f "$constraints"' EXIT
+  # the lock's pins without hashes, less torch (and what only a CPU torch needs)
+  sed -e '/^ *--hash/d' -e 's/ *\\$//' -e '/^#/d' -e '/^torch==/d' "$LOCK" > "$constraints"
+  "${PIP[@]}" install "$TORCH_SPEC"
+  "${PIP[@]}" install -c "$constraints" -e ".[${EXTRAS}]"
+fi
+"$VENV/bin/python" -m pip check --disable-pip-version-check >/dev/null || {
+  "$VENV/bin/python" -m pip check --disable-pip-version-check >&2
+  echo "error: the environment in $VENV is inconsistent (see above)" >&2
+  exit 1
+}
+"$VENV/bin/tracemill" --help >/dev/null
+echo "tracemill installed in $VENV"

@@ -10,7 +10,7 @@ benchmarks:
 
 The top-level ``benchmarks:`` key may be left out (the file is then the mapping itself).
 Files are JSONL, Parquet or ``datasets.save_to_disk`` folders (read by
-:mod:`stores.sources`). Empty and missing questions are skipped.
+:mod:`tracemill.stores.sources`). Empty and missing questions are skipped.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from catalogs.records import IngestError
+from tracemill.catalogs.records import IngestError
 
 DEFAULT_FIELDS = ("question", "problem", "prompt", "Question", "Problem")
 
@@ -95,7 +95,7 @@ def _questions(data: Any, field: str | None, name: str) -> list[str]:
 
 def load_benchmark(name: str, path: Path, field: str | None = None) -> BenchmarkFile:
     """Read one benchmark file (or saved dataset folder) into a :class:`BenchmarkFile`."""
-    from stores.sources import read_source
+    from tracemill.stores.sources import read_source
 
     if not path.exists():
         raise FileNotFoundError(f"benchmark {name!r}: {path} does not exist")

@@ -46,8 +46,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pyarrow as pa
-
-from catalogs import TABLES, conform, table_spec
+from tracemill.catalogs import TABLES, conform, table_spec
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")

@@ -33,8 +33,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pyarrow as pa
-
-from catalogs.views import version_sort_key
+from tracemill.catalogs.views import version_sort_key
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +45,7 @@ TEACHER_COLUMNS = ("model", "chosen_model")
 
 
 class CatalogReader(Protocol):
-    """The part of ``stores.catalog.CatalogStore`` an export reads through."""
+    """The part of ``tracemill.stores.catalog.CatalogStore`` an export reads through."""
 
     def sql(self, query: str, params: list[Any] | None = None) -> pa.Table:
         """Run SQL."""

@@ -99,7 +99,7 @@ class ResolvedModel:
         return self.path / self.gguf_file if self.gguf_file else self.path
 
     def backend_options(self, backend: str) -> dict[str, Any]:
-        """Loading options for :func:`pipelines.generate.make_backend` of ``backend``."""
+        """Loading options for :func:`tracemill.pipelines.generate.make_backend` of ``backend``."""
         if backend == "transformers":
             opts: dict[str, Any] = {"path": str(self.path)}
             if self.gguf_file:

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-
-from catalogs.records import IngestError, OnError, SourceData, raise_error
+from tracemill.catalogs.records import IngestError, OnError, SourceData, raise_error
 
 log = logging.getLogger(__name__)
 

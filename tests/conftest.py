@@ -28,7 +28,7 @@ def catalog_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def catalog(catalog_dir: Path) -> Iterator[object]:
     """An open, writable catalog store in the test's directory."""
-    from stores.catalog import open_catalog
+    from tracemill.stores.catalog import open_catalog
 
     with open_catalog(catalog_dir) as store:
         yield store

@@ -3,13 +3,13 @@
 Importing this package is cheap: torch, transformers and TRL load inside each ``main``.
 """
 
-from trainers.common import TrainConfig, TrainResult, config_from_dict, load_config
-from trainers.dpo import DpoConfig
-from trainers.grpo import GrpoConfig
-from trainers.redi import RediConfig, redi_loss, sequence_logps
-from trainers.rewards import LaserDReward, LaserReward, verifier_reward
-from trainers.sft import SftConfig
-from trainers.tiny import build_tiny_model
+from tracemill.trainers.common import TrainConfig, TrainResult, config_from_dict, load_config
+from tracemill.trainers.dpo import DpoConfig
+from tracemill.trainers.grpo import GrpoConfig
+from tracemill.trainers.redi import RediConfig, redi_loss, sequence_logps
+from tracemill.trainers.rewards import LaserDReward, LaserReward, verifier_reward
+from tracemill.trainers.sft import SftConfig
+from tracemill.trainers.tiny import build_tiny_model
 
 __all__ = [
     "DpoConfig",

@@ -89,8 +89,8 @@ def load_config(cls: type[T], path: str | Path, **overrides: Any) -> T:
 
 def read_training_table(config: TrainConfig) -> Any:
     """The rows of the config's dataset, exactly as built (an Arrow table)."""
-    from pipelines.build import read_dataset
-    from stores.catalog import open_catalog
+    from tracemill.pipelines.build import read_dataset
+    from tracemill.stores.catalog import open_catalog
 
     with open_catalog(config.catalog, read_only=True) as store:
         return read_dataset(store, config.dataset, config.dataset_version)

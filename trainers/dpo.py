@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trainers.common import (
+from tracemill.trainers.common import (
     TrainConfig,
     TrainResult,
     load_model_and_tokenizer,

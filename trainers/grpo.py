@@ -4,7 +4,7 @@ The reward is the verifier registry's verdict on each rollout (the problem row c
 from the dataset's columns), optionally shaped by length: ``length_reward: laser``
 adds a bonus to correct answers within ``target_length`` tokens, ``laser_d`` does so
 with per-difficulty-level targets re-estimated from the lengths of correct rollouts
-during training (see :mod:`trainers.rewards`). Generation uses TRL's vLLM integration
+during training (see :mod:`tracemill.trainers.rewards`). Generation uses TRL's vLLM integration
 when ``use_vllm`` is set (GPU machines with vLLM installed), else transformers.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from trainers.common import (
+from tracemill.trainers.common import (
     TrainConfig,
     TrainResult,
     load_model_and_tokenizer,
@@ -73,7 +73,7 @@ class GrpoConfig(TrainConfig):
 
 def make_reward(config: GrpoConfig) -> Any:
     """The reward function a config asks for."""
-    from trainers.rewards import LaserDReward, LaserReward, verifier_reward
+    from tracemill.trainers.rewards import LaserDReward, LaserReward, verifier_reward
 
     if config.length_reward == "laser":
         return LaserReward(config.target_length, config.length_bonus)

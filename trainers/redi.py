@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from trainers.common import (
+from tracemill.trainers.common import (
     TrainConfig,
     TrainResult,
     load_model_and_tokenizer,

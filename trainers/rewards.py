@@ -81,7 +81,7 @@ def verify_batch(
     completions: Sequence[Any], columns: Mapping[str, Any]
 ) -> list[tuple[float, bool] | None]:
     """(score, passed) per completion by its row's verifier; None where there is none."""
-    from pipelines.verify import get_verifier
+    from tracemill.pipelines.verify import get_verifier
 
     out: list[tuple[float, bool] | None] = []
     for completion, row in zip(completions, problem_rows(len(completions), columns), strict=True):

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from trainers.common import (
+from tracemill.trainers.common import (
     TrainConfig,
     TrainResult,
     load_model_and_tokenizer,

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-
-from flows.common import CatalogOption, catalog_location, console, user_errors
+from tracemill.flows.common import CatalogOption, catalog_location, console, user_errors
 
 KINDS = ("sft", "rl", "pairs")
 
@@ -64,9 +63,9 @@ def build_command(
 ) -> None:
     """Build a versioned sft, rl or pairs dataset from verified samples."""
     with user_errors():
-        from catalogs import new_run_id
-        from flows.build import BuildStage, run_build
-        from flows.summary import print_counts
+        from tracemill.catalogs import new_run_id
+        from tracemill.flows.build import BuildStage, run_build
+        from tracemill.flows.summary import print_counts
 
         if kind not in KINDS:
             raise ValueError(f"unknown build kind {kind!r}; kinds are {', '.join(KINDS)}")
@@ -115,8 +114,8 @@ def export_command(
 ) -> None:
     """Write Hub-ready Parquet shards and a dataset card (and upload to hub://ORG/NAME)."""
     with user_errors():
-        from flows.build import ExportStage, run_export
-        from flows.summary import print_counts
+        from tracemill.flows.build import ExportStage, run_export
+        from tracemill.flows.summary import print_counts
 
         cfg = ExportStage(
             dataset=name,
@@ -133,9 +132,9 @@ def export_command(
 def datasets_command(catalog: CatalogOption = None) -> None:
     """List built datasets and selections with their versions."""
     with user_errors():
-        from flows.summary import arrow_to_rich
-        from pipelines.build import list_datasets
-        from stores.catalog import open_catalog
+        from tracemill.flows.summary import arrow_to_rich
+        from tracemill.pipelines.build import list_datasets
+        from tracemill.stores.catalog import open_catalog
 
         with open_catalog(catalog_location(catalog), read_only=True) as store:
             table = list_datasets(store)

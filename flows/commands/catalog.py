@@ -6,8 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from flows.common import CatalogOption, catalog_location, console, user_errors
+from tracemill.flows.common import CatalogOption, catalog_location, console, user_errors
 
 OUTPUT_FORMATS = ("table", "csv", "json", "parquet")
 
@@ -59,10 +58,9 @@ def ingest_command(
     """Bring a problem dataset into the catalog (idempotent: reruns skip existing rows)."""
     with user_errors():
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-        from catalogs import new_run_id
-        from flows.ingest import IngestStage, ingest
-        from flows.summary import print_counts
+        from tracemill.catalogs import new_run_id
+        from tracemill.flows.ingest import IngestStage, ingest
+        from tracemill.flows.summary import print_counts
 
         cfg = IngestStage(
             paths=[str(p) for p in paths],
@@ -104,9 +102,9 @@ def sql_command(
 ) -> None:
     """Run DuckDB SQL over the catalog (read-only)."""
     with user_errors():
-        from catalogs.views import create_views
-        from stores.catalog import open_catalog
-        from stores.output import write_result
+        from tracemill.catalogs.views import create_views
+        from tracemill.stores.catalog import open_catalog
+        from tracemill.stores.output import write_result
 
         if fmt not in OUTPUT_FORMATS:
             raise ValueError(f"--format must be one of {', '.join(OUTPUT_FORMATS)}")
@@ -121,7 +119,7 @@ def sql_command(
             except duckdb.Error as e:
                 raise ValueError(f"SQL error: {e}") from e
         if fmt == "table" and out is None:
-            from flows.summary import arrow_to_rich
+            from tracemill.flows.summary import arrow_to_rich
 
             console.print(arrow_to_rich(result, limit=limit))
             if result.num_rows > limit:
@@ -136,9 +134,8 @@ def tables_command(catalog: CatalogOption = None) -> None:
     """List catalog tables with their row counts."""
     with user_errors():
         from rich.table import Table
-
-        from catalogs import TABLES
-        from stores.catalog import open_catalog
+        from tracemill.catalogs import TABLES
+        from tracemill.stores.catalog import open_catalog
 
         with open_catalog(catalog_location(catalog), read_only=True) as store:
             counts = store.table_counts()
@@ -158,8 +155,8 @@ def snapshots_command(
 ) -> None:
     """List catalog snapshots (read any table as of one with ``AT (VERSION => id)``)."""
     with user_errors():
-        from flows.summary import arrow_to_rich
-        from stores.catalog import open_catalog
+        from tracemill.flows.summary import arrow_to_rich
+        from tracemill.stores.catalog import open_catalog
 
         with open_catalog(catalog_location(catalog), read_only=True) as store:
             snaps = store.snapshots()

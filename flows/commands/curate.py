@@ -6,8 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-
-from flows.common import CatalogOption, catalog_location, console, user_errors
+from tracemill.flows.common import CatalogOption, catalog_location, console, user_errors
 
 METHODS = ("exact", "near", "semantic", "decontam")
 
@@ -140,8 +139,8 @@ def curate_command(
 ) -> None:
     """Dedup (exact, near, semantic) and decontaminate problems; reruns add nothing new."""
     with user_errors():
-        from catalogs import new_run_id
-        from flows.curate import CurateStage, curate
+        from tracemill.catalogs import new_run_id
+        from tracemill.flows.curate import CurateStage, curate
 
         methods = list(method or ["exact", "near"])
         bad = [m for m in methods if m not in METHODS]
@@ -179,8 +178,8 @@ def explain_command(
 ) -> None:
     """Show every dedup decision about a problem and the other members of its clusters."""
     with user_errors():
-        from flows.summary import arrow_to_rich
-        from stores.catalog import open_catalog
+        from tracemill.flows.summary import arrow_to_rich
+        from tracemill.stores.catalog import open_catalog
 
         with open_catalog(catalog_location(catalog), read_only=True) as store:
             mine = store.sql(
@@ -228,7 +227,7 @@ def rethreshold_command(
     near) dropped, under any config: the problems the method saw when curate ran it.
     """
     with user_errors():
-        from flows.curate import DEDUP_ORDER, CurateStage, curate
+        from tracemill.flows.curate import DEDUP_ORDER, CurateStage, curate
 
         if method not in ("semantic", "near"):
             raise ValueError("--method must be semantic or near")

@@ -6,8 +6,7 @@ import json
 from typing import Annotated, Any
 
 import typer
-
-from flows.common import CatalogOption, catalog_location, console, user_errors
+from tracemill.flows.common import CatalogOption, catalog_location, console, user_errors
 
 
 def _parse_options(values: list[str]) -> dict[str, Any]:
@@ -109,8 +108,8 @@ def distill_command(
 ) -> None:
     """Sample a teacher on chosen problems, verify, and commit in batches (resumable)."""
     with user_errors():
-        from catalogs import new_run_id
-        from flows.distill import DistillStage, RichProgress, distill
+        from tracemill.catalogs import new_run_id
+        from tracemill.flows.distill import DistillStage, RichProgress, distill
 
         prices = {k: v for k, v in (("input", price_in), ("output", price_out)) if v is not None}
         cfg = DistillStage(

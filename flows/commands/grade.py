@@ -6,8 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-
-from flows.common import CatalogOption, catalog_location, console, user_errors
+from tracemill.flows.common import CatalogOption, catalog_location, console, user_errors
 
 _SAMPLING_HELP = "Student sampling"
 
@@ -15,7 +14,7 @@ _SAMPLING_HELP = "Student sampling"
 def _bins(text: str | None) -> list[float] | None:
     if not text:
         return None
-    from pipelines.grade import LevelBins
+    from tracemill.pipelines.grade import LevelBins
 
     return list(LevelBins.parse(text).lower)
 
@@ -134,9 +133,9 @@ def grade_command(
 ) -> None:
     """Grade problems by a student model's pass rate; samples are kept (role student)."""
     with user_errors():
-        from catalogs import new_run_id
-        from flows.grade import GradeStage, grade_stage
-        from flows.stages import StageContext
+        from tracemill.catalogs import new_run_id
+        from tracemill.flows.grade import GradeStage, grade_stage
+        from tracemill.flows.stages import StageContext
 
         cfg = GradeStage(
             model=model,
@@ -193,10 +192,10 @@ def select_command(
 ) -> None:
     """Select graded problems by difficulty into a versioned, re-readable selection."""
     with user_errors():
-        from catalogs import new_run_id
-        from flows.grade import SelectStage, select_stage
-        from flows.stages import StageContext
-        from flows.summary import print_counts
+        from tracemill.catalogs import new_run_id
+        from tracemill.flows.grade import SelectStage, select_stage
+        from tracemill.flows.stages import StageContext
+        from tracemill.flows.summary import print_counts
 
         cfg = SelectStage(
             dataset=name,
@@ -254,10 +253,9 @@ def calibrate_command(
     """
     with user_errors():
         from rich.table import Table
-
-        from catalogs import new_run_id
-        from flows.grade import CalibrateStage, calibrate_stage
-        from flows.stages import StageContext
+        from tracemill.catalogs import new_run_id
+        from tracemill.flows.grade import CalibrateStage, calibrate_stage
+        from tracemill.flows.stages import StageContext
 
         cfg = CalibrateStage(
             family=family,

@@ -6,8 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from flows.common import CatalogOption, catalog_location, console, user_errors
+from tracemill.flows.common import CatalogOption, catalog_location, console, user_errors
 
 
 def run_command(
@@ -25,9 +24,8 @@ def run_command(
     """Run a recipe (a YAML list of stages) end to end, recording a ``runs`` row."""
     with user_errors():
         from rich.table import Table
-
-        from flows.recipe import load_recipe, run_recipe
-        from flows.stages import stage_names
+        from tracemill.flows.recipe import load_recipe, run_recipe
+        from tracemill.flows.stages import stage_names
 
         if check:
             loaded = load_recipe(recipe)

@@ -6,8 +6,7 @@ import json
 from typing import Annotated, Any
 
 import typer
-
-from flows.common import CatalogOption, UserError, catalog_location, console, user_errors
+from tracemill.flows.common import CatalogOption, UserError, catalog_location, console, user_errors
 
 
 def parse_knobs(pairs: list[str] | None) -> dict[str, Any]:
@@ -42,7 +41,7 @@ def knob_span(values: list[Any]) -> str:
 
 def list_families() -> list[str]:
     """One line per family: its name, then ``knob=level1..level10`` for each knob."""
-    from pipelines.synth import level_table, task_names
+    from tracemill.pipelines.synth import level_table, task_names
 
     names = task_names()
     width = max(map(len, names))
@@ -58,8 +57,7 @@ def list_families() -> list[str]:
 def show_levels_table(family: str) -> None:
     """Print the knob values each level 1–10 sets, and which knobs rise or fall."""
     from rich.table import Table
-
-    from pipelines.synth import knob_trends, level_table
+    from tracemill.pipelines.synth import knob_trends, level_table
 
     table = level_table(family)
     trends = knob_trends(family)
@@ -149,10 +147,9 @@ def _generate(
 ) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from rich.table import Table
-
-    from catalogs import new_run_id
-    from flows.synth import SynthStage, synthesize
-    from pipelines.synth import parse_levels
+    from tracemill.catalogs import new_run_id
+    from tracemill.flows.synth import SynthStage, synthesize
+    from tracemill.pipelines.synth import parse_levels
 
     cfg = SynthStage(
         family=family,
@@ -201,8 +198,7 @@ def families_command() -> None:
         import dataclasses
 
         from rich.table import Table
-
-        from pipelines.synth import get_task, task_names
+        from tracemill.pipelines.synth import get_task, task_names
 
         view = Table(title="task families")
         for column in ("family", "domain", "version", "knobs (level 1)", "description"):

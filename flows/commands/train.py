@@ -6,8 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from flows.common import CatalogOption, catalog_location, user_errors
+from tracemill.flows.common import CatalogOption, catalog_location, user_errors
 
 
 def train_command(
@@ -25,13 +24,13 @@ def train_command(
     with user_errors():
         import logging
 
-        from flows.summary import print_counts
+        from tracemill.flows.summary import print_counts
 
         # one line per logged step on stderr (the trainers log them, never print them)
         train_log = logging.getLogger("tracemill.train")
         if train_log.getEffectiveLevel() > logging.INFO:
             train_log.setLevel(logging.INFO)
-        from flows.train import make_config, run_training
+        from tracemill.flows.train import make_config, run_training
 
         if not config.exists():
             raise FileNotFoundError(f"no config file {config}")

@@ -5,8 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-
-from flows.common import CatalogOption, catalog_location, console, err_console, user_errors
+from tracemill.flows.common import (
+    CatalogOption,
+    catalog_location,
+    console,
+    err_console,
+    user_errors,
+)
 
 
 def verify_command(
@@ -42,10 +47,9 @@ def verify_command(
             TextColumn,
             TimeRemainingColumn,
         )
-
-        from catalogs import new_run_id
-        from flows.verify import pending_samples, verify_pending
-        from stores.catalog import open_catalog
+        from tracemill.catalogs import new_run_id
+        from tracemill.flows.verify import pending_samples, verify_pending
+        from tracemill.stores.catalog import open_catalog
 
         with open_catalog(catalog_location(catalog)) as store:
             todo, skipped = pending_samples(store, verifier=verifier, where=where, force=force)
@@ -92,8 +96,7 @@ def verifiers_command() -> None:
     """List the registered verifiers and their versions."""
     with user_errors():
         from rich.table import Table
-
-        from pipelines.verify import get_verifier, verifier_names
+        from tracemill.pipelines.verify import get_verifier, verifier_names
 
         view = Table(title="verifiers")
         view.add_column("name")
@@ -183,7 +186,7 @@ def check_command(
     with user_errors():
         import json
 
-        from pipelines.verify import verify_one
+        from tracemill.pipelines.verify import verify_one
 
         problem = _check_problem(reference, problem_json, spec)
         name = verifier or problem.get("verifier")

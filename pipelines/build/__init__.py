@@ -1,6 +1,6 @@
 """Dataset builds (sft, rl, pairs): SQL over the catalog pinned to a snapshot."""
 
-from pipelines.build.datasets import (
+from tracemill.pipelines.build.datasets import (
     BuiltDataset,
     CatalogLike,
     build_dataset,
@@ -9,7 +9,7 @@ from pipelines.build.datasets import (
     list_datasets,
     read_dataset,
 )
-from pipelines.build.options import (
+from tracemill.pipelines.build.options import (
     PairsOptions,
     ProblemFilter,
     RlOptions,
@@ -17,7 +17,7 @@ from pipelines.build.options import (
     SftOptions,
     options_from_dict,
 )
-from pipelines.build.queries import pairs_query, rl_query, sft_query
+from tracemill.pipelines.build.queries import pairs_query, rl_query, sft_query
 
 __all__ = [
     "BuiltDataset",

@@ -18,17 +18,21 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import pyarrow as pa
-
-from catalogs.ids import canonical_json
-from pipelines.build.options import BuildOptions, options_from_dict, options_params, sql_literal
-from pipelines.build.queries import QUERIES
+from tracemill.catalogs.ids import canonical_json
+from tracemill.pipelines.build.options import (
+    BuildOptions,
+    options_from_dict,
+    options_params,
+    sql_literal,
+)
+from tracemill.pipelines.build.queries import QUERIES
 
 INPUT_TABLES = ("problems", "samples", "verdicts", "grades", "dedup")
 """Tables a build reads (their row counts decide whether a rebuild is needed)."""
 
 
 class CatalogLike(Protocol):
-    """The part of ``stores.catalog.CatalogStore`` the builds use."""
+    """The part of ``tracemill.stores.catalog.CatalogStore`` the builds use."""
 
     def sql(self, query: str, params: list[Any] | None = None) -> pa.Table:
         """Run SQL."""

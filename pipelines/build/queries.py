@@ -1,6 +1,6 @@
 r"""The SQL of the three builds, pinned to a catalog snapshot.
 
-Definitions (see :mod:`catalogs.views` for "passing", "failing", "level", "dropped"):
+Definitions (see :mod:`tracemill.catalogs.views` for "passing", "failing", "level", "dropped"):
 
 - ``sft``: one row per kept passing sample: ``messages`` = optional system, the user
   question, the assistant turn (``<think>\nREASONING\n</think>\n\nFINAL`` when the
@@ -23,14 +23,14 @@ ends in an ``ORDER BY`` so a re-read returns the rows in the same order.
 
 from __future__ import annotations
 
-from catalogs.views import (
+from tracemill.catalogs.views import (
     dropped_problems_sql,
     failing_samples_sql,
     passing_samples_sql,
     problem_levels_sql,
     table_at,
 )
-from pipelines.build.options import (
+from tracemill.pipelines.build.options import (
     PairsOptions,
     ProblemFilter,
     RlOptions,

@@ -1,12 +1,12 @@
 """Curation: exact, near (MinHash LSH) and semantic dedup, and benchmark decontamination.
 
 Every method is a chain of small steps over Arrow tables (see each module); the keep
-policy (:mod:`pipelines.curate.select`) picks one representative per cluster and every
+policy (:mod:`tracemill.pipelines.curate.select`) picks one representative per cluster and every
 clustered problem gets an explainable ``dedup`` row.
 """
 
-from pipelines.curate.clusters import CLUSTERS, EDGES, connected_clusters, edges_table
-from pipelines.curate.decontam import (
+from tracemill.pipelines.curate.clusters import CLUSTERS, EDGES, connected_clusters, edges_table
+from tracemill.pipelines.curate.decontam import (
     MATCHES,
     Benchmark,
     BenchmarkReport,
@@ -16,17 +16,29 @@ from pipelines.curate.decontam import (
     embedding_matches,
     ngram_matches,
 )
-from pipelines.curate.dedup import DedupResult, method_config_id, run_exact, run_near, run_semantic
-from pipelines.curate.exact import ExactConfig, exact_clusters, normalize_step
-from pipelines.curate.near import NearConfig, lsh_edges, minhash_step, near_clusters, shingle_step
-from pipelines.curate.normalize import (
+from tracemill.pipelines.curate.dedup import (
+    DedupResult,
+    method_config_id,
+    run_exact,
+    run_near,
+    run_semantic,
+)
+from tracemill.pipelines.curate.exact import ExactConfig, exact_clusters, normalize_step
+from tracemill.pipelines.curate.near import (
+    NearConfig,
+    lsh_edges,
+    minhash_step,
+    near_clusters,
+    shingle_step,
+)
+from tracemill.pipelines.curate.normalize import (
     NormalizeConfig,
     normalize_text,
     normalize_texts,
     number_signature,
     word_tokens,
 )
-from pipelines.curate.select import (
+from tracemill.pipelines.curate.select import (
     CRITERIA,
     DEFAULT_KEEP,
     FEATURES,
@@ -35,7 +47,7 @@ from pipelines.curate.select import (
     select_representatives,
     unclustered_rows,
 )
-from pipelines.curate.semantic import (
+from tracemill.pipelines.curate.semantic import (
     EmbedResult,
     Encoder,
     SemanticConfig,

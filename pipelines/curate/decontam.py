@@ -4,7 +4,7 @@ Two detectors, each producing a :data:`MATCHES` table (one row per problem × be
 item that matched):
 
 * :func:`ngram_matches` — n-gram overlap (default: word 8-grams, as open-r1 does). Word
-  n-grams are over :func:`~pipelines.curate.normalize.word_tokens` (NFKC, lower case,
+  n-grams are over :func:`~tracemill.pipelines.curate.normalize.word_tokens` (NFKC, lower case,
   punctuation and LaTeX markup dropped), character n-grams over the exact-dedup
   normalization. A problem matches an item when they share at least ``min_matches``
   n-grams. A benchmark item shorter than ``n`` words matches a problem that contains
@@ -26,9 +26,8 @@ from typing import Literal
 
 import numpy as np
 import pyarrow as pa
-
-from catalogs import conform
-from pipelines.curate.normalize import NormalizeConfig, char_texts, word_tokens
+from tracemill.catalogs import conform
+from tracemill.pipelines.curate.normalize import NormalizeConfig, char_texts, word_tokens
 
 MATCHES = pa.schema(
     [
@@ -163,7 +162,7 @@ def embedding_matches(
     threshold: float,
 ) -> pa.Table:
     """Problems whose nearest item of a benchmark has cosine at least ``threshold``."""
-    from pipelines.curate.semantic import search_neighbours
+    from tracemill.pipelines.curate.semantic import search_neighbours
 
     out: dict[str, list] = {name: [] for name in MATCHES.names}
     for bench, matrix in zip(benchmarks, benchmark_vectors, strict=True):

@@ -1,7 +1,7 @@
 """Whole dedup methods: each runs its steps and returns a typed, explainable result.
 
 ``problems`` needs ``problem_id`` and ``question``; ``features`` (default: ``problems``)
-holds the keep-policy columns (:data:`~pipelines.curate.select.FEATURES`). The result's
+holds the keep-policy columns (:data:`~tracemill.pipelines.curate.select.FEATURES`). The result's
 ``rows`` are ``dedup`` rows for every member of a cluster of two or more, the kept
 representative included; ``similarity`` is the similarity to the representative
 (1.0 for exact and for the representative itself).
@@ -13,12 +13,11 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from catalogs import config_id as hash_config
-from pipelines.curate.exact import ExactConfig, exact_clusters, normalize_step
-from pipelines.curate.near import NearConfig, near_clusters, signature_similarity
-from pipelines.curate.select import KeepPolicy, dedup_rows, select_representatives
-from pipelines.curate.semantic import SemanticConfig, cosine_similarity, semantic_clusters
+from tracemill.catalogs import config_id as hash_config
+from tracemill.pipelines.curate.exact import ExactConfig, exact_clusters, normalize_step
+from tracemill.pipelines.curate.near import NearConfig, near_clusters, signature_similarity
+from tracemill.pipelines.curate.select import KeepPolicy, dedup_rows, select_representatives
+from tracemill.pipelines.curate.semantic import SemanticConfig, cosine_similarity, semantic_clusters
 
 
 @dataclass

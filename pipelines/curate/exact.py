@@ -1,8 +1,8 @@
 """Exact dedup: problems whose normalized questions are equal form one cluster.
 
 Steps: :func:`normalize_step` (adds the ``normalized`` column, rules in
-:mod:`pipelines.curate.normalize`) → :func:`exact_clusters` (groups equal keys into a
-:data:`~pipelines.curate.clusters.CLUSTERS` table; similarity 1.0).
+:mod:`tracemill.pipelines.curate.normalize`) → :func:`exact_clusters` (groups equal keys into a
+:data:`~tracemill.pipelines.curate.clusters.CLUSTERS` table; similarity 1.0).
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from pipelines.curate.clusters import CLUSTERS
-from pipelines.curate.normalize import NormalizeConfig, normalize_texts
+from tracemill.pipelines.curate.clusters import CLUSTERS
+from tracemill.pipelines.curate.normalize import NormalizeConfig, normalize_texts
 
 
 @dataclass(frozen=True)

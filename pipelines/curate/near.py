@@ -4,7 +4,7 @@ Steps, each a function over tables:
 
 1. :func:`shingle_step` — the n-gram set of each question, hashed to 32-bit integers
    (CRC-32 of the UTF-8 n-gram, deterministic across processes). Word n-grams are over
-   the word tokens of :func:`~pipelines.curate.normalize.word_tokens`; character
+   the word tokens of :func:`~tracemill.pipelines.curate.normalize.word_tokens`; character
    n-grams over the exact-dedup normalization.
 2. :func:`minhash_step` — a MinHash signature of ``num_perm`` values per problem.
 3. :func:`lsh_edges` — candidate pairs from banded LSH (the bands and rows of
@@ -12,7 +12,7 @@ Steps, each a function over tables:
    similarity (share of equal signature values) is at least ``threshold``; with
    ``number_guard`` pairs whose number signatures differ are dropped (renumbered problems
    are different problems).
-4. :func:`~pipelines.curate.clusters.connected_clusters` — clusters.
+4. :func:`~tracemill.pipelines.curate.clusters.connected_clusters` — clusters.
 
 :func:`near_clusters` runs all four.
 
@@ -43,9 +43,8 @@ from typing import Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from pipelines.curate.clusters import connected_clusters, edges_table
-from pipelines.curate.normalize import (
+from tracemill.pipelines.curate.clusters import connected_clusters, edges_table
+from tracemill.pipelines.curate.normalize import (
     NormalizeConfig,
     ngrams,
     normalize_texts,
@@ -426,7 +425,7 @@ def _number_codes(numbers: pa.ChunkedArray | pa.Array) -> np.ndarray:
 
 
 def lsh_edges(signatures: pa.Table, config: NearConfig | None = None) -> pa.Table:
-    """Confirmed near-duplicate pairs (:data:`~pipelines.curate.clusters.EDGES`)."""
+    """Confirmed near-duplicate pairs (:data:`~tracemill.pipelines.curate.clusters.EDGES`)."""
     cfg = config or NearConfig()
     n = signatures.num_rows
     if n < 2:

@@ -27,8 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from catalogs import conform
+from tracemill.catalogs import conform
 
 DEFAULT_KEEP: tuple[str, ...] = ("answer", "passing", "level", "shortest", "oldest")
 CRITERIA: dict[str, str] = {
@@ -141,7 +140,7 @@ def select_representatives(
 ) -> pa.Table:
     """Pick one representative per cluster by ``policy``; returns a :data:`DECISIONS` table.
 
-    ``clusters`` is a :data:`~pipelines.curate.clusters.CLUSTERS` table; ``features``
+    ``clusters`` is a :data:`~tracemill.pipelines.curate.clusters.CLUSTERS` table; ``features``
     holds the policy's columns (:data:`FEATURES`) for at least every clustered problem.
     """
     policy = policy or KeepPolicy()

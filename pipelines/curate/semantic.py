@@ -10,7 +10,7 @@
    are edges; with ``number_guard`` (default) pairs whose numeric literals differ are
    dropped, because general sentence embeddings put problems that differ only in their
    numbers above 0.95 cosine, and those are different problems.
-3. :func:`~pipelines.curate.clusters.connected_clusters` — clusters.
+3. :func:`~tracemill.pipelines.curate.clusters.connected_clusters` — clusters.
 
 Library code never downloads a model: :class:`SentenceTransformerEncoder` loads a
 sentence-transformers model from the name or path it is given (the flow passes the
@@ -25,14 +25,13 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pyarrow as pa
-
-from pipelines.curate.clusters import (
+from tracemill.pipelines.curate.clusters import (
     connected_clusters,
     edges_table,
     filter_edges,
     same_signature_mask,
 )
-from pipelines.curate.normalize import number_signatures
+from tracemill.pipelines.curate.normalize import number_signatures
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ Backend modules import their engines lazily: importing this package pulls in no 
 transformers, openai or vllm.
 """
 
-from pipelines.generate.base import (
+from tracemill.pipelines.generate.base import (
     Backend,
     BackendError,
     GeneratedSample,
@@ -17,7 +17,7 @@ from pipelines.generate.base import (
     build_sample,
     make_backend,
 )
-from pipelines.generate.plan import (
+from tracemill.pipelines.generate.plan import (
     candidate_ids,
     params_text,
     plan_requests,

@@ -3,7 +3,7 @@
 A backend takes :class:`GenerationRequest` objects (one problem's chat messages, the
 sample indexes still to generate, sampling params) and yields one
 :class:`GeneratedSample` per index, in any order, as results complete. It never decides
-what is already done: the caller (:func:`pipelines.generate.plan_requests`) skips
+what is already done: the caller (:func:`tracemill.pipelines.generate.plan_requests`) skips
 existing ``sample_id``s before anything is generated.
 
 Backends pull requests from the iterator they are given lazily (a bounded window at a
@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from catalogs import canonical_json
+from tracemill.catalogs import canonical_json
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ def build_sample(
     latency_s: float,
 ) -> GeneratedSample:
     """Assemble a sample, splitting ``<think>…</think>`` unless ``reasoning`` is given."""
-    from pipelines.extract import split_reasoning
+    from tracemill.pipelines.extract import split_reasoning
 
     text = text or ""
     if reasoning:
@@ -262,11 +262,11 @@ class Backend(Protocol):
 BackendFactory = Callable[..., Backend]
 
 _BACKENDS: dict[str, str] = {
-    "fake": "pipelines.generate.fake:FakeBackend",
-    "openai": "pipelines.generate.openai_server:OpenAIBackend",
-    "transformers": "pipelines.generate.transformers_local:TransformersBackend",
-    "vllm": "pipelines.generate.vllm_engine:VLLMBackend",
-    "llamacpp": "pipelines.generate.llamacpp:LlamaCppBackend",
+    "fake": "tracemill.pipelines.generate.fake:FakeBackend",
+    "openai": "tracemill.pipelines.generate.openai_server:OpenAIBackend",
+    "transformers": "tracemill.pipelines.generate.transformers_local:TransformersBackend",
+    "vllm": "tracemill.pipelines.generate.vllm_engine:VLLMBackend",
+    "llamacpp": "tracemill.pipelines.generate.llamacpp:LlamaCppBackend",
 }
 """Backend kind → ``module:Class``; modules are imported only when a kind is made."""
 

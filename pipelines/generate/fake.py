@@ -12,7 +12,7 @@ import importlib
 import time
 from collections.abc import Callable, Iterable, Iterator
 
-from pipelines.generate.base import (
+from tracemill.pipelines.generate.base import (
     BackendError,
     GeneratedSample,
     GenerationRequest,

@@ -12,7 +12,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pipelines.generate.base import BackendError, GeneratedSample, GenerationRequest, build_sample
+from tracemill.pipelines.generate.base import (
+    BackendError,
+    GeneratedSample,
+    GenerationRequest,
+    build_sample,
+)
 
 
 class LlamaCppBackend:

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.generate.base import (
+from tracemill.pipelines.generate.base import (
     BackendError,
     GeneratedSample,
     GenerationRequest,
@@ -124,15 +124,21 @@ class OpenAIBackend:
                     yield _Job(request, (i,), request.params.sample_seed(request.problem_id, i))
 
     def _client(self) -> Any:
-        import httpx
-        from openai import AsyncOpenAI
+        import openai
 
-        return AsyncOpenAI(
+        # openai's own Timeout type: releases >= 3.6 are built on httpx2 and reject
+        # httpx.Timeout objects (a plain float would lose the connect timeout)
+        timeout_type = getattr(openai, "Timeout", None)
+        timeout: Any = (
+            timeout_type(self.timeout_s, connect=self.connect_timeout_s)
+            if timeout_type is not None
+            else float(self.timeout_s)
+        )
+        return openai.AsyncOpenAI(
             base_url=self.base_url,
             api_key=self.api_key,
             max_retries=0,  # retries are ours: backoff with jitter, counted
-            timeout=httpx.Timeout(self.timeout_s, connect=self.connect_timeout_s),
-            http_client=None,
+            timeout=timeout,
         )
 
     async def _main(

@@ -19,9 +19,8 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from catalogs import canonical_json, conform, sample_ids
-from pipelines.generate.base import GeneratedSample, GenerationRequest, SamplingParams
+from tracemill.catalogs import canonical_json, conform, sample_ids
+from tracemill.pipelines.generate.base import GeneratedSample, GenerationRequest, SamplingParams
 
 TEMPLATE_FIELDS = ("question", "domain", "task", "source", "answer")
 
@@ -165,7 +164,7 @@ def samples_table(
     The prompt and the id params come from each sample's request; ``params`` is used
     for samples whose problem has no request given.
     """
-    from pipelines.extract import extract_answer
+    from tracemill.pipelines.extract import extract_answer
 
     if not isinstance(requests_by_problem, Mapping):
         requests_by_problem = {r.problem_id: r for r in requests_by_problem}
@@ -207,7 +206,7 @@ def samples_table(
     )
     for row, sid in zip(rows, ids.to_pylist(), strict=True):
         row["sample_id"] = sid
-    from catalogs.schemas import SAMPLES
+    from tracemill.catalogs.schemas import SAMPLES
 
     table = pa.Table.from_pylist(
         rows,

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pipelines.generate.base import (
+from tracemill.pipelines.generate.base import (
     GeneratedSample,
     GenerationRequest,
     SamplingParams,

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from pipelines.generate.base import (
+from tracemill.pipelines.generate.base import (
     BackendError,
     GeneratedSample,
     GenerationRequest,

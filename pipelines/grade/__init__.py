@@ -1,10 +1,10 @@
 """Difficulty grading, selection by difficulty, curricula and knob calibration.
 
 Pure functions: sampling is injected (a :data:`Sampler`), so everything here runs and is
-tested without a model; ``flows.grade`` wires it to the catalog and the backends.
+tested without a model; ``tracemill.flows.grade`` wires it to the catalog and the backends.
 """
 
-from pipelines.grade.calibrate import (
+from tracemill.pipelines.grade.calibrate import (
     CALIBRATION_SCHEMA,
     calibration_problems,
     calibration_table,
@@ -13,7 +13,7 @@ from pipelines.grade.calibrate import (
     level_for_target,
     parse_levels,
 )
-from pipelines.grade.grading import (
+from tracemill.pipelines.grade.grading import (
     METHODS,
     GradeResult,
     GradeRun,
@@ -26,8 +26,14 @@ from pipelines.grade.grading import (
     grade_problems,
     grade_rows,
 )
-from pipelines.grade.levels import DEFAULT_BINS, LevelBins, pass_rate, wilson_interval, z_value
-from pipelines.grade.select import (
+from tracemill.pipelines.grade.levels import (
+    DEFAULT_BINS,
+    LevelBins,
+    pass_rate,
+    wilson_interval,
+    z_value,
+)
+from tracemill.pipelines.grade.select import (
     FILL_RULES,
     Selection,
     Stage,

@@ -9,7 +9,7 @@ with a Wilson interval), the mean per-item pass rate and level, and mean tokens.
 closest to a target pass rate for this model.
 
 In the catalog the same table is a DuckDB view, nothing stored beside the grades:
-``calibration`` (all families and grader models; :func:`catalogs.views.calibration_sql`
+``calibration`` (all families and grader models; :func:`tracemill.catalogs.views.calibration_sql`
 narrows it) pools each problem's latest grade per grader model by the family named in
 ``problems.generator`` and its ``source_level``. :func:`catalog_calibration` reads it
 and :func:`level_for_target` answers "which level of FAMILY does MODEL pass at rate P"
@@ -25,8 +25,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pyarrow as pa
-
-from pipelines.grade.levels import wilson_interval
+from tracemill.pipelines.grade.levels import wilson_interval
 
 CALIBRATION_SCHEMA = pa.schema(
     [
@@ -72,7 +71,7 @@ def calibration_problems(
     run_id: str | None = None,
 ) -> pa.Table:
     """``per_level`` generated items of ``family`` at each level (``problems`` rows)."""
-    from pipelines.synth import generate_problems
+    from tracemill.pipelines.synth import generate_problems
 
     if per_level < 1:
         raise ValueError("per_level must be >= 1")
@@ -157,10 +156,10 @@ def catalog_calibration(
     """The calibration table of ``family`` for ``model`` from the catalog's grades.
 
     Same columns as :func:`calibration_table` (:data:`CALIBRATION_SCHEMA`), read through
-    :func:`catalogs.views.calibration_sql`; empty when the model graded no item of the
+    :func:`tracemill.catalogs.views.calibration_sql`; empty when the model graded no item of the
     family that has a nominal level.
     """
-    from catalogs.views import calibration_sql
+    from tracemill.catalogs.views import calibration_sql
 
     sql = calibration_sql(family, model, params_id=params_id, method=method, confidence=confidence)
     table = store.sql(sql)

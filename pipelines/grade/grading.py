@@ -18,7 +18,7 @@ The methods:
   - ``predictive`` (default): stop once the probability that a full ``k``-sample grade
     would give the same level reaches ``stop_confidence`` (default 0.95), under an
     empirical-Bayes prior fitted to the problems graded together
-    (:mod:`pipelines.grade.stopping`). It targets what adaptive grading is judged by,
+    (:mod:`tracemill.pipelines.grade.stopping`). It targets what adaptive grading is judged by,
     agreement with fixed k, and learns that a problem failed 4 times out of 4 in a
     population full of never-solved problems is very likely never solved.
   - ``interval``: stop once the Wilson interval at ``stop_confidence`` (default 0.8)
@@ -38,9 +38,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-
-from catalogs import canonical_json, config_id, conform
-from pipelines.grade.levels import DEFAULT_BINS, LevelBins, pass_rate, wilson_interval
+from tracemill.catalogs import canonical_json, config_id, conform
+from tracemill.pipelines.grade.levels import DEFAULT_BINS, LevelBins, pass_rate, wilson_interval
 
 METHODS = ("fixed_k", "adaptive_k", "answer_first")
 STOP_RULES = ("predictive", "interval")
@@ -325,7 +324,7 @@ def _settled(
             low, high = wilson_interval(t.passes, t.n, confidence)
             out.append(m.bins.interval_level(low, high) is not None)
         return out
-    from pipelines.grade.stopping import agreement_probability, fit_prior
+    from tracemill.pipelines.grade.stopping import agreement_probability, fit_prior
 
     if not active:
         return []

@@ -86,7 +86,7 @@ def guess_problems(
     n: int, *, choices: int = 2, seed: int = 0, words: int = 6
 ) -> list[dict[str, Any]]:
     """``n`` distinct problems "guess the digit w1 … wN"; the answer is a digit < ``choices``."""
-    from catalogs import problem_id
+    from tracemill.catalogs import problem_id
 
     rng = random.Random(f"guess:{seed}")
     rows: list[dict[str, Any]] = []

@@ -24,8 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-
-from pipelines.grade.levels import LevelBins
+from tracemill.pipelines.grade.levels import LevelBins
 
 GRID_POINTS = 101
 """Pass rates 0, 0.01, …, 1 carry the prior."""

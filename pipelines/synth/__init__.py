@@ -1,6 +1,6 @@
 """Synthetic task families (SAT, logic puzzles) behind one registry."""
 
-from pipelines.synth.base import (
+from tracemill.pipelines.synth.base import (
     Item,
     Task,
     curriculum,

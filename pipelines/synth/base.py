@@ -15,7 +15,8 @@ A family is a :class:`Task` subclass with
   wrapper turns that into ``invalid_answer``.
 
 :func:`register_task` registers the family and, under the same name, a verifier in
-:mod:`pipelines.verify` that extracts the answer (see :mod:`pipelines.extract`) from the
+:mod:`tracemill.pipelines.verify` that extracts the answer (see
+:mod:`tracemill.pipelines.extract`) from the
 response, calls ``check`` and returns a verdict. :func:`generate_problems` turns a
 family + knobs into rows of the ``problems`` table.
 
@@ -38,10 +39,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import pyarrow as pa
-
-from catalogs import conform, problem_ids
-from pipelines.extract import extract_answer
-from pipelines.verify.registry import Verdict, register_verifier
+from tracemill.catalogs import conform, problem_ids
+from tracemill.pipelines.extract import extract_answer
+from tracemill.pipelines.verify.registry import Verdict, register_verifier
 
 LEVELS = range(1, 11)
 
@@ -134,7 +134,7 @@ def register_task(cls: type[Task]) -> type[Task]:
     return cls
 
 
-_FAMILY_MODULES: tuple[str, ...] = ("pipelines.synth.families",)
+_FAMILY_MODULES: tuple[str, ...] = ("tracemill.pipelines.synth.families",)
 
 
 def _load() -> None:

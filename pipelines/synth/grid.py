@@ -23,8 +23,7 @@ from typing import Any, TypeVar
 from pysat.card import CardEnc, EncType
 from pysat.formula import IDPool
 from pysat.solvers import Solver
-
-from pipelines.verify.registry import Verdict
+from tracemill.pipelines.verify.registry import Verdict
 
 T = TypeVar("T")
 Clause = list[int]

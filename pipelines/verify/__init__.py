@@ -4,9 +4,9 @@ Importing this package is cheap; verifiers register on first lookup
 (:func:`get_verifier`), and math-verify is imported only when used.
 """
 
-from pipelines.verify.batch import NO_VERIFIER, verifier_pool, verify_one, verify_table
-from pipelines.verify.judge import JudgeClient, configure_judge
-from pipelines.verify.registry import (
+from tracemill.pipelines.verify.batch import NO_VERIFIER, verifier_pool, verify_one, verify_table
+from tracemill.pipelines.verify.judge import JudgeClient, configure_judge
+from tracemill.pipelines.verify.registry import (
     REASONS,
     RegisteredVerifier,
     Verdict,
@@ -15,7 +15,7 @@ from pipelines.verify.registry import (
     run_verifier,
     verifier_names,
 )
-from pipelines.verify.sandbox import SandboxConfig, SandboxUnavailable
+from tracemill.pipelines.verify.sandbox import SandboxConfig, SandboxUnavailable
 
 __all__ = [
     "NO_VERIFIER",

@@ -1,6 +1,6 @@
-"""Entry point of a :class:`pipelines.verify.pool.VerifierPool` worker process.
+"""Entry point of a :class:`tracemill.pipelines.verify.pool.VerifierPool` worker process.
 
-Run as ``python -m pipelines.verify._worker IN_FD OUT_FD WARM MEMORY_MB``: it reads
+Run as ``python -m tracemill.pipelines.verify._worker IN_FD OUT_FD WARM MEMORY_MB``: it reads
 ``(index, verifier, problem, response)`` jobs from IN_FD and writes
 ``(index, verdict, seconds)`` to OUT_FD (pickled, via multiprocessing connections),
 single-threaded so that math-verify's ``signal.alarm`` timeouts work.
@@ -12,7 +12,7 @@ import sys
 import time
 from multiprocessing.connection import Connection
 
-from pipelines.verify.registry import Verdict, get_verifier, run_verifier
+from tracemill.pipelines.verify.registry import Verdict, get_verifier, run_verifier
 
 
 def _worker_main(

@@ -1,6 +1,6 @@
 """Verify a table of samples against their problems: one ``verdicts`` row per sample.
 
-Routing: ``math`` runs in a :class:`~pipelines.verify.pool.VerifierPool` (worker
+Routing: ``math`` runs in a :class:`~tracemill.pipelines.verify.pool.VerifierPool` (worker
 processes, hard per-item deadline), ``code`` in bubblewrap sandboxes started from up
 to ``workers`` threads, every other verifier inline in this process.
 
@@ -27,10 +27,14 @@ from contextvars import ContextVar
 from typing import Any
 
 import pyarrow as pa
-
-from catalogs import conform
-from pipelines.verify.pool import DEFAULT_DEADLINE_S, PoolItem, VerifierPool
-from pipelines.verify.registry import RegisteredVerifier, Verdict, get_verifier, run_verifier
+from tracemill.catalogs import conform
+from tracemill.pipelines.verify.pool import DEFAULT_DEADLINE_S, PoolItem, VerifierPool
+from tracemill.pipelines.verify.registry import (
+    RegisteredVerifier,
+    Verdict,
+    get_verifier,
+    run_verifier,
+)
 
 log = logging.getLogger(__name__)
 

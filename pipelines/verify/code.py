@@ -2,7 +2,7 @@ r"""The ``code`` verifier: run the response's Python program against the problem
 
 The program is the last ```` ```python ```` fenced block of the response's final part
 (after ``</think>``), else its last fenced block of any language. It runs only inside
-:mod:`pipelines.verify.sandbox`; all cases of a problem share one sandbox start.
+:mod:`tracemill.pipelines.verify.sandbox`; all cases of a problem share one sandbox start.
 
 ``verifier_spec`` (JSON) formats:
 
@@ -33,9 +33,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.extract import final_part
-from pipelines.verify.registry import Verdict, register_verifier
-from pipelines.verify.sandbox import (
+from tracemill.pipelines.extract import final_part
+from tracemill.pipelines.verify.registry import Verdict, register_verifier
+from tracemill.pipelines.verify.sandbox import (
     CaseResult,
     SandboxConfig,
     SandboxUnavailable,

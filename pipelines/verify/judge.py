@@ -17,8 +17,13 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from pipelines.extract import MAX_ANSWER_CHARS, extract_answer, final_part, split_reasoning
-from pipelines.verify.registry import Verdict, register_verifier
+from tracemill.pipelines.extract import (
+    MAX_ANSWER_CHARS,
+    extract_answer,
+    final_part,
+    split_reasoning,
+)
+from tracemill.pipelines.verify.registry import Verdict, register_verifier
 
 JUDGE_PROMPT_VERSION = "1"
 JUDGE_VERSION = f"1-p{JUDGE_PROMPT_VERSION}"
@@ -96,7 +101,7 @@ def verify_judge(problem: Mapping[str, Any], response: str) -> Verdict:
         return Verdict(False, 0.0, "no_answer", detail)
     client = _client
     if client is None:
-        detail["error"] = "no judge client configured (pipelines.verify.configure_judge)"
+        detail["error"] = "no judge client configured (tracemill.pipelines.verify.configure_judge)"
         return Verdict(False, 0.0, "judge_error", detail)
     messages = judge_messages(
         str(problem.get("question") or ""), str(reference)[:MAX_ANSWER_CHARS], answer

@@ -2,12 +2,12 @@ r"""The ``math`` verifier: math-verify's parse-then-verify, gold first.
 
 The reference is the problem's ``answer`` (LaTeX, a plain number, an interval, a set, a
 tuple, a matrix, a percentage, a number with units). The response's answer is taken by
-:func:`pipelines.extract.extract_answer` (``\boxed{}``, ``<answer>``, "final answer:"),
+:func:`tracemill.pipelines.extract.extract_answer` (``\boxed{}``, ``<answer>``, "final answer:"),
 falling back to math-verify's own extraction over the end of the final part.
 
 This module is the in-process path: math-verify's ``signal.alarm`` timeouts work only
 in a main thread (elsewhere they are switched off and the caller must bound the time),
-so batch verification runs it inside :class:`pipelines.verify.pool.VerifierPool`
+so batch verification runs it inside :class:`tracemill.pipelines.verify.pool.VerifierPool`
 workers, whose parent also enforces a hard deadline.
 
 Optional ``verifier_spec`` keys: ``float_rounding`` (int), ``numeric_precision`` (int),
@@ -25,8 +25,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from pipelines.extract import MAX_ANSWER_CHARS, extract_answer, final_part
-from pipelines.verify.registry import Verdict, register_verifier
+from tracemill.pipelines.extract import MAX_ANSWER_CHARS, extract_answer, final_part
+from tracemill.pipelines.verify.registry import Verdict, register_verifier
 
 log = logging.getLogger(__name__)
 

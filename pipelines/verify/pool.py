@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from pipelines.verify.registry import Verdict
+from tracemill.pipelines.verify.registry import Verdict
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class PoolResult:
 class _Worker:
     """One worker: a fresh interpreter and two pipes.
 
-    A plain subprocess running :mod:`pipelines.verify._worker` rather than
+    A plain subprocess running :mod:`tracemill.pipelines.verify._worker` rather than
     ``multiprocessing``: spawn would re-import the caller's ``__main__`` (breaking
     scripts without a main guard), fork would copy the parent's threads.
     """
@@ -75,7 +75,7 @@ class _Worker:
         cmd = [
             sys.executable,
             "-m",
-            "pipelines.verify._worker",
+            "tracemill.pipelines.verify._worker",
             str(p2c_r),
             str(c2p_w),
             ",".join(warm),

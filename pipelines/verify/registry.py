@@ -111,11 +111,11 @@ def run_verifier(
 
 
 _BUILTIN_MODULES: tuple[str, ...] = (
-    "pipelines.verify.math_answer",
-    "pipelines.verify.code",
-    "pipelines.verify.rules",
-    "pipelines.verify.judge",
-    "pipelines.synth.families",  # every synthetic family registers its rule verifier
+    "tracemill.pipelines.verify.math_answer",
+    "tracemill.pipelines.verify.code",
+    "tracemill.pipelines.verify.rules",
+    "tracemill.pipelines.verify.judge",
+    "tracemill.pipelines.synth.families",  # every synthetic family registers its rule verifier
 )
 """Modules imported on first lookup so their verifiers register themselves."""
 

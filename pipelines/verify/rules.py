@@ -1,6 +1,6 @@
 r"""Rule verifiers: ``exact``, ``normalized``, ``choice`` and ``numeric``.
 
-All take the response's answer from :func:`pipelines.extract.extract_answer`; when
+All take the response's answer from :func:`tracemill.pipelines.extract.extract_answer`; when
 nothing is extracted, a final part that is one short line is taken as the answer
 (models often reply with just the answer), else the reason is ``no_answer``.
 
@@ -26,8 +26,8 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
-from pipelines.extract import extract_answer, final_part
-from pipelines.verify.registry import Verdict, register_verifier
+from tracemill.pipelines.extract import extract_answer, final_part
+from tracemill.pipelines.verify.registry import Verdict, register_verifier
 
 RULES_VERSION = "1"
 SHORT_FINAL_CHARS = 200

@@ -1,7 +1,6 @@
 import pyarrow as pa
 import pytest
-
-from catalogs import (
+from tracemill.catalogs import (
     canonical_json,
     normalize_question,
     problem_id,
@@ -65,7 +64,7 @@ def test_vectorized_problem_ids_match_scalar():
 
 
 def test_vectorized_fast_path_edges_and_parallel_slices_keep_order(monkeypatch):
-    import catalogs.ids as ids
+    import tracemill.catalogs.ids as ids
 
     # printable-ASCII rows skip normalization unless they hold a double space or a space
     # at either end; every other row takes the full path; big inputs are cut into slices
@@ -107,7 +106,7 @@ def _ids_in_child(queue, domains, questions):
 def test_parallel_ids_work_in_a_forked_child(monkeypatch):
     import multiprocessing
 
-    import catalogs.ids as ids
+    import tracemill.catalogs.ids as ids
 
     monkeypatch.setattr(ids, "_PARALLEL_MIN_ROWS", 20)
     monkeypatch.setattr(ids, "_WORKERS", 2)

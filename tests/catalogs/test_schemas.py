@@ -2,8 +2,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 import pytest
-
-from catalogs import TABLES, SchemaError, conform, empty_table
+from tracemill.catalogs import TABLES, SchemaError, conform, empty_table
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 

@@ -4,9 +4,9 @@ import json
 
 import pytest
 import yaml
+from tracemill.pipelines.verify import Verdict, register_verifier
 from typer.testing import CliRunner
 
-from pipelines.verify import Verdict, register_verifier
 from tests.pipelines.build_rows import PARAMS
 
 
@@ -19,7 +19,7 @@ def _varied(problem, response):
 
 def _reference_catalog(catalog_dir):
     """Only problems, reference samples and verdicts (what the quickstart has)."""
-    from stores.catalog import open_catalog
+    from tracemill.stores.catalog import open_catalog
 
     problems, samples, verdicts = [], [], []
     for i in range(4):
@@ -39,21 +39,20 @@ def _reference_catalog(catalog_dir):
 
 
 def _app():
-    from flows.cli import app
+    from tracemill.flows.cli import app
 
     return app
 
 
 def test_stages_are_registered():
-    from flows.stages import stage_names
+    from tracemill.flows.stages import stage_names
 
     assert {"build", "export", "train", "tiny_model"} <= set(stage_names())
 
 
 def test_build_stage_validates_options():
     from pydantic import ValidationError
-
-    from flows.build import BuildStage
+    from tracemill.flows.build import BuildStage
 
     with pytest.raises(ValidationError, match="unknown sft build option"):
         BuildStage(kind="sft", dataset="x", options={"bogus": 1})
@@ -81,7 +80,7 @@ def test_cli_build_datasets_export(catalog_dir, tmp_path):
     assert (out / "README.md").exists()
     assert (out / "data" / "train-00000-of-00001.parquet").exists()
     # the datasets row records where it went (the latest export; earlier ones by snapshot)
-    from stores.catalog import open_catalog
+    from tracemill.stores.catalog import open_catalog
 
     def target():
         with open_catalog(catalog_dir, read_only=True) as store:
@@ -100,8 +99,8 @@ def test_cli_build_datasets_export(catalog_dir, tmp_path):
 
 @pytest.mark.slow
 def test_recipe_build_export_train(catalog_dir, tmp_path):
-    from flows.recipe import run_recipe
-    from stores.catalog import open_catalog
+    from tracemill.flows.recipe import run_recipe
+    from tracemill.stores.catalog import open_catalog
 
     _reference_catalog(catalog_dir)
     recipe = {
@@ -139,7 +138,7 @@ def test_recipe_build_export_train(catalog_dir, tmp_path):
 
 @pytest.mark.slow
 def test_cli_train_from_config_file(catalog_dir, tmp_path):
-    from trainers.tiny import build_tiny_model
+    from tracemill.trainers.tiny import build_tiny_model
 
     _reference_catalog(catalog_dir)
     runner = CliRunner()

@@ -3,9 +3,8 @@ import subprocess
 import sys
 
 import pytest
+from tracemill.flows.cli import app
 from typer.testing import CliRunner
-
-from flows.cli import app
 
 runner = CliRunner()
 HEAVY = ("torch", "prefect", "transformers", "datasets", "sentence_transformers", "duckdb",
@@ -14,7 +13,7 @@ HEAVY = ("torch", "prefect", "transformers", "datasets", "sentence_transformers"
 
 def test_cli_start_up_imports_nothing_heavy():
     code = (
-        "import sys; from flows.cli import app; "
+        "import sys; from tracemill.flows.cli import app; "
         f"print([m for m in {HEAVY!r} if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

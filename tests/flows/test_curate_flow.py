@@ -2,15 +2,14 @@ import json
 from pathlib import Path
 
 import pytest
+from tracemill.catalogs import problem_id
+from tracemill.catalogs.views import create_views, kept_problems_sql
+from tracemill.flows.cli import app
+from tracemill.flows.curate import CurateStage, curate
+from tracemill.flows.stages import StageContext, get_stage
+from tracemill.stores.catalog import open_catalog
+from tracemill.stores.embeddings import EmbeddingCache, embeddings_root
 from typer.testing import CliRunner
-
-from catalogs import problem_id
-from catalogs.views import create_views, kept_problems_sql
-from flows.cli import app
-from flows.curate import CurateStage, curate
-from flows.stages import StageContext, get_stage
-from stores.catalog import open_catalog
-from stores.embeddings import EmbeddingCache, embeddings_root
 
 from ..pipelines.curate_fakes import FakeEncoder
 

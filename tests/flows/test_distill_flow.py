@@ -9,12 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
-
-from catalogs import problem_id
-from flows.distill import DistillStage, distill
-from pipelines.generate import BackendError
-from pipelines.generate.fake import FakeBackend
-from stores.catalog import open_catalog
+from tracemill.catalogs import problem_id
+from tracemill.flows.distill import DistillStage, distill
+from tracemill.pipelines.generate import BackendError
+from tracemill.pipelines.generate.fake import FakeBackend
+from tracemill.stores.catalog import open_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 QUESTIONS = [
@@ -148,7 +147,7 @@ def test_truncated_samples_are_kept_and_marked(catalog_dir):
 
 
 def test_selection_by_source_domain_where_levels_and_limit(catalog_dir):
-    from flows.distill import select_problems
+    from tracemill.flows.distill import select_problems
 
     pids = seed_problems(catalog_dir)
     with open_catalog(catalog_dir) as store:
@@ -212,8 +211,8 @@ def test_distill_through_openai_backend_against_local_server(catalog_dir):
 CHILD = """
 import sys, time
 sys.path.insert(0, {root!r})
-from flows.distill import DistillStage, distill
-from pipelines.generate.fake import FakeBackend
+from tracemill.flows.distill import DistillStage, distill
+from tracemill.pipelines.generate.fake import FakeBackend
 
 def respond(request, index):
     with open({marker!r}, "a") as f:
@@ -262,10 +261,9 @@ def test_sigkill_mid_run_then_rerun_counts_exact(catalog_dir, tmp_path):
 
 
 def test_stage_registered_and_cli_prints_summary(catalog_dir):
+    from tracemill.flows.cli import app
+    from tracemill.flows.stages import get_stage
     from typer.testing import CliRunner
-
-    from flows.cli import app
-    from flows.stages import get_stage
 
     assert get_stage("distill").config is DistillStage
     seed_problems(catalog_dir, QUESTIONS[:1])
@@ -301,7 +299,7 @@ def test_stage_registered_and_cli_prints_summary(catalog_dir):
 def test_verification_failure_keeps_samples_unverified(catalog_dir, monkeypatch):
     import contextlib
 
-    import pipelines.verify as verify
+    import tracemill.pipelines.verify as verify
 
     def broken(*args, **kwargs):
         raise RuntimeError("verifier worker did not start")

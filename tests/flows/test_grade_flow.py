@@ -4,10 +4,8 @@ import re
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from catalogs import problem_id
-from flows.grade import (
+from tracemill.catalogs import problem_id
+from tracemill.flows.grade import (
     CalibrateStage,
     GradeStage,
     SelectStage,
@@ -18,7 +16,8 @@ from flows.grade import (
     select,
     select_stage,
 )
-from flows.stages import StageContext, get_stage
+from tracemill.flows.stages import StageContext, get_stage
+from typer.testing import CliRunner
 
 RATES = [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.25, 0.5, 0.75, 0.1]
 _RATE = re.compile(r"rate=([0-9.]+)")
@@ -49,7 +48,7 @@ class Factory:
         self.backends = []
 
     def __call__(self, kind, model, options):
-        from pipelines.generate import make_backend
+        from tracemill.pipelines.generate import make_backend
 
         fn = judge_respond if model == "judge" else respond
         backend = make_backend("fake", model, respond=fn)
@@ -84,7 +83,7 @@ def _cfg(**kw):
 
 
 def _grade(store, cfg, factory, tmp_path, source="first"):
-    from flows.grade import choose_problems
+    from tracemill.flows.grade import choose_problems
 
     problems = choose_problems(store, source=[source], limit=cfg.limit)
     return grade(cfg, problems, store=store, run_id="r", backend_factory=factory,
@@ -166,14 +165,14 @@ class FlakyBackend:
     name = "flaky"
 
     def __init__(self, broken):
-        from pipelines.generate import make_backend
+        from tracemill.pipelines.generate import make_backend
 
         self.inner = make_backend("fake", "student", respond=respond)
         self.model = "student"
         self.broken = broken
 
     def generate(self, requests):
-        from pipelines.generate.base import error_sample
+        from tracemill.pipelines.generate.base import error_sample
 
         for r in requests:
             for s in self.inner.generate([r]):
@@ -220,7 +219,7 @@ def test_answer_first_uses_the_judge(store, tmp_path):
     assert {k["model"] for k in kept} == {"judge"} and {k["sample_index"] for k in kept} == {0}
     assert all("<answer>6</answer>" in k["completion"] for k in kept)
     assert all("Student's answer" in k["prompt"][-1]["content"] for k in kept)
-    from flows.verify import pending_samples
+    from tracemill.flows.verify import pending_samples
 
     todo, _ = pending_samples(store, force=True)
     judge_ids = {k["sample_id"] for k in kept}
@@ -286,7 +285,7 @@ def test_select_stage_band_curriculum_and_errors(store, tmp_path, catalog_dir):
 
 def test_calibrate_tabulates_pass_rate_per_level(catalog, tmp_path):
     def factory(kind, model, options):
-        from pipelines.generate import make_backend
+        from tracemill.pipelines.generate import make_backend
 
         return make_backend("fake", model)
 
@@ -303,7 +302,7 @@ def test_calibrate_tabulates_pass_rate_per_level(catalog, tmp_path):
 
 
 def test_cli_grade_and_select(store, catalog_dir, tmp_path):
-    from flows.cli import app
+    from tracemill.flows.cli import app
 
     store.close()
     runner = CliRunner()
@@ -330,7 +329,7 @@ def test_cli_grade_and_select(store, catalog_dir, tmp_path):
 
 
 def test_cli_calibrate_target_reads_the_catalog(catalog_dir, tmp_path):
-    from flows.cli import app
+    from tracemill.flows.cli import app
 
     args = ["calibrate", "game_of_24", "--model", "student", "--backend", "fake",
             "--levels", "1-2", "--per-level", "2", "--k", "2", "--max-tokens", "50",
@@ -341,8 +340,8 @@ def test_cli_calibrate_target_reads_the_catalog(catalog_dir, tmp_path):
     assert "level nearest pass rate 0: " in result.output
     assert "FROM calibration" in (tmp_path / "cal" / "calibration.md").read_text()
     # a rerun samples nothing and answers from the stored grades
-    from pipelines.grade import catalog_calibration, level_for_target
-    from stores.catalog import open_catalog
+    from tracemill.pipelines.grade import catalog_calibration, level_for_target
+    from tracemill.stores.catalog import open_catalog
 
     result = runner.invoke(app, [*args, "--target", "1"])
     assert result.exit_code == 0, result.output
@@ -362,9 +361,8 @@ def test_cli_calibrate_target_reads_the_catalog(catalog_dir, tmp_path):
 @pytest.fixture(scope="module")
 def guesser(tmp_path_factory):
     pytest.importorskip("transformers")
+    from tracemill.pipelines.grade.guesser import build_guesser
     from transformers.utils import logging as hf_logging
-
-    from pipelines.grade.guesser import build_guesser
 
     hf_logging.disable_progress_bar()
     return build_guesser(tmp_path_factory.mktemp("guesser") / "model")
@@ -377,8 +375,8 @@ def _no_backend(kind, model, options):
 def test_grade_tiny_local_model_end_to_end_then_rerun_samples_nothing(
     catalog, catalog_dir, guesser, tmp_path
 ):
-    from pipelines.grade import DEFAULT_BINS
-    from pipelines.grade.guesser import guess_problems, true_pass_rates
+    from tracemill.pipelines.grade import DEFAULT_BINS
+    from tracemill.pipelines.grade.guesser import guess_problems, true_pass_rates
 
     problems = guess_problems(12, seed=1)
     catalog.append({"problems": problems})
@@ -422,7 +420,7 @@ def test_grade_tiny_local_model_end_to_end_then_rerun_samples_nothing(
     agree = sum(fixed_levels[pid] == grades[pid]["level"] for pid in grades)
     assert agree >= 10
     # and through the CLI: the same grade again is already there
-    from flows.cli import app
+    from tracemill.flows.cli import app
 
     catalog.close()
     result = CliRunner().invoke(app, [

@@ -3,10 +3,9 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
-from catalogs.records import IngestError
-from flows.ingest import IngestStage, ingest
-from stores.catalog import open_catalog
+from tracemill.catalogs.records import IngestError
+from tracemill.flows.ingest import IngestStage, ingest
+from tracemill.stores.catalog import open_catalog
 
 
 def write_jsonl(path, rows):

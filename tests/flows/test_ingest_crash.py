@@ -9,8 +9,7 @@ import textwrap
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
-from stores.catalog import open_catalog
+from tracemill.stores.catalog import open_catalog
 
 BATCH = 5_000
 ROWS = 60_000
@@ -18,7 +17,7 @@ ROWS = 60_000
 SCRIPT = textwrap.dedent(
     """
     import sys, time
-    from flows.ingest import IngestStage, ingest
+    from tracemill.flows.ingest import IngestStage, ingest
 
     def progress(done, total):
         print(f"committed {done}/{total}", flush=True)

@@ -5,9 +5,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from flows.recipe import RecipeError, load_recipe, run_recipe
-from stores.catalog import open_catalog
+from tracemill.flows.recipe import RecipeError, load_recipe, run_recipe
+from tracemill.stores.catalog import open_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,7 +67,7 @@ def test_failed_run_is_recorded(tmp_path, catalog_dir):
 def test_quickstart_end_to_end_with_prefect(tmp_path):
     env = {**os.environ, "TRACEMILL_CATALOG": str(tmp_path / "cat")}
     out = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "run", str(ROOT / "recipes" / "quickstart.yaml")],
+        [sys.executable, "-m", "tracemill.flows.cli", "run", str(ROOT / "recipes" / "quickstart.yaml")],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600,
     )  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr

@@ -4,12 +4,11 @@ import json
 
 import pytest
 from pydantic import ValidationError
+from tracemill.flows.stages import StageContext, get_stage
+from tracemill.flows.synth import SynthStage, synthesize
+from tracemill.pipelines.verify import get_verifier
+from tracemill.stores.catalog import open_catalog
 from typer.testing import CliRunner
-
-from flows.stages import StageContext, get_stage
-from flows.synth import SynthStage, synthesize
-from pipelines.verify import get_verifier
-from stores.catalog import open_catalog
 
 
 def test_stage_writes_problems_in_chunks_and_reruns_insert_nothing(catalog):
@@ -64,7 +63,7 @@ def test_bad_config_fails_before_writing(catalog):
 
 
 def test_cli_synth_and_families(catalog_dir):
-    from flows.cli import app
+    from tracemill.flows.cli import app
 
     runner = CliRunner()
     result = runner.invoke(
@@ -91,7 +90,7 @@ def test_cli_synth_and_families(catalog_dir):
 
 
 def test_stage_levels_spread_the_count_and_keep_level_and_knobs(catalog):
-    from pipelines.synth import level_table
+    from tracemill.pipelines.synth import level_table
 
     cfg = SynthStage(family="sat", count=23, levels="1-10", seed=5, chunk_size=2)
     assert cfg.levels == list(range(1, 11))
@@ -128,8 +127,8 @@ def test_stage_levels_with_knobs_and_validation(catalog):
 
 
 def test_cli_list_one_family_per_line_name_then_knobs():
-    from flows.cli import app
-    from pipelines.synth import task_names
+    from tracemill.flows.cli import app
+    from tracemill.pipelines.synth import task_names
 
     result = CliRunner().invoke(app, ["synth", "--list"])
     assert result.exit_code == 0, result.output
@@ -142,7 +141,7 @@ def test_cli_list_one_family_per_line_name_then_knobs():
 
 
 def test_cli_levels_table():
-    from flows.cli import app
+    from tracemill.flows.cli import app
 
     result = CliRunner().invoke(app, ["synth", "sat", "--levels-table"])
     assert result.exit_code == 0, result.output
@@ -159,8 +158,8 @@ def test_cli_levels_table():
 
 
 def test_cli_levels_writes_rows_at_every_level(catalog_dir):
-    from flows.cli import app
-    from pipelines.synth import level_table
+    from tracemill.flows.cli import app
+    from tracemill.pipelines.synth import level_table
 
     sizes = {row["level"]: row["size"] for row in level_table("sudoku")}
 
@@ -205,7 +204,7 @@ def test_cli_levels_writes_rows_at_every_level(catalog_dir):
     ],
 )
 def test_cli_synth_errors(args, message):
-    from flows.cli import app
+    from tracemill.flows.cli import app
 
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2, result.output

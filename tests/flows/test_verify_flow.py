@@ -4,14 +4,13 @@ import json
 import time
 
 import pytest
+from tracemill.catalogs import problem_id, sample_id
+from tracemill.flows.cli import app
+from tracemill.flows.stages import StageContext, get_stage
+from tracemill.flows.verify import VerifyStage, verify_samples
+from tracemill.pipelines.verify import get_verifier, registry
+from tracemill.pipelines.verify.registry import RegisteredVerifier, Verdict
 from typer.testing import CliRunner
-
-from catalogs import problem_id, sample_id
-from flows.cli import app
-from flows.stages import StageContext, get_stage
-from flows.verify import VerifyStage, verify_samples
-from pipelines.verify import get_verifier, registry
-from pipelines.verify.registry import RegisteredVerifier, Verdict
 
 
 def seed(store):
@@ -115,7 +114,7 @@ def test_cli_verify_and_verifiers(catalog, catalog_dir):
 
 
 def test_version_bump_adds_rows_and_keeps_old_ones(catalog, monkeypatch):
-    from catalogs.views import latest_verdicts_sql
+    from tracemill.catalogs.views import latest_verdicts_sql
 
     seed(catalog)
     verify_samples(catalog, run_id="v1")

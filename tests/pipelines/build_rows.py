@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalogs.ids import canonical_json
+from tracemill.catalogs.ids import canonical_json
 
 PARAMS = canonical_json({"temperature": 0.6})
 

@@ -1,8 +1,8 @@
 import json
 
 import pytest
+from tracemill.pipelines.build import build_dataset, dataset_info, list_datasets, read_dataset
 
-from pipelines.build import build_dataset, dataset_info, list_datasets, read_dataset
 from tests.pipelines.build_rows import PARAMS, fill_catalog
 
 

@@ -1,7 +1,8 @@
 import json
 
-from catalogs.views import sample_status_sql
-from pipelines.build import build_dataset, read_dataset
+from tracemill.catalogs.views import sample_status_sql
+from tracemill.pipelines.build import build_dataset, read_dataset
+
 from tests.pipelines.build_rows import fill_catalog
 
 

@@ -1,6 +1,6 @@
 import pytest
+from tracemill.pipelines.build import build_dataset, read_dataset
 
-from pipelines.build import build_dataset, read_dataset
 from tests.pipelines.build_rows import fill_catalog
 
 

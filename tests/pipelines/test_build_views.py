@@ -1,4 +1,5 @@
-from catalogs.views import latest_verdicts_sql, sample_status_sql
+from tracemill.catalogs.views import latest_verdicts_sql, sample_status_sql
+
 from tests.pipelines.build_rows import fill_catalog
 
 

@@ -4,8 +4,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
-from pipelines.curate import (
+from tracemill.pipelines.curate import (
     Benchmark,
     DecontamConfig,
     contamination_report,
@@ -13,7 +12,7 @@ from pipelines.curate import (
     embedding_matches,
     ngram_matches,
 )
-from stores.benchmarks import load_benchmarks, read_benchmark_config
+from tracemill.stores.benchmarks import load_benchmarks, read_benchmark_config
 
 from .curate_fakes import FakeEncoder
 

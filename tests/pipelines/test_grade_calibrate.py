@@ -1,7 +1,6 @@
 import pyarrow as pa
 import pytest
-
-from pipelines.grade import (
+from tracemill.pipelines.grade import (
     calibration_problems,
     calibration_table,
     level_for_pass_rate,
@@ -53,7 +52,12 @@ def test_calibration_problems_cover_each_level_without_overlap():
 
 def _calibrated_catalog(store, model="student", rates=None, params="p1"):
     """Calibration items of ``sat`` (levels 1-3, 6 each) graded by a simulated student."""
-    from pipelines.grade import GradingMethod, bernoulli_sampler, grade_problems, grade_rows
+    from tracemill.pipelines.grade import (
+        GradingMethod,
+        bernoulli_sampler,
+        grade_problems,
+        grade_rows,
+    )
 
     rates = rates or {1: 0.9, 2: 0.5, 3: 0.1}
     problems = calibration_problems("sat", [1, 2, 3], 6, seed=2)
@@ -69,8 +73,8 @@ def _calibrated_catalog(store, model="student", rates=None, params="p1"):
 
 
 def test_catalog_calibration_view_matches_the_table(catalog):
-    from catalogs.views import create_views
-    from pipelines.grade import catalog_calibration
+    from tracemill.catalogs.views import create_views
+    from tracemill.pipelines.grade import catalog_calibration
 
     problems, grades = _calibrated_catalog(catalog)
     _calibrated_catalog(catalog, model="other", rates={1: 0.0, 2: 0.0, 3: 1.0})
@@ -93,7 +97,7 @@ def test_catalog_calibration_view_matches_the_table(catalog):
 
 
 def test_latest_grade_per_problem_counts_once(catalog):
-    from pipelines.grade import catalog_calibration
+    from tracemill.pipelines.grade import catalog_calibration
 
     _calibrated_catalog(catalog, rates={1: 0.0, 2: 0.0, 3: 0.0}, params="old")
     _calibrated_catalog(catalog, rates={1: 1.0, 2: 1.0, 3: 1.0}, params="new")
@@ -104,7 +108,7 @@ def test_latest_grade_per_problem_counts_once(catalog):
 
 
 def test_level_for_target(catalog):
-    from pipelines.grade import level_for_target
+    from tracemill.pipelines.grade import level_for_target
 
     _calibrated_catalog(catalog)
     assert level_for_target("sat", "student", 0.9, catalog) == 1

@@ -1,8 +1,7 @@
 import math
 
 import pytest
-
-from pipelines.grade import DEFAULT_BINS, LevelBins, pass_rate, wilson_interval, z_value
+from tracemill.pipelines.grade import DEFAULT_BINS, LevelBins, pass_rate, wilson_interval, z_value
 
 
 def test_pass_rate():

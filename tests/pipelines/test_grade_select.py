@@ -1,8 +1,7 @@
 import duckdb
 import pyarrow as pa
 import pytest
-
-from pipelines.grade import (
+from tracemill.pipelines.grade import (
     order_rows,
     parse_band,
     parse_distribution,

@@ -2,15 +2,14 @@ import random
 
 import numpy as np
 import pytest
-
-from pipelines.grade import (
+from tracemill.pipelines.grade import (
     DEFAULT_BINS,
     GradingMethod,
     LevelBins,
     bernoulli_sampler,
     grade_problems,
 )
-from pipelines.grade.stopping import (
+from tracemill.pipelines.grade.stopping import (
     GRID_POINTS,
     agreement_probability,
     fit_prior,

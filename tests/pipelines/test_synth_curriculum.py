@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from pipelines.synth import (
+from tracemill.pipelines.synth import (
     curriculum,
     generate_problems,
     get_task,

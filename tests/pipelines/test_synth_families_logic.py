@@ -8,10 +8,9 @@ import re
 import time
 
 import pytest
-
-from pipelines.synth import generate_problems, get_task
-from pipelines.synth.textutil import count_models, evaluate_arithmetic, parse_int_grid
-from pipelines.verify import get_verifier
+from tracemill.pipelines.synth import generate_problems, get_task
+from tracemill.pipelines.synth.textutil import count_models, evaluate_arithmetic, parse_int_grid
+from tracemill.pipelines.verify import get_verifier
 
 
 def _swap_grid(answer: str) -> str:
@@ -218,7 +217,7 @@ def test_lenient_but_exact_formats():
 
 @pytest.mark.parametrize("level", [3, 8])
 def test_calcudoku_unique(level):
-    from pipelines.synth.families.calcudoku import _cnf
+    from tracemill.pipelines.synth.families.calcudoku import _cnf
 
     for row in _rows("calcudoku", level):
         spec = json.loads(row["verifier_spec"])
@@ -229,7 +228,7 @@ def test_calcudoku_unique(level):
 
 @pytest.mark.parametrize("level", [3, 10])
 def test_survo_unique(level):
-    from pipelines.synth.families.survo import solve_survo
+    from tracemill.pipelines.synth.families.survo import solve_survo
 
     for row in _rows("survo", level):
         spec = json.loads(row["verifier_spec"])
@@ -241,7 +240,7 @@ def test_survo_unique(level):
 
 @pytest.mark.parametrize("level", [2, 9])
 def test_cryptarithm_unique(level):
-    from pipelines.synth.families.cryptarithm import solve_cryptarithm
+    from tracemill.pipelines.synth.families.cryptarithm import solve_cryptarithm
 
     for row in _rows("cryptarithm", level):
         spec = json.loads(row["verifier_spec"])
@@ -250,7 +249,7 @@ def test_cryptarithm_unique(level):
 
 @pytest.mark.parametrize("level", [2, 7])
 def test_zebra_unique_and_minimal(level):
-    from pipelines.synth.families.zebra_puzzle import _base_cnf, clue_cnf
+    from tracemill.pipelines.synth.families.zebra_puzzle import _base_cnf, clue_cnf
 
     for row in _rows("zebra_puzzle", level, count=2):
         spec = json.loads(row["verifier_spec"])
@@ -270,7 +269,7 @@ def test_zebra_unique_and_minimal(level):
 
 
 def test_knights_consistency_rule():
-    from pipelines.synth.families import knights_and_knaves as kk
+    from tracemill.pipelines.synth.families import knights_and_knaves as kk
 
     # A knave saying "we are both knaves" forces: speaker knave, other knight.
     claims = [(0, ("", lambda s: not s[0] and not s[1]))]

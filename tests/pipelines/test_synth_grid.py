@@ -7,11 +7,10 @@ import random
 
 import pytest
 from pysat.formula import IDPool
-
-from pipelines.synth import generate_problems, get_task
-from pipelines.synth.families.nonogram import line_patterns, runs
-from pipelines.synth.families.skyscrapers import visible
-from pipelines.synth.grid import (
+from tracemill.pipelines.synth import generate_problems, get_task
+from tracemill.pipelines.synth.families.nonogram import line_patterns, runs
+from tracemill.pipelines.synth.families.skyscrapers import visible
+from tracemill.pipelines.synth.grid import (
     UniquenessSolver,
     digit_alphabet,
     exactly,
@@ -23,7 +22,7 @@ from pipelines.synth.grid import (
     parse_grid,
     random_latin_square,
 )
-from pipelines.verify import get_verifier
+from tracemill.pipelines.verify import get_verifier
 
 # -- parsing --------------------------------------------------------------------------
 

@@ -7,15 +7,14 @@ from datetime import date, timedelta
 from fractions import Fraction
 
 import pytest
-
-from pipelines.synth import generate_problems, get_task
-from pipelines.synth.families.cipher import shift_text
-from pipelines.synth.families.graph_coloring import colourable
-from pipelines.synth.families.lights_out import apply_presses
-from pipelines.synth.families.number_sequence import ORDER, RULES, predictions
-from pipelines.synth.families.shortest_path import WALL
-from pipelines.synth.families.word_ladder import distances
-from pipelines.verify import get_verifier
+from tracemill.pipelines.synth import generate_problems, get_task
+from tracemill.pipelines.synth.families.cipher import shift_text
+from tracemill.pipelines.synth.families.graph_coloring import colourable
+from tracemill.pipelines.synth.families.lights_out import apply_presses
+from tracemill.pipelines.synth.families.number_sequence import ORDER, RULES, predictions
+from tracemill.pipelines.synth.families.shortest_path import WALL
+from tracemill.pipelines.synth.families.word_ladder import distances
+from tracemill.pipelines.verify import get_verifier
 
 
 def rows(family, level, count=4, seed=5):

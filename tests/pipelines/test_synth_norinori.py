@@ -4,11 +4,14 @@ import itertools
 import json
 
 import pytest
-
-from pipelines.synth import generate_item, generate_problems, get_task, make_config
-from pipelines.synth.families.norinori import MAX_REGIONS, NorinoriConfig, norinori_violation
-from pipelines.synth.grid import format_binary_grid, is_connected
-from pipelines.verify import get_verifier
+from tracemill.pipelines.synth import generate_item, generate_problems, get_task, make_config
+from tracemill.pipelines.synth.families.norinori import (
+    MAX_REGIONS,
+    NorinoriConfig,
+    norinori_violation,
+)
+from tracemill.pipelines.synth.grid import format_binary_grid, is_connected
+from tracemill.pipelines.verify import get_verifier
 
 TASK = get_task("norinori")
 

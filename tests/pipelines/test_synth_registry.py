@@ -4,10 +4,15 @@ import dataclasses
 import json
 
 import pytest
-
-from catalogs.schemas import DOMAINS
-from pipelines.synth import generate_item, generate_problems, get_task, make_config, task_names
-from pipelines.verify import REASONS, get_verifier
+from tracemill.catalogs.schemas import DOMAINS
+from tracemill.pipelines.synth import (
+    generate_item,
+    generate_problems,
+    get_task,
+    make_config,
+    task_names,
+)
+from tracemill.pipelines.verify import REASONS, get_verifier
 
 FAMILIES = task_names()
 LEVELS = (1, 5, 10)

@@ -5,9 +5,8 @@ import random
 
 import pytest
 from pysat.solvers import Solver
-
-from pipelines.synth import generate_problems, get_task, make_config
-from pipelines.synth.families.sat import (
+from tracemill.pipelines.synth import generate_problems, get_task, make_config
+from tracemill.pipelines.synth.families.sat import (
     SatConfig,
     SatDecisionConfig,
     count_solutions,
@@ -16,7 +15,7 @@ from pipelines.synth.families.sat import (
     planted_formula,
     unsatisfied,
 )
-from pipelines.verify import get_verifier
+from tracemill.pipelines.verify import get_verifier
 
 # x1 ∨ x2, ¬x1 ∨ x3, x2 ∨ ¬x3: satisfied by (1,1,1), (0,1,0), (0,1,1)
 SPEC = {"n": 3, "k": 2, "clauses": [[1, 2], [-1, 3], [2, -3]]}

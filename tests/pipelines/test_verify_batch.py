@@ -5,9 +5,8 @@ import shutil
 
 import pyarrow as pa
 import pytest
-
-from catalogs import table_spec
-from pipelines.verify import NO_VERIFIER, configure_judge, verify_table
+from tracemill.catalogs import table_spec
+from tracemill.pipelines.verify import NO_VERIFIER, configure_judge, verify_table
 
 PROBLEMS = pa.table(
     {

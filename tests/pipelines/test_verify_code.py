@@ -4,9 +4,8 @@ import json
 import shutil
 
 import pytest
-
-from pipelines.verify import get_verifier
-from pipelines.verify.code import Compare, extract_program, parse_tests
+from tracemill.pipelines.verify import get_verifier
+from tracemill.pipelines.verify.code import Compare, extract_program, parse_tests
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed")
 

@@ -1,9 +1,8 @@
 """The judge verifier with fake clients."""
 
 import pytest
-
-from pipelines.verify import configure_judge, get_verifier
-from pipelines.verify.judge import JUDGE_PROMPT_VERSION, JudgeClient, parse_judgement
+from tracemill.pipelines.verify import configure_judge, get_verifier
+from tracemill.pipelines.verify.judge import JUDGE_PROMPT_VERSION, JudgeClient, parse_judgement
 
 
 class FakeJudge:

@@ -3,10 +3,9 @@
 import time
 
 import pytest
-
-from pipelines.verify import get_verifier
-from pipelines.verify.math_answer import MathVerifyConfig, as_latex, check_math
-from pipelines.verify.pool import PoolItem, VerifierPool
+from tracemill.pipelines.verify import get_verifier
+from tracemill.pipelines.verify.math_answer import MathVerifyConfig, as_latex, check_math
+from tracemill.pipelines.verify.pool import PoolItem, VerifierPool
 
 B = "\\boxed{{{}}}".format
 

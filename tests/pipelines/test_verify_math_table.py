@@ -10,8 +10,7 @@ start each.
 import time
 
 import pytest
-
-from pipelines.verify.pool import PoolItem, VerifierPool
+from tracemill.pipelines.verify.pool import PoolItem, VerifierPool
 
 B = "\\boxed{{{}}}".format
 OK, WRONG, NO_ANSWER = "ok", "wrong", "no_answer"

@@ -3,9 +3,8 @@
 import json
 
 import pytest
-
-from pipelines.verify import get_verifier
-from pipelines.verify.rules import normalize_text, parse_number
+from tracemill.pipelines.verify import get_verifier
+from tracemill.pipelines.verify.rules import normalize_text, parse_number
 
 
 def run(name, answer, response, spec=None):

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
-from pipelines.verify.sandbox import SandboxConfig, SandboxUnavailable, run_program
+from tracemill.pipelines.verify.sandbox import SandboxConfig, SandboxUnavailable, run_program
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed")
 

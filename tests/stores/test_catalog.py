@@ -4,9 +4,8 @@ import textwrap
 
 import pyarrow as pa
 import pytest
-
-from catalogs import SchemaError, conform, problem_id
-from stores.catalog import (
+from tracemill.catalogs import SchemaError, conform, problem_id
+from tracemill.stores.catalog import (
     CatalogConfig,
     CatalogError,
     CatalogLockedError,
@@ -116,7 +115,7 @@ def test_second_writer_gets_a_clear_lock_error(catalog_dir):
     with open_catalog(catalog_dir):
         code = textwrap.dedent(
             f"""
-            from stores.catalog import open_catalog, CatalogLockedError
+            from tracemill.stores.catalog import open_catalog, CatalogLockedError
             try:
                 with open_catalog({str(catalog_dir)!r}, lock_timeout_s=0.5):
                     print("opened")
@@ -258,7 +257,7 @@ def test_record_export_sets_the_target_of_one_dataset_version(catalog):
 def test_all_distinct_fast_path_and_fallbacks():
     import hashlib
 
-    from stores.catalog import _all_distinct
+    from tracemill.stores.catalog import _all_distinct
 
     ids = [hashlib.md5(str(i).encode()).hexdigest() for i in range(500)]
     assert _all_distinct(pa.array(ids))

@@ -19,9 +19,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-
-from catalogs import conform, problem_id
-from stores.catalog import CatalogError, CatalogLockedError, extension_path, open_catalog
+from tracemill.catalogs import conform, problem_id
+from tracemill.stores.catalog import CatalogError, CatalogLockedError, extension_path, open_catalog
 
 pytestmark = pytest.mark.postgres
 
@@ -156,15 +155,15 @@ WRITER = textwrap.dedent(
     """
     import json, logging, sys, time
     from pathlib import Path
-    from catalogs import conform, problem_id
-    from stores.catalog import open_catalog
+    from tracemill.catalogs import conform, problem_id
+    from tracemill.stores.catalog import open_catalog
 
     uri, go, phases = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3])
     retries = []
     class Count(logging.Handler):
         def emit(self, record):
             retries.append(record.getMessage())
-    logging.getLogger("stores.catalog").addHandler(Count(logging.WARNING))
+    logging.getLogger("tracemill.stores.catalog").addHandler(Count(logging.WARNING))
     deadline = time.monotonic() + 30
     while not go.exists() and time.monotonic() < deadline:
         time.sleep(0.005)

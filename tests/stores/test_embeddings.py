@@ -1,7 +1,6 @@
 import numpy as np
-
-from pipelines.curate import vectors_table
-from stores.embeddings import EmbeddingCache, model_slug, packaged_minilm_zip
+from tracemill.pipelines.curate import vectors_table
+from tracemill.stores.embeddings import EmbeddingCache, model_slug, packaged_minilm_zip
 
 
 def test_model_slug(tmp_path) -> None:

@@ -2,9 +2,9 @@ from unittest import mock
 
 import pytest
 import yaml
+from tracemill.pipelines.build import build_dataset, read_dataset
+from tracemill.stores.hub import export_dataset, parse_hub_target
 
-from pipelines.build import build_dataset, read_dataset
-from stores.hub import export_dataset, parse_hub_target
 from tests.pipelines.build_rows import fill_catalog
 
 

@@ -2,9 +2,8 @@ import sys
 import types
 
 import pytest
-
-from stores import models
-from stores.models import ModelNotFoundError, PackagedModel, resolve_model
+from tracemill.stores import models
+from tracemill.stores.models import ModelNotFoundError, PackagedModel, resolve_model
 
 
 def test_local_directory_and_gguf_file(tmp_path):

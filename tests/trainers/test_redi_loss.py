@@ -1,9 +1,8 @@
 import math
 
 import torch
-
-from trainers.redi import PairCollator, encode_completion, redi_loss, sequence_logps
-from trainers.tiny import build_tiny_tokenizer
+from tracemill.trainers.redi import PairCollator, encode_completion, redi_loss, sequence_logps
+from tracemill.trainers.tiny import build_tiny_tokenizer
 
 
 def test_redi_loss_hand_computed():

@@ -1,7 +1,6 @@
 import pytest
-
-from pipelines.verify import Verdict, register_verifier
-from trainers.rewards import (
+from tracemill.pipelines.verify import Verdict, register_verifier
+from tracemill.trainers.rewards import (
     LaserDReward,
     LaserReward,
     completion_lengths,

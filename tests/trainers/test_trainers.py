@@ -2,9 +2,9 @@
 
 import pytest
 import torch
+from tracemill.pipelines.build import build_dataset
+from tracemill.pipelines.verify import Verdict, register_verifier
 
-from pipelines.build import build_dataset
-from pipelines.verify import Verdict, register_verifier
 from tests.pipelines.build_rows import fill_catalog
 
 pytestmark = pytest.mark.slow
@@ -19,14 +19,14 @@ def _varied(problem, response):
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
-    from trainers.tiny import build_tiny_model
+    from tracemill.trainers.tiny import build_tiny_model
 
     return str(build_tiny_model(tmp_path_factory.mktemp("tiny") / "model"))
 
 
 @pytest.fixture
 def built(catalog_dir):
-    from stores.catalog import open_catalog
+    from tracemill.stores.catalog import open_catalog
 
     with open_catalog(catalog_dir) as store:
         fill_catalog(store)
@@ -66,7 +66,7 @@ def _common(built, tiny_model, tmp_path, dataset):
 def test_sft_two_steps(built, tiny_model, tmp_path, capsys, caplog):
     import logging
 
-    from trainers.sft import SftConfig, main
+    from tracemill.trainers.sft import SftConfig, main
 
     with caplog.at_level(logging.INFO, logger="tracemill.train"):
         result = main(SftConfig(**_common(built, tiny_model, tmp_path, "sft")))
@@ -80,7 +80,7 @@ def test_sft_two_steps(built, tiny_model, tmp_path, capsys, caplog):
 
 
 def test_sft_curriculum_stages_by_level(built, tiny_model, tmp_path):
-    from trainers.sft import SftConfig, main
+    from tracemill.trainers.sft import SftConfig, main
 
     cfg = SftConfig(**{**_common(built, tiny_model, tmp_path, "sft"), "max_steps": 1},
                     curriculum=True)
@@ -92,7 +92,7 @@ def test_sft_curriculum_stages_by_level(built, tiny_model, tmp_path):
 
 
 def test_dpo_two_steps(built, tiny_model, tmp_path):
-    from trainers.dpo import DpoConfig, main
+    from tracemill.trainers.dpo import DpoConfig, main
 
     result = main(DpoConfig(**_common(built, tiny_model, tmp_path, "pairs")))
     assert result.steps == 2
@@ -100,7 +100,7 @@ def test_dpo_two_steps(built, tiny_model, tmp_path):
 
 
 def test_redi_two_steps(built, tiny_model, tmp_path):
-    from trainers.redi import RediConfig, main
+    from tracemill.trainers.redi import RediConfig, main
 
     result = main(RediConfig(**_common(built, tiny_model, tmp_path, "pairs"), alpha=0.5))
     assert result.steps == 2
@@ -108,7 +108,7 @@ def test_redi_two_steps(built, tiny_model, tmp_path):
 
 
 def test_grpo_two_steps_with_laser_d(built, tiny_model, tmp_path):
-    from trainers.grpo import GrpoConfig, main
+    from tracemill.trainers.grpo import GrpoConfig, main
 
     cfg = GrpoConfig(
         **_common(built, tiny_model, tmp_path, "rl"),
@@ -126,10 +126,10 @@ def test_grpo_two_steps_with_laser_d(built, tiny_model, tmp_path):
 
 
 def test_config_errors(built, tiny_model, tmp_path):
-    from trainers.common import config_from_dict
-    from trainers.grpo import GrpoConfig, main
-    from trainers.redi import RediConfig
-    from trainers.redi import main as redi_main
+    from tracemill.trainers.common import config_from_dict
+    from tracemill.trainers.grpo import GrpoConfig, main
+    from tracemill.trainers.redi import RediConfig
+    from tracemill.trainers.redi import main as redi_main
 
     with pytest.raises(ValueError, match="unknown GrpoConfig field"):
         config_from_dict(GrpoConfig, {"dataset": "rl", "nope": 1})

@@ -14,9 +14,8 @@ from typing import Any
 
 from pysat.formula import IDPool
 from pysat.solvers import Solver
-
-from pipelines.synth.base import Item, Task, check_level, register_task
-from pipelines.synth.grid import (
+from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.grid import (
     SOLVER,
     difficulty_score,
     exactly,
@@ -27,7 +26,7 @@ from pipelines.synth.grid import (
     positive_int,
     wrong,
 )
-from pipelines.verify.registry import Verdict
+from tracemill.pipelines.verify.registry import Verdict
 
 BITS = {"0": 0, "1": 1}
 

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.synth.base import Item, Task, check_level, register_task
-from pipelines.synth.grid import number_in, positive_int, wrong
-from pipelines.verify.registry import Verdict
+from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.grid import number_in, positive_int, wrong
+from tracemill.pipelines.verify.registry import Verdict
 
 OPS = ("AND", "OR", "XOR", "+")
 _BINARY = re.compile(r"[01]{1,400}")

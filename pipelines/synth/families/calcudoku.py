@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.synth.base import Item, Task, check_level, register_task
-from pipelines.synth.textutil import count_models, format_grid, parse_int_grid
+from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.textutil import count_models, format_grid, parse_int_grid
 
 Cell = tuple[int, int]
 _LABELS = string.ascii_uppercase + string.ascii_lowercase

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pysat.formula import IDPool
-
-from pipelines.synth.base import Item, Task, check_level, register_task
-from pipelines.synth.grid import (
+from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.grid import (
     at_most,
     difficulty_score,
     exactly,
@@ -30,7 +29,7 @@ from pipelines.synth.grid import (
     unique_or_reveal,
     wrong,
 )
-from pipelines.verify.registry import Verdict
+from tracemill.pipelines.verify.registry import Verdict
 
 _DRAWS = 15
 TREE, TENT, EMPTY = "T", "*", "."

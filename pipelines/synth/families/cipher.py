@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.synth.base import Item, Task, check_level, register_task
-from pipelines.synth.grid import positive_int, wrong
-from pipelines.synth.wordlists import WORDS
-from pipelines.verify.registry import Verdict
+from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.grid import positive_int, wrong
+from tracemill.pipelines.synth.wordlists import WORDS
+from tracemill.pipelines.verify.registry import Verdict
 
 _LEVELS = {
     1: (3, 1),

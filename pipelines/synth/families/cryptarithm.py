@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
 
 
 def solve_cryptarithm(

@@ -1,7 +1,7 @@
 """Game of 24: combine the given numbers with + - * / and parentheses to hit a target.
 
 Many expressions are valid, so the verifier evaluates the model's expression exactly
-(:func:`pipelines.synth.textutil.evaluate_arithmetic`, never ``eval``) and checks that it
+(:func:`tracemill.pipelines.synth.textutil.evaluate_arithmetic`, never ``eval``) and checks that it
 uses exactly the given multiset of numbers.
 """
 
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from pipelines.synth.base import Item, Task, check_level, register_task
-from pipelines.synth.textutil import evaluate_arithmetic
+from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.textutil import evaluate_arithmetic
 
 _OPS = "+-*/"
 

@@ -16,10 +16,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.synth.base import Item, Task, check_level, register_task
-from pipelines.synth.grid import number_in, positive_int, wrong
-from pipelines.synth.textutil import parse_list
-from pipelines.verify.registry import Verdict
+from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.grid import number_in, positive_int, wrong
+from tracemill.pipelines.synth.textutil import parse_list
+from tracemill.pipelines.verify.registry import Verdict
 
 COLOURS = ("red", "green", "blue", "yellow", "purple")
 _LABEL = re.compile(r"^(?:v(?:ertex)?\s*)?(\d{1,3})\s*[:=\-]\s*(.*)$")

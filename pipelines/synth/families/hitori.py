@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pysat.formula import IDPool
-
-from pipelines.synth.base import Item, Task, check_level, register_task
-from pipelines.synth.grid import (
+from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.grid import (
     MAX_PARSE_CHARS,
     UniquenessSolver,
     difficulty_score,
@@ -35,7 +34,7 @@ from pipelines.synth.grid import (
     random_latin_square,
     wrong,
 )
-from pipelines.verify.registry import Verdict
+from tracemill.pipelines.verify.registry import Verdict
 
 _DRAWS = 50
 _REPAIRS = 60

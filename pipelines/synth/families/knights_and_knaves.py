@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.synth.base import Item, Task, check_level, register_task
-from pipelines.synth.wordlists import NAMES
+from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.wordlists import NAMES
 
 Assignment = tuple[bool, ...]
 Statement = tuple[str, Callable[[Assignment], bool]]

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.synth.base import Item, Task, check_level, register_task
-from pipelines.synth.grid import (
+from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.grid import (
     format_grid,
     grid_answer_format,
     neighbors4,
@@ -22,7 +22,7 @@ from pipelines.synth.grid import (
     positive_int,
     wrong,
 )
-from pipelines.verify.registry import Verdict
+from tracemill.pipelines.verify.registry import Verdict
 
 _LEVELS = {
     1: (3, 2),

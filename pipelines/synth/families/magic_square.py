@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.synth.base import Item, Task, check_level, register_task
-from pipelines.synth.textutil import format_grid, parse_int_grid
+from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.textutil import format_grid, parse_int_grid
 
 Grid = list[list[int]]
 

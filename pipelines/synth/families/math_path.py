@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from pipelines.synth.base import Item, Task, check_level, register_task
-from pipelines.synth.textutil import evaluate_arithmetic, normalize_expression
+from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.textutil import evaluate_arithmetic, normalize_expression
 
 
 def _render(terms: list[int | str], ops: list[str], group: tuple[int, int] | None) -> str:

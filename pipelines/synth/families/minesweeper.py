@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pysat.formula import IDPool
-
-from pipelines.synth.base import Item, Task, check_level, register_task
-from pipelines.synth.grid import (
+from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.grid import (
     difficulty_score,
     exactly,
     format_cells,
@@ -29,7 +28,7 @@ from pipelines.synth.grid import (
     positive_int,
     wrong,
 )
-from pipelines.verify.registry import Verdict
+from tracemill.pipelines.verify.registry import Verdict
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,8 @@ from typing import Any
 
 from pysat.formula import IDPool
 from pysat.solvers import Solver
-
-from pipelines.synth.base import Item, Task, check_level, register_task
-from pipelines.synth.grid import (
+from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.grid import (
     MAX_PARSE_CHARS,
     SOLVER,
     UniquenessSolver,
@@ -41,7 +40,7 @@ from pipelines.synth.grid import (
     reach,
     wrong,
 )
-from pipelines.verify.registry import Verdict
+from tracemill.pipelines.verify.registry import Verdict
 
 Cell = tuple[int, int]
 Domino = tuple[Cell, Cell]

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from pipelines.synth.base import Item, Task, check_level, register_task
-from pipelines.synth.grid import positive_int, wrong
-from pipelines.verify.registry import Verdict
+from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.grid import positive_int, wrong
+from tracemill.pipelines.verify.registry import Verdict
 
 RULES: dict[str, str] = {
     "arithmetic": "arithmetic: a constant difference between consecutive terms",

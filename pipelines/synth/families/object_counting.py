@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.synth.base import Item, Task, check_level, register_task
-from pipelines.synth.wordlists import NUMBER_WORDS, OBJECTS, article, plural
+from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.wordlists import NUMBER_WORDS, OBJECTS, article, plural
 
 
 def _amount(count: int, noun: str, rng: random.Random, digits: bool) -> str:

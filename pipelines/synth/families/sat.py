@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pysat.solvers import Solver
-
-from pipelines.synth.base import Item, Task, check_level, register_task
-from pipelines.synth.grid import MAX_PARSE_CHARS, SOLVER, positive_int
-from pipelines.verify.registry import Verdict
+from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.grid import MAX_PARSE_CHARS, SOLVER, positive_int
+from tracemill.pipelines.verify.registry import Verdict
 
 SOLUTION_CAP = 256
 """Solutions are counted up to this many (beyond it the difficulty is a lower bound)."""

@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.synth.base import Item, Task, check_level, register_task
-from pipelines.synth.grid import format_grid, neighbors4, number_in, positive_int, wrong
-from pipelines.verify.registry import Verdict
+from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.grid import format_grid, neighbors4, number_in, positive_int, wrong
+from tracemill.pipelines.verify.registry import Verdict
 
 WALL = 0
 """Wall cells are stored as weight 0 and shown as ``#``."""

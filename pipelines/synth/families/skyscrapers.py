@@ -16,9 +16,8 @@ from functools import cache
 from typing import Any
 
 from pysat.formula import IDPool
-
-from pipelines.synth.base import Item, Task, check_level, register_task
-from pipelines.synth.grid import (
+from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.grid import (
     UniquenessSolver,
     difficulty_score,
     digit_alphabet,
@@ -33,7 +32,7 @@ from pipelines.synth.grid import (
     random_latin_square,
     wrong,
 )
-from pipelines.verify.registry import Verdict
+from tracemill.pipelines.verify.registry import Verdict
 
 SIDES = ("top", "bottom", "left", "right")
 

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pysat.formula import IDPool
-
-from pipelines.synth.base import Item, Task, check_level, register_task
-from pipelines.synth.grid import (
+from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.grid import (
     UniquenessSolver,
     border_cells,
     difficulty_score,
@@ -33,7 +32,7 @@ from pipelines.synth.grid import (
     positive_int,
     wrong,
 )
-from pipelines.verify.registry import Verdict
+from tracemill.pipelines.verify.registry import Verdict
 
 _PLACEMENTS = 3
 _DRAWS = 4

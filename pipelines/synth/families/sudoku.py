@@ -2,7 +2,7 @@
 
 A full grid comes from the canonical pattern shuffled by rows within bands, bands,
 columns within stacks, stacks and digits; givens are then removed in a random order
-while the solution stays unique (:class:`~pipelines.synth.grid.UniquenessSolver`), and
+while the solution stays unique (:class:`~tracemill.pipelines.synth.grid.UniquenessSolver`), and
 ``extra_givens`` of the removed ones are put back for easier levels.
 """
 
@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pysat.formula import IDPool
-
-from pipelines.synth.base import Item, Task, check_level, register_task
-from pipelines.synth.grid import (
+from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.grid import (
     difficulty_score,
     digit_alphabet,
     exactly,
@@ -27,7 +26,7 @@ from pipelines.synth.grid import (
     positive_int,
     wrong,
 )
-from pipelines.verify.registry import Verdict
+from tracemill.pipelines.verify.registry import Verdict
 
 BOXES = {4: (2, 2), 6: (2, 3), 9: (3, 3)}
 """Box shape (rows, cols) per grid size."""

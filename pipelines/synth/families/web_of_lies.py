@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.synth.base import Item, Task, check_level, register_task
-from pipelines.synth.textutil import parse_list
-from pipelines.synth.wordlists import NAMES
+from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.textutil import parse_list
+from tracemill.pipelines.synth.wordlists import NAMES
 
 Claim = tuple[int, str, Callable[[tuple[bool, ...]], bool]]
 

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.synth.base import Item, Task, check_level, register_task
-from pipelines.synth.textutil import count_models, normalize_token
+from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.textutil import count_models, normalize_token
 
 ATTRIBUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "name": ("{v}", ("Alice", "Bob", "Carol", "David", "Emma", "Frank", "Grace")),
