@@ -22,23 +22,30 @@ from dataclasses import dataclass
 THINK_OPEN = "<think>"
 THINK_CLOSE = "</think>"
 MAX_ANSWER_CHARS = 10_000
-"""Longer extracted answers are cut: no verifier needs more, and it bounds work."""
+"""Longer extracted answers are cut for storage and display; :attr:`Extraction.truncated`
+says so, and verifiers that compare answers must not compare the cut prefix."""
 
-_ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
+_ANSWER_OPEN = re.compile(r"<answer>", re.IGNORECASE)
+_ANSWER_CLOSE = re.compile(r"</answer>", re.IGNORECASE)
+_BOX_CMD = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
 _FINAL_LINE = re.compile(
     r"^[\s*#>_-]*(?:the\s+)?(?:final\s+answer|answer)\s*(?:is\s*:?|:)\s*(.+?)\s*$",
     re.IGNORECASE | re.MULTILINE,
 )
-_BOX_CMDS = ("\\boxed", "\\fbox")
 _FINAL_FENCE = re.compile(r"```[^\n`]*\n?(.*?)```\s*$", re.DOTALL)
 
 
 @dataclass(frozen=True)
 class Extraction:
-    """An extracted answer and how it was found (`tag`, `boxed`, `fence`, `line`, `none`)."""
+    """An extracted answer and how it was found (`tag`, `boxed`, `fence`, `line`, `none`).
+
+    ``truncated`` is true when the answer found was longer than :data:`MAX_ANSWER_CHARS`:
+    ``answer`` then holds only its first characters (for storage and display).
+    """
 
     answer: str | None
     method: str
+    truncated: bool = False
 
 
 def split_reasoning(text: str | None) -> tuple[str | None, str]:
@@ -66,47 +73,95 @@ def final_part(text: str | None) -> str:
     return split_reasoning(text)[1]
 
 
-def _braced(text: str, start: int) -> str | None:
-    """The content of the brace group opening at `start` (``text[start] == '{'``)."""
-    depth = 0
-    for i in range(start, len(text)):
+def _matching_braces(text: str) -> dict[int, int]:
+    r"""Index of each ``{`` that has a matching ``}`` → index of that ``}`` (one pass).
+
+    A backslash escapes the next character, so ``\{`` and ``\}`` are literal braces and
+    ``\\{`` (a LaTeX line break, then a group) opens a group.
+    """
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    i, n = 0, len(text)
+    while i < n:
         ch = text[i]
-        if ch == "\\" and i + 1 < len(text) and text[i + 1] in "{}":
+        if ch == "\\":
+            i += 2
             continue
-        if ch == "{" and (i == 0 or text[i - 1] != "\\"):
-            depth += 1
-        elif ch == "}" and (i == 0 or text[i - 1] != "\\"):
-            depth -= 1
-            if depth == 0:
-                return text[start + 1 : i]
-    return None
+        if ch == "{":
+            stack.append(i)
+        elif ch == "}" and stack:
+            pairs[stack.pop()] = i
+        i += 1
+    return pairs
+
+
+_BARE_BOX_ARG = re.compile(r"[^\s$]+")
+
+
+def boxed_spans(text: str | None) -> list[tuple[int, int, str]]:
+    r"""Every complete top-level ``\boxed{…}`` / ``\fbox{…}`` (and ``\boxed 5``), in order.
+
+    Each item is (start, end, content): the command spans ``text[start:end]``. A box
+    inside another box is part of the outer one; an unclosed ``\boxed{`` is skipped.
+    Linear in the length of `text`, whatever it holds.
+    """
+    if not text or "\\" not in text:
+        return []
+    cmds = list(_BOX_CMD.finditer(text))
+    if not cmds:
+        return []
+    pairs = _matching_braces(text)
+    spans: list[tuple[int, int, str]] = []
+    covered = -1
+    n = len(text)
+    for m in cmds:
+        start = m.start()
+        if start < covered:
+            continue  # nested in the previous box
+        j = m.end()
+        while j < n and text[j] == " ":
+            j += 1
+        if j < n and text[j] == "{":
+            close = pairs.get(j)
+            if close is None:
+                continue
+            spans.append((start, close + 1, text[j + 1 : close].strip()))
+            covered = close + 1
+        elif j > m.end() and j < n:
+            token = _BARE_BOX_ARG.match(text, j)  # "\boxed 5": the next token
+            if token:
+                spans.append((start, token.end(), token.group(0)))
+                covered = token.end()
+    return spans
+
+
+def all_boxed(text: str | None) -> list[str]:
+    r"""Contents of every complete top-level ``\boxed{…}`` in `text`, in order."""
+    return [content for _, _, content in boxed_spans(text)]
 
 
 def last_boxed(text: str | None) -> str | None:
     r"""Content of the last complete ``\boxed{…}`` (or ``\fbox{…}``, ``\boxed 5``)."""
-    if not text:
+    spans = boxed_spans(text)
+    return spans[-1][2] if spans else None
+
+
+def last_answer_tag(text: str) -> str | None:
+    """Content of the last complete ``<answer>…</answer>`` block (linear time)."""
+    closes = list(_ANSWER_CLOSE.finditer(text))
+    if not closes:
         return None
-    pos = max(text.rfind(cmd) for cmd in _BOX_CMDS)
-    while pos >= 0:
-        cmd = next(c for c in _BOX_CMDS if text.startswith(c, pos))
-        j = pos + len(cmd)
-        while j < len(text) and text[j] == " ":
-            j += 1
-        if j < len(text) and text[j] == "{":
-            content = _braced(text, j)
-            if content is not None:
-                return content.strip()
-        elif j > pos + len(cmd) and j < len(text):
-            # "\boxed 5": the argument is the next token
-            token = re.match(r"[^\s$]+", text[j:])
-            if token:
-                return token.group(0)
-        pos = max(text.rfind(cmd, 0, pos) for cmd in _BOX_CMDS)
-    return None
+    last_close = closes[-1].start()
+    opens = [m.end() for m in _ANSWER_OPEN.finditer(text, 0, last_close)]
+    if not opens:
+        return None
+    return text[opens[-1] : last_close]
 
 
-def _clip(answer: str) -> str:
-    return answer[:MAX_ANSWER_CHARS]
+def _clipped(answer: str, method: str) -> Extraction:
+    if len(answer) > MAX_ANSWER_CHARS:
+        return Extraction(answer[:MAX_ANSWER_CHARS], method, truncated=True)
+    return Extraction(answer, method)
 
 
 def extract_answer(text: str | None) -> Extraction:
@@ -116,21 +171,21 @@ def extract_answer(text: str | None) -> Extraction:
     final = final_part(text)
     if not final:
         return Extraction(None, "none")
-    tags = _ANSWER_TAG.findall(final)
-    if tags:
-        inner = tags[-1].strip()
+    tag = last_answer_tag(final)
+    if tag is not None:
+        inner = tag.strip()
         boxed = last_boxed(inner)
-        return Extraction(_clip(boxed if boxed is not None else inner), "tag")
+        return _clipped(boxed if boxed is not None else inner, "tag")
     boxed = last_boxed(final)
     if boxed is not None:
-        return Extraction(_clip(boxed), "boxed")
+        return _clipped(boxed, "boxed")
     fence = _FINAL_FENCE.search(final[-MAX_ANSWER_CHARS * 2 :])
     if fence and fence.group(1).strip():
-        return Extraction(_clip(fence.group(1).strip()), "fence")
+        return _clipped(fence.group(1).strip(), "fence")
     lines = _FINAL_LINE.findall(final)
     if lines:
         answer = lines[-1].strip().strip("*").strip()
         answer = answer[:-1] if answer.endswith(".") and not answer[:-1].endswith(".") else answer
         if answer:
-            return Extraction(_clip(answer), "line")
+            return _clipped(answer, "line")
     return Extraction(None, "none")

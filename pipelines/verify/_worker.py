@@ -30,7 +30,8 @@ def _worker_main(
     for name in warm:
         # one trivial verification imports and warms everything the verifier needs, so
         # start-up cost is not charged to the first item's deadline
-        run_verifier(get_verifier(name), {"answer": "1"}, "\\boxed{1}")
+        # (not literally equal, so the math verifier's string fast path does not skip its parser)
+        run_verifier(get_verifier(name), {"answer": "1"}, "\\boxed{\\frac{2}{2}}")
     conn_out.send(("ready", None, 0.0))
     while True:
         try:

@@ -25,14 +25,29 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from tracemill.pipelines.extract import MAX_ANSWER_CHARS, extract_answer, final_part
+from tracemill.pipelines.extract import MAX_ANSWER_CHARS, boxed_spans
+from tracemill.pipelines.verify.math_extract import (
+    MathAnswer,
+    find_math_answer,
+    last_choice_letter,
+)
+from tracemill.pipelines.verify.math_normalize import (
+    _MATH_WORDS,
+    Normalized,
+    Shape,
+    inequality_to_interval,
+    looks_like_inequality,
+    normalize,
+    percent_variants,
+    question_allows_any_order,
+    split_answer,
+    split_top_level,
+)
 from tracemill.pipelines.verify.registry import Verdict, register_verifier
 
 log = logging.getLogger(__name__)
 
-MATH_VERSION = "1"
-FALLBACK_TAIL_CHARS = 4000
-"""Without an explicit answer, math-verify searches only this much of the final part."""
+MATH_VERSION = "2"
 DETAIL_CHARS = 500
 
 
@@ -153,40 +168,369 @@ def _equivalent(
     return False
 
 
-def check_math(
-    reference: str | None, response: str, cfg: MathVerifyConfig = DEFAULT_CONFIG
+_CHOICE_REF = re.compile(r"^\(?([A-J])\)?\.?(?:\s+\S.*)?$")
+_CHOICE_PRED = re.compile(r"^\(?([A-Ja-j])\)?[.:]?$|^\(([A-J])\)\s+(?!.*\b(?:or|and)\b)\S.*$")
+_DECIMAL = re.compile(r"^-?\d+\.\d+$")
+_DECIMAL_COMMA = re.compile(r"^-?(?:0,\d+|[1-9]\d*,(?!\d{3}$)\d+)$")
+"""``2,74`` / ``0,111``: a decimal comma (policy: read as one only against a decimal)."""
+_TEXT = re.compile(r"^[A-Za-z][A-Za-z '\-.]*$")
+_NUMERIC_MEMBER = re.compile(r"^[\d\s.+\-*/^(){}\[\]]*$")
+_LATEX_NUMERIC_CMDS = re.compile(r"\\(?:frac|sqrt|pi|cdot|times|div)(?![A-Za-z])")
+_COLLECTION_HINTS = re.compile(
+    r"\\ldots|\\mathbb|\\begin\{cases\}|\\forall|\\mid|\\setminus|"
+    r"\b(?:all|any|every)\s+(?:real|integers?|numbers?|values?)|\bintegers?\b"
+)
+MAX_ITEMS = 64
+"""Collections with more parts are compared whole by math-verify."""
+
+
+def _is_text(s: str) -> bool:
+    """A word answer ("Evelyn", "odd", "yes"): compared as text, never as symbols."""
+    if not _TEXT.match(s):
+        return False
+    words = re.findall(r"[A-Za-z]+", s)
+    return any(len(w) >= 3 and w.lower() not in _MATH_WORDS for w in words)
+
+
+def _text_key(s: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", s.casefold()).strip()
+
+
+class _Ctx:
+    """One comparison: config, timeouts and the question's wording."""
+
+    def __init__(self, cfg: MathVerifyConfig, question: str | None) -> None:
+        main = _in_main_thread()
+        self.cfg = cfg
+        self.parse_t = cfg.parse_timeout_s if main else None
+        self.cmp_t = cfg.compare_timeout_s if main else None
+        self.any_order = question_allows_any_order(question)
+
+
+class _Ambiguous(Exception):
+    """The answer offers several different values where one is asked for."""
+
+
+def _mv_equal(gold: str, pred: str, ctx: _Ctx) -> bool:
+    """math-verify on two normalised answers (gold first)."""
+    parsed_gold = _parse_gold(gold, ctx.parse_t)
+    parsed_pred = _parse(as_latex(pred), ctx.parse_t) or [pred.strip()]
+    return _equivalent(parsed_gold, parsed_pred, ctx.cfg, ctx.cmp_t)
+
+
+def _reduce_chain(text: str, ctx: _Ctx, check: bool = True) -> str:
+    """``a = b = c``: check the numeric members agree, keep ``first = last`` or ``last``."""
+    members = [m for m in split_top_level(text, ("=",)) if m]
+    if len(members) < 2:
+        return text
+    if not check:
+        if len(members) == 2:
+            return text
+        first_numeric = re.search(r"\d", members[0]) and not re.search(r"[A-Za-z]", members[0])
+        return members[-1] if first_numeric else f"{members[0]} = {members[-1]}"
+    numeric = [
+        m
+        for m in members
+        if _NUMERIC_MEMBER.match(_LATEX_NUMERIC_CMDS.sub("", m).replace("\\", ""))
+        and re.search(r"\d", m)
+    ]
+    if len(numeric) >= 2:
+        last = numeric[-1]
+        for other in numeric[:-1]:
+            if not _mv_equal(last, other, ctx):
+                raise _Ambiguous(f"contradictory equation chain: {other} = {last}")
+    if len(members) == 2:
+        return text if not numeric or len(numeric) < 2 else members[-1]
+    first = members[0]
+    return members[-1] if first in numeric else f"{first} = {members[-1]}"
+
+
+def _scalar_equal(ref: Normalized, pred: Normalized, ctx: _Ctx) -> bool:
+    """Two single answers: percent policy, chains, inequalities, then math-verify."""
+    r, p = ref.text, pred.text
+    if r == p and ref.percent == pred.percent:
+        return True
+    if "=" in p and "\\approx" not in p:
+        p = _reduce_chain(p, ctx)
+    if "=" in r and "\\approx" not in r:
+        r = _reduce_chain(r, ctx, check=False)
+    r_ineq, p_ineq = looks_like_inequality(r), looks_like_inequality(p)
+    if r_ineq or p_ineq:
+        if r_ineq and p_ineq and _mv_equal(r, p, ctx):
+            return True
+        r_int = inequality_to_interval(r) if r_ineq else None
+        p_int = inequality_to_interval(p) if p_ineq else None
+        if r_int is not None or p_int is not None:
+            return _mv_equal(r_int or r, p_int or p, ctx)
+    golds = percent_variants(r) if ref.percent else [r]
+    preds = percent_variants(p) if pred.percent else [p]
+    if ref.percent and pred.percent:
+        golds, preds = golds[:1], preds[:1]
+    return any(_mv_equal(g, q, ctx) for g in golds for q in preds)
+
+
+def _choice(ref: str, pred: str) -> bool | None:
+    """Multiple choice: the letters must match (``None`` when the reference is no choice)."""
+    m = _CHOICE_REF.match(ref)
+    if not m:
+        return None
+    if pred.strip().upper() == ref.strip().upper():
+        return True
+    if len(set(re.findall(r"(?<![A-Za-z])[A-J](?![A-Za-z])", pred))) >= 2:
+        raise _Ambiguous("several choices")
+    p = _CHOICE_PRED.match(pred.strip())
+    return bool(p) and (p.group(1) or p.group(2)).upper() == m.group(1)
+
+
+def _single_value(shape: Shape, norm: Normalized) -> bool:
+    """True when the reference is one value (not a collection, interval or relation)."""
+    return (
+        shape.kind == "scalar"
+        and "\\pm" not in norm.text
+        and "\\mp" not in norm.text
+        and not looks_like_inequality(norm.text)
+        and not _COLLECTION_HINTS.search(norm.text)
+    )
+
+
+def _hedge(ref_shape: Shape, ref: Normalized, pred_shape: Shape, pred: Normalized,
+           ctx: _Ctx) -> str | None:  # fmt: skip
+    """Why `pred` offers several values where the reference is one (``None`` if it does not)."""
+    if not _single_value(ref_shape, ref):
+        return None
+    p = pred.text
+    if pred_shape.kind in ("seq", "set") and len(pred_shape.items) >= 2:
+        first = normalize(pred_shape.items[0])
+        for item in pred_shape.items[1:]:
+            if not _equal(first.text, normalize(item).text, ctx, depth=1):
+                return f"{len(pred_shape.items)} candidate answers"
+        return None
+    if pred_shape.kind in ("interval", "union"):
+        return "an interval of candidates"
+    if "\\pm" in p or "\\mp" in p:
+        return "a \\pm answer"
+    if _COLLECTION_HINTS.search(p):
+        return "a set or range of candidates"
+    if looks_like_inequality(p) and not re.search(r"\\approx", p):
+        return "an inequality, not a value"
+    return None
+
+
+def _compatible_brackets(r: Shape, p: Shape) -> bool:
+    """Intervals and bracketed pairs must keep their bracket kinds."""
+    if r.kind == "set" or p.kind == "set":
+        return True
+    if not r.open and not p.open:
+        return True
+    if not r.open or not p.open:
+        # a bare list matches a tuple, not an interval with a closed end
+        bracketed = r if r.open else p
+        return not (
+            len(bracketed.items) == 2
+            and (bracketed.open + bracketed.close != "()" or "\\infty" in "".join(bracketed.items))
+        )
+    return (
+        (r.open, r.close) == (p.open, p.close)
+        or {r.open, p.open} <= {"(", "["}
+        and (
+            len(r.items) > 2
+            and r.open + r.close in ("()", "[]")
+            and p.open + p.close in ("()", "[]")
+        )
+    )
+
+
+def _match_unordered(refs: list[str], preds: list[str], ctx: _Ctx) -> bool:
+    """Every reference part matched by a different predicted part (augmenting paths)."""
+    n = len(refs)
+    adj = [[j for j, q in enumerate(preds) if _equal(r, q, ctx, depth=1)] for r in refs]
+    owner: dict[int, int] = {}
+
+    def assign(i: int, seen: set[int]) -> bool:
+        for j in adj[i]:
+            if j in seen:
+                continue
+            seen.add(j)
+            if j not in owner or assign(owner[j], seen):
+                owner[j] = i
+                return True
+        return False
+
+    return all(assign(i, set()) for i in range(n))
+
+
+def _equal(reference: str, answer: str, ctx: _Ctx, depth: int = 0) -> bool:
+    """Equivalence of a reference answer and a predicted answer (may raise _Ambiguous)."""
+    ref, pred = normalize(reference), normalize(answer)
+    if pred.malformed:
+        raise _Ambiguous(pred.malformed)
+    if not pred.text:
+        return False
+    if ref.text == pred.text and ref.percent == pred.percent:
+        return True
+    if _DECIMAL_COMMA.match(ref.text) and _DECIMAL.match(pred.text):
+        ref = Normalized(ref.text.replace(",", "."), ref.percent)
+    elif _DECIMAL_COMMA.match(pred.text) and _DECIMAL.match(ref.text):
+        pred = Normalized(pred.text.replace(",", "."), pred.percent)
+    choice = _choice(ref.text, pred.text)
+    if choice is not None:
+        return choice
+    if _is_text(ref.text) or _is_text(pred.text):
+        if _is_text(ref.text) and _is_text(pred.text):
+            return _text_key(ref.text) == _text_key(pred.text)
+        if _is_text(ref.text):
+            return False
+    r_shape, p_shape = split_answer(ref.text), split_answer(pred.text)
+    if depth == 0:
+        why = _hedge(r_shape, ref, p_shape, pred, ctx)
+        if why:
+            raise _Ambiguous(why)
+    r_many = r_shape.kind in ("seq", "set") and len(r_shape.items) >= 2
+    p_many = p_shape.kind in ("seq", "set") and len(p_shape.items) >= 2
+    if looks_like_inequality(ref.text) != looks_like_inequality(pred.text):
+        return _scalar_equal(ref, pred, ctx)  # an inequality against an interval
+    if (r_many or p_many) and depth < 3:
+        if "\\pm" in ref.text or "\\pm" in pred.text:
+            return _scalar_equal(ref, pred, ctx)
+        if not (r_many and p_many):
+            return False  # one value against several
+        if len(r_shape.items) != len(p_shape.items):
+            return False
+        if len(r_shape.items) > MAX_ITEMS:
+            return _scalar_equal(ref, pred, ctx)
+        if not _compatible_brackets(r_shape, p_shape):
+            return False
+        unordered = r_shape.kind == "set" or (ctx.any_order and not r_shape.open)
+        refs, preds = list(r_shape.items), list(p_shape.items)
+        if unordered:
+            return _match_unordered(refs, preds, ctx)
+        return all(_equal(a, b, ctx, depth + 1) for a, b in zip(refs, preds, strict=True))
+    if r_shape.kind == "set" and p_shape.kind == "scalar" and len(r_shape.items) == 1:
+        return _equal(r_shape.items[0], pred.text, ctx, depth + 1)
+    if p_shape.kind == "set" and r_shape.kind == "scalar" and len(p_shape.items) == 1:
+        return _equal(ref.text, p_shape.items[0], ctx, depth + 1)
+    return _scalar_equal(ref, pred, ctx)
+
+
+def compare_answers(
+    reference: str | None,
+    answer: str | None,
+    cfg: MathVerifyConfig = DEFAULT_CONFIG,
+    question: str | None = None,
 ) -> Verdict:
-    """Verify `response` against a reference answer (the work behind the ``math`` verifier)."""
+    """Compare one extracted answer with the reference (the answer-level math verdict).
+
+    Reasons: ``ok``, ``wrong``, ``ambiguous`` (several different values where one is
+    asked for, a contradictory chain like ``3 = 4``, struck-out or unbalanced LaTeX),
+    ``too_long`` (over :data:`MAX_ANSWER_CHARS`, never cut to a prefix), ``no_answer``,
+    ``no_reference``, ``timeout``.
+    """
     if reference is None or not str(reference).strip():
         return Verdict(False, 0.0, "no_reference", {"extracted": None})
-    main = _in_main_thread()
-    parse_t = cfg.parse_timeout_s if main else None
-    cmp_t = cfg.compare_timeout_s if main else None
-    extraction = extract_answer(response)
-    detail: dict[str, Any] = {
-        "extracted": extraction.answer[:DETAIL_CHARS] if extraction.answer else None,
-        "method": extraction.method,
-    }
+    reference = str(reference)
+    detail: dict[str, Any] = {"extracted": answer[:DETAIL_CHARS] if answer else None}
+    if answer is None or not answer.strip():
+        return Verdict(False, 0.0, "no_answer", detail)
+    if len(reference) > MAX_ANSWER_CHARS or len(answer) > MAX_ANSWER_CHARS:
+        side = "reference" if len(reference) > MAX_ANSWER_CHARS else "answer"
+        detail["error"] = f"{side} longer than {MAX_ANSWER_CHARS} characters"
+        return Verdict(False, 0.0, "too_long", detail)
+    ctx = _Ctx(cfg, question)
     try:
-        gold = _parse_gold(str(reference)[:MAX_ANSWER_CHARS], parse_t)
-        if extraction.answer is not None:
-            pred = _parse(as_latex(extraction.answer), parse_t) or [extraction.answer.strip()]
-        else:
-            tail = final_part(response)[-FALLBACK_TAIL_CHARS:]
-            pred = _parse(tail, parse_t) if tail else []
-            if not pred:
-                return Verdict(False, 0.0, "no_answer", detail)
-            found = next((p for p in pred if isinstance(p, str)), None)
-            detail.update(extracted=(found or "")[:DETAIL_CHARS] or None, method="math_verify")
-        ok = _equivalent(gold, pred, cfg, cmp_t)
+        ok = _equal(reference_answer(reference), answer, ctx)
+    except _Ambiguous as e:
+        detail["error"] = str(e)
+        return Verdict(False, 0.0, "ambiguous", detail)
     except _Timeout as e:
         detail["error"] = f"math-verify timed out during {e}"
         return Verdict(False, 0.0, "timeout", detail)
     return Verdict(ok, 1.0 if ok else 0.0, "ok" if ok else "wrong", detail)
 
 
+def reference_answer(reference: str) -> str:
+    """The answer a reference states: its boxes (joined) when it is a worked solution."""
+    spans = boxed_spans(reference)
+    if spans:
+        contents = [s[2] for s in spans]
+        return contents[0] if len(set(contents)) == 1 else ", ".join(contents)
+    if len(reference) > 200 and len(reference.split()) > 25:
+        found = find_math_answer(reference)
+        if found.answer:
+            return found.answer
+    return reference
+
+
+def _resolve_boxes(found: MathAnswer, reference: str, ctx: _Ctx) -> str:
+    """One answer from several boxes, or raise _Ambiguous when they disagree."""
+    last = found.answer or ""
+    distinct: list[str] = []
+    for b in found.boxes:
+        if b and b not in distinct:
+            distinct.append(b)
+    others = [b for b in distinct if b != last and not _equal(last, b, ctx, depth=1)]
+    if not others:
+        return last
+    ref_shape = split_answer(normalize(reference_answer(reference)).text)
+    if len(ref_shape.items) == len(found.boxes) >= 2 and all(
+        split_answer(normalize(b).text).kind == "scalar" for b in found.boxes
+    ):
+        return ", ".join(found.boxes)  # one box per part of a multi-part answer
+    last_shape = split_answer(normalize(last).text)
+    if len(last_shape.items) >= 2 and all(
+        any(_equal(item, b, ctx, depth=1) for item in last_shape.items) for b in others
+    ):
+        return last  # the parts first, then the whole
+    raise _Ambiguous(f"{len(distinct)} different boxed answers")
+
+
+def check_math(
+    reference: str | None,
+    response: str,
+    cfg: MathVerifyConfig = DEFAULT_CONFIG,
+    question: str | None = None,
+) -> Verdict:
+    """Verify `response` against a reference answer (the work behind the ``math`` verifier)."""
+    if reference is None or not str(reference).strip():
+        return Verdict(False, 0.0, "no_reference", {"extracted": None})
+    found = find_math_answer(response)
+    detail: dict[str, Any] = {
+        "extracted": found.answer[:DETAIL_CHARS] if found.answer else None,
+        "method": found.method,
+    }
+    if found.truncated:
+        detail["error"] = f"answer longer than {MAX_ANSWER_CHARS} characters"
+        return Verdict(False, 0.0, "too_long", detail)
+    choice = _CHOICE_REF.match(normalize(reference_answer(str(reference))).text)
+    if choice and (found.answer is None or not _CHOICE_PRED.match(normalize(found.answer).text)):
+        letter = last_choice_letter(response, choice.group(1))
+        if letter is not None and found.method not in ("boxed", "tag"):
+            found = MathAnswer(letter, "choice")
+            detail.update(extracted=letter, method="choice")
+    if found.answer is None or not found.answer.strip():
+        return Verdict(False, 0.0, "no_answer", detail)
+    answer = found.answer
+    ctx = _Ctx(cfg, question)
+    try:
+        if len(found.boxes) > 1:
+            answer = _resolve_boxes(found, str(reference), ctx)
+            detail["extracted"] = answer[:DETAIL_CHARS]
+        if found.nearby and not _equal(answer, found.nearby, ctx, depth=1):
+            raise _Ambiguous(f"an alternative next to the boxed answer: {found.nearby[:80]}")
+    except _Ambiguous as e:
+        detail["error"] = str(e)
+        return Verdict(False, 0.0, "ambiguous", detail)
+    except _Timeout as e:
+        detail["error"] = f"math-verify timed out during {e}"
+        return Verdict(False, 0.0, "timeout", detail)
+    verdict = compare_answers(reference, answer, cfg, question)
+    return replace(verdict, detail={**detail, **verdict.detail})
+
+
 @register_verifier("math", MATH_VERSION)
 def verify_math(problem: Mapping[str, Any], response: str) -> Verdict:
     """Math answer equivalence with math-verify (parse then verify, gold first)."""
     cfg = config_from_spec(problem.get("verifier_spec"))
-    return check_math(problem.get("answer"), response, cfg)
+    question = problem.get("question")
+    return check_math(
+        problem.get("answer"), response, cfg, question if isinstance(question, str) else None
+    )

@@ -31,6 +31,8 @@ REASONS = frozenset(
         "verifier_error",
         "no_reference",
         "judge_error",
+        "ambiguous",
+        "too_long",
     }
 )
 

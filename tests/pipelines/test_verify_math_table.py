@@ -13,7 +13,7 @@ import pytest
 from tracemill.pipelines.verify.pool import PoolItem, VerifierPool
 
 B = "\\boxed{{{}}}".format
-OK, WRONG, NO_ANSWER = "ok", "wrong", "no_answer"
+OK, WRONG, NO_ANSWER, AMBIGUOUS = "ok", "wrong", "no_answer", "ambiguous"
 
 CASES = [
     # --- integers, signs, spacing, decimals
@@ -59,14 +59,14 @@ CASES = [
     # --- thousands separators
     ("1000", B("1,000"), OK),
     ("1000", B("1{,}000"), OK),
-    # math-verify: a thin space reads as multiplication: 1 \cdot 000 = 0
-    ("1000", B("1\\,000"), WRONG),
-    # math-verify: a space between digits is implicit multiplication too
-    ("1000", B("1 000"), WRONG),
+    # thousands written with LaTeX spacing or a plain space (math-verify alone reads 1*000)
+    ("1000", B("1\\,000"), OK),
+    ("1000", B("1 000"), OK),
     ("12345678", B("12,345,678"), OK),
     ("12345678", B("12,345,679"), WRONG),
     ("1000", B("100"), WRONG),
-    ("1.5", B("1,5"), WRONG),
+    # a decimal comma, read as one against a decimal reference (policy)
+    ("1.5", B("1,5"), OK),
     # --- percentages
     ("50\\%", B("50\\%"), OK),
     ("50\\%", B("50"), OK),
@@ -74,8 +74,8 @@ CASES = [
     ("50\\%", B("50%"), OK),
     ("50", B("50\\%"), OK),
     ("12.5\\%", B("\\frac{1}{8}"), OK),
-    # math-verify: bare-number leniency holds for 50% vs 50, not 12.5% vs 12.5
-    ("12.5\\%", B("12.5"), WRONG),
+    # percent policy: a percentage matches the bare number written with it
+    ("12.5\\%", B("12.5"), OK),
     ("50\\%", B("5\\%"), WRONG),
     ("25\\%", B("0.4"), WRONG),
     # --- radicals
@@ -202,7 +202,8 @@ CASES = [
     ("2i", B("2 i"), WRONG),
     ("1+i", B("1-i"), WRONG),
     # --- multiple answers
-    ("2, 3", B("3, 2"), OK),
+    # a bare list is ordered unless the reference is a set or the question allows any order
+    ("2, 3", B("3, 2"), WRONG),
     ("\\pm 2", B("\\{-2, 2\\}"), OK),
     ("x=2 \\text{ or } x=3", B("2, 3"), OK),
     ("2, 3", B("2, 4"), WRONG),
@@ -222,8 +223,9 @@ CASES = [
     ("7", "Final answer: 7", OK),
     ("7", "The final answer is $7$.", OK),
     ("7", "<answer>7</answer>", OK),
-    ("7", "first \\boxed{3}, then correcting: \\boxed{7}", OK),
-    ("7", "first \\boxed{7}, then correcting: \\boxed{3}", WRONG),
+    # several different boxed answers in the final part are a hedge
+    ("7", "first \\boxed{3}, then correcting: \\boxed{7}", AMBIGUOUS),
+    ("7", "first \\boxed{7}, then correcting: \\boxed{3}", AMBIGUOUS),
     ("\\frac{1}{2}", "\\boxed{\\frac{1}{2}}", OK),
     ("\\frac{1}{2}", "<think>\\boxed{1/2}</think> I will say \\boxed{1/3}", WRONG),
     ("7", "$\\boxed{7}$", OK),
@@ -231,8 +233,8 @@ CASES = [
     ("7", "no answer here", NO_ANSWER),
     ("7", "", NO_ANSWER),
     # --- repeating decimals
-    # math-verify: repeating-decimal notation is not understood (it parses as 0)
-    ("\\frac{1}{3}", B("0.\\overline{3}"), WRONG),
+    # repeating decimals become exact fractions (math-verify alone reads 0)
+    ("\\frac{1}{3}", B("0.\\overline{3}"), OK),
 ]
 
 
@@ -285,7 +287,7 @@ def test_pathological_math_returns_within_the_deadline():
         elapsed = time.monotonic() - start
     for (ref, resp), res in zip(PATHOLOGICAL, results, strict=False):
         assert not res.verdict.passed, (ref[:40], resp[:40], res.verdict)
-        assert res.verdict.reason in {"timeout", "wrong", "no_answer"}, res.verdict
+        assert res.verdict.reason in {"timeout", "wrong", "no_answer", "too_long"}, res.verdict
         assert res.latency_s < deadline + 1.0, (ref[:40], resp[:40], res.latency_s)
     assert results[0].verdict.reason == "timeout"
     assert results[-1].verdict.reason == "ok"  # the pool still works afterwards
