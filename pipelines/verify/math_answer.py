@@ -108,15 +108,34 @@ def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+@lru_cache(maxsize=1)
+def _extraction_config() -> list[Any]:
+    """math-verify's extraction, less its unit stripping.
+
+    math-verify drops a trailing unit-like word, including one-letter ones ("2t" → 2,
+    "x + 2t" → x + 2): a false accept wherever the letter is a variable. Units are
+    dropped by :mod:`~tracemill.pipelines.verify.math_normalize` instead, which knows a
+    variable from a unit.
+    """
+    from latex2sympy2_extended.latex2sympy2 import NormalizationConfig
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig
+
+    norm = NormalizationConfig(
+        basic_latex=True, units=False, malformed_operators=True, nits=True, boxed="all",
+        equations=False,
+    )  # fmt: skip
+    return [LatexExtractionConfig(normalization_config=norm), ExprExtractionConfig()]
+
+
 def _parse(text: str, timeout_s: int | None) -> list[Any]:
-    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse
+    from math_verify import parse
     from math_verify.errors import TimeoutException
 
     try:
         return list(
             parse(
                 text,
-                extraction_config=[LatexExtractionConfig(), ExprExtractionConfig()],
+                extraction_config=_extraction_config(),
                 parsing_timeout=timeout_s,  # type: ignore[arg-type]
                 raise_on_error=True,
             )
@@ -168,8 +187,9 @@ def _equivalent(
     return False
 
 
-_CHOICE_REF = re.compile(r"^\(?([A-J])\)?\.?(?:\s+\S.*)?$")
+_CHOICE_REF = re.compile(r"^\(?([A-J])\)?\.?$|^\(([A-J])\)\s*\S.*$|^([A-J])[.)]\s+\S.*$")
 _CHOICE_PRED = re.compile(r"^\(?([A-Ja-j])\)?[.:]?$|^\(([A-J])\)\s+(?!.*\b(?:or|and)\b)\S.*$")
+_LETTERS = re.compile(r"(?<![A-Za-z])[A-J](?![A-Za-z])")
 _DECIMAL = re.compile(r"^-?\d+\.\d+$")
 _DECIMAL_COMMA = re.compile(r"^-?(?:0,\d+|[1-9]\d*,(?!\d{3}$)\d+)$")
 """``2,74`` / ``0,111``: a decimal comma (policy: read as one only against a decimal)."""
@@ -211,10 +231,16 @@ class _Ambiguous(Exception):
     """The answer offers several different values where one is asked for."""
 
 
+@lru_cache(maxsize=4096)
+def _parse_pred(pred: str, timeout_s: int | None) -> tuple[Any, ...]:
+    """Parsed prediction (cached: parts of lists are compared many times)."""
+    return tuple(_parse(as_latex(pred), timeout_s)) or (pred.strip(),)
+
+
 def _mv_equal(gold: str, pred: str, ctx: _Ctx) -> bool:
     """math-verify on two normalised answers (gold first)."""
     parsed_gold = _parse_gold(gold, ctx.parse_t)
-    parsed_pred = _parse(as_latex(pred), ctx.parse_t) or [pred.strip()]
+    parsed_pred = list(_parse_pred(pred, ctx.parse_t))
     return _equivalent(parsed_gold, parsed_pred, ctx.cfg, ctx.cmp_t)
 
 
@@ -279,7 +305,8 @@ def _choice(ref: str, pred: str) -> bool | None:
     if len(set(re.findall(r"(?<![A-Za-z])[A-J](?![A-Za-z])", pred))) >= 2:
         raise _Ambiguous("several choices")
     p = _CHOICE_PRED.match(pred.strip())
-    return bool(p) and (p.group(1) or p.group(2)).upper() == m.group(1)
+    letter = next(g for g in m.groups() if g)
+    return bool(p) and (p.group(1) or p.group(2)).upper() == letter
 
 
 def _single_value(shape: Shape, norm: Normalized) -> bool:
@@ -359,6 +386,10 @@ def _match_unordered(refs: list[str], preds: list[str], ctx: _Ctx) -> bool:
     return all(assign(i, set()) for i in range(n))
 
 
+def _many(shape: Shape) -> bool:
+    return shape.kind in ("seq", "set") and len(shape.items) >= 2
+
+
 def _equal(reference: str, answer: str, ctx: _Ctx, depth: int = 0) -> bool:
     """Equivalence of a reference answer and a predicted answer (may raise _Ambiguous)."""
     ref, pred = normalize(reference), normalize(answer)
@@ -368,6 +399,8 @@ def _equal(reference: str, answer: str, ctx: _Ctx, depth: int = 0) -> bool:
         return False
     if ref.text == pred.text and ref.percent == pred.percent:
         return True
+    if re.search(r"\d", ref.text) and not re.search(r"[A-Za-z]", ref.text):
+        pred = normalize(answer, letter_units=True)  # a numeric reference: "5 m" is 5 metres
     if _DECIMAL_COMMA.match(ref.text) and _DECIMAL.match(pred.text):
         ref = Normalized(ref.text.replace(",", "."), ref.percent)
     elif _DECIMAL_COMMA.match(pred.text) and _DECIMAL.match(ref.text):
@@ -381,6 +414,14 @@ def _equal(reference: str, answer: str, ctx: _Ctx, depth: int = 0) -> bool:
         if _is_text(ref.text):
             return False
     r_shape, p_shape = split_answer(ref.text), split_answer(pred.text)
+    if _many(r_shape) != _many(p_shape):
+        # "100,200" against a two-part answer: read the commas as separators, not thousands
+        if _many(r_shape) and "," in answer:
+            pred = normalize(answer, comma_thousands=False, letter_units=True)
+            p_shape = split_answer(pred.text)
+        elif _many(p_shape) and "," in reference:
+            ref = normalize(reference, comma_thousands=False)
+            r_shape = split_answer(ref.text)
     if depth == 0:
         why = _hedge(r_shape, ref, p_shape, pred, ctx)
         if why:
@@ -393,6 +434,8 @@ def _equal(reference: str, answer: str, ctx: _Ctx, depth: int = 0) -> bool:
         if "\\pm" in ref.text or "\\pm" in pred.text:
             return _scalar_equal(ref, pred, ctx)
         if not (r_many and p_many):
+            if p_many and _single_value(r_shape, ref):
+                return _equal(reference, p_shape.items[0], ctx, depth + 1)  # "4, 4": one value
             return False  # one value against several
         if len(r_shape.items) != len(p_shape.items):
             return False
@@ -501,8 +544,9 @@ def check_math(
         detail["error"] = f"answer longer than {MAX_ANSWER_CHARS} characters"
         return Verdict(False, 0.0, "too_long", detail)
     choice = _CHOICE_REF.match(normalize(reference_answer(str(reference))).text)
-    if choice and (found.answer is None or not _CHOICE_PRED.match(normalize(found.answer).text)):
-        letter = last_choice_letter(response, choice.group(1))
+    stated = normalize(found.answer).text if found.answer else ""
+    if choice and not _CHOICE_PRED.match(stated) and not _LETTERS.search(stated):
+        letter = last_choice_letter(response, next(g for g in choice.groups() if g))
         if letter is not None and found.method not in ("boxed", "tag"):
             found = MathAnswer(letter, "choice")
             detail.update(extracted=letter, method="choice")

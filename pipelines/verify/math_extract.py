@@ -57,7 +57,7 @@ _SPECIAL_TOKENS = re.compile(r"<\|[^|<>\n]{0,40}\|>")
 _MARKDOWN = re.compile(r"\*\*|__|`")
 _AFTER_BOX_OR = re.compile(
     r"^\s*[$)\].]*\s*,?\s*(?:or|and/or|alternatively|otherwise)\s+(?:possibly\s+|maybe\s+|"
-    r"perhaps\s+|else\s+)?(\$[^$\n]{1,80}\$|\\\([^\n]{1,80}?\\\)|-?\d[\d.,/]*)",
+    r"perhaps\s+|else\s+)?(\$[^$\n]{1,80}\$|\\\([^\n]{1,80}?\\\)|-?\d[\d.,/]*(?:\s*\\?%|\s*percent)?)",
     re.IGNORECASE,
 )
 _BEFORE_BOX_OR = re.compile(

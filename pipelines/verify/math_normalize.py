@@ -92,7 +92,7 @@ _LEFT_RIGHT_DOT = re.compile(r"\\(?:left|right)\s*\.")
 # commands whose first argument is shown as is
 _UNWRAP_1 = (
     "text|textrm|textnormal|textbf|textit|textsf|texttt|emph|mathrm|mathbf|mathit|mathsf|"
-    "mathtt|mathnormal|mbox|hbox|fbox|boxed|bm|boldsymbol|underline|operatorname|mathbb"
+    "mathtt|mathnormal|mbox|hbox|fbox|boxed|bm|boldsymbol|underline|operatorname"
 )
 _UNWRAP_1_RE = re.compile(r"\\(" + _UNWRAP_1 + r")\s*\{")
 # commands whose first argument is not shown (or only styles what follows)
@@ -186,8 +186,16 @@ def _strip_thousands(match: re.Match[str]) -> str:
     return head + _SEP_ONLY.sub("", rest) + (match.group(3) or "")
 
 
-def strip_thousands(text: str) -> str:
-    r"""``1\,000`` / ``1{,}000`` / ``12,345,678`` / ``1 000`` → digits only."""
+def strip_thousands(text: str, comma: bool = True) -> str:
+    r"""``1\,000`` / ``1{,}000`` / ``12,345,678`` / ``1 000`` → digits only.
+
+    With ``comma=False`` a plain comma is left alone (it separates numbers).
+    """
+    if not comma:
+        return _THOUSANDS.sub(
+            lambda m: m.group(0) if "," in _SEP_ONLY.findall(m.group(2)) else _strip_thousands(m),
+            text,
+        )
     return _THOUSANDS.sub(_strip_thousands, text)
 
 
@@ -328,7 +336,7 @@ _ATTACHED_UNITS = frozenset(
 )  # fmt: skip
 
 
-def strip_units(text: str) -> str:
+def strip_units(text: str, letter_units: bool = False) -> str:
     """Drop trailing unit words after a number (``5 cm``, ``12 km/h``, ``3 square units``)."""
     m = _TRAILING_UNITS.search(text)
     if not m:
@@ -343,13 +351,36 @@ def strip_units(text: str) -> str:
         return text
     unit_text = m.group(1).replace(" ", "")
     attached = m.start(1) == len(head) and re.search(r"\d$", head)
-    if attached and unit_text not in _ATTACHED_UNITS:
+    if attached and unit_text not in _ATTACHED_UNITS and not (letter_units and len(words) == 1):
         return text  # "2x", "3ab": a product, not a unit
-    if len(words) == 1 and len(words[0]) == 1 and not attached:
-        # one letter set apart by a space: a unit only if it is a common one
-        if words[0] not in _SINGLE_LETTER_UNITS or "^" in m.group(1):
-            return text
+    if len(words) == 1 and len(words[0]) == 1 and not letter_units:
+        # "2m", "5 s": a variable as often as a unit (callers allow it for numeric references)
+        return text
+    if len(words) == 1 and len(words[0]) == 1 and words[0] not in _SINGLE_LETTER_UNITS:
+        return text
     return head
+
+
+_TEXT_UNIT = re.compile(
+    r"(?<=[\d}\s)])\s*\\(?:text|textrm|textnormal|mathrm|mbox|rm)\s*\{\s*([A-Za-z][A-Za-z/. ]{0,30})\}"
+    r"(?:\s*\^\s*\{?\s*-?\d\s*\}?)?\s*$"
+)
+
+
+def strip_text_units(text: str) -> str:
+    r"""Drop a trailing ``\text{ cm}^2`` / ``\mathrm{m}`` unit after a number (before unwrapping)."""
+    for _ in range(3):
+        m = _TEXT_UNIT.search(text)
+        if not m:
+            break
+        words = re.findall(r"[A-Za-z]+", m.group(1))
+        if any(w.lower() in _HEDGE_WORDS or w.lower() in _MATH_WORDS for w in words):
+            break
+        head = text[: m.start()].rstrip()
+        if not re.search(r"[\d}]$|\)$", head):
+            break
+        text = head
+    return text
 
 
 # ---------------------------------------------------------------------------------------
@@ -367,7 +398,7 @@ class Normalized:
     text), or ``None``."""
 
 
-_TRAILING_JUNK = re.compile(r"(?:\s|\\[.,;!:\s]|\\\\|\\$|[.,;:!?。])+$")
+_TRAILING_JUNK = re.compile(r"(?:\s|\\[.,;!:\s]|\\\\|\\$|[.,;:?。])+$")
 _LEADING_JUNK = re.compile(r"^(?:\s|[:=]|\\[,;!: ])+")
 _MATH_DELIMS = (("$$", "$$"), ("\\[", "\\]"), ("\\(", "\\)"), ("$", "$"))
 _EMPTY_SET = re.compile(
@@ -375,6 +406,7 @@ _EMPTY_SET = re.compile(
     r"no\s+real\s+solutions?|there\s+(?:is|are)\s+no\s+solutions?|empty\s+set)$",
     re.IGNORECASE,
 )
+_MIXED_NUMBER = re.compile(r"^(-?)(\d+)\s+(\d+)/(\d+)$")
 _VAR_IN = re.compile(r"^\s*[A-Za-z](?:_\{?\w+\}?)?\s*\\in\s*")
 
 
@@ -407,8 +439,13 @@ def _left_right_balanced(text: str) -> bool:
     return lefts == rights
 
 
-def normalize(text: str) -> Normalized:
-    """Rewrite an answer into the spelling math-verify reads as intended (see module doc)."""
+def normalize(text: str, comma_thousands: bool = True, letter_units: bool = False) -> Normalized:
+    """Rewrite an answer into the spelling math-verify reads as intended (see module doc).
+
+    With ``comma_thousands=False`` a plain comma never joins digit groups ("100,200" stays
+    a list of two numbers). With ``letter_units=True`` a trailing one-letter unit
+    (``5 m``, ``2s``) is dropped too (callers do so only against a numeric reference).
+    """
     if not text:
         return Normalized("")
     text = _UNICODE_RE.sub(lambda m: _UNICODE[m.group(0)], text)
@@ -423,12 +460,13 @@ def normalize(text: str) -> Normalized:
     text = _FRAC_VARIANTS.sub(r"\\frac", text)
     text = _LEFT_RIGHT_DOT.sub("", text)
     text = _LEFT_RIGHT.sub("", text)
+    text = strip_text_units(text)
     text = unwrap_commands(text)
     text = text.replace("\\lor", " or ").replace("\\vee", " or ")
     text = re.sub(r"\\(?:dots[bcmo]?|ldots|cdots|mathellipsis)(?![A-Za-z])|…", r"\\ldots ", text)
     text = _DEGREES.sub(" ", text)
     text = _CURRENCY.sub(" ", text)
-    text = strip_thousands(text)
+    text = strip_thousands(text, comma_thousands)
     text = repeating_decimals(text)
     percent = False
     if _PERCENT.search(text):
@@ -441,7 +479,7 @@ def normalize(text: str) -> Normalized:
     text = _LEADING_JUNK.sub("", text)
     text = _strip_delimiters(text)
     text = _VAR_IN.sub("", text)
-    text = strip_units(text)
+    text = strip_units(text, letter_units)
     text = _TRAILING_JUNK.sub("", text).strip()
     if _EMPTY_SET.match(text):
         text = "\\emptyset"
@@ -449,6 +487,10 @@ def normalize(text: str) -> Normalized:
         number = words_to_number(text) if re.fullmatch(r"[A-Za-z \-,]+", text) else None
         if number is not None:
             text = number
+    mixed = _MIXED_NUMBER.match(text)
+    if mixed:  # "7 3/4" is seven and three quarters
+        sign, whole, num, den = mixed.groups()
+        text = f"{sign}({whole} + \\frac{{{num}}}{{{den}}})"
     text = re.sub(r"^(-?\d+)\.0+$", r"\1", text)
     text = re.sub(r"^(-?)\.(\d)", r"\g<1>0.\2", text)
     return Normalized(text, percent, malformed)
@@ -482,6 +524,12 @@ def split_top_level(text: str, separators: tuple[str, ...] = (",", ";")) -> list
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
+        if depth == 0 and ch == "\\" and any(text.startswith(sep, i) for sep in separators):
+            sep = next(sep for sep in separators if text.startswith(sep, i))
+            parts.append(text[start:i])
+            start = i + len(sep)
+            i = start
+            continue
         if ch == "\\":
             nxt = text[i + 1 : i + 2]
             if nxt == "{":
