@@ -362,13 +362,13 @@ def strip_units(text: str, letter_units: bool = False) -> str:
 
 
 _TEXT_UNIT = re.compile(
-    r"(?<=[\d}\s)])\s*\\(?:text|textrm|textnormal|mathrm|mbox|rm)\s*\{\s*([A-Za-z][A-Za-z/. ]{0,30})\}"
-    r"(?:\s*\^\s*\{?\s*-?\d\s*\}?)?\s*$"
+    r"(?<=[\d}\s)])\s*\\(?:text|textrm|textnormal|mathrm|mbox|rm)\s*"
+    r"\{\s*([A-Za-z][A-Za-z/. ]{0,30})\}(?:\s*\^\s*\{?\s*-?\d\s*\}?)?\s*$"
 )
 
 
 def strip_text_units(text: str) -> str:
-    r"""Drop a trailing ``\text{ cm}^2`` / ``\mathrm{m}`` unit after a number (before unwrapping)."""
+    r"""Drop a trailing ``\text{ cm}^2`` / ``\mathrm{m}`` unit after a number (before unwrap)."""
     for _ in range(3):
         m = _TEXT_UNIT.search(text)
         if not m:
