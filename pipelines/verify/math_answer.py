@@ -200,6 +200,12 @@ _COLLECTION_HINTS = re.compile(
     r"\\ldots|\\mathbb|\\begin\{cases\}|\\forall|\\mid|\\setminus|"
     r"\b(?:all|any|every)\s+(?:real|integers?|numbers?|values?)|\bintegers?\b"
 )
+_NUMERIC_LITERAL = re.compile(
+    r"^-?(?:\d+(?:\.\d+)?|\.\d+|\d+/\d+|\\frac\{-?\d+\}\{\d+\})(?:\s*\\%)?$"
+)
+HUGE_MIN_CHARS = 160
+HUGE_RATIO = 20
+"""An answer to a numeric reference longer than both of these is no answer (``invalid_answer``)."""
 MAX_ITEMS = 64
 """Collections with more parts are compared whole by math-verify."""
 
@@ -455,6 +461,23 @@ def _equal(reference: str, answer: str, ctx: _Ctx, depth: int = 0) -> bool:
     return _scalar_equal(ref, pred, ctx)
 
 
+def _huge_for(reference: str, answer: str) -> str | None:
+    r"""Why `answer` is no way to write a plain number (``None`` when it is fine).
+
+    Against a numeric reference, an answer hundreds of characters long is not a way of
+    writing that number: it is an expression built to simplify to it (a restated problem,
+    ``4 + 0\cdot(\dots)``), which a reward must not pay for.
+    """
+    ref = normalize(reference).text
+    if not _NUMERIC_LITERAL.match(ref):
+        return None
+    pred = normalize(answer).text
+    limit = max(HUGE_MIN_CHARS, HUGE_RATIO * len(ref))
+    if len(pred) > limit:
+        return f"a {len(pred)}-character expression for a number ({limit} allowed)"
+    return None
+
+
 def compare_answers(
     reference: str | None,
     answer: str | None,
@@ -478,9 +501,14 @@ def compare_answers(
         side = "reference" if len(reference) > MAX_ANSWER_CHARS else "answer"
         detail["error"] = f"{side} longer than {MAX_ANSWER_CHARS} characters"
         return Verdict(False, 0.0, "too_long", detail)
+    ref_text = reference_answer(reference)
+    huge = _huge_for(ref_text, answer)
+    if huge:
+        detail["error"] = huge
+        return Verdict(False, 0.0, "invalid_answer", detail)
     ctx = _Ctx(cfg, question)
     try:
-        ok = _equal(reference_answer(reference), answer, ctx)
+        ok = _equal(ref_text, answer, ctx)
     except _Ambiguous as e:
         detail["error"] = str(e)
         return Verdict(False, 0.0, "ambiguous", detail)

@@ -52,6 +52,7 @@ _PHRASE = re.compile(
 )
 _ENVIRONMENTS = ("equation", "equation*", "align", "align*", "gather", "gather*", "displaymath")
 _DOLLARS = re.compile(r"(?<!\\)\$\$|(?<![\\$])\$(?!\$)")
+_BOX_WORD = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
 _SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
 _SPECIAL_TOKENS = re.compile(r"<\|[^|<>\n]{0,40}\|>")
 _MARKDOWN = re.compile(r"\*\*|__|`")
@@ -224,11 +225,30 @@ def _adjacent_alternative(final: str, start: int, end: int) -> str | None:
     return None
 
 
+def _without_comments(text: str) -> str:
+    """Drop HTML comments: text a reader never sees states no answer (linear)."""
+    if "<!--" not in text:
+        return text
+    out: list[str] = []
+    pos = 0
+    while True:
+        start = text.find("<!--", pos)
+        if start < 0:
+            out.append(text[pos:])
+            break
+        out.append(text[pos:start])
+        end = text.find("-->", start + 4)
+        if end < 0:
+            break  # an unclosed comment hides the rest
+        pos = end + 3
+    return "".join(out)
+
+
 def find_math_answer(response: str | None) -> MathAnswer:
     """The answer of a math response (see the module docstring for the order)."""
     if not isinstance(response, str) or not response.strip():
         return MathAnswer(None, "none")
-    final = _SPECIAL_TOKENS.sub(" ", final_part(response))
+    final = _without_comments(_SPECIAL_TOKENS.sub(" ", final_part(response)))
     if not final.strip():
         return MathAnswer(None, "none")
     tag = last_answer_tag(final)
@@ -245,6 +265,8 @@ def find_math_answer(response: str | None) -> MathAnswer:
         start, end, content = spans[-1]
         nearby = _adjacent_alternative(final, spans[0][0], end)
         return _clip(content, "boxed", boxes=tuple(s[2] for s in spans), nearby=nearby)
+    if _BOX_WORD.search(final):
+        return MathAnswer(None, "unclosed_box")  # a box was started and never closed
     phrases = list(_PHRASE.finditer(final))
     for m in reversed(phrases[-3:]):
         stated = _math_after(final[m.end() : m.end() + 2 * MAX_ANSWER_CHARS])

@@ -287,7 +287,9 @@ def test_pathological_math_returns_within_the_deadline():
         elapsed = time.monotonic() - start
     for (ref, resp), res in zip(PATHOLOGICAL, results, strict=False):
         assert not res.verdict.passed, (ref[:40], resp[:40], res.verdict)
-        assert res.verdict.reason in {"timeout", "wrong", "no_answer", "too_long"}, res.verdict
+        assert res.verdict.reason in {"timeout", "wrong", "no_answer", "too_long", "invalid_answer"}, (
+            res.verdict
+        )
         assert res.latency_s < deadline + 1.0, (ref[:40], resp[:40], res.latency_s)
     assert results[0].verdict.reason == "timeout"
     assert results[-1].verdict.reason == "ok"  # the pool still works afterwards

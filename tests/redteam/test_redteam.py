@@ -32,6 +32,15 @@ def load_cases(folder: Path = HERE) -> list[dict[str, Any]]:
 CASES = load_cases()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_worker_pool():
+    """One verifier pool for every case (not a pool started per pooled case)."""
+    from tracemill.pipelines.verify import verifier_pool
+
+    with verifier_pool(2):
+        yield
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_case_gets_its_labelled_verdict(case: dict[str, Any]) -> None:
     from tracemill.pipelines.verify import verify_one
