@@ -1,7 +1,16 @@
-"""Verification throughput: math verdicts/s and sandboxed code test cases/s.
+"""Verification: math agreement with peer graders, extraction time, throughput.
 
     python benchmarks/verify.py [--items 400] [--workers N] [--fresh-items 24]
                                 [--code-programs 8] [--code-cases 10] [--skip-code]
+                                [--agreement-only]
+
+Agreement: every case of ``tests/pipelines/math_equivalence_cases.py`` (the peer
+graders' own test cases and ours) through the math verifier: agreement with each peer's
+labels (all, and outside the documented policy choices), false negatives and false
+accepts, and every disagreement with its reason. Extraction: seconds to extract the
+answer of adversarial responses (unclosed ``\boxed{``, ``<answer>``, ``$``) at growing
+sizes; the ratio of times at 4x the size stays near 4 (linear), where the old
+extraction was quadratic on unclosed boxes.
 
 Math: the worker pool versus a sequential in-process loop (all ``--items``) and versus
 math-verify in a fresh interpreter per item (``--fresh-items`` of them, run
@@ -153,6 +162,81 @@ def bench_math(args: argparse.Namespace) -> None:
     print(f"ratio pool / fresh process: {pool_rate / fresh_rate:8.2f}x")
 
 
+def bench_agreement() -> None:
+    """Agreement with the peer graders' labels, FN/FA rates, every disagreement."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.pipelines.math_equivalence_cases import OWN_CASES, PEER_CASES
+    from tests.pipelines.test_math_equivalence_suite import run_case
+
+    print(f"== math agreement: {len(PEER_CASES)} peer cases, {len(OWN_CASES)} own cases")
+    start = time.perf_counter()
+    results = [(c, run_case(c)) for c in (*PEER_CASES, *OWN_CASES)]
+    elapsed = time.perf_counter() - start
+    by_src: dict[str, list[int]] = {}
+    disagreements = []
+    for case, verdict in results:
+        if case.peer is None:
+            continue
+        row = by_src.setdefault(case.src, [0, 0, 0, 0])
+        agree = verdict.passed == case.peer
+        policy = (case.why or "").startswith("policy:")
+        row[0] += agree
+        row[1] += 1
+        if not policy:
+            row[2] += agree
+            row[3] += 1
+        if not agree:
+            disagreements.append((case, verdict))
+    print(f"{'source':16} {'agree (all)':>14} {'agree (outside policy)':>24}")
+    totals = [0, 0, 0, 0]
+    for src, row in sorted(by_src.items()):
+        totals = [a + b for a, b in zip(totals, row, strict=True)]
+        print(f"{src:16} {row[0]:>5}/{row[1]:<4} {row[0] / row[1]:5.1%} "
+              f"{row[2]:>10}/{row[3]:<4} {row[2] / row[3]:5.1%}")  # fmt: skip
+    print(f"{'all peers':16} {totals[0]:>5}/{totals[1]:<4} {totals[0] / totals[1]:5.1%} "
+          f"{totals[2]:>10}/{totals[3]:<4} {totals[2] / totals[3]:5.1%}")  # fmt: skip
+    # truth: the peer's label, except where our documented policy differs; own labels
+    positives = negatives = fn = fa = 0
+    for case, verdict in results:
+        policy = (case.why or "").startswith("policy:")
+        truth = (case.want == "ok") if case.peer is None or policy else case.peer
+        positives += truth
+        negatives += not truth
+        fn += truth and not verdict.passed
+        fa += verdict.passed and not truth
+    print(f"false negatives: {fn}/{positives} ({fn / positives:.1%}); "
+          f"false accepts: {fa}/{negatives} ({fa / negatives:.1%}); {elapsed:.1f} s")  # fmt: skip
+    print("disagreements with peer labels:")
+    for case, verdict in disagreements:
+        print(f"  [{case.src}/{case.test}] ref={case.ref!r:.40} resp={case.resp!r:.50} "
+              f"peer={case.peer} ours={verdict.reason}: {case.why}")  # fmt: skip
+
+
+def bench_extraction() -> None:
+    """Extraction time on adversarial responses at growing sizes (linear in size)."""
+    from tracemill.pipelines.extract import extract_answer
+    from tracemill.pipelines.verify.math_extract import find_math_answer
+
+    shapes = {
+        "unclosed \\boxed{": "\\boxed{",
+        "unclosed <answer>": "<answer>",
+        "lone $": "$ x ",
+        "unclosed \\(": "\\( 1 ",
+        "plain prose": "the value is 12 and then ",
+    }
+    print("== extraction: seconds for extract_answer + find_math_answer")
+    for name, unit in shapes.items():
+        times = []
+        for size in (250_000, 1_000_000):
+            text = unit * (size // len(unit))
+            start = time.perf_counter()
+            extract_answer(text)
+            find_math_answer(text)
+            times.append(time.perf_counter() - start)
+        print(f"{name:22} 0.25 MB {times[0]:7.3f} s   1 MB {times[1]:7.3f} s   "
+              f"ratio x4 size: {times[1] / max(times[0], 1e-9):5.1f}")  # fmt: skip
+
+
 def make_code_jobs(n_programs: int, n_cases: int, seed: int = 0) -> list[tuple[str, list[str]]]:
     """(program, inputs) jobs: the benchmark programs cycled, random inputs each."""
     rng = random.Random(seed)
@@ -235,7 +319,12 @@ def main() -> None:
     parser.add_argument("--code-programs", type=int, default=8)
     parser.add_argument("--code-cases", type=int, default=10)
     parser.add_argument("--skip-code", action="store_true")
+    parser.add_argument("--agreement-only", action="store_true")
     args = parser.parse_args()
+    bench_agreement()
+    bench_extraction()
+    if args.agreement_only:
+        return
     bench_math(args)
     if not args.skip_code:
         bench_code(args)

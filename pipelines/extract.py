@@ -73,7 +73,10 @@ def final_part(text: str | None) -> str:
     return split_reasoning(text)[1]
 
 
-def _matching_braces(text: str) -> dict[int, int]:
+_BRACE_TOKEN = re.compile(r"\\.|[{}]", re.DOTALL)
+
+
+def _matching_braces(text: str, start: int = 0) -> dict[int, int]:
     r"""Index of each ``{`` that has a matching ``}`` → index of that ``}`` (one pass).
 
     A backslash escapes the next character, so ``\{`` and ``\}`` are literal braces and
@@ -81,17 +84,12 @@ def _matching_braces(text: str) -> dict[int, int]:
     """
     pairs: dict[int, int] = {}
     stack: list[int] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "\\":
-            i += 2
-            continue
+    for m in _BRACE_TOKEN.finditer(text, start):
+        ch = m.group(0)
         if ch == "{":
-            stack.append(i)
+            stack.append(m.start())
         elif ch == "}" and stack:
-            pairs[stack.pop()] = i
-        i += 1
+            pairs[stack.pop()] = m.start()
     return pairs
 
 
@@ -110,7 +108,7 @@ def boxed_spans(text: str | None) -> list[tuple[int, int, str]]:
     cmds = list(_BOX_CMD.finditer(text))
     if not cmds:
         return []
-    pairs = _matching_braces(text)
+    pairs = _matching_braces(text, cmds[0].start())  # braces before the first box never matter
     spans: list[tuple[int, int, str]] = []
     covered = -1
     n = len(text)

@@ -85,41 +85,52 @@ _EXPR_WORDS = frozenset(
 )  # fmt: skip
 
 
+EXPRESSION_WINDOW = 4000
+"""Only this much of the end of a text is scanned for a plain expression."""
+
+
 def last_expression(text: str) -> str | None:
     """The last complete math expression in prose (``None`` if there is none)."""
+    cut = max(0, len(text) - EXPRESSION_WINDOW)
+    text = text[cut:]
     runs: list[tuple[int, int]] = []
     start: int | None = None
     end = 0
-    depth_cmd = 0
+    brace_depth = 0  # inside the braces of a command ("\\begin{pmatrix}", "\\text{ cm}")
+    after_command = False
     for m in _TOKEN.finditer(text):
         tok = m.group(0)
         is_word = len(tok) >= 2 and tok.isalpha() and tok.lower() not in _EXPR_WORDS
-        if tok.startswith("\\text") or tok in ("\\mbox",):
-            depth_cmd += 1
-        if (
-            (is_word and depth_cmd == 0)
-            or tok in ("$", ". ", "?", "!")
-            or (len(tok) == 1 and tok in ".!?" and m.end() < len(text) and text[m.end()].isspace())
+        if brace_depth == 0 and (
+            is_word
+            or tok == "$"
+            or (tok in ".!?" and m.end() < len(text) and text[m.end()].isspace())
         ):
             if start is not None:
                 runs.append((start, end))
                 start = None
+            after_command = False
             continue
         if tok.isspace():
-            if "\n" in tok and start is not None:
+            if "\n" in tok and start is not None and brace_depth == 0:
                 runs.append((start, end))
                 start = None
             continue
+        if tok == "{" and (after_command or brace_depth):
+            brace_depth += 1
+        elif tok == "}" and brace_depth:
+            brace_depth -= 1
+        after_command = tok.startswith("\\") and tok[1:].isalpha() or (after_command and tok == "}")
         if start is None:
             if tok in (".", ",", ";", ":", ")", "]", "}", "!", "?", "'", '"'):
                 continue
             start = m.start()
         end = m.end()
-        if tok == "}" and depth_cmd:
-            depth_cmd -= 1
     if start is not None:
         runs.append((start, end))
     for s, e in reversed(runs):
+        if cut and s == 0:
+            break  # a run cut by the window may be a fragment of a longer expression
         candidate = text[s:e].strip().rstrip(".,;:!?").strip()
         candidate = re.sub(r"^[A-Za-z]\s+(?=[-\d\\(])", "", candidate)  # "it's 5": not s·5
         if re.search(r"\d|\\(?:frac|sqrt|pi|infty|begin)", candidate):
@@ -156,6 +167,8 @@ def _last_pair(text: str, open_: str, close: str) -> tuple[int, str] | None:
 def _last_dollar_pairs(text: str) -> tuple[tuple[int, str] | None, tuple[int, str] | None]:
     """The last complete ``$$…$$`` and the last complete ``$…$`` (one pass)."""
     display = inline = None
+    if "$" not in text:
+        return None, None
     open_display = open_inline = None
     for m in _DOLLARS.finditer(text):
         if m.group(0) == "$$":
