@@ -52,6 +52,7 @@ _PHRASE = re.compile(
 )
 _ENVIRONMENTS = ("equation", "equation*", "align", "align*", "gather", "gather*", "displaymath")
 _DOLLARS = re.compile(r"(?<!\\)\$\$|(?<![\\$])\$(?!\$)")
+_STOP = re.compile(r"\.(?=\s|$)|\n")
 _BOX_WORD = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
 _SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
 _SPECIAL_TOKENS = re.compile(r"<\|[^|<>\n]{0,40}\|>")
@@ -211,7 +212,7 @@ def _math_after(text: str) -> str | None:
             if end > len(open_):
                 return text[len(open_) : end]
             break
-    stop = re.search(r"(?<!\d)\.(?:\s|$)|\n|(?<=\d)\.\s", text)
+    stop = _STOP.search(text)
     sentence = text[: stop.start()] if stop else text
     sentence = sentence.strip()
     if not sentence:

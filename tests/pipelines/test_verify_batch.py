@@ -6,7 +6,7 @@ import shutil
 import pyarrow as pa
 import pytest
 from tracemill.catalogs import table_spec
-from tracemill.pipelines.verify import NO_VERIFIER, configure_judge, verify_table
+from tracemill.pipelines.verify import NO_VERIFIER, configure_judge, get_verifier, verify_table
 
 PROBLEMS = pa.table(
     {
@@ -80,7 +80,7 @@ def test_mixed_table():
     assert seen == list(range(1, len(SAMPLES) + 1))
     assert all(r["run_id"] == "r1" for r in rows)
     assert json.loads(rows[0]["detail"])["extracted"] == "2"
-    assert rows[0]["verifier_version"] == "1"
+    assert rows[0]["verifier_version"] == get_verifier("math").version
 
 
 def test_override_and_empty():
