@@ -637,6 +637,9 @@ _ONE_SIDED_VAR_LAST = re.compile(r"^\s*(.+?)\s*" + _REL + r"\s*" + _VAR + r"\s*$
 _TWO_SIDED = re.compile(r"^\s*(.+?)\s*" + _REL + r"\s*" + _VAR + r"\s*" + _REL + r"\s*(.+?)\s*$")
 
 
+_NOT_EQUAL = re.compile(r"^\s*" + _VAR + r"\s*(?:\\neq?|!=)\s*(-?[\w.\\{}]+)\s*$")
+
+
 def _flip(rel: str) -> str:
     return {"lt": "gt", "gt": "lt", "le": "ge", "ge": "le"}[rel]
 
@@ -683,6 +686,10 @@ def _one_inequality(text: str) -> tuple[str, str, tuple[str, str, str, str]] | N
 
 def inequality_to_interval(text: str) -> str | None:
     r"""``x \ge 2`` → ``[2,\infty)``; ``x<-1 or x>3`` → a union; ``None`` if not one."""
+    ne = _NOT_EQUAL.match(text)
+    if ne:
+        bound = ne.group(2)
+        return f"(-\\infty, {bound}) \\cup ({bound}, \\infty)"
     pieces = [p for p in re.split(r"\s+(?:or|\\text\{\s*or\s*\})\s+|\\cup|\\lor|\\vee", text)
               if p.strip()]  # fmt: skip
     if not pieces or len(pieces) > 8:
@@ -716,7 +723,9 @@ def inequality_to_interval(text: str) -> str | None:
 
 def looks_like_inequality(text: str) -> bool:
     """True when `text` has a strict or non-strict inequality sign."""
-    return bool(re.search(r"<|>|\\[lg]eq?(?![A-Za-z])|\\[lg]t(?![A-Za-z])", text))
+    return bool(
+        re.search(r"<|>|!=|\\[lg]eq?(?![A-Za-z])|\\[lg]t(?![A-Za-z])|\\neq?(?![A-Za-z])", text)
+    )
 
 
 # ---------------------------------------------------------------------------------------
