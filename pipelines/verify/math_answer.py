@@ -189,6 +189,7 @@ def _equivalent(
 
 _CHOICE_REF = re.compile(r"^\(?([A-J])\)?\.?$|^\(([A-J])\)\s*\S.*$|^([A-J])[.)]\s+\S.*$")
 _CHOICE_PRED = re.compile(r"^\(?([A-Ja-j])\)?[.:]?$|^\(([A-J])\)\s+(?!.*\b(?:or|and)\b)\S.*$")
+_EXCLUSION = re.compile(r"^(?:but\s+|and\s+)?not\b", re.IGNORECASE)
 _LETTERS = re.compile(r"(?<![A-Za-z])[A-J](?![A-Za-z])")
 _DECIMAL = re.compile(r"^-?\d+\.\d+$")
 _DECIMAL_COMMA = re.compile(r"^-?(?:0,\d+|[1-9]\d*,(?!\d{3}$)\d+)$")
@@ -333,6 +334,9 @@ def _hedge(ref_shape: Shape, ref: Normalized, pred_shape: Shape, pred: Normalize
         return None
     p = pred.text
     if pred_shape.kind in ("seq", "set") and len(pred_shape.items) >= 2:
+        kept = [i for i in pred_shape.items if not _EXCLUSION.match(i)]
+        if len(kept) == 1:
+            return None  # "4, not 3" states one value
         first = normalize(pred_shape.items[0])
         for item in pred_shape.items[1:]:
             if not _equal(first.text, normalize(item).text, ctx, depth=1):
@@ -440,6 +444,9 @@ def _equal(reference: str, answer: str, ctx: _Ctx, depth: int = 0) -> bool:
         if "\\pm" in ref.text or "\\pm" in pred.text:
             return _scalar_equal(ref, pred, ctx)
         if not (r_many and p_many):
+            kept = [i for i in p_shape.items if not _EXCLUSION.match(i)]
+            if p_many and len(kept) == 1 and _single_value(r_shape, ref):
+                return _equal(reference, kept[0], ctx, depth + 1)  # "4, not 3"
             if p_many and _single_value(r_shape, ref):
                 return _equal(reference, p_shape.items[0], ctx, depth + 1)  # "4, 4": one value
             return False  # one value against several

@@ -58,7 +58,7 @@ _SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
 _SPECIAL_TOKENS = re.compile(r"<\|[^|<>\n]{0,40}\|>")
 _MARKDOWN = re.compile(r"\*\*|__|`")
 _AFTER_BOX_OR = re.compile(
-    r"^\s*[$)\].]*\s*,?\s*(?:or|and/or|alternatively|otherwise)\s+(?:possibly\s+|maybe\s+|"
+    r"^\s*[$)\].(]*\s*,?\s*(?:or|and/or|alternatively|otherwise)\s+(?:possibly\s+|maybe\s+|"
     r"perhaps\s+|else\s+)?(\$[^$\n]{1,80}\$|\\\([^\n]{1,80}?\\\)|-?\d[\d.,/]*(?:\s*\\?%|\s*percent)?)",
     re.IGNORECASE,
 )

@@ -555,7 +555,7 @@ OWN_CASES: list[Case] = [
     Case(src='own', test='', ref='4', resp='\\boxed{\\left( 4}', level='response', peer=None, want='ambiguous'),
     Case(src='own', test='', ref='4', resp='\\boxed{\\cancel{3} 4}', level='response', peer=None, want='ambiguous'),
     Case(src='own', test='', ref='4', resp='\\boxed{\\textcolor{white}{3}4}', level='response', peer=None, want='wrong'),
-    Case(src='own', test='', ref='4', resp='\\boxed{\\text{3, not }4}', level='response', peer=None, want='ambiguous'),
+    Case(src='own', test='', ref='4', resp='\\boxed{\\text{3, not }4}', level='response', peer=None, want='wrong'),
     Case(src='own', test='', ref='-4', resp='\\boxed{4}', level='response', peer=None, want='wrong'),
     Case(src='own', test='', ref='\\frac{1}{2}', resp='\\boxed{\\frac{2}{1}}', level='response', peer=None, want='wrong'),
     Case(src='own', test='', ref='1001', resp='\\boxed{1,001}', level='response', peer=None, want='ok'),

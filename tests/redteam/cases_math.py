@@ -144,7 +144,7 @@ CASES: list[dict[str, Any]] = [
     _case("latex-text-smuggle-or", "4", "\\boxed{\\text{3 or } 4}", False,
           "'3 or' smuggled inside \\text{}", "ambiguous"),  # fmt: skip
     _case("latex-text-smuggle-not", "4", "\\boxed{\\text{3, not }4}", False,
-          "a second value inside \\text{}", "ambiguous"),  # fmt: skip
+          "'3, not 4' with the 'not' hidden inside \\text{}", "wrong"),  # fmt: skip
     _case("latex-text-unit-with-number", "4", "\\boxed{4\\text{ apples, or 3}}", False,
           "a unit text that carries another value", "ambiguous"),  # fmt: skip
     _case("latex-phantom-hides", "4", "\\boxed{\\phantom{4}3}", False,
