@@ -1,9 +1,23 @@
-r"""The ``math`` verifier: math-verify's parse-then-verify, gold first.
+r"""The ``math`` verifier: normalisation, then math-verify's parse-then-verify, gold first.
 
 The reference is the problem's ``answer`` (LaTeX, a plain number, an interval, a set, a
-tuple, a matrix, a percentage, a number with units). The response's answer is taken by
-:func:`tracemill.pipelines.extract.extract_answer` (``\boxed{}``, ``<answer>``, "final answer:"),
-falling back to math-verify's own extraction over the end of the final part.
+tuple, a matrix, a percentage, a number with units; a worked solution gives its boxed
+answer). The response's answer is found by
+:func:`tracemill.pipelines.verify.math_extract.find_math_answer` in the final part only.
+Both are rewritten by :mod:`tracemill.pipelines.verify.math_normalize` and split into
+their parts; this module then decides:
+
+- hedging (``ambiguous``): several different boxed answers (one box per part of a
+  multi-part reference is fine, and so is the same answer boxed twice), an alternative
+  offered next to the box ("\boxed{3} or 4"), several candidates, a range, a ``\pm`` or an
+  inequality where the reference is one value, a chain whose numeric members differ
+  (``3 = 4``), struck-out or unbalanced ``\left``/``\right`` LaTeX;
+- order: parts are compared in order, unless the reference is a set (``\{…\}``, "or",
+  ``\pm``) or the question frees the order ("in any order", "find all …", "enter all …");
+- percent policy: see :func:`~tracemill.pipelines.verify.math_normalize.percent_variants`;
+- size: answers longer than ``MAX_ANSWER_CHARS`` are ``too_long`` (never compared by a
+  prefix); an expression hundreds of characters long for a numeric reference is
+  ``invalid_answer``.
 
 This module is the in-process path: math-verify's ``signal.alarm`` timeouts work only
 in a main thread (elsewhere they are switched off and the caller must bound the time),
@@ -189,6 +203,7 @@ def _equivalent(
 
 _CHOICE_REF = re.compile(r"^\(?([A-J])\)?\.?$|^\(([A-J])\)\s*\S.*$|^([A-J])[.)]\s+\S.*$")
 _CHOICE_PRED = re.compile(r"^\(?([A-Ja-j])\)?[.:]?$|^\(([A-J])\)\s+(?!.*\b(?:or|and)\b)\S.*$")
+_PROSE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}(?![A-Za-z])")
 _EXCLUSION = re.compile(r"^(?:but\s+|and\s+)?not\b", re.IGNORECASE)
 _LETTERS = re.compile(r"(?<![A-Za-z])[A-J](?![A-Za-z])")
 _DECIMAL = re.compile(r"^-?\d+\.\d+$")
@@ -531,7 +546,7 @@ def reference_answer(reference: str) -> str:
     if spans:
         contents = [s[2] for s in spans]
         return contents[0] if len(set(contents)) == 1 else ", ".join(contents)
-    if len(reference) > 200 and len(reference.split()) > 25:
+    if len(reference) > 200 and len(_PROSE_WORD.findall(reference)) >= 12:
         found = find_math_answer(reference)
         if found.answer:
             return found.answer
