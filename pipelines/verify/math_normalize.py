@@ -756,10 +756,14 @@ def percent_variants(text: str) -> list[str]:
 
 _ANY_ORDER = re.compile(
     r"in\s+any\s+order|order\s+(?:does\s+not|doesn't)\s+matter|"
-    r"(?:all|every)\s+(?:of\s+the\s+)?(?:possible\s+|real\s+|integer\s+|positive\s+|"
+    r"(?<!for )(?<!over )(?:all|every)\s+(?:of\s+the\s+)?(?:possible\s+|real\s+|integer\s+|positive\s+|"
     r"negative\s+|complex\s+|distinct\s+)*(?:solutions?|values?|roots?|zeros?|zeroes|numbers|"
     r"integers|answers|x|real\s+numbers)|"
     r"find\s+all|enter\s+all|list\s+all",
+    re.IGNORECASE,
+)
+_ALL_TUPLES = re.compile(
+    r"all\s+(?:the\s+|possible\s+|such\s+)*ordered\s+(?:pairs|triples|tuples|quadruples)",
     re.IGNORECASE,
 )
 _ORDERED = re.compile(r"ordered\s+(?:pair|triple|tuple|list|quadruple|n-tuple)|"
@@ -771,6 +775,8 @@ def question_allows_any_order(question: str | None) -> bool:
     """True when the question asks for a collection whose order does not matter."""
     if not question:
         return False
+    if _ALL_TUPLES.search(question):
+        return True  # "find all ordered pairs": each pair is ordered, the list of them is not
     if _ORDERED.search(question):
         return False
     return bool(_ANY_ORDER.search(question))

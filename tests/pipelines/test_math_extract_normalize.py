@@ -178,7 +178,9 @@ def test_shapes_of_answers():
     ("question", "free"),
     [("Enter all the solutions, separated by commas.", True), ("Find all real x.", True),
      ("List them in any order.", True), ("Enter the ordered pair (a, b).", False),
-     ("Compute a, b and c, in order to check.", False), (None, False)],  # fmt: skip
+     ("Compute a, b and c, in order to check.", False), (None, False),
+     ("f(x + y) = f(x) + y for all real numbers x. Find f(2), f(3).", False),
+     ("Find all ordered pairs (a, b) of integers.", True)],  # fmt: skip
 )
 def test_question_wording_frees_the_order(question, free):
     assert question_allows_any_order(question) is free
