@@ -756,7 +756,8 @@ def percent_variants(text: str) -> list[str]:
 
 _ANY_ORDER = re.compile(
     r"in\s+any\s+order|order\s+(?:does\s+not|doesn't)\s+matter|"
-    r"(?<!for )(?<!over )(?:all|every)\s+(?:of\s+the\s+)?(?:possible\s+|real\s+|integer\s+|positive\s+|"
+    r"(?<!for )(?<!over )(?:all|every)\s+(?:of\s+the\s+)?"
+    r"(?:possible\s+|real\s+|integer\s+|positive\s+|"
     r"negative\s+|complex\s+|distinct\s+)*(?:solutions?|values?|roots?|zeros?|zeroes|numbers|"
     r"integers|answers|x|real\s+numbers)|"
     r"find\s+all|enter\s+all|list\s+all",
