@@ -1,7 +1,6 @@
 r"""Ingest: map source records to ``problems`` rows and existing responses to ``samples``.
 
-Canonical fields a record can supply (``--map FIELD=SOURCE`` sets where each comes from;
-``SOURCE`` may be a dotted path into nested objects, e.g. ``info.answer``):
+Canonical fields a record can supply (``--map FIELD=SOURCE`` sets where each comes from):
 
 ================  ===========================================================
 ``question``      problem statement (required, non-empty text)
@@ -12,16 +11,39 @@ Canonical fields a record can supply (``--map FIELD=SOURCE`` sets where each com
 ``domain``        per-record domain, one of ``catalogs.DOMAINS``
 ``source_level``  difficulty level given by the source (integer)
 ``license``       license of the record (text)
-``tests``         code test cases (see :func:`normalize_tests`)
-``messages``      chat turns (``role``/``content`` or ``from``/``value``)
+``tests``         code test cases (see :mod:`tracemill.pipelines.testcases`)
+``fn_name``       the function that function-call tests call
+``choices``       multiple-choice options (list, ``{"A": ...}`` object, or one text)
+``messages``      chat turns (``role``/``content``, ``from``/``value``, content parts)
 ``responses``     existing model responses (text or list of texts)
 ``model``         the model that wrote the responses
 ================  ===========================================================
 
+``SOURCE`` is a path: ``a.b`` descends into objects, ``a.0`` indexes lists (``a.-1`` is
+the last element), and a field that holds JSON text (or a Python literal) is parsed when
+the path goes on into it (``labels.task_id`` with ``labels = '{"task_id": ...}'``).
+``SOURCE`` may also be a template that joins fields, ``"{Body} {Question}"`` (missing
+fields are empty), and ``tests`` may join several fields with ``+``
+(``public_test_cases+private_test_cases``).
+
 Presets fill the mapping for public layouts (:data:`PRESETS`); explicit ``--map`` entries
-override them. With no preset and no mapping, ``question``, ``answer`` and ``id`` (as
-``source_id``) are read. Fields a record has that no canonical field reads are kept
-verbatim as JSON in ``problems.metadata``.
+override them. With no preset and no mapping, ``question`` (or ``problem``), ``answer``
+and ``id`` (as ``source_id``) are read. Fields a record has that no canonical field reads
+are kept verbatim as JSON in ``problems.metadata``.
+
+- ``answer_from``: when a record has no answer, it is extracted from this field (a worked
+  solution): the last ``\boxed{}``/``\fbox{}``, else GSM8K's ``#### n``, else an
+  ``<answer>`` tag or a final "The answer is ..." line. The text is kept as ``solution``.
+  Records where nothing is found keep no answer and are counted (``answer_not_found``).
+- ``choices``: the problem becomes a multiple-choice problem (verifier ``choice``): the
+  question lists the options as ``A. ...``, the answer becomes the option's letter (an
+  integer answer is a 0-based index; text is a letter, ``(C)``, or an option's text).
+- chat (``messages``): each assistant turn becomes a reference sample whose prompt is the
+  conversation up to it. By default a conversation yields its first exchange (first user
+  turn as the question, the assistant turns before the next user turn as samples); later
+  turns are counted as ``turns_dropped``. With ``all_turns`` every user turn is a problem
+  of its own: its question is the conversation so far rendered as ``User: …`` /
+  ``Assistant: …`` paragraphs (so it stands alone), and its id is ``source_id#k``.
 
 Existing responses become ``samples`` rows with role ``reference``, origin
 ``ingest:<source>``, backend ``ingest`` and params ``{"origin": …, "completion_md5": …}``:
@@ -32,8 +54,12 @@ OpenThoughts' ``<|begin_of_thought|>`` markers).
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
+import math
+import re
+import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,11 +69,36 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tracemill.catalogs import DOMAINS, canonical_json, conform, problem_ids, sample_id
 from tracemill.catalogs.records import IngestError, OnError, SourceData, raise_error
+from tracemill.pipelines.testcases import TestCaseError, merge_specs, normalize_tests
 
 TEXT_FIELDS = ("question", "answer", "solution", "source_id", "task", "license", "model")
-CANONICAL = (*TEXT_FIELDS, "domain", "source_level", "tests", "messages", "responses")
-_COMPLEX = ("tests", "messages", "responses")
+CANONICAL = (
+    *TEXT_FIELDS, "domain", "source_level", "tests", "fn_name", "choices", "messages",
+    "responses",
+)  # fmt: skip
+_COMPLEX = ("tests", "messages", "responses", "choices")
 DEFAULT_VERIFIERS = {"math": "math", "code": "code"}
+LABELS = string.ascii_uppercase
+
+
+def _alpaca_messages(record: dict[str, Any]) -> list[dict[str, str]]:
+    """LLaMA-Factory's alpaca layout as chat turns (system, history, instruction + input)."""
+    turns: list[dict[str, str]] = []
+    if isinstance(record.get("system"), str) and record["system"].strip():
+        turns.append({"role": "system", "content": record["system"]})
+    history = record.get("history") or []
+    if not isinstance(history, list):
+        raise TypeError("expected 'history' to be a list of [question, answer] pairs")
+    for pair in history:
+        if not (isinstance(pair, list | tuple) and len(pair) == 2):
+            raise TypeError("expected 'history' to be a list of [question, answer] pairs")
+        turns += [{"role": "user", "content": pair[0]}, {"role": "assistant", "content": pair[1]}]
+    query = [record.get("instruction"), record.get("input")]
+    text = "\n".join(q for q in query if isinstance(q, str) and q)
+    turns.append({"role": "user", "content": text})
+    if isinstance(record.get("output"), str) and record["output"]:
+        turns.append({"role": "assistant", "content": record["output"]})
+    return turns
 
 
 @dataclass(frozen=True)
@@ -58,27 +109,47 @@ class Preset:
     fields: dict[str, tuple[str, ...]]
     domain: str | None
     description: str
+    required: tuple[str, ...] = ()
+    """Canonical fields every record of this layout must have."""
+    to_messages: Callable[[dict[str, Any]], list[dict[str, str]]] | None = None
+    """Builds chat turns from a record (layouts that are chats in other fields)."""
+    consumes: tuple[str, ...] = ()
+    """Top-level fields ``to_messages`` reads (not kept in metadata)."""
 
 
+_IDS = ("id", "uuid", "unique_id", "problem_id", "question_id", "task_id", "idx")
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
         Preset(
             "default",
-            {"question": ("question",), "answer": ("answer",), "source_id": ("id",)},
+            {
+                "question": ("question", "problem", "Question", "Problem"),
+                "answer": ("answer", "Answer", "ground_truth", "gt"),
+                "source_id": ("id",),
+            },
             None,
-            "fields question, answer and id",
+            "fields question (or problem), answer and id",
         ),
         Preset(
             "messages",
             {
-                "messages": ("messages", "conversations"),
+                "messages": ("messages", "conversations", "conversation"),
                 "answer": ("answer", "reference_answer", "ground_truth"),
                 "source_id": ("id", "uuid"),
                 "model": ("model", "model_name", "generator"),
             },
             None,
-            "chat rows (AM / OpenThoughts): user turn = question, assistant turn = response",
+            "chat rows (AM / OpenThoughts / ShareGPT / OpenAI messages): first exchange = "
+            "question + reference responses",
+        ),
+        Preset(
+            "alpaca",
+            {"messages": ("__alpaca__",), "source_id": ("id",)},
+            None,
+            "alpaca rows (LLaMA-Factory): instruction + input = question, output = response",
+            to_messages=_alpaca_messages,
+            consumes=("instruction", "input", "output", "history", "system"),
         ),
         Preset(
             "openr1",
@@ -96,17 +167,37 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "code",
             {
-                "question": ("question", "problem", "prompt", "description"),
-                "tests": ("test_cases", "verification_info", "input_output", "tests"),
+                "question": (
+                    "question", "problem", "question_content", "description", "content",
+                    "prompt",
+                ),
+                "tests": (
+                    "test_cases", "verification_info", "input_output", "tests", "test",
+                    "public_test_cases+private_test_cases",
+                    "public_tests+private_tests+generated_tests",
+                ),
+                "fn_name": ("fn_name", "func_name", "metadata.func_name"),
                 "solution": ("solution",),
-                "source_id": ("id", "problem_id", "task_id"),
+                "source_id": ("task_id", "question_id", "problem_id", "id"),
                 "task": ("difficulty",),
             },
             "code",
-            "code rows with test cases (test_cases, verification_info or input_output)",
+            "code rows with test cases (APPS, TACO, CodeContests, LiveCodeBench, open-r1 "
+            "verification_info, SandboxFusion)",
+            required=("tests",),
+        ),
+        Preset(
+            "verl",
+            {
+                "messages": ("prompt",),
+                "answer": ("reward_model.ground_truth",),
+                "task": ("data_source",),
+            },
+            None,
+            "verl RL rows: prompt (chat) / reward_model.ground_truth / data_source",
         ),
     )
-}
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -122,6 +213,10 @@ class IngestOptions:
     model: str | None = None
     keep_metadata: bool = True
     run_id: str | None = None
+    answer_from: str | None = None
+    """Field holding a worked solution to extract the answer from (when there is none)."""
+    all_turns: bool = False
+    """Chat rows: every user turn becomes a problem (default: the first exchange only)."""
 
     def __post_init__(self) -> None:
         if not self.source or not self.source.strip():
@@ -133,24 +228,37 @@ class IngestOptions:
             raise ValueError(
                 f"cannot map {', '.join(unknown)}: mappable fields are {', '.join(CANONICAL)}"
             )
+        empty = sorted(k for k, v in self.mapping.items() if not str(v).strip())
+        if empty:
+            raise ValueError(f"--map {empty[0]}= names no source field")
+        if self.answer_from is not None and not self.answer_from.strip():
+            raise ValueError("--answer-from names no source field")
         if self.domain is not None and self.domain not in DOMAINS:
             raise ValueError(f"unknown domain {self.domain!r}; domains: {', '.join(DOMAINS)}")
 
+    @property
+    def layout(self) -> Preset:
+        """The preset in use."""
+        return PRESETS[self.preset or "default"]
+
     def field_sources(self) -> dict[str, tuple[tuple[str, ...], bool]]:
         """Canonical field → (candidate source paths, required)."""
-        preset = PRESETS[self.preset or "default"]
+        preset = self.layout
         out: dict[str, tuple[tuple[str, ...], bool]] = {
-            k: (v, False) for k, v in preset.fields.items()
+            k: (v, k in preset.required) for k, v in preset.fields.items()
         }
         for canon, src in self.mapping.items():
             out[canon] = ((src,), True)
+            if canon == "messages" and "question" in out and "question" not in self.mapping:
+                del out["question"]  # the chat's first user turn is the question
+        if "choices" in out and "question" not in out and "messages" not in out:
+            out["question"] = PRESETS["default"].fields["question"], False
         return out
 
     @property
     def resolved_domain(self) -> str:
         """The domain for records without a per-record one."""
-        preset = PRESETS[self.preset or "default"]
-        return self.domain or preset.domain or "other"
+        return self.domain or self.layout.domain or "other"
 
 
 @dataclass
@@ -161,25 +269,165 @@ class Mapped:
     samples: pa.Table
     rows_read: int
     rejects: list[IngestError] = field(default_factory=list)
+    counters: dict[str, int] = field(default_factory=dict)
+    """``answer_not_found``, ``turns_dropped``, ``duplicate_rows``."""
 
 
-# --- value normalization (Python path) ---------------------------------------------
+@dataclass
+class SeenIds:
+    """``source_id``s (with their content) mapped so far in one ingest.
+
+    A later row with the same ``source_id`` and the same content (problem id, answer,
+    verifier spec) is a duplicate row (counted, then skipped by the key check); one
+    with different content is an error naming both places.
+    """
+
+    tables: list[pa.Table] = field(default_factory=list)
+    """Earlier rows: source_id, problem_id, answer, verifier_spec, file, line."""
 
 
-def _get(record: dict[str, Any], path: str) -> Any:
-    value: Any = record
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return _MISSING
-        value = value[part]
-    return value
+# --- paths ---------------------------------------------------------------------------
 
 
 class _Missing:
-    pass
+    def __repr__(self) -> str:
+        return "<missing>"
 
 
-_MISSING = _Missing()
+_MISSING: Any = _Missing()
+_TEMPLATE = re.compile(r"\{\{|\}\}|\{([^{}]+)\}")
+
+
+class _PathError(Exception):
+    """A path that cannot be followed; the reason is shown with the field."""
+
+
+def _embedded(text: str) -> Any:
+    """The value held in a text field (JSON, else a Python literal), or _MISSING."""
+    stripped = text.strip()
+    if not stripped or stripped[0] not in "[{":
+        return _MISSING
+    try:
+        return json.loads(stripped)
+    except (ValueError, RecursionError):
+        pass
+    try:
+        return ast.literal_eval(stripped)  # literals only: no names, calls or attributes
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return _MISSING
+
+
+def get_path(record: Any, path: str) -> Any:
+    """The value at ``path`` in ``record`` (see the module doc), or ``_MISSING``."""
+    if isinstance(record, dict) and path in record:
+        return record[path]
+    value = record
+    parts = path.split(".")
+    for n, part in enumerate(parts):
+        if isinstance(value, str):
+            parsed = _embedded(value)
+            if parsed is _MISSING:
+                shown = ".".join(parts[:n])
+                raise _PathError(f"'{shown}' holds text, not JSON, so '.{part}' cannot be read")
+            value = parsed
+        if isinstance(value, dict):
+            if part not in value:
+                return _MISSING
+            value = value[part]
+        elif isinstance(value, list | tuple):
+            try:
+                index = int(part)
+            except ValueError:
+                return _MISSING
+            if not -len(value) <= index < len(value):
+                return _MISSING
+            value = value[index]
+        else:
+            return _MISSING
+    return value
+
+
+def _is_template(path: str) -> bool:
+    return any(m.group(1) for m in _TEMPLATE.finditer(path))
+
+
+def _template_fields(path: str) -> list[str]:
+    return [m.group(1).strip() for m in _TEMPLATE.finditer(path) if m.group(1)]
+
+
+def _render(record: dict[str, Any], template: str) -> Any:
+    found = False
+
+    def sub(m: re.Match[str]) -> str:
+        nonlocal found
+        if m.group(0) == "{{":
+            return "{"
+        if m.group(0) == "}}":
+            return "}"
+        value = get_path(record, m.group(1).strip())
+        if value is _MISSING or value is None:
+            return ""
+        found = True
+        text = _scalar_text(value)
+        if text is None:
+            raise TypeError(f"'{m.group(1)}' is {_kind(value)}, not text")
+        return text
+
+    out = _TEMPLATE.sub(sub, template).strip()
+    return out if found and out else _MISSING
+
+
+class _Joined(list):
+    """The values of several ``+``-joined test fields (not one field's list)."""
+
+
+def _lookup(record: dict[str, Any], path: str, canon: str) -> Any:
+    """The raw value(s) at ``path``; ``tests`` paths joined by ``+`` give :class:`_Joined`."""
+    if _is_template(path):
+        return _render(record, path)
+    if canon == "tests" and "+" in path and not (isinstance(record, dict) and path in record):
+        values = [get_path(record, p.strip()) for p in path.split("+")]
+        present = _Joined(v for v in values if v is not _MISSING and v is not None)
+        return present if present else _MISSING
+    return get_path(record, path)
+
+
+def _heads(path: str) -> set[str]:
+    if _is_template(path):
+        return {p.split(".", 1)[0] for p in _template_fields(path)}
+    if "+" in path:
+        return {p.strip().split(".", 1)[0] for p in path.split("+")}
+    return {path.split(".", 1)[0], path}
+
+
+# --- value normalization -------------------------------------------------------------
+
+
+def _kind(value: Any) -> str:
+    return {tuple: "list", dict: "object", bool: "boolean"}.get(type(value), type(value).__name__)
+
+
+def number_text(value: float) -> str | None:
+    """A float as answer text: integral values without ``.0``; NaN and infinities → None."""
+    if math.isnan(value) or math.isinf(value):
+        return None
+    if value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return repr(value)
+
+
+def _scalar_text(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return number_text(value) or ""
+    if isinstance(value, np.generic):
+        return _scalar_text(value.item())
+    return None
 
 
 def _text(value: Any, canon: str, *, numbers: bool) -> str | None:
@@ -187,16 +435,23 @@ def _text(value: Any, canon: str, *, numbers: bool) -> str | None:
         return None
     if isinstance(value, str):
         return value
-    if numbers and isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    raise TypeError(f"expected text, got {type(value).__name__}")
+    if numbers and isinstance(value, float):
+        return number_text(value)
+    if numbers and isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, list | tuple) and canon == "answer":
+        raise TypeError(
+            f"expected text, got list of {len(value)} (map one element, e.g. "
+            f"--map answer=FIELD.0)"
+        )
+    raise TypeError(f"expected text, got {_kind(value)}")
 
 
 def _level(value: Any) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise TypeError("expected an integer level, got bool")
+        raise TypeError("expected an integer level, got a boolean")
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
@@ -206,130 +461,280 @@ def _level(value: Any) -> int | None:
     raise TypeError(f"expected an integer level, got {value!r}"[:120])
 
 
-def _loads_maybe(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError as e:
-            raise TypeError(f"expected JSON text: {e.msg}") from None
-    return value
-
-
-def normalize_tests(value: Any) -> dict[str, Any] | None:
-    """Turn a source's test cases into the ``code`` verifier spec.
-
-    Accepted: a list of ``{"input", "output"}`` objects; ``{"inputs": [...], "outputs":
-    [...], "fn_name"?}`` (APPS / TACO); ``{"test_cases": [...], "language"?}`` (open-r1
-    ``verification_info``); any of these as JSON text. Function-call cases keep
-    ``fn_name`` and turn into ``{"args", "expected"}`` tests.
-    """
-    value = _loads_maybe(value)
-    if value is None:
-        return None
-    if isinstance(value, dict) and "test_cases" in value:
-        spec = normalize_tests(value["test_cases"])
-        if spec is not None and value.get("language"):
-            spec["language"] = str(value["language"])
-        return spec
-    if isinstance(value, dict) and "inputs" in value and "outputs" in value:
-        inputs, outputs = value["inputs"], value["outputs"]
-        if not isinstance(inputs, list) or not isinstance(outputs, list):
-            raise TypeError("inputs and outputs must be lists")
-        if len(inputs) != len(outputs):
-            raise TypeError(f"{len(inputs)} inputs but {len(outputs)} outputs")
-        fn_name = value.get("fn_name")
-        if fn_name:
-            tests = [
-                {"args": i if isinstance(i, list) else [i], "expected": o}
-                for i, o in zip(inputs, outputs, strict=True)
-            ]
-            return {"fn_name": str(fn_name), "tests": tests}
-        return {"tests": [_io_case(i, o) for i, o in zip(inputs, outputs, strict=True)]}
-    if isinstance(value, list):
-        tests = []
-        for case in value:
-            if not isinstance(case, dict) or "input" not in case or "output" not in case:
-                raise TypeError("each test case needs 'input' and 'output'")
-            tests.append(_io_case(case["input"], case["output"]))
-        return {"tests": tests}
-    raise TypeError(f"unrecognized test cases ({type(value).__name__})")
-
-
-def _io_case(inp: Any, out: Any) -> dict[str, str]:
-    def text(v: Any) -> str:
-        if isinstance(v, list):
-            return "\n".join(str(x) for x in v)
-        return v if isinstance(v, str) else str(v)
-
-    return {"input": text(inp), "output": text(out)}
-
-
-def _turns(value: Any) -> list[tuple[str, str, dict[str, Any]]]:
-    value = _loads_maybe(value)
-    if not isinstance(value, list):
-        raise TypeError(f"expected a list of chat turns, got {type(value).__name__}")
-    turns = []
-    for turn in value:
-        if not isinstance(turn, dict):
-            raise TypeError("each chat turn must be an object")
-        role = turn.get("role", turn.get("from"))
-        content = turn.get("content", turn.get("value"))
-        if not isinstance(role, str) or not isinstance(content, str):
-            raise TypeError("each chat turn needs text 'role' and 'content' (or 'from'/'value')")
-        role = {"human": "user", "gpt": "assistant"}.get(role, role)
-        info = turn.get("info") if isinstance(turn.get("info"), dict) else {}
-        turns.append((role, content, info))
-    return turns
-
-
 def _responses(value: Any) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
         return [value]
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
         return list(value)
     raise TypeError("expected a response text or a list of texts")
 
 
+def _non_empty(text: str | None) -> str | None:
+    return text if text is not None and text.strip() else None
+
+
 _NORMALIZERS: dict[str, Callable[[Any], Any]] = {
     "question": lambda v: _text(v, "question", numbers=False),
-    "answer": lambda v: _text(v, "answer", numbers=True),
+    "answer": lambda v: _non_empty(_text(v, "answer", numbers=True)),
     "solution": lambda v: _text(v, "solution", numbers=False),
     "source_id": lambda v: _text(v, "source_id", numbers=True),
     "task": lambda v: _text(v, "task", numbers=True),
     "license": lambda v: _text(v, "license", numbers=False),
     "model": lambda v: _text(v, "model", numbers=False),
     "domain": lambda v: _text(v, "domain", numbers=False),
+    "fn_name": lambda v: _text(v, "fn_name", numbers=False),
     "source_level": _level,
-    "tests": normalize_tests,
-    "messages": _turns,
     "responses": _responses,
 }
 
 
-def _record_fields(
-    record: dict[str, Any], sources: dict[str, tuple[tuple[str, ...], bool]]
-) -> tuple[dict[str, Any], set[str]]:
-    """Canonical values of one record, and the top-level keys they were read from."""
-    values: dict[str, Any] = {}
-    used: set[str] = set()
-    for canon, (paths, required) in sources.items():
-        found = False
-        for path in paths:
-            raw = _get(record, path)
-            if raw is _MISSING:
-                continue
-            found = True
-            used.add(path.split(".", 1)[0])
-            try:
-                values[canon] = _NORMALIZERS[canon](raw)
-            except TypeError as e:
-                raise _FieldError(path, canon, str(e)) from None
+# --- chat turns ----------------------------------------------------------------------
+
+_ROLES = {
+    "user": "user", "human": "user", "system": "system", "assistant": "assistant",
+    "gpt": "assistant", "model": "assistant", "bot": "assistant", "chatgpt": "assistant",
+    "ai": "assistant", "function_call": "assistant", "tool_call": "assistant",
+    "observation": "tool", "tool": "tool", "function": "tool", "ipython": "tool",
+}  # fmt: skip
+
+
+@dataclass
+class Turn:
+    """One chat turn: normalized role, text, and the turn's ``info`` object (AM)."""
+
+    role: str
+    content: str
+    info: dict[str, Any]
+
+
+def _content_text(content: Any) -> str:
+    """A turn's text: a string, or a list of parts (text parts joined; reasoning in <think>)."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        raise TypeError(f"chat content is {_kind(content)}, expected text or a list of parts")
+    text: list[str] = []
+    reasoning: list[str] = []
+    for part in content:
+        if isinstance(part, str):
+            text.append(part)
+            continue
+        if not isinstance(part, dict):
+            raise TypeError("each content part must be text or an object")
+        kind = str(part.get("type", "text"))
+        value = part.get("text", part.get("value", part.get("content")))
+        if kind in ("text", "input_text", "output_text") and isinstance(value, str):
+            text.append(value)
+        elif kind in ("reasoning", "thinking") and isinstance(value, str):
+            reasoning.append(value)
+        else:
+            raise TypeError(f"chat content part of type {kind!r} is not text")
+    body = "".join(text)
+    if reasoning:
+        body = "<think>" + "\n".join(reasoning) + "</think>\n" + body
+    return body
+
+
+def parse_turns(value: Any) -> list[Turn]:
+    """Chat turns from ``role``/``content`` or ``from``/``value`` objects (JSON text too)."""
+    if isinstance(value, str):
+        parsed = _embedded(value)
+        value = parsed if parsed is not _MISSING else value
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list of chat turns, got {_kind(value)}")
+    turns = []
+    for n, turn in enumerate(value):
+        if not isinstance(turn, dict):
+            raise TypeError(f"chat turn {n} must be an object")
+        role = turn.get("role", turn.get("from"))
+        if not isinstance(role, str):
+            raise TypeError(f"chat turn {n} needs a text 'role' (or 'from')")
+        normalized = _ROLES.get(role.strip().lower())
+        if normalized is None:
+            raise TypeError(f"chat turn {n} has unknown role {role!r}")
+        raw = turn["content"] if "content" in turn else turn.get("value")
+        try:
+            content = _content_text(raw)
+        except TypeError as e:
+            raise TypeError(f"chat turn {n}: {e}") from None
+        info = turn.get("info") if isinstance(turn.get("info"), dict) else {}
+        turns.append(Turn(normalized, content, info))
+    return turns
+
+
+@dataclass
+class _Exchange:
+    """A user turn, the turns before it (context) and the replies that follow it."""
+
+    context: list[Turn]
+    user: Turn
+    replies: list[Turn]
+
+
+def _exchanges(turns: list[Turn]) -> list[_Exchange]:
+    out: list[_Exchange] = []
+    for i, turn in enumerate(turns):
+        if turn.role == "user":
+            out.append(_Exchange(turns[:i], turn, []))
+        elif out:
+            out[-1].replies.append(turn)
+    return out
+
+
+def _render_transcript(context: list[Turn], user: Turn) -> str:
+    names = {"user": "User", "assistant": "Assistant", "system": "System", "tool": "Tool"}
+    parts = [f"{names[t.role]}: {t.content.strip()}" for t in [*context, user]]
+    return "\n\n".join(parts)
+
+
+def _message(turn: Turn) -> dict[str, str]:
+    return {"role": turn.role, "content": turn.content}
+
+
+# --- multiple choice -----------------------------------------------------------------
+
+_LABELED = re.compile(r"^\s*\(?\s*([A-Za-z])\s*[).:：]\s*")
+_ANSWER_LABEL = re.compile(
+    r"^\s*(?:answer\s*(?:is)?\s*:?\s*)?(?:option\s*)?[(\[]?\s*([A-Za-z])\s*[)\].:]?\s*$",
+    re.IGNORECASE,
+)
+
+
+def _split_option_text(text: str) -> list[str]:
+    """``"A) x B) y C) z"`` → ``["x", "y", "z"]`` (labels must run A, B, C, …)."""
+    cuts: list[tuple[int, int]] = []
+    pos = 0
+    for label in LABELS:
+        pattern = re.compile(rf"(?:^|(?<=\s))\(?{label}\s*[).:]\s*")
+        m = pattern.search(text, pos)
+        if m is None:
             break
-        if not found and required:
-            raise _FieldError(paths[0], canon, "missing")
-    return values, used
+        cuts.append((m.start(), m.end()))
+        pos = m.end()
+    if len(cuts) < 2 or text[: cuts[0][0]].strip():
+        raise TypeError("options text does not list labelled options 'A) … B) …'")
+    ends = [c[0] for c in cuts[1:]] + [len(text)]
+    return [text[start:end].strip() for (_, start), end in zip(cuts, ends, strict=True)]
+
+
+def _strip_labels(options: list[str]) -> list[str]:
+    """Drop leading ``A)``/``(B)``/``C.`` labels when every option carries its own."""
+    stripped = []
+    for label, option in zip(LABELS, options, strict=False):
+        m = _LABELED.match(option)
+        if m is None or m.group(1).upper() != label:
+            return options
+        stripped.append(option[m.end() :])
+    return stripped
+
+
+def parse_options(value: Any) -> tuple[list[str], dict[str, str]]:
+    """Options as texts (labelled A, B, …) and a map from the source's own keys to labels."""
+    if isinstance(value, str):
+        parsed = _embedded(value)
+        value = parsed if parsed is not _MISSING else _split_option_text(value)
+    keys: dict[str, str] = {}
+    if isinstance(value, dict):
+        items = list(value.items())
+        letters = all(
+            isinstance(k, str) and len(k.strip()) == 1 and k.strip().isalpha() for k, _ in items
+        )
+        if letters:
+            items.sort(key=lambda kv: kv[0].strip().upper())
+        options = []
+        for n, (key, text) in enumerate(items):
+            keys[str(key).strip().upper()] = LABELS[n]
+            options.append(text)
+    elif isinstance(value, list | tuple):
+        options = list(value)
+    else:
+        raise TypeError(f"expected a list of options, got {_kind(value)}")
+    if not 2 <= len(options) <= len(LABELS):
+        raise TypeError(f"expected 2 to {len(LABELS)} options, got {len(options)}")
+    texts = []
+    for option in options:
+        text = _scalar_text(option)
+        if text is None or not text.strip():
+            raise TypeError("each option must be non-empty text or a number")
+        texts.append(text.strip())
+    if isinstance(value, list | tuple):
+        texts = _strip_labels(texts)
+    return texts, keys
+
+
+def choice_label(answer: Any, options: list[str], keys: dict[str, str]) -> str:
+    """The letter of the reference option (index, letter, source key, or option text)."""
+    n = len(options)
+    if isinstance(answer, bool) or answer is None:
+        raise TypeError("no answer for the multiple-choice problem")
+    if isinstance(answer, float) and answer.is_integer():
+        answer = int(answer)
+    if isinstance(answer, int):
+        if not 0 <= answer < n:
+            raise TypeError(f"answer index {answer} is out of range for {n} options")
+        return LABELS[answer]
+    text = _scalar_text(answer)
+    if text is None or not text.strip():
+        raise TypeError("no answer for the multiple-choice problem")
+    text = text.strip()
+    if text.upper() in keys:
+        return keys[text.upper()]
+    m = _ANSWER_LABEL.match(text)
+    if m and m.group(1).upper() in LABELS[:n]:
+        return m.group(1).upper()
+    folded = text.casefold()
+    matches = [i for i, o in enumerate(options) if o.casefold() == folded]
+    if len(matches) == 1:
+        return LABELS[matches[0]]
+    if text.lstrip("-").isdigit():
+        index = int(text)
+        if 0 <= index < n:
+            return LABELS[index]
+    raise TypeError(f"answer {text[:40]!r} names none of the {n} options")
+
+
+def _choice_question(question: str, options: list[str]) -> str:
+    listed = "\n".join(f"{LABELS[i]}. {text}" for i, text in enumerate(options))
+    return f"{question.rstrip()}\n\n{listed}"
+
+
+# --- answers from worked solutions -----------------------------------------------------
+
+_GSM8K = re.compile(r"^\s*####\s*(.+?)\s*$", re.MULTILINE)
+_THOUSANDS = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+
+
+def extract_reference_answer(text: str | None) -> str | None:
+    r"""The final answer of a worked solution (see the module doc), or None."""
+    from tracemill.pipelines.extract import extract_answer, last_boxed
+
+    if not text or not text.strip():
+        return None
+    boxed = last_boxed(text)
+    if boxed:
+        return boxed
+    marks = _GSM8K.findall(text)
+    if marks:
+        answer = marks[-1].strip()
+        return answer.replace(",", "") if _THOUSANDS.match(answer) else answer
+    found = extract_answer(text)
+    if found.method in ("tag", "line") and found.answer:
+        return found.answer
+    return None
+
+
+def _solution_text(value: Any) -> str | None:
+    """A worked solution's text; a list of solutions gives its first one."""
+    if isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
+        return value[0]
+    return _text(value, "solution", numbers=True)
+
+
+# --- mapping one record ---------------------------------------------------------------
 
 
 class _FieldError(Exception):
@@ -337,6 +742,189 @@ class _FieldError(Exception):
         self.path, self.canon, self.reason = path, canon, reason
         shown = path if path == canon else f"{path} (as {canon})"
         super().__init__(shown)
+
+
+_ORDER = ("fn_name", *[c for c in CANONICAL if c != "fn_name"])
+
+
+def _record_fields(
+    record: dict[str, Any], sources: dict[str, tuple[tuple[str, ...], bool]]
+) -> tuple[dict[str, Any], dict[str, str], set[str]]:
+    """Canonical values of one record, the path each came from, and the keys it used."""
+    values: dict[str, Any] = {}
+    paths: dict[str, str] = {}
+    used: set[str] = set()
+    for canon in sorted(sources, key=_ORDER.index):
+        candidates, required = sources[canon]
+        for path in candidates:
+            try:
+                raw = _lookup(record, path, canon)
+            except (_PathError, TypeError) as e:
+                raise _FieldError(path, canon, str(e)) from None
+            if raw is _MISSING:
+                continue
+            used |= _heads(path)
+            paths[canon] = path
+            try:
+                values[canon] = _normalize(canon, raw, values)
+            except (TypeError, TestCaseError) as e:
+                raise _FieldError(path, canon, str(e)) from None
+            break
+        else:
+            if required:
+                raise _FieldError(candidates[0], canon, "missing")
+    return values, paths, used
+
+
+def _normalize(canon: str, raw: Any, values: dict[str, Any]) -> Any:
+    if canon == "tests":
+        fields = raw if isinstance(raw, _Joined) else [raw]
+        return merge_specs([normalize_tests(f, values.get("fn_name")) for f in fields])
+    if canon == "messages":
+        return parse_turns(raw)
+    if canon == "choices":
+        return raw  # resolved with the answer once both are known
+    if canon == "answer":
+        values["_raw_answer"] = raw
+    return _NORMALIZERS[canon](raw)
+
+
+@dataclass
+class _Problem:
+    """One problem built from a record, with its reference samples (completion, prompt)."""
+
+    question: str
+    values: dict[str, Any]
+    samples: list[tuple[str, list[dict[str, str]], str | None]]
+    verifier: str | None = None
+    spec: Any = None
+    answer: str | None = None
+    source_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _build(
+    record: dict[str, Any],
+    values: dict[str, Any],
+    paths: dict[str, str],
+    options: IngestOptions,
+    counters: dict[str, int],
+) -> list[_Problem]:
+    """The problems of one mapped record (several for chats with ``all_turns``)."""
+    question = values.get("question")
+    answer = values.get("answer")
+    solution = values.get("solution")
+    responses = list(values.get("responses") or [])
+    spec = values.get("tests")
+
+    if answer is None and options.answer_from:
+        try:
+            raw = get_path(record, options.answer_from)
+            text = None if raw is _MISSING else _solution_text(raw)
+        except (_PathError, TypeError) as e:
+            raise _FieldError(options.answer_from, "answer", str(e)) from None
+        answer = extract_reference_answer(text)
+        if answer is None:
+            counters["answer_not_found"] = counters.get("answer_not_found", 0) + 1
+        if solution is None and text:
+            solution = text
+
+    turns: list[Turn] = values.get("messages") or []
+    problems: list[_Problem] = []
+    if turns:
+        exchanges = _exchanges(turns)
+        if not exchanges:
+            path = paths.get("messages", "messages")
+            raise _FieldError(path, "messages", "the conversation has no user turn")
+        keep = exchanges if options.all_turns else exchanges[:1]
+        if not options.all_turns:
+            dropped = sum(1 + len(x.replies) for x in exchanges[1:])
+            if dropped:
+                counters["turns_dropped"] = counters.get("turns_dropped", 0) + dropped
+        base_id = values.get("source_id")
+        for k, ex in enumerate(keep, start=1):
+            q = question if (k == 1 and question is not None) else None
+            if q is None:
+                q = ex.user.content if k == 1 else _render_transcript(ex.context, ex.user)
+            samples = []
+            history = [_message(t) for t in ex.context if k > 1 or t.role == "system"]
+            prompt = [*history, {"role": "user", "content": q if k == 1 else ex.user.content}]
+            for reply in ex.replies:
+                if reply.role == "assistant" and reply.content.strip():
+                    model = reply.info.get("model_name") if reply.info else None
+                    samples.append((reply.content, list(prompt), model))
+                prompt.append(_message(reply))
+            p_answer = answer if k == 1 else None
+            if p_answer is None and ex.user.info.get("reference_answer") is not None:
+                p_answer = _non_empty(
+                    _text(ex.user.info["reference_answer"], "answer", numbers=True)
+                )
+            p_spec = spec if k == 1 else None
+            if p_spec is None and ex.user.info.get("test_case"):
+                try:
+                    p_spec = normalize_tests(ex.user.info["test_case"], values.get("fn_name"))
+                except TestCaseError as e:
+                    raise _FieldError(paths.get("messages", "messages"), "tests", str(e)) from None
+            sid = base_id if (k == 1 or base_id is None) else f"{base_id}#{k}"
+            extra = {"turn": k} if options.all_turns and len(exchanges) > 1 else {}
+            problems.append(
+                _Problem(
+                    q, values, samples, spec=p_spec, answer=p_answer, source_id=sid, extra=extra
+                )  # fmt: skip
+            )
+    else:
+        problems.append(
+            _Problem(
+                question or "",
+                values,
+                [],
+                spec=spec,
+                answer=answer,
+                source_id=values.get("source_id"),
+            )  # fmt: skip
+        )
+        prompt = [{"role": "user", "content": question or ""}]
+        problems[0].samples = [(text, list(prompt), None) for text in responses]
+
+    if "choices" in values:
+        _make_choice(problems, values, paths, answer, options)
+    problems[0].values = {**values, "solution": solution}
+    for p in problems[1:]:
+        p.values = {**values, "solution": None, "answer": None}
+    if responses and turns:
+        prompt = [{"role": "user", "content": problems[0].question}]
+        problems[0].samples += [(text, list(prompt), None) for text in responses]
+    return problems
+
+
+def _make_choice(
+    problems: list[_Problem],
+    values: dict[str, Any],
+    paths: dict[str, str],
+    answer: str | None,
+    options: IngestOptions,
+) -> None:
+    """Turn the record's first problem into a multiple-choice problem (the others go)."""
+    try:
+        opts, keys = parse_options(values["choices"])
+    except TypeError as e:
+        raise _FieldError(paths["choices"], "choices", str(e)) from None
+    raw = values.get("_raw_answer")
+    try:
+        label = choice_label(raw if raw is not None else answer, opts, keys)
+    except TypeError as e:
+        where = paths.get("answer") or options.answer_from or "answer"
+        raise _FieldError(where, "answer", str(e)) from None
+    p = problems[0]
+    del problems[1:]
+    old, p.question = p.question, _choice_question(p.question, opts)
+    for i, (text, prompt, model) in enumerate(p.samples):
+        prompt = [
+            {"role": "user", "content": p.question} if m == {"role": "user", "content": old} else m
+            for m in prompt
+        ]
+        p.samples[i] = (text, prompt, model)
+    p.answer, p.spec, p.verifier = label, {"options": opts}, "choice"
 
 
 # --- the mapping itself --------------------------------------------------------------
@@ -352,9 +940,9 @@ class _Rows:
 
 _P_COLS = (
     "_row", "question", "answer", "solution", "source_id", "task", "domain",
-    "source_level", "license", "verifier_spec", "metadata",
+    "source_level", "license", "verifier", "verifier_spec", "metadata",
 )  # fmt: skip
-_S_COLS = ("_row", "completion", "model", "prompt")
+_S_COLS = ("_row", "_p", "completion", "model", "prompt")
 
 
 def map_source(
@@ -363,18 +951,21 @@ def map_source(
     *,
     on_error: OnError = raise_error,
     row_offset: int = 0,
+    seen: SeenIds | None = None,
 ) -> Mapped:
     """Map one source's records to problems and samples (pure; nothing is written).
 
     ``on_error`` receives each bad record's :class:`IngestError`; the default raises, so the
     first bad record stops the ingest. ``row_offset`` numbers records across sources so
     problems and samples of one record stay together in later batching (``_row``).
+    ``seen`` carries the ``source_id``s of earlier sources of the same ingest.
     """
     sources = options.field_sources()
-    if data.table is not None and not any(c in sources for c in _COMPLEX):
-        return _map_table(data, options, sources, on_error, row_offset)
+    seen = seen if seen is not None else SeenIds()
+    if data.table is not None and _columnar(data.table, sources, options):
+        return _map_table(data, options, sources, on_error, row_offset, seen)
     records = data.records if data.records is not None else data.table.to_pylist()
-    return _map_records(data, records, options, sources, on_error, row_offset)
+    return _map_records(data, records, options, sources, on_error, row_offset, seen)
 
 
 def _reject(data: SourceData, index: int, err: _FieldError, on_error: OnError) -> IngestError:
@@ -392,73 +983,123 @@ def _map_records(
     sources: dict[str, tuple[tuple[str, ...], bool]],
     on_error: OnError,
     row_offset: int,
+    seen: SeenIds,
 ) -> Mapped:
     rows = _Rows()
     rejects: list[IngestError] = []
+    counters: dict[str, int] = {}
     default_domain = options.resolved_domain
+    layout = options.layout
     for i, record in enumerate(records):
+        local: dict[str, int] = {}
         try:
-            values, used = _record_fields(record, sources)
-            question, responses, model = _question_and_responses(values)
+            if layout.to_messages is not None:
+                try:
+                    record = {**record, "__alpaca__": layout.to_messages(record)}
+                except TypeError as e:
+                    raise _FieldError(layout.consumes[0], "messages", str(e)) from None
+            values, paths, used = _record_fields(record, sources)
+            used |= set(layout.consumes)
+            if options.answer_from:
+                used |= _heads(options.answer_from)
             domain = values.get("domain") or default_domain
             if domain not in DOMAINS:
-                raise _FieldError("domain", "domain", f"unknown domain {domain!r}")
-            if question is None or not question.strip():
-                path = sources.get("question", (("question",), False))[0][0]
-                if "messages" in values:
-                    path = sources["messages"][0][0]
-                raise _FieldError(path, "question", "missing or empty question")
+                raise _FieldError(
+                    paths.get("domain", "domain"), "domain", f"unknown domain {domain!r}"
+                )
+            problems = _build(record, values, paths, options, local)
+            for p in problems:
+                if not p.question or not p.question.strip():
+                    path = paths.get("question") or paths.get("messages") or "question"
+                    raise _FieldError(path, "question", "missing or empty question")
         except _FieldError as e:
             rejects.append(_reject(data, i, e, on_error))
             continue
+        for key, n in local.items():
+            counters[key] = counters.get(key, 0) + n
         row = row_offset + i
-        spec = values.get("tests")
-        extra = {k: v for k, v in record.items() if k not in used}
-        p = rows.p
-        p["_row"].append(row)
-        p["question"].append(question)
-        p["answer"].append(values.get("answer"))
-        p["solution"].append(values.get("solution"))
-        p["source_id"].append(values.get("source_id"))
-        p["task"].append(values.get("task"))
-        p["domain"].append(domain)
-        p["source_level"].append(values.get("source_level"))
-        p["license"].append(values.get("license") or options.license)
-        p["verifier_spec"].append(canonical_json(spec) if spec is not None else None)
-        p["metadata"].append(
-            json.dumps(extra, ensure_ascii=False, default=str)
-            if options.keep_metadata and extra
-            else None
-        )
-        for text in responses:
-            rows.s["_row"].append(row)
-            rows.s["completion"].append(text)
-            rows.s["model"].append(model or values.get("model") or options.model or "unknown")
-            rows.s["prompt"].append([{"role": "user", "content": question}])
-    problems = _problems_table(pa.table(rows.p), options)
-    samples = _samples_table(rows.s, problems, options)
-    return Mapped(problems, samples, len(records), rejects)
+        extra = {k: v for k, v in record.items() if k not in used and k != "__alpaca__"}
+        for p in problems:
+            _add_problem(rows, row, p, domain, extra, options)
+    problems_table = _problems_table(pa.table(rows.p), options)
+    samples = _samples_table(rows.s, problems_table, options)
+    problems_table, samples = check_source_ids(
+        data, problems_table, samples, row_offset, seen, on_error, rejects, counters,
+        sources.get("source_id", (("source_id",), False))[0][0],
+    )  # fmt: skip
+    return Mapped(problems_table, samples, len(records), rejects, counters)
 
 
-def _question_and_responses(values: dict[str, Any]) -> tuple[str | None, list[str], str | None]:
-    question = values.get("question")
-    responses = list(values.get("responses") or [])
-    model = None
-    turns = values.get("messages")
-    if turns:
-        users = [t for t in turns if t[0] == "user"]
-        if question is None and users:
-            question = users[0][1]
-            info = users[0][2]
-            if values.get("answer") is None and info.get("reference_answer") is not None:
-                values["answer"] = _text(info["reference_answer"], "answer", numbers=True)
-            if values.get("tests") is None and info.get("test_case"):
-                values["tests"] = normalize_tests(info["test_case"])
-        for role, content, info in turns:
-            if role == "assistant":
-                responses.append(content)
-                model = model or (info.get("model_name") if info else None)
-    return question, responses, model
+def _add_problem(
+    rows: _Rows, row: int, p: _Problem, domain: str, extra: dict[str, Any], options: IngestOptions
+) -> None:
+    values = p.values
+    position = len(rows.p["_row"])
+    meta = {**extra, **p.extra}
+    cols = rows.p
+    cols["_row"].append(row)
+    cols["question"].append(p.question)
+    cols["answer"].append(p.answer)
+    cols["solution"].append(values.get("solution"))
+    cols["source_id"].append(p.source_id)
+    cols["task"].append(values.get("task"))
+    cols["domain"].append(domain)
+    cols["source_level"].append(values.get("source_level"))
+    cols["license"].append(values.get("license") or options.license)
+    cols["verifier"].append(p.verifier)
+    cols["verifier_spec"].append(canonical_json(p.spec) if p.spec is not None else None)
+    cols["metadata"].append(
+        json.dumps(meta, ensure_ascii=False, default=str)
+        if options.keep_metadata and meta
+        else None
+    )
+    for text, prompt, model in p.samples:
+        rows.s["_row"].append(row)
+        rows.s["_p"].append(position)
+        rows.s["completion"].append(text)
+        rows.s["model"].append(model or values.get("model") or options.model or "unknown")
+        rows.s["prompt"].append(prompt)
+
+
+# --- the columnar fast path ----------------------------------------------------------
+
+
+def _column_path(table: pa.Table, path: str) -> pa.DataType | None:
+    """The type at ``path`` when it is a column or struct field of ``table``, else None."""
+    if _is_template(path) or "+" in path:
+        return None
+    if path in table.column_names:
+        return table.schema.field(path).type
+    head, *rest = path.split(".")
+    if head not in table.column_names:
+        return None
+    t = table.schema.field(head).type
+    for part in rest:
+        if not pa.types.is_struct(t) or t.get_field_index(part) < 0:
+            return None
+        t = t.field(part).type
+    return t
+
+
+_SCALAR = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer,
+           pa.types.is_floating, pa.types.is_null)  # fmt: skip
+
+
+def _columnar(
+    table: pa.Table, sources: dict[str, tuple[tuple[str, ...], bool]], options: IngestOptions
+) -> bool:
+    """Whether every mapped field is a scalar column (or struct field): the fast path."""
+    if options.answer_from or options.layout.to_messages or any(c in sources for c in _COMPLEX):
+        return False
+    for paths, _ in sources.values():
+        for path in paths:
+            head = path.split(".", 1)[0]
+            if head in table.column_names or path in table.column_names:
+                t = _column_path(table, path)
+                if t is None or not any(check(t) for check in _SCALAR):
+                    return False
+                break  # the first present candidate is the one used
+    return True
 
 
 def _table_column(
@@ -467,17 +1108,15 @@ def _table_column(
     table = data.table
     assert table is not None
     for path in paths:
+        if path in table.column_names:
+            return table.column(path), path
         head, *rest = path.split(".")
         if head not in table.column_names:
             continue
         col = table.column(head)
         for part in rest:
-            if not pa.types.is_struct(col.type) or col.type.get_field_index(part) < 0:
-                col = None
-                break
             col = pc.struct_field(col, part)
-        if col is not None:
-            return col, path
+        return col, path
     if required:
         raise IngestError(
             data.name, "missing (no such column)", line=1, field=paths[0], mapped_to=canon
@@ -491,12 +1130,14 @@ def _map_table(
     sources: dict[str, tuple[tuple[str, ...], bool]],
     on_error: OnError,
     row_offset: int,
+    seen: SeenIds,
 ) -> Mapped:
     """Columnar mapping for tables whose fields are all scalars (the fast path)."""
     table = data.table
     assert table is not None
     n = table.num_rows
     cols: dict[str, pa.ChunkedArray | pa.Array] = {}
+    paths: dict[str, str] = {}
     used: set[str] = set()
     bad = pa.repeat(False, n)
     rejects: list[IngestError] = []
@@ -508,22 +1149,25 @@ def _map_table(
             return
         indexes = pc.indices_nonzero(mask).to_pylist()
         for i in indexes:
-            err = IngestError(
-                data.name, reason, line=data.line_of(i), field=path, mapped_to=canon
-            )
+            err = IngestError(data.name, reason, line=data.line_of(i), field=path, mapped_to=canon)
             on_error(err)  # raises unless bad rows are skipped
             rejects.append(err)
         bad = pc.or_(bad, mask)
 
-    for canon, (paths, required) in sources.items():
-        col, path = _table_column(data, canon, paths, required)
+    for canon, (candidates, required) in sources.items():
+        col, path = _table_column(data, canon, candidates, required)
         if col is None or path is None:
             continue
-        used.add(path.split(".", 1)[0])
+        paths[canon] = path
+        used.add(path if path in table.column_names else path.split(".", 1)[0])
         t = col.type
         if canon == "source_level":
             if pa.types.is_integer(t):
                 col = col.cast(pa.int32())
+            elif pa.types.is_floating(t):
+                whole = pc.equal(pc.floor(col), col)
+                flag(pc.invert(whole), canon, path, "expected an integer level")
+                col = pc.if_else(whole, col, None).cast(pa.int32())
             elif pa.types.is_string(t) or pa.types.is_large_string(t):
                 digits = pc.match_substring_regex(col, r"^\s*-?\d+\s*$")
                 flag(pc.and_(pc.invert(digits), pc.not_equal(col, "")), canon, path,
@@ -536,10 +1180,11 @@ def _map_table(
             col = col.cast(pa.string())
         elif pa.types.is_null(t):
             col = pa.nulls(n, pa.string())
-        elif canon in ("answer", "source_id", "task") and (
-            pa.types.is_integer(t) or pa.types.is_floating(t)
-        ):
+        elif canon in ("answer", "source_id", "task") and pa.types.is_integer(t):
             col = col.cast(pa.string())
+        elif canon in ("answer", "source_id", "task") and pa.types.is_floating(t):
+            finite = pc.is_finite(col)  # NaN and infinities are no answer
+            col = pc.if_else(finite, col, None).cast(pa.string())
         else:
             flag(pc.is_valid(col), canon, path, f"expected text, got {t}")
             col = pa.nulls(n, pa.string())
@@ -548,11 +1193,16 @@ def _map_table(
     question = cols.get("question")
     if question is None:
         raise IngestError(data.name, "missing (no such column)", line=1, field="question")
-    qpath = next(p for p in sources["question"][0] if p.split(".")[0] in used)
+    qpath = paths["question"]
     # null, "" or whitespace only (any Unicode whitespace: it normalizes to "")
     blank = pc.or_(pc.equal(pc.binary_length(question), 0), pc.utf8_is_space(question))
     empty = pc.or_kleene(pc.is_null(question), blank)
     flag(empty, "question", qpath, "missing or empty question")
+    if "answer" in cols:  # "" and whitespace-only answers are no answer
+        ans = cols["answer"]
+        cols["answer"] = pc.if_else(
+            pc.utf8_is_space(pc.utf8_replace_slice(ans, 0, 0, " ")), None, ans
+        )
     if "domain" in cols:
         domain = pc.fill_null(cols["domain"], options.resolved_domain)
         flag(pc.invert(pc.is_in(domain, pa.array(DOMAINS))), "domain", "domain", "unknown domain")
@@ -575,8 +1225,88 @@ def _map_table(
     mapped = pa.table(out)
     if rejects:
         mapped = mapped.filter(pc.invert(bad))
+    counters: dict[str, int] = {}
     problems = _problems_table(mapped, options)
-    return Mapped(problems, _samples_table({c: [] for c in _S_COLS}, problems, options), n, rejects)
+    empty_samples = _samples_table({c: [] for c in _S_COLS}, problems, options)
+    problems, empty_samples = check_source_ids(
+        data, problems, empty_samples, row_offset, seen, on_error, rejects, counters,
+        paths.get("source_id", "source_id"),
+    )  # fmt: skip
+    return Mapped(problems, empty_samples, n, rejects, counters)
+
+
+def check_source_ids(
+    data: SourceData, problems: pa.Table, samples: pa.Table, row_offset: int, seen: SeenIds,
+    on_error: OnError, rejects: list[IngestError], counters: dict[str, int], path: str,
+) -> tuple[pa.Table, pa.Table]:  # fmt: skip
+    """Report rows whose ``source_id`` an earlier row used for different content.
+
+    Vectorized: only ids that repeat (within this source or against ``seen``) are looked
+    at one by one. Rejected rows leave ``problems`` and their samples leave ``samples``.
+    """
+    n = problems.num_rows
+    sids = problems.column("source_id")
+    if n == 0 or sids.null_count == n:
+        return problems, samples
+    lines = [data.line_of(r - row_offset) for r in problems.column("_row").to_pylist()]
+    here = pa.table(
+        {
+            "source_id": sids,
+            "problem_id": problems.column("problem_id"),
+            "answer": problems.column("answer"),
+            "verifier_spec": problems.column("verifier_spec"),
+            "file": pa.repeat(data.name, n),
+            "line": pa.array(lines, pa.int64()),
+        }
+    )
+    counts = pc.value_counts(pc.drop_null(sids).combine_chunks())
+    repeated = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+    earlier = pa.concat_tables(seen.tables) if seen.tables else None
+    suspects = repeated
+    if earlier is not None:
+        present = pc.drop_null(sids).combine_chunks()
+        known = earlier.column("source_id").combine_chunks()
+        again = pc.unique(present.filter(pc.is_in(present, value_set=known)))
+        suspects = pa.concat_arrays([repeated, again.cast(repeated.type)])
+    keep = np.ones(n, dtype=bool)
+    if len(suspects):
+        first: dict[str, tuple[str, int, tuple[Any, ...]]] = {}
+        if earlier is not None:
+            mask = pc.is_in(earlier.column("source_id"), value_set=suspects)
+            for row in earlier.filter(mask).to_pylist():
+                first.setdefault(row["source_id"], _content(row))
+        mask = pc.fill_null(pc.is_in(sids, value_set=suspects), False)
+        for i in pc.indices_nonzero(mask).to_pylist():
+            row = here.slice(i, 1).to_pylist()[0]
+            sid, mine = row["source_id"], _content(row)
+            if sid not in first:
+                first[sid] = mine
+            elif first[sid][2] == mine[2]:
+                counters["duplicate_rows"] = counters.get("duplicate_rows", 0) + 1
+            else:
+                file, line = first[sid][0], first[sid][1]
+                where = f"line {line}" if file == data.name else f"{file} line {line}"
+                err = IngestError(
+                    data.name, f"source_id {sid!r} was already used by {where} for different "
+                    "content", line=row["line"], field=path, mapped_to="source_id",
+                )  # fmt: skip
+                on_error(err)  # raises unless bad rows are skipped
+                rejects.append(err)
+                keep[i] = False
+    if not keep.all():
+        mask = pa.array(keep)
+        gone = pc.filter(problems.column("problem_id"), pc.invert(mask))
+        problems, here = problems.filter(mask), here.filter(mask)
+        if samples.num_rows:
+            samples = samples.filter(
+                pc.invert(pc.is_in(samples.column("problem_id"), value_set=gone))
+            )
+    seen.tables.append(here.filter(pc.is_valid(here.column("source_id"))))
+    return problems, samples
+
+
+def _content(row: dict[str, Any]) -> tuple[str, int, tuple[Any, ...]]:
+    return row["file"], row["line"], (row["problem_id"], row["answer"], row["verifier_spec"])
 
 
 def _json_rows(table: pa.Table) -> pa.Array:
@@ -597,6 +1327,7 @@ def _problems_table(mapped: pa.Table, options: IngestOptions) -> pa.Table:
     cols = {name: mapped.column(name) for name in mapped.column_names}
     ids = problem_ids(cols["domain"], cols["question"])
     domains = cols["domain"]
+    given = cols.pop("verifier", None)
     single = pc.unique(domains) if n else pa.array([], pa.string())
     if options.verifier is not None:
         verifier: Any = pa.repeat(options.verifier, n)
@@ -606,6 +1337,8 @@ def _problems_table(mapped: pa.Table, options: IngestOptions) -> pa.Table:
         verifier = pa.nulls(n, pa.string())
         for domain, name in DEFAULT_VERIFIERS.items():
             verifier = pc.if_else(pc.equal(domains, domain), name, verifier)
+    if given is not None and options.verifier is None and given.null_count < n:
+        verifier = pc.coalesce(given, verifier)  # per-record verifiers (multiple choice)
     rows_col = cols.pop("_row")
     table = pa.table(
         {
@@ -632,30 +1365,23 @@ def _think_split(text: str) -> tuple[str | None, str]:
     return split_reasoning(text)
 
 
-def _samples_table(
-    s: dict[str, list[Any]], problems: pa.Table, options: IngestOptions
-) -> pa.Table:
+def _samples_table(s: dict[str, list[Any]], problems: pa.Table, options: IngestOptions) -> pa.Table:
     from tracemill.pipelines.extract import extract_answer
 
     if not s["_row"]:
         return conform("samples", []).append_column("_row", pa.array([], pa.int64()))
-    pid_of = dict(
-        zip(problems.column("_row").to_pylist(), problems.column("problem_id").to_pylist(),
-            strict=True)
-    )  # fmt: skip
+    pids = problems.column("problem_id").to_pylist()
     origin = f"ingest:{options.source}"
     out: dict[str, list[Any]] = {k: [] for k in (
         "sample_id", "problem_id", "model", "params", "sample_index", "prompt", "completion",
         "reasoning", "final", "extracted_answer", "_row")}  # fmt: skip
     position: dict[int, int] = {}
-    for row, text, model, prompt in zip(
-        s["_row"], s["completion"], s["model"], s["prompt"], strict=True
+    for row, p, text, model, prompt in zip(
+        s["_row"], s["_p"], s["completion"], s["model"], s["prompt"], strict=True
     ):
-        pid = pid_of.get(row)
-        if pid is None:  # the problem row was rejected
-            continue
-        index = position.get(row, 0)
-        position[row] = index + 1
+        pid = pids[p]
+        index = position.get(p, 0)
+        position[p] = index + 1
         digest = hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
         params = canonical_json({"origin": origin, "completion_md5": digest})
         reasoning, final = _think_split(text)
