@@ -247,6 +247,8 @@ class IngestOptions:
         out: dict[str, tuple[tuple[str, ...], bool]] = {
             k: (v, k in preset.required) for k, v in preset.fields.items()
         }
+        if self.answer_from and "answer" not in self.mapping:
+            out.pop("answer", None)  # the answer is extracted from the worked solution
         for canon, src in self.mapping.items():
             out[canon] = ((src,), True)
             if canon == "messages" and "question" in out and "question" not in self.mapping:
@@ -441,8 +443,7 @@ def _text(value: Any, canon: str, *, numbers: bool) -> str | None:
         return str(int(value))
     if isinstance(value, list | tuple) and canon == "answer":
         raise TypeError(
-            f"expected text, got list of {len(value)} (map one element, e.g. "
-            f"--map answer=FIELD.0)"
+            f"expected text, got list of {len(value)} (map one element, e.g. --map answer=FIELD.0)"
         )
     raise TypeError(f"expected text, got {_kind(value)}")
 
@@ -478,13 +479,13 @@ def _non_empty(text: str | None) -> str | None:
 _NORMALIZERS: dict[str, Callable[[Any], Any]] = {
     "question": lambda v: _text(v, "question", numbers=False),
     "answer": lambda v: _non_empty(_text(v, "answer", numbers=True)),
-    "solution": lambda v: _text(v, "solution", numbers=False),
-    "source_id": lambda v: _text(v, "source_id", numbers=True),
-    "task": lambda v: _text(v, "task", numbers=True),
-    "license": lambda v: _text(v, "license", numbers=False),
-    "model": lambda v: _text(v, "model", numbers=False),
-    "domain": lambda v: _text(v, "domain", numbers=False),
-    "fn_name": lambda v: _text(v, "fn_name", numbers=False),
+    "solution": lambda v: _non_empty(_solution_text(v)),
+    "source_id": lambda v: _non_empty(_text(v, "source_id", numbers=True)),
+    "task": lambda v: _non_empty(_text(v, "task", numbers=True)),
+    "license": lambda v: _non_empty(_text(v, "license", numbers=False)),
+    "model": lambda v: _non_empty(_text(v, "model", numbers=False)),
+    "domain": lambda v: _non_empty(_text(v, "domain", numbers=False)),
+    "fn_name": lambda v: _non_empty(_text(v, "fn_name", numbers=False)),
     "source_level": _level,
     "responses": _responses,
 }
@@ -531,12 +532,20 @@ def _content_text(content: Any) -> str:
             text.append(value)
         elif kind in ("reasoning", "thinking") and isinstance(value, str):
             reasoning.append(value)
+        elif kind in ("tool_call", "function_call") and value is not None:
+            text.append(_tool_call_text(value))
         else:
             raise TypeError(f"chat content part of type {kind!r} is not text")
     body = "".join(text)
     if reasoning:
         body = "<think>" + "\n".join(reasoning) + "</think>\n" + body
     return body
+
+
+def _tool_call_text(value: Any) -> str:
+    """A tool call as text, in the ``<tool_call>`` form chat templates use."""
+    body = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return f"<tool_call>\n{body}\n</tool_call>"
 
 
 def parse_turns(value: Any) -> list[Turn]:
@@ -559,6 +568,9 @@ def parse_turns(value: Any) -> list[Turn]:
         raw = turn["content"] if "content" in turn else turn.get("value")
         try:
             content = _content_text(raw)
+            calls = turn.get("tool_calls")
+            if calls and isinstance(calls, list):  # OpenAI layout: calls beside the content
+                content = "\n".join([content, *map(_tool_call_text, calls)]).strip()
         except TypeError as e:
             raise TypeError(f"chat turn {n}: {e}") from None
         info = turn.get("info") if isinstance(turn.get("info"), dict) else {}
