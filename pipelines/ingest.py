@@ -69,7 +69,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tracemill.catalogs import DOMAINS, canonical_json, conform, problem_ids, sample_id
 from tracemill.catalogs.records import IngestError, OnError, SourceData, raise_error
-from tracemill.pipelines.testcases import TestCaseError, merge_specs, normalize_tests
+from tracemill.pipelines.testcases import UnreadableTests, merge_specs, normalize_tests
 
 TEXT_FIELDS = ("question", "answer", "solution", "source_id", "task", "license", "model")
 CANONICAL = (
@@ -779,7 +779,7 @@ def _record_fields(
             paths[canon] = path
             try:
                 values[canon] = _normalize(canon, raw, values)
-            except (TypeError, TestCaseError) as e:
+            except (TypeError, UnreadableTests) as e:
                 raise _FieldError(path, canon, str(e)) from None
             break
         else:
@@ -875,7 +875,7 @@ def _build(
             if p_spec is None and ex.user.info.get("test_case"):
                 try:
                     p_spec = normalize_tests(ex.user.info["test_case"], values.get("fn_name"))
-                except TestCaseError as e:
+                except UnreadableTests as e:
                     raise _FieldError(paths.get("messages", "messages"), "tests", str(e)) from None
             sid = base_id if (k == 1 or base_id is None) else f"{base_id}#{k}"
             extra = {"turn": k} if options.all_turns and len(exchanges) > 1 else {}

@@ -21,7 +21,7 @@ the spec :mod:`tracemill.pipelines.verify.code` reads:
   int, float, bool, None, list, tuple and dict values: a pickle naming any class or
   function is refused, never run.
 
-Anything else raises :class:`TestCaseError` with the reason; callers turn it into an
+Anything else raises :class:`UnreadableTests` with the reason; callers turn it into an
 error naming the record and field. Tests that call for files, checkers or assertion
 code (``test_code``, ``test_list``) are refused with a reason: the code verifier runs
 stdin/stdout and function-call tests only.
@@ -48,7 +48,7 @@ _ASSERT_REFUSAL = (
 )
 
 
-class TestCaseError(ValueError):
+class UnreadableTests(ValueError):
     """Test cases that cannot be read into the code verifier's spec."""
 
 
@@ -72,21 +72,23 @@ def decode_compressed(text: str) -> Any:
     try:
         raw = base64.b64decode(text.strip(), validate=False)
     except (binascii.Error, ValueError) as e:
-        raise TestCaseError(f"not base64 text ({e})") from None
+        raise UnreadableTests(f"not base64 text ({e})") from None
     inflater = zlib.decompressobj()
     try:
         data = inflater.decompress(raw, MAX_DECOMPRESSED_BYTES)
     except zlib.error as e:
-        raise TestCaseError(f"base64 text that is not zlib data ({e})") from None
+        raise UnreadableTests(f"base64 text that is not zlib data ({e})") from None
     if inflater.unconsumed_tail:
-        raise TestCaseError(f"compressed tests inflate to more than {MAX_DECOMPRESSED_BYTES} bytes")
+        raise UnreadableTests(
+            f"compressed tests inflate to more than {MAX_DECOMPRESSED_BYTES} bytes"
+        )
     try:
         value = PlainUnpickler(io.BytesIO(data)).load()
     except pickle.UnpicklingError as e:
-        raise TestCaseError(f"compressed tests are not a plain-data pickle: {e}") from None
+        raise UnreadableTests(f"compressed tests are not a plain-data pickle: {e}") from None
     except Exception as e:  # noqa: BLE001 - a malformed pickle can raise almost anything
         reason = f"compressed tests are not a readable pickle ({type(e).__name__})"
-        raise TestCaseError(reason) from None
+        raise UnreadableTests(reason) from None
     _check_plain(value)
     return value
 
@@ -101,24 +103,24 @@ def _check_plain(value: Any) -> None:
         elif isinstance(item, list | tuple):
             stack.extend(item)
         elif not (item is None or isinstance(item, str | bytes | int | float | bool)):
-            raise TestCaseError(f"compressed tests hold a {type(item).__name__}, not plain data")
+            raise UnreadableTests(f"compressed tests hold a {type(item).__name__}, not plain data")
 
 
 def _parse_text(value: str) -> Any:
     """JSON text, or compressed text, or the text itself when it is neither."""
     stripped = value.strip()
     if not stripped:
-        raise TestCaseError("empty test field")
+        raise UnreadableTests("empty test field")
     if stripped[0] in "[{":
         try:
             return json.loads(stripped)
         except (ValueError, RecursionError) as e:
-            raise TestCaseError(f"test field is not valid JSON ({e})") from None
+            raise UnreadableTests(f"test field is not valid JSON ({e})") from None
     if len(stripped) >= 16 and _B64.fullmatch(stripped):
         return decode_compressed(stripped)
     if "assert" in stripped or "def test" in stripped:
-        raise TestCaseError(_ASSERT_REFUSAL.format(kind="assertion code"))
-    raise TestCaseError("test field is text that is neither JSON nor compressed tests")
+        raise UnreadableTests(_ASSERT_REFUSAL.format(kind="assertion code"))
+    raise UnreadableTests("test field is text that is neither JSON nor compressed tests")
 
 
 def _text(value: Any, what: str) -> str:
@@ -131,7 +133,7 @@ def _text(value: Any, what: str) -> str:
         return value.decode("utf-8", errors="replace")
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
-    raise TestCaseError(f"{what} is {type(value).__name__}, expected text")
+    raise UnreadableTests(f"{what} is {type(value).__name__}, expected text")
 
 
 def _stdio_side(value: Any, stream: str, what: str) -> str:
@@ -139,11 +141,11 @@ def _stdio_side(value: Any, stream: str, what: str) -> str:
     if isinstance(value, dict):
         other = sorted(k for k in value if k != stream)
         if other:
-            raise TestCaseError(
+            raise UnreadableTests(
                 f"{what} uses files ({', '.join(other)}); only {stream} is supported"
             )
         if stream not in value:
-            raise TestCaseError(f"{what} has no {stream!r}")
+            raise UnreadableTests(f"{what} has no {stream!r}")
         return _text(value[stream], what)
     return _text(value, what)
 
@@ -153,7 +155,7 @@ def _json_lines(text: str, what: str) -> list[Any]:
     try:
         return [json.loads(line) for line in lines]
     except ValueError as e:
-        raise TestCaseError(f"{what} is not one JSON value per line ({e})") from None
+        raise UnreadableTests(f"{what} is not one JSON value per line ({e})") from None
 
 
 def _json_value(value: Any, what: str) -> Any:
@@ -162,7 +164,7 @@ def _json_value(value: Any, what: str) -> Any:
     try:
         return json.loads(value)
     except ValueError as e:
-        raise TestCaseError(f"{what} is not a JSON value ({e})") from None
+        raise UnreadableTests(f"{what} is not a JSON value ({e})") from None
 
 
 def _call_case(args: Any, expected: Any, *, apps: bool) -> dict[str, Any]:
@@ -177,9 +179,9 @@ def _call_case(args: Any, expected: Any, *, apps: bool) -> dict[str, Any]:
 
 def _from_lists(inputs: Any, outputs: Any, fn_name: str | None) -> dict[str, Any]:
     if not isinstance(inputs, list) or not isinstance(outputs, list):
-        raise TestCaseError("inputs and outputs must be lists")
+        raise UnreadableTests("inputs and outputs must be lists")
     if len(inputs) != len(outputs):
-        raise TestCaseError(f"{len(inputs)} inputs but {len(outputs)} outputs")
+        raise UnreadableTests(f"{len(inputs)} inputs but {len(outputs)} outputs")
     if fn_name:
         tests = []
         for i, (inp, out) in enumerate(zip(inputs, outputs, strict=True)):
@@ -202,7 +204,7 @@ def _from_cases(cases: list[Any], fn_name: str | None) -> dict[str, Any]:
     functional = False
     for n, case in enumerate(cases):
         if not isinstance(case, dict) or "input" not in case or "output" not in case:
-            raise TestCaseError(f"test {n} needs 'input' and 'output'")
+            raise UnreadableTests(f"test {n} needs 'input' and 'output'")
         kind = str(case.get("testtype") or case.get("type") or "").lower()
         if kind in _FUNCTIONAL:
             functional = True
@@ -220,9 +222,9 @@ def _from_cases(cases: list[Any], fn_name: str | None) -> dict[str, Any]:
             )
     if functional:
         if any("args" not in t for t in tests):
-            raise TestCaseError("mixes function-call and stdin/stdout tests")
+            raise UnreadableTests("mixes function-call and stdin/stdout tests")
         if not fn_name:
-            raise TestCaseError("function-call tests but no function name (map fn_name)")
+            raise UnreadableTests("function-call tests but no function name (map fn_name)")
         return {"fn_name": fn_name, "tests": tests}
     return {"tests": tests}
 
@@ -240,7 +242,7 @@ def normalize_tests(value: Any, fn_name: str | None = None) -> dict[str, Any]:
         elif isinstance(value, dict) and "test_cases" in value:
             language = value.get("language")
             if language and str(language).lower() not in ("python", "python3", "py"):
-                raise TestCaseError(f"tests for language {language!r}; the verifier runs Python")
+                raise UnreadableTests(f"tests for language {language!r}; the verifier runs Python")
             fn_name = fn_name or value.get("fn_name") or None
             language = str(language) if language else None
             value = value["test_cases"]
@@ -261,17 +263,17 @@ def _normalize(value: Any, fn_name: str | None) -> dict[str, Any]:
             return _check(_from_lists(value["input"], value["output"], name and str(name)))
         assert_keys = [k for k in _ASSERT_KEYS if k in value]
         if assert_keys:
-            raise TestCaseError(_ASSERT_REFUSAL.format(kind=f"assertion-code ({assert_keys[0]})"))
+            raise UnreadableTests(_ASSERT_REFUSAL.format(kind=f"assertion-code ({assert_keys[0]})"))
         keys = ", ".join(sorted(map(str, value)))
-        raise TestCaseError(f"unrecognized test layout (keys: {keys})"[:300])
+        raise UnreadableTests(f"unrecognized test layout (keys: {keys})"[:300])
     if isinstance(value, list):
         return _check(_from_cases(value, fn_name and str(fn_name)))
-    raise TestCaseError(f"unrecognized test cases ({type(value).__name__})")
+    raise UnreadableTests(f"unrecognized test cases ({type(value).__name__})")
 
 
 def _check(spec: dict[str, Any]) -> dict[str, Any]:
     if not spec["tests"]:
-        raise TestCaseError("no test cases")
+        raise UnreadableTests("no test cases")
     return spec
 
 
@@ -281,7 +283,7 @@ def merge_specs(specs: list[dict[str, Any]]) -> dict[str, Any]:
         return specs[0]
     names = {s.get("fn_name") for s in specs}
     if len(names) > 1:
-        raise TestCaseError("test fields disagree: function-call and stdin/stdout tests")
+        raise UnreadableTests("test fields disagree: function-call and stdin/stdout tests")
     out: dict[str, Any] = {k: v for k, v in specs[0].items() if k != "tests"}
     out["tests"] = [t for s in specs for t in s["tests"]]
     return out

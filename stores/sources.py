@@ -47,6 +47,7 @@ BOM = b"\xef\xbb\xbf"
 ARRAY_KEYS = ("data", "rows", "records", "examples", "instances", "items", "problems")
 """Keys preferred when a JSON object holds more than one array of records."""
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_LONG_NUMBER = re.compile(rb'"((?:[^"\\]|\\.){1,200})"\s*:\s*-?\d{4301,}')
 
 
 def detect_format(path: Path) -> str:
@@ -185,7 +186,15 @@ def _loads_line(chunk: bytes) -> Any:
         text = chunk.decode("utf-8")
     except UnicodeDecodeError as e:
         raise _LineError(f"not valid UTF-8 ({e.reason} at byte {e.start})") from None
-    value = _loads_text(text, 0)
+    try:
+        value = _loads_text(text, 0)
+    except _LineError as e:
+        if "digits" in e.reason:  # an integer longer than Python converts: name its field
+            m = _LONG_NUMBER.search(chunk)
+            raise _LineError(
+                e.reason, m.group(1).decode("utf-8", "replace") if m else None
+            ) from None
+        raise
     if _SURROGATE_ESCAPE.search(chunk):
         _check_surrogates(value)
     return value
@@ -199,7 +208,15 @@ def _loads_text(text: str, offset: int) -> Any:
     except RecursionError:
         raise _LineError("JSON nested too deeply to read") from None
     except ValueError as e:  # e.g. an integer with more digits than Python converts
-        raise _LineError(f"unreadable JSON value: {e}") from None
+        raise _LineError(_value_error(e)) from None
+
+
+def _value_error(e: ValueError) -> str:
+    text = str(e)
+    m = re.search(r"value has (\d+) digits", text)
+    if m:
+        return f"a number with {m.group(1)} digits is too long to read (the limit is 4300)"
+    return f"unreadable JSON value: {text}"
 
 
 def _check_surrogates(value: Any) -> None:
@@ -267,7 +284,7 @@ def _decode_error(name: str, text: str, pos: int, err: BaseException) -> IngestE
         return IngestError(name, f"invalid JSON: {err.msg} at column {err.colno}", line=err.lineno)
     if isinstance(err, RecursionError):
         return IngestError(name, "JSON nested too deeply to read", line=line)
-    return IngestError(name, f"unreadable JSON value: {err}", line=line)
+    return IngestError(name, _value_error(err), line=line)  # type: ignore[arg-type]
 
 
 def _decode_at(name: str, text: str, pos: int) -> tuple[Any, int]:

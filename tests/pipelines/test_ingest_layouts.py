@@ -1,0 +1,305 @@
+"""Pure pieces of ingest: paths, templates, answers from solutions, choices, chat, tests."""
+
+from __future__ import annotations
+
+import base64
+import json
+import pickle
+import shutil
+import zlib
+
+import pytest
+from tracemill.pipelines.ingest import (
+    _MISSING,
+    _PathError,
+    _render,
+    choice_label,
+    extract_reference_answer,
+    get_path,
+    number_text,
+    parse_options,
+    parse_turns,
+)
+from tracemill.pipelines.testcases import (
+    PlainUnpickler,
+    UnreadableTests,
+    decode_compressed,
+    merge_specs,
+    normalize_tests,
+)
+
+needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed")
+
+
+def compress(value: object) -> str:
+    return base64.b64encode(zlib.compress(pickle.dumps(value))).decode()
+
+
+# --- paths and templates -------------------------------------------------------------
+
+
+def test_paths_index_lists_and_read_json_text():
+    record = {
+        "final_answer": ["$2$", "$3$"],
+        "labels": '{"task_id": "leetcode/2727", "tags": ["a", "b"]}',
+        "py": "{'name': 'a3', 'n': 1}",
+        "info": {"answer": 0},
+        "a.b": "dotted key",
+        "text": "plain words",
+    }
+    assert get_path(record, "final_answer.0") == "$2$"
+    assert get_path(record, "final_answer.-1") == "$3$"
+    assert get_path(record, "final_answer.2") is _MISSING
+    assert get_path(record, "labels.task_id") == "leetcode/2727"
+    assert get_path(record, "labels.tags.1") == "b"
+    assert get_path(record, "py.name") == "a3"  # a Python literal, read with literal_eval
+    assert get_path(record, "info.answer") == 0  # falsy values are values
+    assert get_path(record, "a.b") == "dotted key"
+    assert get_path(record, "missing.x") is _MISSING
+    with pytest.raises(_PathError, match="'text' holds text, not JSON"):
+        get_path(record, "text.x")
+
+
+def test_python_literal_text_never_runs_code():
+    record = {"labels": "{'x': __import__('os').system('echo hacked')}"}
+    with pytest.raises(_PathError, match="holds text, not JSON"):  # not a literal: refused
+        get_path(record, "labels.x")
+
+
+def test_templates_join_fields_and_skip_missing():
+    record = {"Body": "There are 87 oranges.", "Question": "How many?", "n": 3.0}
+    assert _render(record, "{Body} {Question}") == "There are 87 oranges. How many?"
+    assert _render(record, "{Body} {Nope}") == "There are 87 oranges."
+    assert _render(record, "{{literal}} {n}") == "{literal} 3"
+    assert _render(record, "{Nope}") is _MISSING
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [(27.0, "27"), (0.1, "0.1"), (-3.5, "-3.5"), (1e20, "1e+20"), (float("nan"), None),
+     (float("inf"), None)],
+)  # fmt: skip
+def test_number_text(value, text):
+    assert number_text(value) == text
+
+
+# --- answers from worked solutions -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "solution, answer",
+    [
+        ("so $x = \\boxed{\\frac{1}{2}}$. Also \\boxed{3} is last", "3"),
+        ("nested $\\boxed{\\sqrt{\\frac{a}{b}}}$", "\\sqrt{\\frac{a}{b}}"),
+        ("It is $\\fbox{12}$.", "12"),
+        ("Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 eggs.\n#### 18", "18"),
+        ("total\n#### 1,600", "1600"),
+        ("#### -7\n", "-7"),
+        ("Step 1 ...\nThe answer is 42.", "42"),
+        ("<answer>x=2</answer>", "x=2"),
+        ("no answer anywhere", None),
+        ("", None),
+    ],
+)
+def test_extract_reference_answer(solution, answer):
+    assert extract_reference_answer(solution) == answer
+
+
+# --- multiple choice -----------------------------------------------------------------
+
+
+def test_options_in_every_shape():
+    assert parse_options(["A)5", "B)6(√3)", "C) 7"]) == (["5", "6(√3)", "7"], {})
+    assert parse_options(["(A) x", "(B) y"]) == (["x", "y"], {})
+    assert parse_options(["A)x", "C)y"]) == (["A)x", "C)y"], {})  # not A, B: kept as text
+    assert parse_options({"B": "two", "A": "one"}) == (["one", "two"], {"A": "A", "B": "B"})
+    assert parse_options({"1": "one", "2": "two"}) == (["one", "two"], {"1": "A", "2": "B"})
+    assert parse_options("A) $f(-6)=0$ B) $f(6)=-6$ C) 7") == (["$f(-6)=0$", "$f(6)=-6$", "7"], {})
+    assert parse_options('["x", "y"]') == (["x", "y"], {})
+    assert parse_options([1, 2.5]) == (["1", "2.5"], {})
+    for bad in (["only one"], "no labels here", [None, "x"], 5):
+        with pytest.raises(TypeError):
+            parse_options(bad)
+
+
+@pytest.mark.parametrize(
+    "answer, letter",
+    [(2, "C"), (0, "A"), (2.0, "C"), ("C", "C"), ("c", "C"), ("(B)", "B"), ("Answer: D", "D"),
+     ("mitochondria", "B"), ("3", "D")],
+)  # fmt: skip
+def test_choice_labels(answer, letter):
+    options = ["nucleus", "mitochondria", "ribosome", "golgi"]
+    assert choice_label(answer, options, {}) == letter
+
+
+def test_choice_label_errors():
+    options = ["x", "y"]
+    for bad in (2, "E", True, None, "", "zzz"):
+        with pytest.raises(TypeError):
+            choice_label(bad, options, {})
+    assert choice_label("2", options, {"1": "A", "2": "B"}) == "B"  # the source's own keys
+
+
+# --- chat turns ------------------------------------------------------------------------
+
+
+def test_turns_in_every_shape():
+    turns = parse_turns(
+        [
+            {"from": "system", "value": "Be brief."},
+            {"from": "human", "value": "hi"},
+            {"from": "function_call", "value": '{"name": "f"}'},
+            {"from": "observation", "value": "{}"},
+            {"role": "assistant", "content": [
+                {"type": "reasoning", "value": "think"}, {"type": "text", "text": "done"}]},
+            {"role": "assistant", "content": None,
+             "tool_calls": [{"type": "function", "function": {"name": "g"}}]},
+        ]
+    )  # fmt: skip
+    assert [t.role for t in turns] == ["system", "user", "assistant", "tool", "assistant",
+                                       "assistant"]  # fmt: skip
+    assert turns[4].content == "<think>think</think>\ndone"
+    assert turns[5].content.startswith("<tool_call>\n") and '"name": "g"' in turns[5].content
+    assert parse_turns('[{"role": "user", "content": "q"}]')[0].content == "q"
+    with pytest.raises(TypeError, match="unknown role"):
+        parse_turns([{"role": "narrator", "content": "x"}])
+    with pytest.raises(TypeError, match="image"):
+        parse_turns([{"role": "user", "content": [{"type": "image", "image": "x.png"}]}])
+    with pytest.raises(TypeError, match="list of chat turns"):
+        parse_turns({"role": "user"})
+
+
+# --- code test layouts -------------------------------------------------------------------
+
+
+def test_apps_function_calls_keep_values_and_either_form_of_wrapped_outputs():
+    spec = normalize_tests(
+        json.dumps(
+            {"fn_name": "maxScore", "inputs": [[[1, 2, 3], 3], [[5], 1]], "outputs": [[12], 5]}
+        )  # fmt: skip
+    )
+    assert spec == {
+        "fn_name": "maxScore",
+        "tests": [
+            {"args": [[1, 2, 3], 3], "expected": [12], "expected_any": [[12], 12]},
+            {"args": [[5], 1], "expected": 5},
+        ],
+    }
+
+
+def test_apps_stdin_lines_are_joined():
+    spec = normalize_tests({"inputs": [["3 3 10", "4"]], "outputs": [["5", "6"]]})
+    assert spec == {"tests": [{"input": "3 3 10\n4", "output": "5\n6"}]}
+
+
+def test_livecodebench_functional_cases_decode_json_lines():
+    cases = [{"input": "[2, 1, 3]\n1", "output": "[1, 2]", "testtype": "functional"},
+             {"input": '"abc"', "output": "true", "testtype": "functional"}]  # fmt: skip
+    spec = normalize_tests(json.dumps(cases), fn_name="solve")
+    assert spec == {"fn_name": "solve", "tests": [
+        {"args": [[2, 1, 3], 1], "expected": [1, 2]}, {"args": ["abc"], "expected": True}]}  # fmt: skip
+    with pytest.raises(UnreadableTests, match="no function name"):
+        normalize_tests(cases)
+
+
+def test_compressed_private_tests_in_both_published_forms():
+    cases = [{"input": "1\n", "output": "2\n", "testtype": "stdin"}]
+    assert normalize_tests(compress(json.dumps(cases))) == {
+        "tests": [{"input": "1\n", "output": "2\n"}]
+    }
+    packed = {"input_output": json.dumps({"inputs": ['["x"]'], "outputs": ["1"],
+                                          "fn_name": "count"})}  # fmt: skip
+    assert normalize_tests(compress(packed)) == {
+        "fn_name": "count", "tests": [{"args": [["x"]], "expected": 1}]}  # fmt: skip
+
+
+class _Exploit:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_compressed_tests_never_build_objects(tmp_path):
+    marker = tmp_path / "pwned"
+    evil = compress([{"input": _Exploit(str(marker)), "output": "x"}])
+    with pytest.raises(UnreadableTests, match="refused"):
+        normalize_tests(evil)
+    assert not marker.exists()
+    with pytest.raises(UnreadableTests, match="not plain data"):
+        decode_compressed(compress({1, 2}))  # sets are not JSON-like data
+    with pytest.raises(pickle.UnpicklingError):
+        import io
+
+        PlainUnpickler(io.BytesIO(pickle.dumps(_Exploit(str(marker))))).load()
+
+
+def test_compressed_tests_bomb_and_garbage(monkeypatch):
+    import tracemill.pipelines.testcases as tc
+
+    monkeypatch.setattr(tc, "MAX_DECOMPRESSED_BYTES", 1000)
+    with pytest.raises(UnreadableTests, match="more than 1000 bytes"):
+        decode_compressed(compress("x" * 5000))
+    with pytest.raises(UnreadableTests, match="not zlib"):
+        decode_compressed(base64.b64encode(b"not compressed at all").decode())
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ({"input": ["1\n", "2\n"], "output": ["a\n", "b\n"]},
+         {"tests": [{"input": "1\n", "output": "a\n"}, {"input": "2\n", "output": "b\n"}]}),
+        ([{"input": {"stdin": "3"}, "output": {"stdout": "4"}}],
+         {"tests": [{"input": "3", "output": "4"}]}),
+        (json.dumps({"language": "python", "test_cases": [
+            {"fn_name": None, "input": "5", "output": "6", "type": "stdin_stdout"}]}),
+         {"language": "python", "tests": [{"input": "5", "output": "6"}]}),
+    ],
+)  # fmt: skip
+def test_code_contests_sandboxfusion_and_verification_info(value, expected):
+    assert normalize_tests(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value, reason",
+    [
+        ({"inputs": ["1"], "outputs": []}, "1 inputs but 0 outputs"),
+        ([], "no test cases"),
+        ([{"input": "1"}], "needs 'input' and 'output'"),
+        ([{"input": {"stdin": "1", "in.txt": "x"}, "output": {"stdout": "2"}}], "uses files"),
+        ({"language": "cpp", "test_cases": [{"input": "1", "output": "1"}]}, "language 'cpp'"),
+        ("def test_x():\n    assert f(1) == 2", "cannot be run by the code verifier"),
+        ({"test_list": ["assert f(1) == 2"]}, "cannot be run by the code verifier"),
+        ("{not json", "not valid JSON"),
+        ({"what": 1}, "unrecognized test layout"),
+        (42, "unrecognized"),
+    ],
+)
+def test_unreadable_tests_say_why(value, reason):
+    with pytest.raises(UnreadableTests, match=reason):
+        normalize_tests(value)
+
+
+def test_merge_public_and_private():
+    a = normalize_tests([{"input": "1", "output": "2"}])
+    b = normalize_tests([{"input": "3", "output": "4"}])
+    assert merge_specs([a, b]) == {"tests": a["tests"] + b["tests"]}
+    call = normalize_tests({"inputs": [[1]], "outputs": [2], "fn_name": "f"})
+    with pytest.raises(UnreadableTests, match="disagree"):
+        merge_specs([a, call])
+
+
+@needs_bwrap
+def test_code_verifier_accepts_either_form_of_an_apps_wrapped_output():
+    from tracemill.pipelines.verify.code import verify_code
+
+    spec = normalize_tests({"fn_name": "f", "inputs": [[2], [3]], "outputs": [[4], [[9]]]})
+    problem = {"verifier_spec": json.dumps(spec)}
+
+    def run(body: str) -> object:
+        return verify_code(problem, f"```python\ndef f(x):\n    {body}\n```")
+
+    assert run("return x * x if x == 2 else [x * x]").passed  # element / wrapped list
+    assert run("return [x * x] if x == 2 else [[x * x]]").passed
+    assert not run("return x + 2 if x == 2 else [x]").passed
