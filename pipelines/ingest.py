@@ -250,7 +250,8 @@ class IngestOptions:
         if self.answer_from and "answer" not in self.mapping:
             out.pop("answer", None)  # the answer is extracted from the worked solution
         for canon, src in self.mapping.items():
-            out[canon] = ((src,), True)
+            # a mapped answer may be absent when answer_from can stand in for it
+            out[canon] = ((src,), not (canon == "answer" and self.answer_from))
             if canon == "messages" and "question" in out and "question" not in self.mapping:
                 del out["question"]  # the chat's first user turn is the question
         if "choices" in out and "question" not in out and "messages" not in out:
