@@ -1261,14 +1261,16 @@ def check_source_ids(
     sids = problems.column("source_id")
     if n == 0 or sids.null_count == n:
         return problems, samples
-    lines = [data.line_of(r - row_offset) for r in problems.column("_row").to_pylist()]
+    index = problems.column("_row").to_numpy() - row_offset
+    lines = index + 1 if data.lines is None else np.asarray(data.lines, dtype=np.int64)[index]
+    files = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([data.name]))
     here = pa.table(
         {
             "source_id": sids,
             "problem_id": problems.column("problem_id"),
             "answer": problems.column("answer"),
             "verifier_spec": problems.column("verifier_spec"),
-            "file": pa.repeat(data.name, n),
+            "file": files,
             "line": pa.array(lines, pa.int64()),
         }
     )
@@ -1306,14 +1308,12 @@ def check_source_ids(
                 on_error(err)  # raises unless bad rows are skipped
                 rejects.append(err)
                 keep[i] = False
-    if not keep.all():
-        mask = pa.array(keep)
-        gone = pc.filter(problems.column("problem_id"), pc.invert(mask))
+    if not keep.all():  # a rejected row takes its whole record (problems and samples)
+        gone = pc.filter(problems.column("_row"), pa.array(~keep))
+        mask = pc.invert(pc.is_in(problems.column("_row"), value_set=gone))
         problems, here = problems.filter(mask), here.filter(mask)
         if samples.num_rows:
-            samples = samples.filter(
-                pc.invert(pc.is_in(samples.column("problem_id"), value_set=gone))
-            )
+            samples = samples.filter(pc.invert(pc.is_in(samples.column("_row"), value_set=gone)))
     seen.tables.append(here.filter(pc.is_valid(here.column("source_id"))))
     return problems, samples
 
