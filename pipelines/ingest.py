@@ -1274,8 +1274,7 @@ def check_source_ids(
             "line": pa.array(lines, pa.int64()),
         }
     )
-    counts = pc.value_counts(pc.drop_null(sids).combine_chunks())
-    repeated = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+    repeated = _repeated(pc.drop_null(sids).combine_chunks())
     earlier = pa.concat_tables(seen.tables) if seen.tables else None
     suspects = repeated
     if earlier is not None:
@@ -1316,6 +1315,17 @@ def check_source_ids(
             samples = samples.filter(pc.invert(pc.is_in(samples.column("_row"), value_set=gone)))
     seen.tables.append(here.filter(pc.is_valid(here.column("source_id"))))
     return problems, samples
+
+
+def _repeated(values: pa.Array) -> pa.Array:
+    """The values that occur more than once (sorting: cheaper than counting each)."""
+    if len(values) < 2:
+        return values.slice(0, 0)
+    ordered = values.take(pc.sort_indices(values))
+    same = pc.equal(ordered.slice(1), ordered.slice(0, len(ordered) - 1))
+    if not pc.any(same).as_py():
+        return values.slice(0, 0)
+    return pc.unique(ordered.slice(1).filter(same))
 
 
 def _content(row: dict[str, Any]) -> tuple[str, int, tuple[Any, ...]]:
