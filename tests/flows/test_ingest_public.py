@@ -48,6 +48,15 @@ def run_cli(command: str, catalog: Path, monkeypatch: pytest.MonkeyPatch) -> Any
     return CliRunner().invoke(app, args)
 
 
+_RESULTS: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]] = {}
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One catalog for the commands of this module (each has its own ``--source``)."""
+    return tmp_path_factory.mktemp("public") / "catalog"
+
+
 def rows(path: str) -> list[dict[str, Any]]:
     text = (DATA / path).read_text(encoding="utf-8")
     if text.lstrip().startswith("["):
@@ -56,12 +65,18 @@ def rows(path: str) -> list[dict[str, Any]]:
 
 
 def ingested(command: str, catalog: Path, monkeypatch: pytest.MonkeyPatch):
-    result = run_cli(command, catalog, monkeypatch)
-    assert result.exit_code == 0, result.output
-    with open_catalog(catalog, read_only=True) as store:
-        problems = store.read("problems").to_pylist()
-        samples = store.read("samples").to_pylist()
-    return problems, samples, result.output
+    """Problems, samples and CLI output of ``command`` (each command runs once per session)."""
+    if command not in _RESULTS:
+        result = run_cli(command, catalog, monkeypatch)
+        assert result.exit_code == 0, result.output
+        source = shlex.split(command)[shlex.split(command).index("--source") + 1]
+        with open_catalog(catalog, read_only=True) as store:
+            problems = store.read("problems", where=f"source = '{source}'").to_pylist()
+            ids = {p["problem_id"] for p in problems}
+            samples = [s for s in store.read("samples").to_pylist() if s["problem_id"] in ids]
+        _RESULTS[command] = (problems, samples, result.output)
+    problems, samples, output = _RESULTS[command]
+    return [dict(p) for p in problems], [dict(s) for s in samples], output
 
 
 def verdict(problem: dict[str, Any], response: str):
@@ -99,9 +114,9 @@ NUMINA_BOXED = ["\\frac{13}{6}", "\\frac{32}{25}"]
 
 
 @pytest.mark.parametrize("source", sorted(MATH_GOLD))
-def test_math_gold_answers_survive(source, tmp_path, monkeypatch):
+def test_math_gold_answers_survive(shared, source, tmp_path, monkeypatch):
     path, gold_of = MATH_GOLD[source]
-    problems, _, _ = ingested(COMMANDS[source], tmp_path / "cat", monkeypatch)
+    problems, _, _ = ingested(COMMANDS[source], shared, monkeypatch)
     source_rows = rows(path)
     assert len(problems) == len(source_rows)
     golds = (
@@ -121,18 +136,18 @@ def test_math_gold_answers_survive(source, tmp_path, monkeypatch):
         assert not verdict(problem, "The final answer is $\\boxed{-987654321}$.").passed
 
 
-def test_answer_text_is_exact_where_the_source_is_numeric(tmp_path, monkeypatch):
-    problems, _, _ = ingested(COMMANDS["amc23"], tmp_path / "a", monkeypatch)
+def test_answer_text_is_exact_where_the_source_is_numeric(shared, tmp_path, monkeypatch):
+    problems, _, _ = ingested(COMMANDS["amc23"], shared, monkeypatch)
     assert sorted(p["answer"] for p in problems) == ["27", "36", "45"]  # not "27.0"
-    problems, _, _ = ingested(COMMANDS["gsm8k"], tmp_path / "g", monkeypatch)
+    problems, _, _ = ingested(COMMANDS["gsm8k"], shared, monkeypatch)
     assert sorted(p["answer"] for p in problems) == ["18", "3", "70000"]
     assert all(p["solution"].rstrip().endswith(p["answer"]) for p in problems)
 
 
-def test_verl_parquet_prompt_and_ground_truth(tmp_path, monkeypatch):
+def test_verl_parquet_prompt_and_ground_truth(shared, tmp_path, monkeypatch):
     import pyarrow.parquet as pq
 
-    problems, samples, _ = ingested(COMMANDS["verl-amc"], tmp_path / "c", monkeypatch)
+    problems, samples, _ = ingested(COMMANDS["verl-amc"], shared, monkeypatch)
     source = pq.read_table(DATA / "deepscaler" / "verl_amc.parquet").to_pylist()
     by_q = {p["question"]: p for p in problems}
     assert samples == [] and len(problems) == len(source)
@@ -143,8 +158,8 @@ def test_verl_parquet_prompt_and_ground_truth(tmp_path, monkeypatch):
         assert problem["answer"] == str(int(gold))
 
 
-def test_reasoning_gym_ids_from_a_template(tmp_path, monkeypatch):
-    problems, _, _ = ingested(COMMANDS["reasoning-gym"], tmp_path / "c", monkeypatch)
+def test_reasoning_gym_ids_from_a_template(shared, tmp_path, monkeypatch):
+    problems, _, _ = ingested(COMMANDS["reasoning-gym"], shared, monkeypatch)
     assert sorted(p["source_id"] for p in problems) == [
         "basic_arithmetic/0", "basic_arithmetic/1", "chain_sum/0", "chain_sum/1",
         "letter_counting/0"]  # fmt: skip
@@ -163,9 +178,9 @@ CHOICE = {
 
 
 @pytest.mark.parametrize("source", sorted(CHOICE))
-def test_multiple_choice_letters(source, tmp_path, monkeypatch):
+def test_multiple_choice_letters(shared, source, tmp_path, monkeypatch):
     path, letter_of = CHOICE[source]
-    problems, _, _ = ingested(COMMANDS[source], tmp_path / "cat", monkeypatch)
+    problems, _, _ = ingested(COMMANDS[source], shared, monkeypatch)
     source_rows = rows(path)
     assert len(problems) == len(source_rows)
     for record in source_rows:
@@ -181,14 +196,14 @@ def test_multiple_choice_letters(source, tmp_path, monkeypatch):
             assert f"\n\nA. {spec['options'][0]}" in problem["question"]
 
 
-def test_choice_options_lose_only_their_labels(tmp_path, monkeypatch):
-    problems, _, _ = ingested(COMMANDS["aqua"], tmp_path / "a", monkeypatch)
+def test_choice_options_lose_only_their_labels(shared, tmp_path, monkeypatch):
+    problems, _, _ = ingested(COMMANDS["aqua"], shared, monkeypatch)
     by_stem = {p["question"].split("\n\nA. ")[0]: p for p in problems}
     for record in rows("qwen25_math_eval/aqua.jsonl"):
         spec = json.loads(by_stem[record["question"]]["verifier_spec"])
         assert [f"{'ABCDE'[i]}){o}" for i, o in enumerate(spec["options"])] == record["options"]
         assert by_stem[record["question"]]["solution"] == record["rationale"]
-    problems, _, _ = ingested(COMMANDS["sat-math"], tmp_path / "s", monkeypatch)
+    problems, _, _ = ingested(COMMANDS["sat-math"], shared, monkeypatch)
     spec = json.loads(next(p for p in problems if p["source_id"] == "0")["verifier_spec"])
     assert spec["options"] == ["$f(-6)=0$", "$f(6)=-6$", "$f(-6)=6$", "$f(0)=-6$"]
 
@@ -196,8 +211,8 @@ def test_choice_options_lose_only_their_labels(tmp_path, monkeypatch):
 # --- chat ---------------------------------------------------------------------------------
 
 
-def test_alpaca_instruction_input_and_output(tmp_path, monkeypatch):
-    problems, samples, _ = ingested(COMMANDS["alpaca-demo"], tmp_path / "c", monkeypatch)
+def test_alpaca_instruction_input_and_output(shared, tmp_path, monkeypatch):
+    problems, samples, _ = ingested(COMMANDS["alpaca-demo"], shared, monkeypatch)
     source = rows("llamafactory/alpaca_en_demo.json")
     assert len(problems) == len(samples) == len(source)
     pid = {p["problem_id"]: p for p in problems}
@@ -215,8 +230,8 @@ def _conversation(record: dict[str, Any]) -> list[dict[str, str]]:
     return [{"role": roles[t["from"]], "content": t["value"]} for t in record["conversations"]]
 
 
-def test_chat_first_exchange_pairs_turns_and_counts_the_rest(tmp_path, monkeypatch):
-    problems, samples, output = ingested(COMMANDS["glaive-first"], tmp_path / "c", monkeypatch)
+def test_chat_first_exchange_pairs_turns_and_counts_the_rest(shared, tmp_path, monkeypatch):
+    problems, samples, output = ingested(COMMANDS["glaive-first"], shared, monkeypatch)
     source = rows("llamafactory/glaive_toolcall_en_demo.json")
     assert len(problems) == len(source)
     by_q = {p["question"]: p for p in problems}
@@ -255,8 +270,8 @@ def test_chat_all_turns_keeps_every_turn_with_its_context(tmp_path, monkeypatch)
         assert question.rstrip().endswith(last_user.strip())
 
 
-def test_content_parts_keep_reasoning_and_system(tmp_path, monkeypatch):
-    problems, samples, _ = ingested(COMMANDS["reason-tool"], tmp_path / "c", monkeypatch)
+def test_content_parts_keep_reasoning_and_system(shared, tmp_path, monkeypatch):
+    problems, samples, _ = ingested(COMMANDS["reason-tool"], shared, monkeypatch)
     first = rows("llamafactory/reason_tool_use_demo.jsonl")[0]["messages"]
     [sample] = [s for s in samples if s["prompt"][-1]["content"] == first[1]["content"][0]["value"]]
     assert sample["prompt"][0] == {"role": "system", "content": first[0]["content"][0]["value"]}
@@ -264,8 +279,8 @@ def test_content_parts_keep_reasoning_and_system(tmp_path, monkeypatch):
     assert sample["final"] == first[2]["content"][1]["value"].strip()
 
 
-def test_numinamath_messages_sample_and_extracted_answer(tmp_path, monkeypatch):
-    problems, samples, _ = ingested(COMMANDS["numinamath-cot"], tmp_path / "c", monkeypatch)
+def test_numinamath_messages_sample_and_extracted_answer(shared, tmp_path, monkeypatch):
+    problems, samples, _ = ingested(COMMANDS["numinamath-cot"], shared, monkeypatch)
     for record in rows("hf_first_rows/numinamath_cot.jsonl"):
         [problem] = [p for p in problems if p["question"] == record["problem"]]
         [sample] = [s for s in samples if s["problem_id"] == problem["problem_id"]]
@@ -283,8 +298,8 @@ def _stored_tests(problem: dict[str, Any]) -> dict[str, Any]:
     return json.loads(problem["verifier_spec"])
 
 
-def test_sandboxfusion_code_contests_tests_are_the_source_texts(tmp_path, monkeypatch):
-    problems, _, _ = ingested(COMMANDS["sf-code-contests"], tmp_path / "c", monkeypatch)
+def test_sandboxfusion_code_contests_tests_are_the_source_texts(shared, tmp_path, monkeypatch):
+    problems, _, _ = ingested(COMMANDS["sf-code-contests"], shared, monkeypatch)
     for record in rows("sandboxfusion/code_contests.jsonl"):
         name = json.loads(record["labels"])["name"]
         [problem] = [p for p in problems if p["source_id"] == name]
@@ -299,8 +314,8 @@ def _lcb_private(text: str) -> Any:
     return pickle.loads(zlib.decompress(base64.b64decode(text)))  # noqa: S301
 
 
-def test_livecodebench_public_and_private_tests_all_kept(tmp_path, monkeypatch):
-    problems, _, _ = ingested(COMMANDS["livecodebench"], tmp_path / "c", monkeypatch)
+def test_livecodebench_public_and_private_tests_all_kept(shared, tmp_path, monkeypatch):
+    problems, _, _ = ingested(COMMANDS["livecodebench"], shared, monkeypatch)
     [record] = rows("livecodebench/code_generation_lite.jsonl")
     [problem] = problems
     private = json.loads(_lcb_private(record["private_test_cases"]))
@@ -311,8 +326,10 @@ def test_livecodebench_public_and_private_tests_all_kept(tmp_path, monkeypatch):
     assert problem["source_id"] == "1873_A" and problem["task"] == "easy"
 
 
-def test_sandboxfusion_livecodebench_function_call_arguments_are_values(tmp_path, monkeypatch):
-    problems, _, _ = ingested(COMMANDS["sf-livecodebench"], tmp_path / "c", monkeypatch)
+def test_sandboxfusion_livecodebench_function_call_arguments_are_values(
+    shared, tmp_path, monkeypatch
+):
+    problems, _, _ = ingested(COMMANDS["sf-livecodebench"], shared, monkeypatch)
     [leetcode] = [p for p in problems if p["source_id"] == "leetcode/2727"]
     spec = _stored_tests(leetcode)
     assert spec["fn_name"] == "countSeniors"
@@ -331,8 +348,10 @@ def test_sandboxfusion_livecodebench_function_call_arguments_are_values(tmp_path
         ("livecodebench", "1", "1873_A"),
     ],
 )
-def test_real_solutions_pass_and_real_wrong_ones_fail(source, key, sid, tmp_path, monkeypatch):
-    problems, _, _ = ingested(COMMANDS[source], tmp_path / "c", monkeypatch)
+def test_real_solutions_pass_and_real_wrong_ones_fail(
+    shared, source, key, sid, tmp_path, monkeypatch
+):
+    problems, _, _ = ingested(COMMANDS[source], shared, monkeypatch)
     [problem] = [p for p in problems if p["source_id"] == sid]
     solutions = SOLUTIONS["live_code_bench_v1"][key]
     accepted = verdict(problem, solutions["passed"])
@@ -342,8 +361,8 @@ def test_real_solutions_pass_and_real_wrong_ones_fail(source, key, sid, tmp_path
 
 
 @needs_bwrap
-def test_code_contests_real_wrong_solution_fails(tmp_path, monkeypatch):
-    problems, _, _ = ingested(COMMANDS["sf-code-contests"], tmp_path / "c", monkeypatch)
+def test_code_contests_real_wrong_solution_fails(shared, tmp_path, monkeypatch):
+    problems, _, _ = ingested(COMMANDS["sf-code-contests"], shared, monkeypatch)
     [problem] = [p for p in problems if p["source_id"] == "12_B. Correct Solution?"]
     result = verdict(problem, SOLUTIONS["code_contests"]["17"]["failed"])
     assert not result.passed and result.reason == "wrong"
