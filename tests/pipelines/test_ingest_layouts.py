@@ -10,9 +10,6 @@ import zlib
 
 import pytest
 from tracemill.pipelines.ingest import (
-    _MISSING,
-    _PathError,
-    _render,
     choice_label,
     extract_reference_answer,
     get_path,
@@ -20,13 +17,14 @@ from tracemill.pipelines.ingest import (
     parse_options,
     parse_turns,
 )
-from tracemill.pipelines.testcases import (
+from tracemill.pipelines.ingest.testcases import (
     PlainUnpickler,
     UnreadableTests,
     decode_compressed,
     merge_specs,
     normalize_tests,
 )
+from tracemill.pipelines.ingest.values import MISSING, PathError, render
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed")
 
@@ -49,29 +47,29 @@ def test_paths_index_lists_and_read_json_text():
     }
     assert get_path(record, "final_answer.0") == "$2$"
     assert get_path(record, "final_answer.-1") == "$3$"
-    assert get_path(record, "final_answer.2") is _MISSING
+    assert get_path(record, "final_answer.2") is MISSING
     assert get_path(record, "labels.task_id") == "leetcode/2727"
     assert get_path(record, "labels.tags.1") == "b"
     assert get_path(record, "py.name") == "a3"  # a Python literal, read with literal_eval
     assert get_path(record, "info.answer") == 0  # falsy values are values
     assert get_path(record, "a.b") == "dotted key"
-    assert get_path(record, "missing.x") is _MISSING
-    with pytest.raises(_PathError, match="'text' holds text, not JSON"):
+    assert get_path(record, "missing.x") is MISSING
+    with pytest.raises(PathError, match="'text' holds text, not JSON"):
         get_path(record, "text.x")
 
 
 def test_python_literal_text_never_runs_code():
     record = {"labels": "{'x': __import__('os').system('echo hacked')}"}
-    with pytest.raises(_PathError, match="holds text, not JSON"):  # not a literal: refused
+    with pytest.raises(PathError, match="holds text, not JSON"):  # not a literal: refused
         get_path(record, "labels.x")
 
 
 def test_templates_join_fields_and_skip_missing():
     record = {"Body": "There are 87 oranges.", "Question": "How many?", "n": 3.0}
-    assert _render(record, "{Body} {Question}") == "There are 87 oranges. How many?"
-    assert _render(record, "{Body} {Nope}") == "There are 87 oranges."
-    assert _render(record, "{{literal}} {n}") == "{literal} 3"
-    assert _render(record, "{Nope}") is _MISSING
+    assert render(record, "{Body} {Question}") == "There are 87 oranges. How many?"
+    assert render(record, "{Body} {Nope}") == "There are 87 oranges."
+    assert render(record, "{{literal}} {n}") == "{literal} 3"
+    assert render(record, "{Nope}") is MISSING
 
 
 @pytest.mark.parametrize(
@@ -236,7 +234,7 @@ def test_compressed_tests_never_build_objects(tmp_path):
 
 
 def test_compressed_tests_bomb_and_garbage(monkeypatch):
-    import tracemill.pipelines.testcases as tc
+    import tracemill.pipelines.ingest.testcases as tc
 
     monkeypatch.setattr(tc, "MAX_DECOMPRESSED_BYTES", 1000)
     with pytest.raises(UnreadableTests, match="more than 1000 bytes"):

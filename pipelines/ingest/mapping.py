@@ -1,65 +1,10 @@
-r"""Ingest: map source records to ``problems`` rows and existing responses to ``samples``.
-
-Canonical fields a record can supply (``--map FIELD=SOURCE`` sets where each comes from):
-
-================  ===========================================================
-``question``      problem statement (required, non-empty text)
-``answer``        reference final answer (text; numbers are turned into text)
-``solution``      reference worked solution (text)
-``source_id``     the record's id in its source (text or integer)
-``task``          finer task label (text)
-``domain``        per-record domain, one of ``catalogs.DOMAINS``
-``source_level``  difficulty level given by the source (integer)
-``license``       license of the record (text)
-``tests``         code test cases (see :mod:`tracemill.pipelines.testcases`)
-``fn_name``       the function that function-call tests call
-``choices``       multiple-choice options (list, ``{"A": ...}`` object, or one text)
-``messages``      chat turns (``role``/``content``, ``from``/``value``, content parts)
-``responses``     existing model responses (text or list of texts)
-``model``         the model that wrote the responses
-================  ===========================================================
-
-``SOURCE`` is a path: ``a.b`` descends into objects, ``a.0`` indexes lists (``a.-1`` is
-the last element), and a field that holds JSON text (or a Python literal) is parsed when
-the path goes on into it (``labels.task_id`` with ``labels = '{"task_id": ...}'``).
-``SOURCE`` may also be a template that joins fields, ``"{Body} {Question}"`` (missing
-fields are empty), and ``tests`` may join several fields with ``+``
-(``public_test_cases+private_test_cases``).
-
-Presets fill the mapping for public layouts (:data:`PRESETS`); explicit ``--map`` entries
-override them. With no preset and no mapping, ``question`` (or ``problem``), ``answer``
-and ``id`` (as ``source_id``) are read. Fields a record has that no canonical field reads
-are kept verbatim as JSON in ``problems.metadata``.
-
-- ``answer_from``: when a record has no answer, it is extracted from this field (a worked
-  solution): the last ``\boxed{}``/``\fbox{}``, else GSM8K's ``#### n``, else an
-  ``<answer>`` tag or a final "The answer is ..." line. The text is kept as ``solution``.
-  Records where nothing is found keep no answer and are counted (``answer_not_found``).
-- ``choices``: the problem becomes a multiple-choice problem (verifier ``choice``): the
-  question lists the options as ``A. ...``, the answer becomes the option's letter (an
-  integer answer is a 0-based index; text is a letter, ``(C)``, or an option's text).
-- chat (``messages``): each assistant turn becomes a reference sample whose prompt is the
-  conversation up to it. By default a conversation yields its first exchange (first user
-  turn as the question, the assistant turns before the next user turn as samples); later
-  turns are counted as ``turns_dropped``. With ``all_turns`` every user turn is a problem
-  of its own: its question is the conversation so far rendered as ``User: …`` /
-  ``Assistant: …`` paragraphs (so it stands alone), and its id is ``source_id#k``.
-
-Existing responses become ``samples`` rows with role ``reference``, origin
-``ingest:<source>``, backend ``ingest`` and params ``{"origin": …, "completion_md5": …}``:
-the id is content-addressed, so re-ingesting is idempotent and two different responses to
-the same question never collide. Reasoning is split on ``<think>…</think>`` (and on
-OpenThoughts' ``<|begin_of_thought|>`` markers).
-"""
+"""Map source records to ``problems`` and ``samples`` rows (see the package docs)."""
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
-import math
 import re
-import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,7 +14,28 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tracemill.catalogs import DOMAINS, canonical_json, conform, problem_ids, sample_id
 from tracemill.catalogs.records import IngestError, OnError, SourceData, raise_error
-from tracemill.pipelines.testcases import UnreadableTests, merge_specs, normalize_tests
+from tracemill.pipelines.ingest.chat import (
+    Turn,
+    message,
+    parse_turns,
+    render_transcript,
+    split_exchanges,
+)
+from tracemill.pipelines.ingest.choices import choice_label, choice_question, parse_options
+from tracemill.pipelines.ingest.testcases import UnreadableTests, merge_specs, normalize_tests
+from tracemill.pipelines.ingest.values import (
+    MISSING,
+    Joined,
+    PathError,
+    as_level,
+    as_responses,
+    as_text,
+    get_path,
+    heads,
+    is_template,
+    lookup,
+    non_empty,
+)
 
 TEXT_FIELDS = ("question", "answer", "solution", "source_id", "task", "license", "model")
 CANONICAL = (
@@ -78,7 +44,6 @@ CANONICAL = (
 )  # fmt: skip
 _COMPLEX = ("tests", "messages", "responses", "choices")
 DEFAULT_VERIFIERS = {"math": "math", "code": "code"}
-LABELS = string.ascii_uppercase
 
 
 def _alpaca_messages(record: dict[str, Any]) -> list[dict[str, str]]:
@@ -289,430 +254,19 @@ class SeenIds:
     """Earlier rows: source_id, problem_id, answer, verifier_spec, file, line."""
 
 
-# --- paths ---------------------------------------------------------------------------
-
-
-class _Missing:
-    def __repr__(self) -> str:
-        return "<missing>"
-
-
-_MISSING: Any = _Missing()
-_TEMPLATE = re.compile(r"\{\{|\}\}|\{([^{}]+)\}")
-
-
-class _PathError(Exception):
-    """A path that cannot be followed; the reason is shown with the field."""
-
-
-def _embedded(text: str) -> Any:
-    """The value held in a text field (JSON, else a Python literal), or _MISSING."""
-    stripped = text.strip()
-    if not stripped or stripped[0] not in "[{":
-        return _MISSING
-    try:
-        return json.loads(stripped)
-    except (ValueError, RecursionError):
-        pass
-    try:
-        return ast.literal_eval(stripped)  # literals only: no names, calls or attributes
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return _MISSING
-
-
-def get_path(record: Any, path: str) -> Any:
-    """The value at ``path`` in ``record`` (see the module doc), or ``_MISSING``."""
-    if isinstance(record, dict) and path in record:
-        return record[path]
-    value = record
-    parts = path.split(".")
-    for n, part in enumerate(parts):
-        if isinstance(value, str):
-            parsed = _embedded(value)
-            if parsed is _MISSING:
-                shown = ".".join(parts[:n])
-                raise _PathError(f"'{shown}' holds text, not JSON, so '.{part}' cannot be read")
-            value = parsed
-        if isinstance(value, dict):
-            if part not in value:
-                return _MISSING
-            value = value[part]
-        elif isinstance(value, list | tuple):
-            try:
-                index = int(part)
-            except ValueError:
-                return _MISSING
-            if not -len(value) <= index < len(value):
-                return _MISSING
-            value = value[index]
-        else:
-            return _MISSING
-    return value
-
-
-def _is_template(path: str) -> bool:
-    return any(m.group(1) for m in _TEMPLATE.finditer(path))
-
-
-def _template_fields(path: str) -> list[str]:
-    return [m.group(1).strip() for m in _TEMPLATE.finditer(path) if m.group(1)]
-
-
-def _render(record: dict[str, Any], template: str) -> Any:
-    found = False
-
-    def sub(m: re.Match[str]) -> str:
-        nonlocal found
-        if m.group(0) == "{{":
-            return "{"
-        if m.group(0) == "}}":
-            return "}"
-        value = get_path(record, m.group(1).strip())
-        if value is _MISSING or value is None:
-            return ""
-        found = True
-        text = _scalar_text(value)
-        if text is None:
-            raise TypeError(f"'{m.group(1)}' is {_kind(value)}, not text")
-        return text
-
-    out = _TEMPLATE.sub(sub, template).strip()
-    return out if found and out else _MISSING
-
-
-class _Joined(list):
-    """The values of several ``+``-joined test fields (not one field's list)."""
-
-
-def _lookup(record: dict[str, Any], path: str, canon: str) -> Any:
-    """The raw value(s) at ``path``; ``tests`` paths joined by ``+`` give :class:`_Joined`."""
-    if _is_template(path):
-        return _render(record, path)
-    if canon == "tests" and "+" in path and not (isinstance(record, dict) and path in record):
-        values = [get_path(record, p.strip()) for p in path.split("+")]
-        present = _Joined(v for v in values if v is not _MISSING and v is not None)
-        return present if present else _MISSING
-    return get_path(record, path)
-
-
-def _heads(path: str) -> set[str]:
-    if _is_template(path):
-        return {p.split(".", 1)[0] for p in _template_fields(path)}
-    if "+" in path:
-        return {p.strip().split(".", 1)[0] for p in path.split("+")}
-    return {path.split(".", 1)[0], path}
-
-
-# --- value normalization -------------------------------------------------------------
-
-
-def _kind(value: Any) -> str:
-    return {tuple: "list", dict: "object", bool: "boolean"}.get(type(value), type(value).__name__)
-
-
-def number_text(value: float) -> str | None:
-    """A float as answer text: integral values without ``.0``; NaN and infinities → None."""
-    if math.isnan(value) or math.isinf(value):
-        return None
-    if value.is_integer() and abs(value) < 1e16:
-        return str(int(value))
-    return repr(value)
-
-
-def _scalar_text(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return number_text(value) or ""
-    if isinstance(value, np.generic):
-        return _scalar_text(value.item())
-    return None
-
-
-def _text(value: Any, canon: str, *, numbers: bool) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if numbers and isinstance(value, float):
-        return number_text(value)
-    if numbers and isinstance(value, int | np.integer) and not isinstance(value, bool):
-        return str(int(value))
-    if isinstance(value, list | tuple) and canon == "answer":
-        raise TypeError(
-            f"expected text, got list of {len(value)} (map one element, e.g. --map answer=FIELD.0)"
-        )
-    raise TypeError(f"expected text, got {_kind(value)}")
-
-
-def _level(value: Any) -> int | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise TypeError("expected an integer level, got a boolean")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    raise TypeError(f"expected an integer level, got {value!r}"[:120])
-
-
-def _responses(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
-        return list(value)
-    raise TypeError("expected a response text or a list of texts")
-
-
-def _non_empty(text: str | None) -> str | None:
-    return text if text is not None and text.strip() else None
-
-
 _NORMALIZERS: dict[str, Callable[[Any], Any]] = {
-    "question": lambda v: _text(v, "question", numbers=False),
-    "answer": lambda v: _non_empty(_text(v, "answer", numbers=True)),
-    "solution": lambda v: _non_empty(_solution_text(v)),
-    "source_id": lambda v: _non_empty(_text(v, "source_id", numbers=True)),
-    "task": lambda v: _non_empty(_text(v, "task", numbers=True)),
-    "license": lambda v: _non_empty(_text(v, "license", numbers=False)),
-    "model": lambda v: _non_empty(_text(v, "model", numbers=False)),
-    "domain": lambda v: _non_empty(_text(v, "domain", numbers=False)),
-    "fn_name": lambda v: _non_empty(_text(v, "fn_name", numbers=False)),
-    "source_level": _level,
-    "responses": _responses,
+    "question": lambda v: as_text(v, "question", numbers=False),
+    "answer": lambda v: non_empty(as_text(v, "answer", numbers=True)),
+    "solution": lambda v: non_empty(_solution_text(v)),
+    "source_id": lambda v: non_empty(as_text(v, "source_id", numbers=True)),
+    "task": lambda v: non_empty(as_text(v, "task", numbers=True)),
+    "license": lambda v: non_empty(as_text(v, "license", numbers=False)),
+    "model": lambda v: non_empty(as_text(v, "model", numbers=False)),
+    "domain": lambda v: non_empty(as_text(v, "domain", numbers=False)),
+    "fn_name": lambda v: non_empty(as_text(v, "fn_name", numbers=False)),
+    "source_level": as_level,
+    "responses": as_responses,
 }
-
-
-# --- chat turns ----------------------------------------------------------------------
-
-_ROLES = {
-    "user": "user", "human": "user", "system": "system", "assistant": "assistant",
-    "gpt": "assistant", "model": "assistant", "bot": "assistant", "chatgpt": "assistant",
-    "ai": "assistant", "function_call": "assistant", "tool_call": "assistant",
-    "observation": "tool", "tool": "tool", "function": "tool", "ipython": "tool",
-}  # fmt: skip
-
-
-@dataclass
-class Turn:
-    """One chat turn: normalized role, text, and the turn's ``info`` object (AM)."""
-
-    role: str
-    content: str
-    info: dict[str, Any]
-
-
-def _content_text(content: Any) -> str:
-    """A turn's text: a string, or a list of parts (text parts joined; reasoning in <think>)."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if not isinstance(content, list):
-        raise TypeError(f"chat content is {_kind(content)}, expected text or a list of parts")
-    text: list[str] = []
-    reasoning: list[str] = []
-    for part in content:
-        if isinstance(part, str):
-            text.append(part)
-            continue
-        if not isinstance(part, dict):
-            raise TypeError("each content part must be text or an object")
-        kind = str(part.get("type", "text"))
-        value = part.get("text", part.get("value", part.get("content")))
-        if kind in ("text", "input_text", "output_text") and isinstance(value, str):
-            text.append(value)
-        elif kind in ("reasoning", "thinking") and isinstance(value, str):
-            reasoning.append(value)
-        elif kind in ("tool_call", "function_call") and value is not None:
-            text.append(_tool_call_text(value))
-        else:
-            raise TypeError(f"chat content part of type {kind!r} is not text")
-    body = "".join(text)
-    if reasoning:
-        body = "<think>" + "\n".join(reasoning) + "</think>\n" + body
-    return body
-
-
-def _tool_call_text(value: Any) -> str:
-    """A tool call as text, in the ``<tool_call>`` form chat templates use."""
-    body = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return f"<tool_call>\n{body}\n</tool_call>"
-
-
-def parse_turns(value: Any) -> list[Turn]:
-    """Chat turns from ``role``/``content`` or ``from``/``value`` objects (JSON text too)."""
-    if isinstance(value, str):
-        parsed = _embedded(value)
-        value = parsed if parsed is not _MISSING else value
-    if not isinstance(value, list):
-        raise TypeError(f"expected a list of chat turns, got {_kind(value)}")
-    turns = []
-    for n, turn in enumerate(value):
-        if not isinstance(turn, dict):
-            raise TypeError(f"chat turn {n} must be an object")
-        role = turn.get("role", turn.get("from"))
-        if not isinstance(role, str):
-            raise TypeError(f"chat turn {n} needs a text 'role' (or 'from')")
-        normalized = _ROLES.get(role.strip().lower())
-        if normalized is None:
-            raise TypeError(f"chat turn {n} has unknown role {role!r}")
-        raw = turn["content"] if "content" in turn else turn.get("value")
-        try:
-            content = _content_text(raw)
-            calls = turn.get("tool_calls")
-            if calls and isinstance(calls, list):  # OpenAI layout: calls beside the content
-                content = "\n".join([content, *map(_tool_call_text, calls)]).strip()
-        except TypeError as e:
-            raise TypeError(f"chat turn {n}: {e}") from None
-        info = turn.get("info") if isinstance(turn.get("info"), dict) else {}
-        turns.append(Turn(normalized, content, info))
-    return turns
-
-
-@dataclass
-class _Exchange:
-    """A user turn, the turns before it (context) and the replies that follow it."""
-
-    context: list[Turn]
-    user: Turn
-    replies: list[Turn]
-
-
-def _exchanges(turns: list[Turn]) -> list[_Exchange]:
-    out: list[_Exchange] = []
-    for i, turn in enumerate(turns):
-        if turn.role == "user":
-            out.append(_Exchange(turns[:i], turn, []))
-        elif out:
-            out[-1].replies.append(turn)
-    return out
-
-
-def _render_transcript(context: list[Turn], user: Turn) -> str:
-    names = {"user": "User", "assistant": "Assistant", "system": "System", "tool": "Tool"}
-    parts = [f"{names[t.role]}: {t.content.strip()}" for t in [*context, user]]
-    return "\n\n".join(parts)
-
-
-def _message(turn: Turn) -> dict[str, str]:
-    return {"role": turn.role, "content": turn.content}
-
-
-# --- multiple choice -----------------------------------------------------------------
-
-_LABELED = re.compile(r"^\s*\(?\s*([A-Za-z])\s*[).:：]\s*")
-_ANSWER_LABEL = re.compile(
-    r"^\s*(?:answer\s*(?:is)?\s*:?\s*)?(?:option\s*)?[(\[]?\s*([A-Za-z])\s*[)\].:]?\s*$",
-    re.IGNORECASE,
-)
-
-
-def _split_option_text(text: str) -> list[str]:
-    """``"A) x B) y C) z"`` → ``["x", "y", "z"]`` (labels must run A, B, C, …)."""
-    cuts: list[tuple[int, int]] = []
-    pos = 0
-    for label in LABELS:
-        pattern = re.compile(rf"(?:^|(?<=\s))\(?{label}\s*[).:]\s*")
-        m = pattern.search(text, pos)
-        if m is None:
-            break
-        cuts.append((m.start(), m.end()))
-        pos = m.end()
-    if len(cuts) < 2 or text[: cuts[0][0]].strip():
-        raise TypeError("options text does not list labelled options 'A) … B) …'")
-    ends = [c[0] for c in cuts[1:]] + [len(text)]
-    return [text[start:end].strip() for (_, start), end in zip(cuts, ends, strict=True)]
-
-
-def _strip_labels(options: list[str]) -> list[str]:
-    """Drop leading ``A)``/``(B)``/``C.`` labels when every option carries its own."""
-    stripped = []
-    for label, option in zip(LABELS, options, strict=False):
-        m = _LABELED.match(option)
-        if m is None or m.group(1).upper() != label:
-            return options
-        stripped.append(option[m.end() :])
-    return stripped
-
-
-def parse_options(value: Any) -> tuple[list[str], dict[str, str]]:
-    """Options as texts (labelled A, B, …) and a map from the source's own keys to labels."""
-    if isinstance(value, str):
-        parsed = _embedded(value)
-        value = parsed if parsed is not _MISSING else _split_option_text(value)
-    keys: dict[str, str] = {}
-    if isinstance(value, dict):
-        items = list(value.items())
-        letters = all(
-            isinstance(k, str) and len(k.strip()) == 1 and k.strip().isalpha() for k, _ in items
-        )
-        if letters:
-            items.sort(key=lambda kv: kv[0].strip().upper())
-        options = []
-        for n, (key, text) in enumerate(items):
-            keys[str(key).strip().upper()] = LABELS[n]
-            options.append(text)
-    elif isinstance(value, list | tuple):
-        options = list(value)
-    else:
-        raise TypeError(f"expected a list of options, got {_kind(value)}")
-    if not 2 <= len(options) <= len(LABELS):
-        raise TypeError(f"expected 2 to {len(LABELS)} options, got {len(options)}")
-    texts = []
-    for option in options:
-        text = _scalar_text(option)
-        if text is None or not text.strip():
-            raise TypeError("each option must be non-empty text or a number")
-        texts.append(text.strip())
-    if isinstance(value, list | tuple):
-        texts = _strip_labels(texts)
-    return texts, keys
-
-
-def choice_label(answer: Any, options: list[str], keys: dict[str, str]) -> str:
-    """The letter of the reference option (index, letter, source key, or option text)."""
-    n = len(options)
-    if isinstance(answer, bool) or answer is None:
-        raise TypeError("no answer for the multiple-choice problem")
-    if isinstance(answer, float) and answer.is_integer():
-        answer = int(answer)
-    if isinstance(answer, int):
-        if not 0 <= answer < n:
-            raise TypeError(f"answer index {answer} is out of range for {n} options")
-        return LABELS[answer]
-    text = _scalar_text(answer)
-    if text is None or not text.strip():
-        raise TypeError("no answer for the multiple-choice problem")
-    text = text.strip()
-    if text.upper() in keys:
-        return keys[text.upper()]
-    m = _ANSWER_LABEL.match(text)
-    if m and m.group(1).upper() in LABELS[:n]:
-        return m.group(1).upper()
-    folded = text.casefold()
-    matches = [i for i, o in enumerate(options) if o.casefold() == folded]
-    if len(matches) == 1:
-        return LABELS[matches[0]]
-    if text.lstrip("-").isdigit():
-        index = int(text)
-        if 0 <= index < n:
-            return LABELS[index]
-    raise TypeError(f"answer {text[:40]!r} names none of the {n} options")
-
-
-def _choice_question(question: str, options: list[str]) -> str:
-    listed = "\n".join(f"{LABELS[i]}. {text}" for i, text in enumerate(options))
-    return f"{question.rstrip()}\n\n{listed}"
 
 
 # --- answers from worked solutions -----------------------------------------------------
@@ -744,7 +298,7 @@ def _solution_text(value: Any) -> str | None:
     """A worked solution's text; a list of solutions gives its first one."""
     if isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
         return value[0]
-    return _text(value, "solution", numbers=True)
+    return as_text(value, "solution", numbers=True)
 
 
 # --- mapping one record ---------------------------------------------------------------
@@ -771,12 +325,12 @@ def _record_fields(
         candidates, required = sources[canon]
         for path in candidates:
             try:
-                raw = _lookup(record, path, canon)
-            except (_PathError, TypeError) as e:
+                raw = lookup(record, path, canon)
+            except (PathError, TypeError) as e:
                 raise _FieldError(path, canon, str(e)) from None
-            if raw is _MISSING:
+            if raw is MISSING:
                 continue
-            used |= _heads(path)
+            used |= heads(path)
             paths[canon] = path
             try:
                 values[canon] = _normalize(canon, raw, values)
@@ -791,7 +345,7 @@ def _record_fields(
 
 def _normalize(canon: str, raw: Any, values: dict[str, Any]) -> Any:
     if canon == "tests":
-        fields = raw if isinstance(raw, _Joined) else [raw]
+        fields = raw if isinstance(raw, Joined) else [raw]
         return merge_specs([normalize_tests(f, values.get("fn_name")) for f in fields])
     if canon == "messages":
         return parse_turns(raw)
@@ -833,8 +387,8 @@ def _build(
     if answer is None and options.answer_from:
         try:
             raw = get_path(record, options.answer_from)
-            text = None if raw is _MISSING else _solution_text(raw)
-        except (_PathError, TypeError) as e:
+            text = None if raw is MISSING else _solution_text(raw)
+        except (PathError, TypeError) as e:
             raise _FieldError(options.answer_from, "answer", str(e)) from None
         answer = extract_reference_answer(text)
         if answer is None:
@@ -845,7 +399,7 @@ def _build(
     turns: list[Turn] = values.get("messages") or []
     problems: list[_Problem] = []
     if turns:
-        exchanges = _exchanges(turns)
+        exchanges = split_exchanges(turns)
         if not exchanges:
             path = paths.get("messages", "messages")
             raise _FieldError(path, "messages", "the conversation has no user turn")
@@ -858,19 +412,19 @@ def _build(
         for k, ex in enumerate(keep, start=1):
             q = question if (k == 1 and question is not None) else None
             if q is None:
-                q = ex.user.content if k == 1 else _render_transcript(ex.context, ex.user)
+                q = ex.user.content if k == 1 else render_transcript(ex.context, ex.user)
             samples = []
-            history = [_message(t) for t in ex.context if k > 1 or t.role == "system"]
+            history = [message(t) for t in ex.context if k > 1 or t.role == "system"]
             prompt = [*history, {"role": "user", "content": q if k == 1 else ex.user.content}]
             for reply in ex.replies:
                 if reply.role == "assistant" and reply.content.strip():
                     model = reply.info.get("model_name") if reply.info else None
                     samples.append((reply.content, list(prompt), model))
-                prompt.append(_message(reply))
+                prompt.append(message(reply))
             p_answer = answer if k == 1 else None
             if p_answer is None and ex.user.info.get("reference_answer") is not None:
-                p_answer = _non_empty(
-                    _text(ex.user.info["reference_answer"], "answer", numbers=True)
+                p_answer = non_empty(
+                    as_text(ex.user.info["reference_answer"], "answer", numbers=True)
                 )
             p_spec = spec if k == 1 else None
             if p_spec is None and ex.user.info.get("test_case"):
@@ -930,7 +484,7 @@ def _make_choice(
         raise _FieldError(where, "answer", str(e)) from None
     p = problems[0]
     del problems[1:]
-    old, p.question = p.question, _choice_question(p.question, opts)
+    old, p.question = p.question, choice_question(p.question, opts)
     for i, (text, prompt, model) in enumerate(p.samples):
         prompt = [
             {"role": "user", "content": p.question} if m == {"role": "user", "content": old} else m
@@ -1014,7 +568,7 @@ def _map_records(
             values, paths, used = _record_fields(record, sources)
             used |= set(layout.consumes)
             if options.answer_from:
-                used |= _heads(options.answer_from)
+                used |= heads(options.answer_from)
             domain = values.get("domain") or default_domain
             if domain not in DOMAINS:
                 raise _FieldError(
@@ -1079,7 +633,7 @@ def _add_problem(
 
 def _column_path(table: pa.Table, path: str) -> pa.DataType | None:
     """The type at ``path`` when it is a column or struct field of ``table``, else None."""
-    if _is_template(path) or "+" in path:
+    if is_template(path) or "+" in path:
         return None
     if path in table.column_names:
         return table.schema.field(path).type
