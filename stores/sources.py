@@ -254,7 +254,10 @@ def _is_json_document(raw: bytes) -> bool:
     except (ValueError, RecursionError):
         return True  # an object that spans lines: a pretty-printed document
     rest = head[len(first) :].strip()
-    return not rest and isinstance(value, dict) and _records_key(value) is not None
+    try:
+        return not rest and isinstance(value, dict) and _records_key(value) is not None
+    except _SeveralArrays:
+        return True
 
 
 _RECORD_FIELDS = frozenset(
@@ -275,7 +278,17 @@ def _records_key(doc: dict[str, Any]) -> str | None:
             return key
     if len(doc) == 1 and len(lists) == 1 and lists[0] not in _RECORD_FIELDS:
         return lists[0]
+    if len(lists) > 1 and not set(lists) & _RECORD_FIELDS:
+        raise _SeveralArrays(lists)
     return None
+
+
+class _SeveralArrays(Exception):
+    """A JSON object holding several arrays of records (e.g. train and test)."""
+
+    def __init__(self, keys: list[str]) -> None:
+        super().__init__(", ".join(keys))
+        self.keys = keys
 
 
 def _decode_error(name: str, text: str, pos: int, err: BaseException) -> IngestError:
@@ -305,7 +318,13 @@ def _read_json_document(name: str, raw: bytes, on_error: OnError) -> SourceData:
         items, positions, end = _decode_array(name, text, start)
     else:
         doc, end = _decode_at(name, text, start)
-        key = _records_key(doc) if isinstance(doc, dict) else None
+        try:
+            key = _records_key(doc) if isinstance(doc, dict) else None
+        except _SeveralArrays as e:
+            raise IngestError(
+                name, f"the JSON object holds several arrays of records ({e}); "
+                "ingest one at a time, e.g. after splitting the file", line=1,
+            ) from None  # fmt: skip
         if key is None:  # one record
             items, positions = [doc], [start]
         else:

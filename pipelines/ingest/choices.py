@@ -51,6 +51,12 @@ def parse_options(value: Any) -> tuple[list[str], dict[str, str]]:
         parsed = embedded(value)
         value = parsed if parsed is not MISSING else _split_option_text(value)
     keys: dict[str, str] = {}
+    if isinstance(value, dict) and isinstance(value.get("text"), list):
+        # Hugging Face style {"text": [...], "label": ["A", ...]} (ARC, CommonsenseQA)
+        labels = value.get("label") or list(LABELS[: len(value["text"])])
+        if not isinstance(labels, list) or len(labels) != len(value["text"]):
+            raise TypeError("options 'text' and 'label' lists differ in length")
+        value = dict(zip(map(str, labels), value["text"], strict=True))
     if isinstance(value, dict):
         items = list(value.items())
         letters = all(

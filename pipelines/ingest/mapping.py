@@ -40,7 +40,7 @@ from tracemill.pipelines.ingest.values import (
 TEXT_FIELDS = ("question", "answer", "solution", "source_id", "task", "license", "model")
 CANONICAL = (
     *TEXT_FIELDS, "domain", "source_level", "tests", "fn_name", "choices", "messages",
-    "responses",
+    "system", "responses",
 )  # fmt: skip
 _COMPLEX = ("tests", "messages", "responses", "choices")
 DEFAULT_VERIFIERS = {"math": "math", "code": "code"}
@@ -82,7 +82,6 @@ class Preset:
     """Top-level fields ``to_messages`` reads (not kept in metadata)."""
 
 
-_IDS = ("id", "uuid", "unique_id", "problem_id", "question_id", "task_id", "idx")
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
@@ -100,6 +99,7 @@ PRESETS: dict[str, Preset] = {
             "messages",
             {
                 "messages": ("messages", "conversations", "conversation"),
+                "system": ("system",),
                 "answer": ("answer", "reference_answer", "ground_truth"),
                 "source_id": ("id", "uuid"),
                 "model": ("model", "model_name", "generator"),
@@ -143,7 +143,7 @@ PRESETS: dict[str, Preset] = {
                 ),
                 "fn_name": ("fn_name", "func_name", "metadata.func_name"),
                 "solution": ("solution",),
-                "source_id": ("task_id", "question_id", "problem_id", "id"),
+                "source_id": ("task_id", "question_id", "problem_id", "id", "name"),
                 "task": ("difficulty",),
             },
             "code",
@@ -264,6 +264,7 @@ _NORMALIZERS: dict[str, Callable[[Any], Any]] = {
     "model": lambda v: non_empty(as_text(v, "model", numbers=False)),
     "domain": lambda v: non_empty(as_text(v, "domain", numbers=False)),
     "fn_name": lambda v: non_empty(as_text(v, "fn_name", numbers=False)),
+    "system": lambda v: non_empty(as_text(v, "system", numbers=False)),
     "source_level": as_level,
     "responses": as_responses,
 }
@@ -345,8 +346,18 @@ def _record_fields(
 
 def _normalize(canon: str, raw: Any, values: dict[str, Any]) -> Any:
     if canon == "tests":
-        fields = raw if isinstance(raw, Joined) else [raw]
-        return merge_specs([normalize_tests(f, values.get("fn_name")) for f in fields])
+        if not isinstance(raw, Joined):
+            return normalize_tests(raw, values.get("fn_name"))
+        specs = []
+        for part in raw:  # joined fields: an empty one (e.g. no generated tests) is fine
+            try:
+                specs.append(normalize_tests(part, values.get("fn_name")))
+            except UnreadableTests as e:
+                if str(e) != "no test cases":
+                    raise
+        if not specs:
+            raise UnreadableTests("no test cases")
+        return merge_specs(specs)
     if canon == "messages":
         return parse_turns(raw)
     if canon == "choices":
@@ -397,6 +408,8 @@ def _build(
             solution = text
 
     turns: list[Turn] = values.get("messages") or []
+    if turns and values.get("system") and not any(t.role == "system" for t in turns):
+        turns = [Turn("system", values["system"], {}), *turns]  # e.g. OpenThoughts' field
     problems: list[_Problem] = []
     if turns:
         exchanges = split_exchanges(turns)
@@ -437,18 +450,12 @@ def _build(
             problems.append(
                 _Problem(
                     q, values, samples, spec=p_spec, answer=p_answer, source_id=sid, extra=extra
-                )  # fmt: skip
+                )
             )
     else:
+        sid = values.get("source_id")
         problems.append(
-            _Problem(
-                question or "",
-                values,
-                [],
-                spec=spec,
-                answer=answer,
-                source_id=values.get("source_id"),
-            )  # fmt: skip
+            _Problem(question or "", values, [], spec=spec, answer=answer, source_id=sid)
         )
         prompt = [{"role": "user", "content": question or ""}]
         problems[0].samples = [(text, list(prompt), None) for text in responses]

@@ -170,10 +170,17 @@ def as_text(value: Any, canon: str, *, numbers: bool) -> str | None:
         return number_text(value)
     if numbers and isinstance(value, int | np.integer) and not isinstance(value, bool):
         return str(int(value))
+    if numbers and isinstance(value, np.floating):
+        return number_text(float(value))
+    if canon == "answer" and isinstance(value, bool):
+        return str(value)  # yes/no datasets: "True" / "False"
     if isinstance(value, list | tuple) and canon == "answer":
         raise TypeError(
             f"expected text, got list of {len(value)} (map one element, e.g. --map answer=FIELD.0)"
         )
+    if isinstance(value, list | tuple) and canon == "question" and value:
+        if all(isinstance(v, dict) and ("role" in v or "from" in v) for v in value):
+            raise TypeError("expected text, got a chat (list of turns): map it as messages")
     raise TypeError(f"expected text, got {kind(value)}")
 
 

@@ -301,3 +301,99 @@ def test_code_verifier_accepts_either_form_of_an_apps_wrapped_output():
     assert run("return x * x if x == 2 else [x * x]").passed  # element / wrapped list
     assert run("return [x * x] if x == 2 else [[x * x]]").passed
     assert not run("return x + 2 if x == 2 else [x]").passed
+
+
+# --- held-out shapes (field names as the dataset cards document them; not real rows) -----
+
+from tracemill.catalogs.records import IngestError, SourceData  # noqa: E402
+from tracemill.pipelines.ingest import IngestOptions, map_source  # noqa: E402
+
+
+def mapped(records, **options):
+    data = SourceData("rows.jsonl", records=records, lines=list(range(1, len(records) + 1)))
+    out = map_source(data, IngestOptions(source="s", **options))
+    return out.problems.to_pylist(), out.samples.to_pylist(), out
+
+
+def test_system_field_and_thought_markers_of_chat_rows():
+    rows = [{"system": "Think first.", "conversations": [
+        {"from": "user", "value": "What is 2+2?"},
+        {"from": "assistant", "value": "<|begin_of_thought|>add<|end_of_thought|>"
+                                       "<|begin_of_solution|>\\boxed{4}<|end_of_solution|>"}]}]  # fmt: skip
+    problems, samples, _ = mapped(rows, preset="messages", domain="math",
+                                  answer_from="conversations.-1.value")  # fmt: skip
+    assert problems[0]["answer"] == "4" and problems[0]["metadata"] is None
+    assert samples[0]["prompt"] == [{"role": "system", "content": "Think first."},
+                                    {"role": "user", "content": "What is 2+2?"}]  # fmt: skip
+    assert (samples[0]["reasoning"], samples[0]["final"]) == ("add", "\\boxed{4}")
+
+
+def test_code_contests_hub_layout_with_empty_generated_tests():
+    row = {"name": "1A. Theatre Square", "description": "Cover the square.",
+           "public_tests": {"input": ["6 6 4\n"], "output": ["4\n"]},
+           "private_tests": {"input": ["1 1 1\n"], "output": ["1\n"]},
+           "generated_tests": {"input": [], "output": []}}  # fmt: skip
+    problems, _, _ = mapped([row], preset="code")
+    assert problems[0]["source_id"] == "1A. Theatre Square"
+    assert json.loads(problems[0]["verifier_spec"])["tests"] == [
+        {"input": "6 6 4\n", "output": "4\n"}, {"input": "1 1 1\n", "output": "1\n"}]  # fmt: skip
+
+
+def test_apps_rows_and_rows_without_tests():
+    rows = [
+        {"problem_id": 1, "question": "Sum.", "solutions": '["print(3)"]', "difficulty":
+         "interview", "input_output": json.dumps(
+             {"fn_name": "add", "inputs": [[1, 2]], "outputs": [[3]]})},
+        {"problem_id": 2, "question": "No tests here.", "input_output": ""},
+    ]  # fmt: skip
+    with pytest.raises(IngestError, match=r"line 2: field 'input_output' \(mapped to 'tests'\)"):
+        mapped(rows, preset="code")
+    data = SourceData("apps.jsonl", records=rows, lines=[1, 2])
+    rejects = []
+    result = map_source(data, IngestOptions(source="apps", preset="code"), on_error=rejects.append)
+    [problem] = result.problems.to_pylist()
+    assert (problem["source_id"], problem["task"]) == ("1", "interview")
+    assert json.loads(problem["verifier_spec"]) == {
+        "fn_name": "add", "tests": [{"args": [1, 2], "expected": [3], "expected_any": [[3], 3]}]}  # fmt: skip
+    assert json.loads(problem["metadata"]) == {"solutions": '["print(3)"]'}
+    assert [r.line for r in rejects] == [2]
+
+
+def test_arc_style_choices_and_yes_no_answers():
+    row = {"question": "Which is a metal?", "answerKey": "2",
+           "choices": {"text": ["wood", "iron", "glass"], "label": ["1", "2", "3"]}}  # fmt: skip
+    problems, _, _ = mapped([row], mapping={"choices": "choices", "answer": "answerKey"})
+    assert problems[0]["answer"] == "B" and problems[0]["verifier"] == "choice"
+    assert problems[0]["question"].endswith("A. wood\nB. iron\nC. glass")
+    problems, _, _ = mapped([{"question": "Is 7 prime?", "answer": True}])
+    assert problems[0]["answer"] == "True"
+
+
+def test_helpful_errors_for_misread_shapes():
+    with pytest.raises(IngestError, match="got a chat .* map it as messages"):
+        mapped([{"question": [{"role": "user", "content": "hi"}]}])
+    with pytest.raises(IngestError, match=r"got list of 2 \(map one element"):
+        mapped([{"question": "q", "answer": ["1", "2"]}])
+
+
+def test_json_object_with_several_arrays_is_an_error(tmp_path):
+    from tracemill.stores.sources import read_jsonl
+
+    path = tmp_path / "splits.json"
+    path.write_text('{"train": [{"question": "a"}], "test": [{"question": "b"}]}')
+    with pytest.raises(IngestError, match="several arrays of records"):
+        read_jsonl(path)
+
+
+def test_columnar_path_numbers_and_categorical_columns():
+    import numpy as np
+    import pyarrow as pa
+
+    table = pa.table({
+        "question": pa.array(["a", "b", "c"]).dictionary_encode(),
+        "answer": pa.array(np.array([1.0, 2.5, np.nan])),
+        "id": pa.array([10, 11, 12], pa.int64()),
+    })  # fmt: skip
+    out = map_source(SourceData("t.parquet", table=table), IngestOptions(source="s"))
+    got = {r["question"]: (r["answer"], r["source_id"]) for r in out.problems.to_pylist()}
+    assert got == {"a": ("1", "10"), "b": ("2.5", "11"), "c": (None, "12")}
