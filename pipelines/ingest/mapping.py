@@ -667,6 +667,8 @@ def _columnar(
         return False
     for paths, _ in sources.values():
         for path in paths:
+            if is_template(path) or "+" in path:
+                return False
             head = path.split(".", 1)[0]
             if head in table.column_names or path in table.column_names:
                 t = _column_path(table, path)

@@ -397,3 +397,17 @@ def test_columnar_path_numbers_and_categorical_columns():
     out = map_source(SourceData("t.parquet", table=table), IngestOptions(source="s"))
     got = {r["question"]: (r["answer"], r["source_id"]) for r in out.problems.to_pylist()}
     assert got == {"a": ("1", "10"), "b": ("2.5", "11"), "c": (None, "12")}
+
+
+def test_templates_and_list_indexes_on_tables_use_the_record_path():
+    import pyarrow as pa
+
+    table = pa.table({"Body": ["Ann has 3 apples."], "Question": ["How many?"],
+                      "final_answer": [["3"]]})  # fmt: skip
+    out = map_source(
+        SourceData("t.parquet", table=table),
+        IngestOptions(source="s", mapping={"question": "{Body} {Question}",
+                                           "answer": "final_answer.0"}),
+    )  # fmt: skip
+    [row] = out.problems.to_pylist()
+    assert (row["question"], row["answer"]) == ("Ann has 3 apples. How many?", "3")
