@@ -40,6 +40,9 @@ from typing import Any
 
 MAX_DECOMPRESSED_BYTES = 256 << 20
 """Compressed test fields larger than this when inflated are refused (zip bombs)."""
+MAX_DECODED_ITEMS = 5_000_000
+"""Values a decoded pickle may hold, counting shared ones each time (no quadratic blowup)."""
+MAX_DECODED_DEPTH = 64
 _B64 = re.compile(r"[A-Za-z0-9+/=\s]+")
 _FUNCTIONAL = ("functional", "function", "call", "fn_call")
 _ASSERT_KEYS = ("test_code", "test_list", "test", "check", "assert")
@@ -94,14 +97,21 @@ def decode_compressed(text: str) -> Any:
 
 
 def _check_plain(value: Any) -> None:
-    stack = [value]
+    """Plain data only, a tree of bounded size and depth (a pickle can share or loop)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    seen = 0
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
+        seen += 1
+        if seen > MAX_DECODED_ITEMS:
+            raise UnreadableTests(f"compressed tests hold more than {MAX_DECODED_ITEMS} values")
+        if depth > MAX_DECODED_DEPTH:
+            raise UnreadableTests(f"compressed tests nest deeper than {MAX_DECODED_DEPTH} levels")
         if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
+            stack.extend((k, depth + 1) for k in item.keys())
+            stack.extend((v, depth + 1) for v in item.values())
         elif isinstance(item, list | tuple):
-            stack.extend(item)
+            stack.extend((v, depth + 1) for v in item)
         elif not (item is None or isinstance(item, str | bytes | int | float | bool)):
             raise UnreadableTests(f"compressed tests hold a {type(item).__name__}, not plain data")
 

@@ -411,3 +411,15 @@ def test_templates_and_list_indexes_on_tables_use_the_record_path():
     )  # fmt: skip
     [row] = out.problems.to_pylist()
     assert (row["question"], row["answer"]) == ("Ann has 3 apples. How many?", "3")
+
+
+def test_compressed_tests_that_share_or_loop_are_refused():
+    layer: list = ["x"]
+    for _ in range(60):  # 2**60 values once expanded, a few hundred bytes pickled
+        layer = [layer, layer]
+    with pytest.raises(UnreadableTests, match="more than"):
+        decode_compressed(compress(layer))
+    loop: list = []
+    loop.append(loop)
+    with pytest.raises(UnreadableTests, match="nest deeper|more than"):
+        decode_compressed(compress(loop))
