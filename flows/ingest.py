@@ -35,7 +35,9 @@ Progress = Callable[[int, int], None]
 class IngestStage(StageConfig):
     """Recipe stage ``ingest``: files into ``problems`` (existing responses into ``samples``)."""
 
-    paths: list[str] = Field(min_length=1, description="JSONL / Parquet / CSV files or folders")
+    paths: list[str] = Field(
+        min_length=1, description="JSON Lines / JSON / Parquet / CSV files or folders"
+    )
     source: str = Field(description="source name recorded on every row")
     preset: str | None = Field(None, description="default, messages, alpaca, openr1, code or verl")
     map: dict[str, str] = Field(default_factory=dict, description="canonical field → source")

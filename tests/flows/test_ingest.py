@@ -1,5 +1,6 @@
 import json
 import re
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -490,3 +491,27 @@ def test_cli_update_and_answer_from_flags(tmp_path):
     with open_catalog(tmp_path / "c") as store:
         [row] = store.read("problems").to_pylist()
     assert (row["answer"], row["solution"]) == ("12", "work\n#### 12")
+
+
+def test_python_api_and_recipe_keys(tmp_path, catalog_dir):
+    from tracemill.flows.recipe import load_recipe
+
+    import tracemill
+
+    gsm8k = (
+        Path(__file__).resolve().parents[1] / "data" / "public" / "qwen25_math_eval" / "gsm8k.jsonl"
+    )
+    report = tracemill.ingest(
+        tracemill.IngestStage(paths=[str(gsm8k)], source="gsm8k", domain="math",
+                              answer_from="answer"),
+        catalog=str(catalog_dir),
+    )  # fmt: skip
+    assert report.problems_inserted == 3
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        "name: r\nstages:\n  - stage: ingest\n    paths: [x.jsonl]\n    source: s\n"
+        "    answer_from: solution\n    all_turns: true\n    update: true\n"
+        "    map: {answer: final_answer.0, choices: options}\n"
+    )
+    cfg = load_recipe(recipe).configs[0]
+    assert (cfg.answer_from, cfg.all_turns, cfg.update) == ("solution", True, True)
