@@ -300,9 +300,12 @@ def _decode_error(name: str, text: str, pos: int, err: BaseException) -> IngestE
     return IngestError(name, _value_error(err), line=line)  # type: ignore[arg-type]
 
 
+_DECODER = json.JSONDecoder()
+
+
 def _decode_at(name: str, text: str, pos: int) -> tuple[Any, int]:
     try:
-        return json.JSONDecoder().raw_decode(text, pos)
+        return _DECODER.raw_decode(text, pos)
     except (ValueError, RecursionError) as e:  # JSONDecodeError is a ValueError
         raise _decode_error(name, text, pos, e) from None
 
@@ -391,7 +394,7 @@ def _skip_ws(text: str, i: int) -> int:
 
 def _element_positions(text: str, start: int, key: str | None) -> list[int]:
     """Offsets where the elements of the records array start (``key``: inside an object)."""
-    decoder = json.JSONDecoder()
+    decoder = _DECODER
     i = start
     if key is not None:  # walk the object's members to the array under ``key``
         i = _skip_ws(text, i + 1)
