@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -622,17 +623,31 @@ def _add_problem(
     cols["license"].append(values.get("license") or options.license)
     cols["verifier"].append(p.verifier)
     cols["verifier_spec"].append(canonical_json(p.spec) if p.spec is not None else None)
-    cols["metadata"].append(
-        json.dumps(meta, ensure_ascii=False, default=str)
-        if options.keep_metadata and meta
-        else None
-    )
+    cols["metadata"].append(metadata_json(meta) if options.keep_metadata and meta else None)
     for text, prompt, model in p.samples:
         rows.s["_row"].append(row)
         rows.s["_p"].append(position)
         rows.s["completion"].append(text)
         rows.s["model"].append(model or values.get("model") or options.model or "unknown")
         rows.s["prompt"].append(prompt)
+
+
+def metadata_json(value: dict[str, Any]) -> str:
+    """Unmapped fields as JSON text; NaN and infinities (not JSON) become null."""
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value), ensure_ascii=False, default=str, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 # --- the columnar fast path ----------------------------------------------------------

@@ -515,3 +515,15 @@ def test_python_api_and_recipe_keys(tmp_path, catalog_dir):
     )
     cfg = load_recipe(recipe).configs[0]
     assert (cfg.answer_from, cfg.all_turns, cfg.update) == ("solution", True, True)
+
+
+def test_gzipped_csv_with_bom(tmp_path, catalog_dir):
+    import gzip
+
+    src = tmp_path / "c.csv.gz"
+    src.write_bytes(gzip.compress("\ufeffquestion,answer\nq1,1\n\"q2, quoted\",2\n".encode()))
+    report = run(catalog_dir, paths=[str(src)], source="c", domain="math")
+    assert report.problems_inserted == 2
+    with open_catalog(catalog_dir) as store:
+        got = {r["question"]: r["answer"] for r in store.read("problems").to_pylist()}
+    assert got == {"q1": "1", "q2, quoted": "2"}

@@ -423,3 +423,10 @@ def test_compressed_tests_that_share_or_loop_are_refused():
     loop.append(loop)
     with pytest.raises(UnreadableTests, match="nest deeper|more than"):
         decode_compressed(compress(loop))
+
+
+def test_metadata_is_valid_json_with_nan_values():
+    problems, _, _ = mapped(
+        [{"question": "q", "score": float("nan"), "deep": [{"x": float("inf")}]}]
+    )
+    assert json.loads(problems[0]["metadata"]) == {"score": None, "deep": [{"x": None}]}
