@@ -1,9 +1,15 @@
 """Ingest files into the catalog: read (stores) → map (pipelines) → append in batches.
 
 Every input is read and mapped before anything is written, so bad input (without
-``skip_bad``) commits nothing. Rows are then appended in batches of ``batch_rows``
-records, problems and their samples together, each batch one catalog transaction:
-a crash loses at most the batch in flight and a rerun skips everything already there.
+``skip_bad``) commits nothing, and ``skip_bad`` that rejects every record is an error
+too. Rows are then appended in batches of ``batch_rows`` records, problems and their
+samples together, each batch one catalog transaction: a crash loses at most the batch in
+flight and a rerun skips everything already there.
+
+With ``update``, problems of this source that the catalog already holds (same problem
+id) and whose other fields now map differently (answer, solution, tests, metadata, …)
+are updated in one transaction before the appends; the old values stay readable at
+earlier snapshots.
 """
 
 from __future__ import annotations
@@ -29,11 +35,24 @@ Progress = Callable[[int, int], None]
 class IngestStage(StageConfig):
     """Recipe stage ``ingest``: files into ``problems`` (existing responses into ``samples``)."""
 
-    paths: list[str] = Field(min_length=1, description="JSONL / Parquet / CSV files or folders")
+    paths: list[str] = Field(
+        min_length=1, description="JSON Lines / JSON / Parquet / CSV files or folders"
+    )
     source: str = Field(description="source name recorded on every row")
-    preset: str | None = Field(None, description="default, messages, openr1 or code")
+    preset: str | None = Field(None, description="default, messages, alpaca, openr1, code or verl")
     map: dict[str, str] = Field(default_factory=dict, description="canonical field → source")
-    format: str | None = Field(None, description="jsonl, parquet, csv or hf (default: by suffix)")
+    format: str | None = Field(
+        None, description="jsonl (JSON Lines or JSON), parquet, csv or hf (default: by suffix)"
+    )
+    answer_from: str | None = Field(
+        None, description="field with a worked solution to extract missing answers from"
+    )
+    all_turns: bool = Field(
+        False, description="chat rows: every user turn is a problem (default: first exchange)"
+    )
+    update: bool = Field(
+        False, description="update changed fields of this source's existing problems"
+    )
     domain: str | None = None
     verifier: str | None = None
     license: str | None = None
@@ -55,6 +74,10 @@ class IngestReport:
     samples_inserted: int = 0
     samples_skipped: int = 0
     rejected: int = 0
+    updated: int = 0
+    answer_not_found: int = 0
+    turns_dropped: int = 0
+    duplicate_rows: int = 0
     batches: int = 0
     rejects_path: str | None = None
 
@@ -69,7 +92,7 @@ def read_and_map(
     cfg: IngestStage, *, run_id: str | None, base_dir: Path | None = None
 ) -> tuple[pa.Table, pa.Table, list[IngestError], IngestReport]:
     """Read and map every input (nothing is written); errors raise unless ``skip_bad``."""
-    from tracemill.pipelines.ingest import IngestOptions, map_source
+    from tracemill.pipelines.ingest import IngestOptions, SeenIds, map_source
     from tracemill.stores.sources import expand_paths, read_source
 
     options = IngestOptions(
@@ -82,8 +105,11 @@ def read_and_map(
         model=cfg.model,
         keep_metadata=cfg.keep_metadata,
         run_id=run_id,
+        answer_from=cfg.answer_from,
+        all_turns=cfg.all_turns,
     )
     rejects: list[IngestError] = []
+    seen = SeenIds()
 
     def on_error(err: IngestError) -> None:
         if not cfg.skip_bad:
@@ -100,10 +126,12 @@ def read_and_map(
     ]
     for path in expand_paths(raw_paths):
         for data in read_source(path, cfg.format, on_error=on_error):
-            mapped = map_source(data, options, on_error=on_error, row_offset=offset)
+            mapped = map_source(data, options, on_error=on_error, row_offset=offset, seen=seen)
             offset += max(mapped.rows_read, 1)
             report.files.append(data.name)
             report.records += mapped.rows_read
+            for key, n in mapped.counters.items():
+                setattr(report, key, getattr(report, key) + n)
             problems.append(mapped.problems)
             samples.append(mapped.samples)
     return (
@@ -128,11 +156,26 @@ def ingest(
 
     problems, samples, collected, report = read_and_map(cfg, run_id=run_id, base_dir=base_dir)
     report.rejected = len(collected)
+    if report.answer_not_found:
+        log.warning(
+            "%d record(s) have no answer: nothing could be extracted from %r",
+            report.answer_not_found, cfg.answer_from,
+        )  # fmt: skip
+    if report.turns_dropped:
+        log.info("%d chat turn(s) after the first exchange dropped", report.turns_dropped)
     with open_catalog(catalog) as store:
         if collected:
             target = Path(cfg.rejects) if cfg.rejects else _default_rejects(store, cfg, run_id)
             report.rejects_path = str(write_rejects(target, collected))
             log.warning("%d bad record(s) skipped; see %s", len(collected), report.rejects_path)
+            if problems.num_rows == 0:
+                raise IngestError(
+                    ", ".join(report.files) or cfg.source,
+                    f"every record was rejected ({len(collected)}); nothing was ingested; "
+                    f"see {report.rejects_path}",
+                )
+        if cfg.update and problems.num_rows:
+            report.updated = _update_existing(store, problems, cfg.source)
         # one key check over the whole input (we hold the catalog's write lock), then
         # batches that only add rows
         problems, report.problems_skipped = _keep_new(store, "problems", problems)
@@ -154,9 +197,7 @@ def ingest(
                     yield batch
 
         # batches commit in order; the next ones' files are written while one commits
-        committed = store.append_many(
-            batches(), message=f"ingest {cfg.source}", check_keys=False
-        )
+        committed = store.append_many(batches(), message=f"ingest {cfg.source}", check_keys=False)
         for i, result in enumerate(committed):
             report.batches += 1
             report.problems_inserted += result["problems"].inserted
@@ -167,6 +208,36 @@ def ingest(
         if progress is not None and not report.batches:
             progress(end, end)
     return report
+
+
+UPDATABLE = (
+    "answer", "solution", "source_id", "task", "source_level", "license", "verifier",
+    "verifier_spec", "metadata",
+)  # fmt: skip
+"""Problem columns ``update`` may change (the id, question and domain define the row)."""
+
+
+def _update_existing(store: Any, problems: pa.Table, source: str) -> int:
+    """Update this source's existing problems whose fields now differ; rows updated."""
+    rows = problems.drop_columns(["_row"])
+    # first row of each problem id (the key check keeps the first as well)
+    first = pc.equal(pc.index_in(rows.column("problem_id"), rows.column("problem_id")),
+                     pa.array(range(rows.num_rows)))  # fmt: skip
+    rows = rows.filter(first)
+    differs = " OR ".join(f"p.{c} IS DISTINCT FROM u.{c}" for c in UPDATABLE)
+    changed = store.sql_with(
+        "_ingest_rows", rows,
+        f"SELECT u.problem_id, {', '.join('u.' + c for c in UPDATABLE)} FROM problems p "
+        f"JOIN _ingest_rows u USING (problem_id) WHERE p.source = ? AND ({differs})",
+        [source],
+    )  # fmt: skip
+    if changed.num_rows == 0:
+        return 0
+    updated = store.update(
+        "problems", changed, list(UPDATABLE), message=f"ingest --update {source}"
+    )
+    log.info("updated %d existing problem(s) of source %s", updated, source)
+    return updated
 
 
 def _keep_new(store: Any, name: str, table: pa.Table) -> tuple[pa.Table, int]:

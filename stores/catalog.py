@@ -202,9 +202,7 @@ def create_table_sql(name: str) -> str:
     return f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(cols)})"
 
 
-_HEX_VALUE = bytes(
-    int(chr(c), 16) if chr(c) in "0123456789abcdef" else 255 for c in range(256)
-)
+_HEX_VALUE = bytes(int(chr(c), 16) if chr(c) in "0123456789abcdef" else 255 for c in range(256))
 
 
 def _all_distinct(keys: pa.Array | pa.ChunkedArray) -> bool:
@@ -528,6 +526,45 @@ class CatalogStore:
             self._commit_message("tracemill", f"export {name} v{version} to {target}")
 
         self._write_transaction(transaction)
+
+    def update(
+        self,
+        name: str,
+        rows: pa.Table,
+        columns: list[str],
+        *,
+        message: str = "update",
+        author: str = "tracemill",
+    ) -> int:
+        """Set ``columns`` of existing rows (matched on the table's key) in one transaction.
+
+        ``rows`` holds the key columns and the new values. Earlier values stay readable at
+        earlier snapshots. Returns the number of rows given.
+        """
+        if self.read_only:
+            raise CatalogError("catalog is open read-only")
+        spec = table_spec(name)
+        unknown = sorted(set(columns) - set(spec.schema.names))
+        if unknown or set(columns) & set(spec.key):
+            raise CatalogError(f"cannot update {name} columns {', '.join(unknown or columns)}")
+        if rows.num_rows == 0:
+            return 0
+        rows = rows.select([*spec.key, *columns]).cast(
+            pa.schema([spec.schema.field(c) for c in [*spec.key, *columns]])
+        )
+
+        def transaction(written: list[Path]) -> int:
+            self.con.register("_update_rows", rows)
+            try:
+                sets = ", ".join(f"{c} = u.{c}" for c in columns)
+                match = " AND ".join(f"{name}.{k} = u.{k}" for k in spec.key)
+                self.con.execute(f"UPDATE {name} SET {sets} FROM _update_rows u WHERE {match}")
+                self._commit_message(author, f"{message}: {name}~{rows.num_rows}")
+            finally:
+                self.con.unregister("_update_rows")
+            return rows.num_rows
+
+        return self._write_transaction(transaction)
 
     def existing_keys(self, name: str, keys: pa.Array | pa.ChunkedArray) -> pa.Array:
         """Which of ``keys`` (values of a single-column key) the table already holds."""

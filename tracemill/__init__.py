@@ -43,6 +43,11 @@ _API: dict[str, str] = {
     "table_spec": "tracemill.catalogs.schemas",
     "problem_id": "tracemill.catalogs.ids",
     "sample_id": "tracemill.catalogs.ids",
+    # ingest
+    "ingest": "tracemill.flows.ingest",
+    "IngestStage": "tracemill.flows.ingest",
+    "IngestOptions": "tracemill.pipelines.ingest",
+    "map_source": "tracemill.pipelines.ingest",
     # synthesis
     "task_names": "tracemill.pipelines.synth",
     "get_task": "tracemill.pipelines.synth",
@@ -71,6 +76,8 @@ _API: dict[str, str] = {
 
 __all__ = [
     "CatalogStore",
+    "IngestOptions",
+    "IngestStage",
     "SamplingParams",
     "TABLES",
     "Verdict",
@@ -82,9 +89,11 @@ __all__ = [
     "get_stage",
     "get_task",
     "get_verifier",
+    "ingest",
     "load_recipe",
     "make_backend",
     "make_config",
+    "map_source",
     "open_catalog",
     "problem_id",
     "read_dataset",
@@ -117,10 +126,12 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from tracemill.catalogs.ids import problem_id, sample_id
     from tracemill.catalogs.schemas import TABLES, table_spec
+    from tracemill.flows.ingest import IngestStage, ingest
     from tracemill.flows.recipe import load_recipe, run_recipe
     from tracemill.flows.stages import get_stage, stage_names
     from tracemill.pipelines.build import build_dataset, read_dataset
     from tracemill.pipelines.generate import SamplingParams, make_backend
+    from tracemill.pipelines.ingest import IngestOptions, map_source
     from tracemill.pipelines.synth import (
         curriculum,
         generate_item,

@@ -27,16 +27,35 @@ def ingest_command(
     source: Annotated[str, typer.Option("--source", "-s", help="Source name for every row.")],
     preset: Annotated[
         str | None,
-        typer.Option(help="Layout preset: default, messages (AM / OpenThoughts chat), "
-                     "openr1 (problem/solution/answer) or code (test cases)."),
+        typer.Option(help="Layout preset: default, messages (chat rows), alpaca, openr1 "
+                     "(problem/solution/answer), code (test cases) or verl (RL rows)."),
     ] = None,
     map_: Annotated[
         list[str] | None,
-        typer.Option("--map", "-m", help="FIELD=SOURCE, e.g. question=problem (repeatable)."),
+        typer.Option("--map", "-m", help="FIELD=SOURCE, e.g. question=problem, "
+                     "answer=final_answer.0, source_id=labels.task_id, choices=options, "
+                     "question='{Body} {Question}' (repeatable)."),
     ] = None,
     fmt: Annotated[
-        str | None, typer.Option("--format", help="jsonl, parquet, csv or hf (default: suffix).")
+        str | None,
+        typer.Option("--format", help="jsonl (JSON Lines or JSON, told apart by content), "
+                     "parquet, csv or hf (default: suffix)."),
     ] = None,
+    answer_from: Annotated[
+        str | None,
+        typer.Option("--answer-from", help="Extract missing answers from this worked-solution "
+                     "field (last \\boxed{}, GSM8K '#### n', 'The answer is ...')."),
+    ] = None,
+    all_turns: Annotated[
+        bool,
+        typer.Option("--all-turns", help="Chat rows: every user turn becomes a problem with "
+                     "the earlier turns as context (default: the first exchange only)."),
+    ] = False,
+    update: Annotated[
+        bool,
+        typer.Option("--update", help="Update the changed fields of this source's existing "
+                     "problems (one transaction; old values stay readable by snapshot)."),
+    ] = False,
     domain: Annotated[
         str | None, typer.Option(help="math, code, logic, sat, science or other.")
     ] = None,
@@ -76,6 +95,9 @@ def ingest_command(
             rejects=str(rejects) if rejects else None,
             batch_rows=batch_rows,
             keep_metadata=not no_metadata,
+            answer_from=answer_from,
+            all_turns=all_turns,
+            update=update,
         )
         with Progress(
             TextColumn("ingest"), BarColumn(), TextColumn("{task.completed}/{task.total} rows"),

@@ -10,7 +10,9 @@ The program is the last ```` ```python ```` fenced block of the response's final
   "memory_mb": 512, "compare": {...}}`` (APPS-style ``{"inputs": [...], "outputs":
   [...]}`` is accepted too);
 - function call: ``{"fn_name": "f", "tests": [{"args": [...], "kwargs": {},
-  "expected": ...}]}``; a ``Solution`` class method of that name works as well.
+  "expected": ...}]}``; a ``Solution`` class method of that name works as well. A test
+  may list ``"expected_any": [...]``: any of those values passes (APPS / TACO accept a
+  return value equal to a one-element expected list or to its element).
 
 ``compare`` keys: ``mode`` (``tokens`` (default): whitespace-insensitive token match;
 ``lines``: line by line, trailing spaces and blank lines at the end ignored; ``exact``),
@@ -163,6 +165,8 @@ class CodeTests:
     compare: Compare
     run_all: bool = False
     """Run every case even after one timed out (default: later cases count as timeouts)."""
+    alternatives: list[list[Any] | None] | None = None
+    """Per call test: the values any of which passes (``expected_any``), else None."""
 
 
 def parse_tests(spec_text: str | None) -> CodeTests | None:
@@ -188,9 +192,13 @@ def parse_tests(spec_text: str | None) -> CodeTests | None:
             json.dumps({"args": t.get("args", []), "kwargs": t.get("kwargs", {})}) for t in tests
         ]
         expected = [t.get("expected") for t in tests]
+        alternatives = [
+            t["expected_any"] if isinstance(t.get("expected_any"), list) else None for t in tests
+        ]
         return CodeTests(
-            "call", inputs, expected, str(fn_name), time_limit, memory, compare, run_all
-        )
+            "call", inputs, expected, str(fn_name), time_limit, memory, compare, run_all,
+            alternatives if any(a is not None for a in alternatives) else None,
+        )  # fmt: skip
     inputs = [str(t.get("input", "")) for t in tests]
     expected = [str(t.get("output", "")) for t in tests]
     return CodeTests("stdio", inputs, expected, None, time_limit, memory, compare, run_all)
@@ -205,7 +213,9 @@ def _case_reason(tests: CodeTests, case: CaseResult) -> tuple[str, Any]:
             got = json.loads(case.result or "")
         except ValueError:
             return "runtime_error", case.result
-        ok = tests.compare.value_equal(tests.expected[case.index], got)
+        options = tests.alternatives[case.index] if tests.alternatives else None
+        accepted = options if options is not None else [tests.expected[case.index]]
+        ok = any(tests.compare.value_equal(e, got) for e in accepted)
         return ("ok" if ok else "wrong"), got
     ok = tests.compare.text_equal(tests.expected[case.index], case.stdout)
     return ("ok" if ok else "wrong"), case.stdout

@@ -1,4 +1,6 @@
 import json
+import re
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -54,7 +56,7 @@ def test_whitespace_variant_is_the_same_problem(tmp_path, catalog_dir):
 def test_map_and_formats_parquet_csv_saved_dataset(tmp_path, catalog_dir):
     table = pa.table({"problem": ["p1", "p2"], "ref": ["1", "2"], "uid": [10, 11]})
     pq.write_table(table, tmp_path / "a.parquet")
-    (tmp_path / "b.csv").write_text("problem,ref,uid\np3,3,007\n\"p4, quoted\",4,8\n")
+    (tmp_path / "b.csv").write_text('problem,ref,uid\np3,3,007\n"p4, quoted",4,8\n')
     from datasets import Dataset, DatasetDict
 
     DatasetDict(
@@ -69,7 +71,9 @@ def test_map_and_formats_parquet_csv_saved_dataset(tmp_path, catalog_dir):
     )  # fmt: skip
     assert report.problems_inserted == 6
     with open_catalog(catalog_dir) as store:
-        got = {r["question"]: (r["answer"], r["source_id"]) for r in store.read("problems").to_pylist()}  # noqa: E501
+        got = {
+            r["question"]: (r["answer"], r["source_id"]) for r in store.read("problems").to_pylist()
+        }  # noqa: E501
     assert got["p1"] == ("1", "10")
     assert got["p3"] == ("3", "007")  # CSV is read as text
     assert got["p4, quoted"] == ("4", "8")
@@ -98,8 +102,16 @@ def test_messages_preset_splits_think_and_keeps_response(tmp_path, catalog_dir):
         s = {r["problem_id"]: r for r in store.read("samples").to_pylist()}
     first = s[p["What is 3*3?"]["problem_id"]]
     assert p["What is 3*3?"]["answer"] == "9"
-    assert (first["role"], first["origin"], first["backend"]) == ("reference", "ingest:chat", "ingest")
-    assert (first["reasoning"], first["final"], first["extracted_answer"]) == ("3 times 3", "\\boxed{9}", "9")
+    assert (first["role"], first["origin"], first["backend"]) == (
+        "reference",
+        "ingest:chat",
+        "ingest",
+    )
+    assert (first["reasoning"], first["final"], first["extracted_answer"]) == (
+        "3 times 3",
+        "\\boxed{9}",
+        "9",
+    )
     assert first["model"] == "r1"
     assert first["prompt"] == [{"role": "user", "content": "What is 3*3?"}]
     second = s[p["Name 2."]["problem_id"]]
@@ -208,3 +220,310 @@ def test_unknown_preset_field_and_domain_are_errors(tmp_path, catalog_dir):
         run(catalog_dir, paths=[str(src)], source="m", domain="poetry")
     with pytest.raises(IngestError, match="no such file"):
         run(catalog_dir, paths=[str(tmp_path / "missing.jsonl")], source="m")
+
+
+# --- JSON documents, chosen by content -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("a.json", '[\n  {"question": "q1", "answer": 1},\n  {"question": "q2"}\n]\n'),
+        ("b.jsonl", '[{"question": "q1", "answer": 1}, {"question": "q2"}]'),
+        ("c.json", '{"version": 2, "data": [{"question": "q1", "answer": 1},\n {"question": "q2"}]}'),
+        ("d.json", '{"question": "q1", "answer": 1}\n{"question": "q2"}\n'),
+        ("e.json", '\ufeff{"question": "q1", "answer": 1}\n{"question": "q2"}\n'),
+    ],
+)  # fmt: skip
+def test_json_arrays_objects_and_lines_by_content(tmp_path, catalog_dir, name, content):
+    src = tmp_path / name
+    src.write_text(content, encoding="utf-8")
+    report = run(catalog_dir, paths=[str(src)], source="j", domain="math")
+    assert (report.records, report.problems_inserted) == (2, 2)
+    with open_catalog(catalog_dir) as store:
+        answers = {r["question"]: r["answer"] for r in store.read("problems").to_pylist()}
+    assert answers == {"q1": "1", "q2": None}
+
+
+def test_json_array_errors_name_the_line_of_the_record(tmp_path, catalog_dir):
+    import gzip
+
+    src = tmp_path / "arr.json.gz"
+    src.write_bytes(gzip.compress(b'[\n {"question": "ok"},\n\n {"question": ["x"]}\n]'))
+    with pytest.raises(IngestError, match=r"arr.json.gz: line 4: field 'question'"):
+        run(catalog_dir, paths=[str(src)], source="j")
+    src.write_bytes(gzip.compress(b'[{"question": "ok"},\n {"question": "unclosed"'))
+    with pytest.raises(IngestError, match=r"arr.json.gz: line 2: invalid JSON"):
+        run(catalog_dir, paths=[str(src)], source="j")
+    assert counts(catalog_dir) == (0, 0)
+
+
+# --- bad input found when tried: file, line, field; nothing committed ----------------------
+
+
+def _gz(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data)
+
+
+GOOD_LINES = b'{"question": "good one", "answer": 1}\n'
+FILE_ERRORS = {
+    "truncated_gz": ("t.jsonl.gz", _gz(GOOD_LINES * 200)[:-30], "truncated gzip file"),
+    "not_gzip": ("n.jsonl.gz", GOOD_LINES, "not a gzip file"),
+    "deep_json_array": ("d.json", b'[{"q": ' + b"[" * 200_000 + b"]" * 200_000 + b"}]",
+                        "line 1: JSON nested too deeply"),
+    "ragged_csv": ("r.csv", b"question,answer\nq1,1\nq2,2,3\nq3,3\n",
+                   "line 3: row has 3 fields but the header has 2"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(FILE_ERRORS))
+def test_bad_files_are_clear_errors_even_when_skipping(tmp_path, catalog_dir, case):
+    name, content, what = FILE_ERRORS[case]
+    good = write_jsonl(tmp_path / "good.jsonl", MATH)
+    bad = tmp_path / name
+    bad.write_bytes(content)
+    for skip in (False, True):
+        with pytest.raises(IngestError) as info:
+            run(catalog_dir, paths=[str(good), str(bad)], source="m", skip_bad=skip)
+        assert str(bad) in str(info.value) and what in str(info.value), str(info.value)
+    assert counts(catalog_dir) == (0, 0)
+
+
+ROW_ERRORS = {
+    "deep_json_line": (b'{"question": ' + b"[" * 200_000 + b"]" * 200_000 + b"}",
+                       "line 2: JSON nested too deeply"),
+    "lone_surrogate": (b'{"question": "bad \\ud800 text"}',
+                       "line 2: field 'question': holds a lone UTF-16 surrogate"),
+    "long_integer": (b'{"question": "q", "answer": ' + b"7" * 5000 + b"}",
+                     "line 2: field 'answer': a number with 5000 digits is too long"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(ROW_ERRORS))
+def test_bad_rows_name_line_and_field_and_are_skippable(tmp_path, catalog_dir, case):
+    line, what = ROW_ERRORS[case]
+    src = tmp_path / "rows.jsonl"
+    src.write_bytes(b'{"question": "fine", "answer": 2}\n' + line + b'\n{"question": "fine 2"}\n')
+    with pytest.raises(IngestError) as info:
+        run(catalog_dir, paths=[str(src)], source="m")
+    assert f"{src}: {what}" in str(info.value), str(info.value)
+    assert counts(catalog_dir) == (0, 0)
+    report = run(catalog_dir, paths=[str(src)], source="m", skip_bad=True,
+                 rejects=str(tmp_path / "rejects.jsonl"))  # fmt: skip
+    assert (report.problems_inserted, report.rejected) == (2, 1)
+
+
+def test_valid_surrogate_pairs_are_text(tmp_path, catalog_dir):
+    src = tmp_path / "e.jsonl"
+    src.write_bytes(b'{"question": "smile \\ud83d\\ude00"}\n')
+    run(catalog_dir, paths=[str(src)], source="m")
+    with open_catalog(catalog_dir) as store:
+        assert store.read("problems").column("question").to_pylist() == ["smile \U0001f600"]
+
+
+def test_skip_bad_that_rejects_everything_fails_and_commits_nothing(tmp_path, catalog_dir):
+    src = tmp_path / "all_bad.jsonl"
+    src.write_bytes(b'{"question": 1}\n{"question": ""}\nnot json\n')
+    rejects = tmp_path / "rejects.jsonl"
+    with pytest.raises(IngestError, match=r"every record was rejected \(3\)"):
+        run(catalog_dir, paths=[str(src)], source="m", skip_bad=True, rejects=str(rejects))
+    assert len(rejects.read_text().splitlines()) == 3
+    assert counts(catalog_dir) == (0, 0)
+
+
+def test_cli_skip_bad_all_rejected_exits_nonzero(tmp_path):
+    from tracemill.flows.cli import app
+    from typer.testing import CliRunner
+
+    src = tmp_path / "all_bad.jsonl"
+    src.write_bytes(b'{"question": 1}\n')
+    result = CliRunner().invoke(
+        app, ["ingest", str(src), "--source", "m", "--skip-bad", "--catalog", str(tmp_path / "c")]
+    )
+    assert result.exit_code == 2 and "every record was rejected" in result.output
+
+
+def test_same_source_id_different_content_is_reported(tmp_path, catalog_dir):
+    first = write_jsonl(tmp_path / "a.jsonl", [{"id": 7, "question": "q7", "answer": "1"},
+                                               {"id": 8, "question": "q8"}])  # fmt: skip
+    second = write_jsonl(tmp_path / "b.jsonl", [{"id": 8, "question": "q8"},
+                                                {"id": 7, "question": "q7", "answer": "2"}])  # fmt: skip
+    with pytest.raises(IngestError) as info:
+        run(catalog_dir, paths=[str(first), str(second)], source="m")
+    message = str(info.value)
+    assert f"{second}: line 2: field 'id' (mapped to 'source_id')" in message
+    assert f"source_id '7' was already used by {first} line 1 for different content" in message
+    assert counts(catalog_dir) == (0, 0)
+    report = run(catalog_dir, paths=[str(first), str(second)], source="m", skip_bad=True,
+                 rejects=str(tmp_path / "r.jsonl"))  # fmt: skip
+    assert (report.problems_inserted, report.rejected, report.duplicate_rows) == (2, 1, 1)
+
+
+def test_same_source_id_in_a_parquet_table(tmp_path, catalog_dir):
+    table = pa.table({"id": ["a", "b", "a"], "question": ["q1", "q2", "q1 changed"]})
+    pq.write_table(table, tmp_path / "t.parquet")
+    with pytest.raises(IngestError, match=r"t.parquet: line 3: .*'a' was already used by line 1"):
+        run(catalog_dir, paths=[str(tmp_path / "t.parquet")], source="p")
+
+
+# --- held-out shapes: numbers, NaN, nested Parquet, answers from solutions ----------------
+
+
+def test_numbers_nan_and_nested_parquet_columns(tmp_path, catalog_dir):
+    table = pa.table(
+        {
+            "problem": ["p1", "p2", "p3"],
+            "answer": [27.0, float("nan"), 0.5],
+            "final_answer": [["$2$"], ["$3$", "$4$"], []],
+            "info": [{"level": 2}, {"level": None}, {"level": 5}],
+        }
+    )
+    pq.write_table(table, tmp_path / "n.parquet")
+    run(catalog_dir, paths=[str(tmp_path / "n.parquet")], source="a", domain="math")
+    with open_catalog(catalog_dir) as store:
+        got = {r["question"]: r["answer"] for r in store.read("problems").to_pylist()}
+    assert got == {"p1": "27", "p2": None, "p3": "0.5"}
+    catalog2 = tmp_path / "c2"
+    run(catalog2, paths=[str(tmp_path / "n.parquet")], source="b", domain="math",
+        map={"answer": "final_answer.0", "source_level": "info.level"}, skip_bad=True,
+        rejects=str(tmp_path / "r.jsonl"))  # fmt: skip
+    with open_catalog(catalog2) as store:
+        got = {r["question"]: (r["answer"], r["source_level"])
+               for r in store.read("problems").to_pylist()}  # fmt: skip
+    assert got == {"p1": ("$2$", 2), "p2": ("$3$", None)}  # p3 has no element 0: rejected
+
+
+def test_answer_from_counts_rows_without_an_answer(tmp_path, catalog_dir):
+    src = write_jsonl(tmp_path / "s.jsonl", [
+        {"problem": "a", "solution": "so \\boxed{4}"},
+        {"problem": "b", "solution": "no final answer given"},
+        {"problem": "c", "solution": "x", "answer": "given"},
+    ])  # fmt: skip
+    report = run(catalog_dir, paths=[str(src)], source="s", domain="math",
+                 answer_from="solution", map={"answer": "answer"}, skip_bad=True,
+                 rejects=str(tmp_path / "r.jsonl"))  # fmt: skip
+    assert report.answer_not_found == 1
+    with open_catalog(catalog_dir) as store:
+        rows = {
+            r["question"]: (r["answer"], r["solution"]) for r in store.read("problems").to_pylist()
+        }
+    assert rows["b"] == (None, "no final answer given")
+    assert rows["c"] == ("given", None)  # an explicit answer wins; no solution was mapped
+
+
+def test_code_rows_without_readable_tests_are_errors(tmp_path, catalog_dir):
+    src = write_jsonl(tmp_path / "c.jsonl", [
+        {"question": "ok", "input_output": {"inputs": ["1"], "outputs": ["2"]}},
+        {"question": "no tests"},
+        {"question": "broken", "input_output": "{\"inputs\": [\"1\"]"},
+    ])  # fmt: skip
+    with pytest.raises(
+        IngestError, match=r"line 2: field 'test_cases' \(mapped to 'tests'\): missing"
+    ):
+        run(catalog_dir, paths=[str(src)], source="c", preset="code")
+    report = run(catalog_dir, paths=[str(src)], source="c", preset="code", skip_bad=True,
+                 rejects=str(tmp_path / "r.jsonl"))  # fmt: skip
+    assert (report.problems_inserted, report.rejected) == (1, 2)
+    reasons = [json.loads(x) for x in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert {r["line"]: r["field"] for r in reasons} == {2: "test_cases", 3: "input_output"}
+
+
+# --- --update: a corrected mapping fixes rows ingested earlier ---------------------------
+
+
+def test_update_fixes_earlier_rows_in_one_snapshot(tmp_path, catalog_dir):
+    src = write_jsonl(tmp_path / "u.jsonl", [
+        {"id": 1, "question": "Add 2 and 2.", "final": ["4"], "hint": "x"},
+        {"id": 2, "question": "Add 3 and 3.", "final": ["6"], "hint": "y"},
+    ])  # fmt: skip
+    run(catalog_dir, paths=[str(src)], source="u", domain="math", map={"answer": "hint"})
+    with open_catalog(catalog_dir) as store:
+        before = store.current_snapshot()
+    again = run(catalog_dir, paths=[str(src)], source="u", domain="math",
+                map={"answer": "final.0"})  # fmt: skip
+    assert (again.problems_inserted, again.problems_skipped, again.updated) == (0, 2, 0)
+    fixed = run(catalog_dir, paths=[str(src)], source="u", domain="math",
+                map={"answer": "final.0"}, update=True)  # fmt: skip
+    assert (fixed.updated, fixed.problems_inserted) == (2, 0)
+    with open_catalog(catalog_dir) as store:
+        now = {r["source_id"]: r for r in store.read("problems").to_pylist()}
+        old = {r["source_id"]: r for r in store.read("problems", snapshot=before).to_pylist()}
+        assert store.current_snapshot() == before + 1  # one transaction
+    assert (now["1"]["answer"], now["2"]["answer"]) == ("4", "6")
+    assert (old["1"]["answer"], old["2"]["answer"]) == ("x", "y")
+    assert json.loads(now["1"]["metadata"]) == {"hint": "x"}
+    unchanged = run(catalog_dir, paths=[str(src)], source="u", domain="math",
+                    map={"answer": "final.0"}, update=True)  # fmt: skip
+    assert unchanged.updated == 0
+
+
+def test_update_leaves_other_sources_alone(tmp_path, catalog_dir):
+    a = write_jsonl(tmp_path / "a.jsonl", [{"question": "shared", "answer": "1"}])
+    run(catalog_dir, paths=[str(a)], source="first", domain="math")
+    b = write_jsonl(tmp_path / "b.jsonl", [{"question": "shared", "answer": "2"}])
+    report = run(catalog_dir, paths=[str(b)], source="second", domain="math", update=True)
+    assert (report.updated, report.problems_skipped) == (0, 1)
+    with open_catalog(catalog_dir) as store:
+        assert store.read("problems").column("answer").to_pylist() == ["1"]
+
+
+def test_cli_update_and_answer_from_flags(tmp_path):
+    from tracemill.flows.cli import app
+    from typer.testing import CliRunner
+
+    src = write_jsonl(tmp_path / "g.jsonl", [{"question": "q", "answer": "work\n#### 12"}])
+    base = [
+        "ingest",
+        str(src),
+        "--source",
+        "g",
+        "--domain",
+        "math",
+        "--catalog",
+        str(tmp_path / "c"),
+    ]
+    assert CliRunner().invoke(app, base).exit_code == 0
+    result = CliRunner().invoke(app, [*base, "--answer-from", "answer", "--update"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"updated\D+1\b", result.output), result.output
+    with open_catalog(tmp_path / "c") as store:
+        [row] = store.read("problems").to_pylist()
+    assert (row["answer"], row["solution"]) == ("12", "work\n#### 12")
+
+
+def test_python_api_and_recipe_keys(tmp_path, catalog_dir):
+    from tracemill.flows.recipe import load_recipe
+
+    import tracemill
+
+    gsm8k = (
+        Path(__file__).resolve().parents[1] / "data" / "public" / "qwen25_math_eval" / "gsm8k.jsonl"
+    )
+    report = tracemill.ingest(
+        tracemill.IngestStage(paths=[str(gsm8k)], source="gsm8k", domain="math",
+                              answer_from="answer"),
+        catalog=str(catalog_dir),
+    )  # fmt: skip
+    assert report.problems_inserted == 3
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        "name: r\nstages:\n  - stage: ingest\n    paths: [x.jsonl]\n    source: s\n"
+        "    answer_from: solution\n    all_turns: true\n    update: true\n"
+        "    map: {answer: final_answer.0, choices: options}\n"
+    )
+    cfg = load_recipe(recipe).configs[0]
+    assert (cfg.answer_from, cfg.all_turns, cfg.update) == ("solution", True, True)
+
+
+def test_gzipped_csv_with_bom(tmp_path, catalog_dir):
+    import gzip
+
+    src = tmp_path / "c.csv.gz"
+    src.write_bytes(gzip.compress("\ufeffquestion,answer\nq1,1\n\"q2, quoted\",2\n".encode()))
+    report = run(catalog_dir, paths=[str(src)], source="c", domain="math")
+    assert report.problems_inserted == 2
+    with open_catalog(catalog_dir) as store:
+        got = {r["question"]: r["answer"] for r in store.read("problems").to_pylist()}
+    assert got == {"q1": "1", "q2, quoted": "2"}
