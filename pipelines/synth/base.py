@@ -105,7 +105,18 @@ def item_rng(name: str, seed: int, index: int) -> random.Random:
 
 
 def register_task(cls: type[Task]) -> type[Task]:
-    """Class decorator: register a family and its verifier under ``cls.name``."""
+    """Class decorator: register a family and its verifier under ``cls.name``.
+
+    A family name is taken once: another class under the same name raises ``ValueError``
+    (re-running the same class definition, e.g. a module reload, replaces it).
+    """
+    old = _TASKS.get(cls.name)
+    where = f"{cls.__module__}.{cls.__qualname__}"
+    if old is not None and f"{type(old).__module__}.{type(old).__qualname__}" != where:
+        raise ValueError(
+            f"task family {cls.name!r} is already registered by "
+            f"{type(old).__module__}.{type(old).__qualname__}; {where} must choose another name"
+        )
     task = cls()
     _TASKS[cls.name] = task
 
@@ -130,6 +141,7 @@ def register_task(cls: type[Task]) -> type[Task]:
         return Verdict(score >= 1.0, score, reason, {"answer": answer[:2000]})
 
     verify.__doc__ = f"Rule verifier of the synthetic family {cls.name!r}."
+    verify.__module__, verify.__qualname__ = cls.__module__, f"{cls.__qualname__}.verify"
     register_verifier(cls.name, cls.version)(verify)
     return cls
 
