@@ -108,5 +108,3 @@ def export_stage(ctx: StageContext, cfg: ExportStage) -> dict[str, Any]:
     return run_export(cfg, catalog=ctx.catalog, to=to)
 
 
-# flows.stages.STAGE_MODULES does not list flows.train yet: register it from here.
-import tracemill.flows.train  # noqa: E402, F401

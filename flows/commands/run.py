@@ -24,7 +24,8 @@ def run_command(
     """Run a recipe (a YAML list of stages) end to end, recording a ``runs`` row."""
     with user_errors():
         from rich.table import Table
-        from tracemill.flows.recipe import load_recipe, run_recipe
+        from tracemill.flows.recipe import load_recipe
+        from tracemill.flows.runner import run_recipe
         from tracemill.flows.stages import stage_names
 
         if check:

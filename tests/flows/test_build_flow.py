@@ -91,7 +91,7 @@ def test_cli_build_datasets_export(catalog_dir, tmp_path):
 
 @pytest.mark.slow
 def test_recipe_build_export_train(catalog_dir, tmp_path):
-    from tracemill.flows.recipe import run_recipe
+    from tracemill.flows.runner import run_recipe
     from tracemill.stores.catalog import open_catalog
 
     _reference_catalog(catalog_dir)

@@ -16,7 +16,7 @@ from tracemill.flows.grade import (
     select,
     select_stage,
 )
-from tracemill.flows.stages import StageContext, get_stage
+from tracemill.flows.stages import StageContext, execute_stage, get_stage
 from typer.testing import CliRunner
 
 RATES = [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.25, 0.5, 0.75, 0.1]
@@ -273,12 +273,16 @@ def test_select_stage_band_curriculum_and_errors(store, tmp_path, catalog_dir):
     ctx = StageContext(catalog=str(catalog_dir), run_id="x", base_dir=tmp_path)
     _grade(store, _cfg(method="fixed_k", k=8), Factory(), tmp_path)
     store.close()
-    counters = select_stage(ctx, SelectStage(dataset="rl", band="0.01:0.99", curriculum=True))
+    cfg = SelectStage(dataset="rl", band="0.01:0.99", curriculum=True)
+    counters = execute_stage(get_stage("select"), ctx, cfg)  # the stage and its report
     assert counters["rows"] >= 1
     # the band drops never- and always-solved problems: no level 1 or 10 is left
     assert set(counters["levels"]) <= {str(lv) for lv in range(2, 10)}
     assert len(counters["stages"]) == len(counters["levels"])
-    assert Path(counters["report"]).exists()
+    report = Path(counters["report"])
+    assert report.exists() and "| level | supply | requested | taken |" in report.read_text()
+    assert (report.parent / "levels.png").exists()
+    assert json.loads((report.parent / "summary.json").read_text())["rows"] == counters["rows"]
     with pytest.raises(ValueError, match="distribution needs a size"):
         select_stage(ctx, SelectStage(dataset="bad", distribution="1:1"))
 

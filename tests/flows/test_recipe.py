@@ -5,7 +5,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from tracemill.flows.recipe import RecipeError, load_recipe, run_recipe
+from tracemill.flows.recipe import RecipeError, load_recipe
+from tracemill.flows.runner import run_recipe
 from tracemill.stores.catalog import open_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
