@@ -118,6 +118,9 @@ Render = Callable[[Any, dict[str, Any]], None]
 """``render(report, counters)``: print a stage's result (default: the report)."""
 Run = Callable[[Any, Any, Mapping[str, Any]], dict[str, Any]]
 """``run(ctx, cfg, extras) -> counters``: replaces the stage function (e.g. a dry run)."""
+Intercept = Callable[[dict[str, Any], Mapping[str, Any]], bool]
+"""``intercept(values, extras) -> done``: a mode of the command that runs no stage
+(e.g. ``synth --list``); True ends the command."""
 
 
 def _common_parameters() -> list[inspect.Parameter]:
@@ -155,13 +158,18 @@ def stage_command(
     prepare: Prepare | None = None,
     run: Run | None = None,
     render: Render | None = None,
+    intercept: Intercept | None = None,
+    more_flags: str | None = None,
 ) -> None:
     """Add command ``name`` running stage ``stage`` (default ``name``).
 
     ``config`` names the stage's config class (``"module:Class"``); its fields become the
     flags. ``extras`` adds flags the config lacks (``{param: (Annotated type, default)}``),
-    which ``prepare`` turns into config values; ``run`` replaces the stage function;
-    ``render`` prints the result (default: the stage's report).
+    which ``prepare`` turns into config values; ``intercept`` may end the command before
+    the config is validated (a listing mode); ``run`` replaces the stage function;
+    ``render`` prints the result (default: the stage's report). ``more_flags`` names a
+    function (``"module:function"``) returning a pydantic model whose fields become more
+    flags; the ones given reach ``prepare`` in ``extras`` (e.g. ``build``'s options).
     """
 
     def build() -> Any:
@@ -169,7 +177,8 @@ def stage_command(
 
         cls = import_object(config)
         fields = cli_fields(cls)
-        params = typer_parameters(fields)
+        more = cli_fields(import_object(more_flags)()) if more_flags else []
+        params = typer_parameters(fields) + typer_parameters(more)
         for pname, (annotation, default) in (extras or {}).items():
             params.append(
                 inspect.Parameter(pname, inspect.Parameter.KEYWORD_ONLY, default=default,
@@ -187,8 +196,9 @@ def stage_command(
 
         def command(**given: Any) -> None:
             _run_stage_command(
-                name, stage or name, cls, fields, given, set(extras or {}), prepare, run, render
-            )
+                name, stage or name, cls, fields, more, given, set(extras or {}),
+                Hooks(prepare, run, render, intercept),
+            )  # fmt: skip
 
         signature = inspect.Signature(arguments + params)
         command.__signature__ = signature  # type: ignore[attr-defined]
@@ -212,16 +222,25 @@ def _is_argument(param: inspect.Parameter) -> bool:
     return any(isinstance(m, ArgumentInfo) for m in getattr(param.annotation, "__metadata__", ()))
 
 
+@dataclass(frozen=True)
+class Hooks:
+    """A stage command's own steps (see :func:`stage_command`)."""
+
+    prepare: Prepare | None = None
+    run: Run | None = None
+    render: Render | None = None
+    intercept: Intercept | None = None
+
+
 def _run_stage_command(
     name: str,
     stage: str,
     cls: type[Any],
     fields: list[Any],
+    more: list[Any],
     given: dict[str, Any],
     extra_names: set[str],
-    prepare: Prepare | None,
-    run: Run | None,
-    render: Render | None,
+    hooks: Hooks,
 ) -> None:
     from tracemill.flows.options import apply_sets, flag_values, load_config_file, validate
 
@@ -233,10 +252,13 @@ def _run_stage_command(
         config_file, sets = given.pop("tm_config"), given.pop("tm_set") or []
         show = given.pop("tm_print_config")
         extras = {k: given.pop(k) for k in extra_names}
+        extras.update(flag_values(more, given, warn, sources))
         values = load_config_file(config_file, stage=stage) if config_file else {}
         values.update(flag_values(fields, given, warn, sources))
-        if prepare is not None:
-            prepare(values, extras)
+        if hooks.intercept is not None and hooks.intercept(values, extras):
+            return
+        if hooks.prepare is not None:
+            hooks.prepare(values, extras)
         apply_sets(cls, values, sets)
         cfg = validate(cls, values)
         if show:
@@ -246,10 +268,11 @@ def _run_stage_command(
             return
         spec = get_stage(stage)
         ctx = StageContext(catalog=inv.catalog, run_id=inv.run_id, label=name)
+        run = hooks.run
         fn = None if run is None else (lambda c, g: run(c, g, extras))
         counters = execute_stage(spec, ctx, cfg, fn=fn)
-        if render is not None:
-            render(ctx.report, counters)
+        if hooks.render is not None:
+            hooks.render(ctx.report, counters)
         else:
             from tracemill.flows.reporting import print_report
 

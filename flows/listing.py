@@ -54,24 +54,48 @@ def rich_table(rows: Any, *, title: str | None = None, limit: int | None = None)
     """Rows as a rich table; every cell is plain text (markup is shown, not applied)."""
     from rich.table import Table
     from rich.text import Text
-    from tracemill.flows.reporting import format_value
 
-    table = to_arrow(rows)
+    names, records, numeric = _records(rows, limit)
     view = Table(title=Text(title) if title else None)
-    shown = table if limit is None else table.slice(0, limit)
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        numeric = _numeric(column.type)
-        view.add_column(Text(name), overflow="fold", justify="right" if numeric else "left")
-    for row in shown.to_pylist():
-        view.add_row(*(Text(_clip(format_value(v) if not isinstance(v, dict) else str(v)))
-                       for v in row.values()))  # fmt: skip
+    for name in names:
+        view.add_column(Text(name), overflow="fold", justify="right" if name in numeric else "left")
+    for record in records:
+        view.add_row(*(Text(_clip(_cell(record.get(n)))) for n in names))
     return view
 
 
-def _numeric(kind: Any) -> bool:
+def _records(rows: Any, limit: int | None) -> tuple[list[str], list[dict[str, Any]], set[str]]:
+    """Column names, records (at most ``limit``) and the numeric columns of rows."""
     import pyarrow as pa
 
-    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
+    if isinstance(rows, pa.Table):
+        shown = rows if limit is None else rows.slice(0, limit)
+        numeric = {
+            f.name for f in rows.schema
+            if pa.types.is_integer(f.type) or pa.types.is_floating(f.type)
+        }  # fmt: skip
+        return list(rows.column_names), shown.to_pylist(), numeric
+    records = [dict(r) for r in rows]
+    names: list[str] = []
+    for r in records:
+        names.extend(k for k in r if k not in names)
+    numeric = {
+        n for n in names
+        if any(r.get(n) is not None for r in records)
+        and all(isinstance(r.get(n), int | float) and not isinstance(r.get(n), bool)
+                for r in records if r.get(n) is not None)
+    }  # fmt: skip
+    return names, records if limit is None else records[:limit], numeric
+
+
+def _cell(value: Any) -> str:
+    from tracemill.flows.reporting import format_value
+
+    if isinstance(value, dict):
+        import json
+
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return format_value(value)
 
 
 def _clip(text: str, limit: int = 200) -> str:
@@ -93,15 +117,60 @@ def emit(
     fmt = fmt.value if isinstance(fmt, Format) else str(fmt).lower()
     if fmt not in (*FORMATS, "parquet"):
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}")
-    table = to_arrow(rows)
-    if fmt == "table" and out is None:
-        console.print(rich_table(table, title=title, limit=limit))
-        if limit is not None and table.num_rows > limit:
-            console.print(f"[dim]{table.num_rows:,} rows, {limit:,} shown[/]")
+    if fmt in ("json", "csv") and not _is_arrow(rows):
+        text = records_text([dict(r) for r in rows], fmt)
+        if out is None:
+            typer.echo(text, nl=False)
+        else:
+            out.write_text(text, encoding="utf-8")
         return
+    if fmt == "table" and out is None:
+        console.print(rich_table(rows, title=title, limit=limit))
+        total = len(rows) if not _is_arrow(rows) else rows.num_rows
+        if limit is not None and total > limit:
+            console.print(f"[dim]{total:,} rows, {limit:,} shown[/]")
+        return
+    table = to_arrow(rows)
     text = write_result(table, "json" if fmt == "table" else fmt, out)
     if text is not None:
         typer.echo(text, nl=False)
+
+
+def _is_arrow(rows: Any) -> bool:
+    import pyarrow as pa
+
+    return isinstance(rows, pa.Table)
+
+
+def records_text(records: list[dict[str, Any]], fmt: str) -> str:
+    """Records as JSON lines or CSV (header row; list and mapping cells as JSON text)."""
+    import csv
+    import io
+    import json
+
+    if fmt == "json":
+        return "".join(
+            json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records
+        )
+    names: list[str] = []
+    for r in records:
+        names.extend(k for k in r if k not in names)
+    buf = io.StringIO()
+    writer = csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+    writer.writerow(names)
+    for r in records:
+        writer.writerow([_csv_cell(r.get(k)) for k in names])
+    return buf.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    import json
+
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    if value is None or isinstance(value, bool):
+        return "" if value is None else str(value).lower()
+    return value
 
 
 def rows_of(records: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> list[dict[str, Any]]:

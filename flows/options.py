@@ -221,6 +221,51 @@ def field_flags(model: type[Any]) -> dict[str, str]:
     return {f.name: (f.name.upper() if f.flag.argument else f.long) for f in cli_fields(model)}
 
 
+def model_from_dataclasses(
+    name: str, sources: Mapping[str, Sequence[type]], *, panel: str | None = None
+) -> type[Any]:
+    """A pydantic model whose fields are the fields of dataclasses, for generating flags.
+
+    ``sources`` maps a label (e.g. a build kind) to the dataclasses whose fields it takes;
+    nested dataclass fields are skipped (give their class too). Every field defaults to
+    None (given or not), its description is the field's attribute docstring, followed
+    by the labels that take it when not all do: ``"Lowest level kept (sft, rl)"``.
+    """
+    import dataclasses
+
+    from pydantic import Field, create_model
+    from tracemill.pipelines.synth.base import field_docs
+
+    found: dict[str, tuple[Any, str, list[str], list[Any]]] = {}
+    for label, classes in sources.items():
+        for cls in classes:
+            docs = field_docs(cls)
+            hints = typing.get_type_hints(cls)
+            for f in dataclasses.fields(cls):
+                tp = hints[f.name]
+                if dataclasses.is_dataclass(tp):
+                    continue
+                entry = found.setdefault(f.name, (tp, docs.get(f.name, ""), [], []))
+                if label not in entry[2]:
+                    entry[2].append(label)
+                    entry[3].append(f.default)
+    fields: dict[str, Any] = {}
+    for key, (tp, doc, labels, defaults) in found.items():
+        text = " ".join(doc.split()).rstrip(".")
+        if len(labels) < len(sources):
+            text += f" ({', '.join(labels)})"
+        base, _ = _strip_none(tp)
+        # a default shared by every label that takes the field is worth showing
+        shared = defaults[0] if all(d == defaults[0] for d in defaults) else None
+        if shared is dataclasses.MISSING:
+            shared = None
+        fields[key] = (
+            Annotated[base | None, Flag(panel=panel)],
+            Field(shared, description=text),
+        )
+    return create_model(name, **fields)
+
+
 # --- typer parameters ----------------------------------------------------------------------
 
 
@@ -228,19 +273,27 @@ LAST_PANELS = ("Output", "Common")
 """``--help`` sections shown after the others."""
 
 
+_METAVARS = {str: "TEXT", int: "INT", float: "NUM"}
+
+
 def typer_parameters(fields: Sequence[CliField]) -> list[inspect.Parameter]:
     """``inspect.Parameter`` s (with typer annotations) for a generated command.
 
     Options carry their real defaults (shown by ``--help``); which ones the user gave is
-    read from click's parameter sources (see :func:`flag_values`).
+    read from click's parameter sources (see :func:`flag_values`). A bool shows one flag,
+    the one that changes its default (``--no-plots`` when plots are on); the other
+    spelling is accepted, hidden.
     """
+    kw = inspect.Parameter.KEYWORD_ONLY
     params = []
     for f in fields:
         default = None if f.required or f.kind in ("list", "mapping") else f.default
         if f.kind == "bool":
             tp: Any = bool
         elif f.kind == "list":
-            tp = list[f.item_type]  # type: ignore[name-defined]
+            # typer takes no list of Literal: text, checked by the config
+            item = str if typing.get_origin(f.item_type) is Literal else f.item_type
+            tp = list[item]  # type: ignore[valid-type]
         elif f.kind == "mapping":
             tp = list[str]
         elif f.kind == "text" and default is not None and not isinstance(default, str):
@@ -248,38 +301,61 @@ def typer_parameters(fields: Sequence[CliField]) -> list[inspect.Parameter]:
         else:
             tp = f.item_type
         help_text = f.help_text()
-        common: dict[str, Any] = {"show_default": default is not None}
         metavar = f.metavar
-        if f.kind == "bool":
-            metavar = ""
-        elif typing.get_origin(f.item_type) is Literal:
+        literal = typing.get_origin(f.item_type) is Literal
+        if literal:
             choices = "|".join(str(c) for c in typing.get_args(f.item_type))
-            if len(choices) > 16:
+            if f.kind == "list" or len(choices) > 16:
                 metavar = metavar or f.name.upper()
                 help_text += f"; one of {choices.replace('|', ', ')}"
+        elif f.kind != "bool":
+            metavar = metavar or _METAVARS.get(f.item_type)
+        if f.flag.argument:
+            metavar = f.name.upper()
+        if f.kind == "bool":
+            params += _bool_parameters(f, help_text)
+            continue
+        common: dict[str, Any] = {"show_default": default is not None, "help": help_text}
         if metavar is not None:
             common["metavar"] = metavar
-        common["help"] = help_text
         if f.flag.argument:
             info: Any = typer.Argument(**common)
         else:
             info = typer.Option(
                 *f.decls(), hidden=f.flag.hidden, rich_help_panel=f.flag.panel, **common
             )
-        params.append(
-            inspect.Parameter(
-                f.name, inspect.Parameter.KEYWORD_ONLY, default=default,
-                annotation=Annotated[tp if default is not None else tp | None, info],
-            )
-        )  # fmt: skip
+        annotation = Annotated[tp if default is not None else tp | None, info]
+        params.append(inspect.Parameter(f.name, kw, default=default, annotation=annotation))
         for i, old in enumerate(_old_groups(f)):
             params.append(
                 inspect.Parameter(
-                    f"_old_{f.name}_{i}", inspect.Parameter.KEYWORD_ONLY, default=None,
+                    f"_old_{f.name}_{i}", kw, default=None,
                     annotation=Annotated[tp | None, typer.Option(*old, hidden=True)],
                 )
             )  # fmt: skip
     return params
+
+
+def _bool_parameters(f: CliField, help_text: str) -> list[inspect.Parameter]:
+    """A bool's visible flag (the one that changes its default) and the hidden other one."""
+    kw = inspect.Parameter.KEYWORD_ONLY
+    on, off = f.decls()[0].split("/")
+    short = [f.flag.short] if f.flag.short else []
+    if f.default is True:
+        shown, other = [off], [on, *short]
+        help_text += " (on unless this flag is given)"
+    else:
+        shown, other = [on, *short], [off]
+    panel = f.flag.panel
+    return [
+        inspect.Parameter(f.name, kw, default=False, annotation=Annotated[bool, typer.Option(
+            *shown, help=help_text, hidden=f.flag.hidden, rich_help_panel=panel,
+            show_default=False, metavar="")]),
+        inspect.Parameter(f"_alt_{f.name}", kw, default=False, annotation=Annotated[
+            bool, typer.Option(*other, hidden=True)]),
+        *(inspect.Parameter(f"_old_{f.name}_{i}", kw, default=False, annotation=Annotated[
+            bool, typer.Option(*old, hidden=True)]) for i, old in enumerate(_old_groups(f))),
+    ]  # fmt: skip
 
 
 def panel_order(params: Sequence[inspect.Parameter]) -> list[inspect.Parameter]:
@@ -385,6 +461,11 @@ def flag_values(
     """
     out: dict[str, Any] = {}
     for f in fields:
+        if f.kind == "bool":
+            value = _bool_value(f, given, sources, warn)
+            if value is not None:
+                out[f.name] = value
+            continue
         value = given.get(f.name)
         if sources is not None and not sources.get(f.name, False):
             value = None
@@ -399,6 +480,31 @@ def flag_values(
             continue
         out[f.name] = _convert(f, value)
     return out
+
+
+def _bool_value(
+    f: CliField,
+    given: Mapping[str, Any],
+    sources: Mapping[str, bool] | None,
+    warn: Callable[[str], None],
+) -> bool | None:
+    """A bool field's value from its shown flag, the other spelling or an old one."""
+
+    def was_given(name: str) -> bool:
+        if sources is not None and not sources.get(name, False):
+            return False
+        return bool(given.get(name))
+
+    flips = f.default is True
+    if was_given(f.name):
+        return not flips
+    if was_given(f"_alt_{f.name}"):
+        return flips
+    for i, old in enumerate(_old_groups(f)):
+        if was_given(f"_old_{f.name}_{i}"):
+            warn(f"{'/'.join(old)} is deprecated; use {f.decls()[0]}")
+            return True
+    return None
 
 
 def _convert(f: CliField, value: Any) -> Any:

@@ -6,89 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from tracemill.flows.common import CatalogOption, catalog_location, console, user_errors
+from tracemill.flows.command import invocation, stage_command
+from tracemill.flows.common import CatalogOption
+from tracemill.flows.listing import Format, FormatOption, emit
 
-OUTPUT_FORMATS = ("table", "csv", "json", "parquet")
-
-
-def _parse_map(values: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in values:
-        if "=" not in item:
-            raise ValueError(f"--map expects FIELD=SOURCE, got {item!r}")
-        key, value = item.split("=", 1)
-        out[key.strip()] = value.strip()
-    return out
-
-
-def ingest_command(
-    paths: Annotated[list[Path], typer.Argument(help="JSONL, Parquet, CSV files, folders of "
-                                                "them, or datasets.save_to_disk folders.")],
-    source: Annotated[str, typer.Option("--source", "-s", help="Source name for every row.")],
-    preset: Annotated[
-        str | None,
-        typer.Option(help="Layout preset: default, messages (AM / OpenThoughts chat), "
-                     "openr1 (problem/solution/answer) or code (test cases)."),
-    ] = None,
-    map_: Annotated[
-        list[str] | None,
-        typer.Option("--map", "-m", help="FIELD=SOURCE, e.g. question=problem (repeatable)."),
-    ] = None,
-    fmt: Annotated[
-        str | None, typer.Option("--format", help="jsonl, parquet, csv or hf (default: suffix).")
-    ] = None,
-    domain: Annotated[
-        str | None, typer.Option(help="math, code, logic, sat, science or other.")
-    ] = None,
-    verifier: Annotated[str | None, typer.Option(help="Verifier name for every problem.")] = None,
-    license_: Annotated[str | None, typer.Option("--license", help="License of the rows.")] = None,
-    model: Annotated[
-        str | None, typer.Option(help="Model name of existing responses lacking one.")
-    ] = None,
-    skip_bad: Annotated[
-        bool, typer.Option(help="Commit the good rows; write bad ones with reasons to a file.")
-    ] = False,
-    rejects: Annotated[Path | None, typer.Option(help="Where --skip-bad writes rejects.")] = None,
-    batch_rows: Annotated[int, typer.Option(help="Records per committed batch.")] = 100_000,
-    no_metadata: Annotated[
-        bool, typer.Option("--no-metadata", help="Do not keep unmapped fields as JSON.")
-    ] = False,
-    catalog: CatalogOption = None,
-) -> None:
-    """Bring a problem dataset into the catalog (idempotent: reruns skip existing rows)."""
-    with user_errors():
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-        from tracemill.catalogs import new_run_id
-        from tracemill.flows.ingest import IngestStage, ingest
-        from tracemill.flows.summary import print_counts
-
-        cfg = IngestStage(
-            paths=[str(p) for p in paths],
-            source=source,
-            preset=preset,
-            map=_parse_map(map_ or []),
-            format=fmt,
-            domain=domain,
-            verifier=verifier,
-            license=license_,
-            model=model,
-            skip_bad=skip_bad,
-            rejects=str(rejects) if rejects else None,
-            batch_rows=batch_rows,
-            keep_metadata=not no_metadata,
-        )
-        with Progress(
-            TextColumn("ingest"), BarColumn(), TextColumn("{task.completed}/{task.total} rows"),
-            TimeRemainingColumn(), console=console, transient=True,
-        ) as bar:  # fmt: skip
-            task = bar.add_task("ingest", total=None)
-            report = ingest(
-                cfg,
-                catalog=catalog_location(catalog),
-                run_id=new_run_id(),
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
-        print_counts("ingest", report.counts())
+SQL_FORMATS = ("table", "csv", "json", "parquet")
 
 
 def sql_command(
@@ -96,77 +18,63 @@ def sql_command(
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="table, csv, json or parquet.")
     ] = "table",
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
     limit: Annotated[int, typer.Option(help="Rows shown by --format table.")] = 50,
     catalog: CatalogOption = None,
+    old_out: Annotated[Path | None, typer.Option("-o", hidden=True)] = None,
 ) -> None:
     """Run DuckDB SQL over the catalog (read-only)."""
-    with user_errors():
+    with invocation("sql", catalog=catalog) as run:
         from tracemill.catalogs.views import create_views
         from tracemill.stores.catalog import open_catalog
-        from tracemill.stores.output import write_result
 
-        if fmt not in OUTPUT_FORMATS:
-            raise ValueError(f"--format must be one of {', '.join(OUTPUT_FORMATS)}")
+        out = out or old_out
+        if fmt not in SQL_FORMATS:
+            raise ValueError(f"--format must be one of {', '.join(SQL_FORMATS)}")
         if fmt == "parquet" and out is None:
             raise ValueError("--format parquet needs --out FILE")
         import duckdb
 
-        with open_catalog(catalog_location(catalog), read_only=True) as store:
+        with open_catalog(run.catalog, read_only=True) as store:
             create_views(store.con)
             try:
                 result = store.sql(query)
             except duckdb.Error as e:
                 raise ValueError(f"SQL error: {e}") from e
-        if fmt == "table" and out is None:
-            from tracemill.flows.summary import arrow_to_rich
-
-            console.print(arrow_to_rich(result, limit=limit))
-            if result.num_rows > limit:
-                console.print(f"[dim]{result.num_rows} rows, {limit} shown[/]")
-            return
-        text = write_result(result, fmt, out)
-        if text is not None:
-            console.file.write(text)
+        emit(result, fmt, limit=limit, out=out)
 
 
-def tables_command(catalog: CatalogOption = None) -> None:
+def tables_command(fmt: FormatOption = Format.table, catalog: CatalogOption = None) -> None:
     """List catalog tables with their row counts."""
-    with user_errors():
-        from rich.table import Table
+    with invocation("tables", catalog=catalog) as run:
         from tracemill.catalogs import TABLES
         from tracemill.stores.catalog import open_catalog
 
-        with open_catalog(catalog_location(catalog), read_only=True) as store:
+        with open_catalog(run.catalog, read_only=True) as store:
             counts = store.table_counts()
             snapshot = store.current_snapshot()
-        view = Table(title=f"tables (snapshot {snapshot})")
-        view.add_column("table")
-        view.add_column("rows", justify="right")
-        view.add_column("holds")
-        for name, n in counts.items():
-            view.add_row(name, f"{n:,}", TABLES[name].doc)
-        console.print(view)
+        rows = [{"table": name, "rows": n, "holds": TABLES[name].doc} for name, n in counts.items()]
+        emit(rows, fmt, title=f"tables (snapshot {snapshot})")
 
 
 def snapshots_command(
     limit: Annotated[int, typer.Option(help="Show the last N snapshots.")] = 50,
+    fmt: FormatOption = Format.table,
     catalog: CatalogOption = None,
 ) -> None:
     """List catalog snapshots (read any table as of one with ``AT (VERSION => id)``)."""
-    with user_errors():
-        from tracemill.flows.summary import arrow_to_rich
+    with invocation("snapshots", catalog=catalog) as run:
         from tracemill.stores.catalog import open_catalog
 
-        with open_catalog(catalog_location(catalog), read_only=True) as store:
+        with open_catalog(run.catalog, read_only=True) as store:
             snaps = store.snapshots()
         start = max(0, snaps.num_rows - limit)
-        console.print(arrow_to_rich(snaps.slice(start), limit=limit, title="snapshots"))
+        emit(snaps.slice(start), fmt, title="snapshots")
 
 
 def register(app: typer.Typer) -> None:
     """Add the catalog commands."""
-    app.command("ingest")(ingest_command)
+    stage_command(app, "ingest", config="tracemill.flows.ingest:IngestStage")
     app.command("sql")(sql_command)
     app.command("tables")(tables_command)
     app.command("snapshots")(snapshots_command)

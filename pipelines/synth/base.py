@@ -21,7 +21,9 @@ response, calls ``check`` and returns a verdict. :func:`generate_problems` turns
 family + knobs into rows of the ``problems`` table.
 
 The curriculum is data: :func:`level_table` lists the knob values each level 1–10 sets,
-:func:`knob_trends` says which knobs change with the level (and which way), and
+:func:`knob_trends` says which knobs change with the level (and which way),
+:func:`describe_levels` names and describes every knob (reasoning-gym's curriculum
+attributes; a knob's description is its config field's docstring), and
 :func:`curriculum` walks chosen levels easy→hard as ``(level, config)`` pairs (SATURN's
 curriculum over k-SAT's (n, k, l) is ``curriculum("sat")``). :func:`parse_levels` reads
 ``"1-10"``/``"1,5,10"`` and :func:`spread_count` splits a count over levels.
@@ -259,6 +261,83 @@ def knob_trends(name: str) -> dict[str, str]:
             up = down = False
         trends[knob] = "rises" if up else "falls" if down else "varies"
     return trends
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One difficulty knob of a family: what it is and what each level sets it to."""
+
+    name: str
+    description: str
+    """The knob's meaning (the attribute docstring of the family's config field)."""
+    values: tuple[Any, ...]
+    """Its value at levels 1, 2, …, 10."""
+    trend: str
+    """``fixed``, ``rises``, ``falls`` or ``varies`` from level 1 to 10."""
+
+
+@dataclass(frozen=True)
+class LevelTable:
+    """A family's curriculum, named and described: its knobs at every level 1–10."""
+
+    family: str
+    description: str
+    """How the levels rise (the docstring of ``config_for_level``)."""
+    knobs: tuple[Knob, ...]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """``[{"level": 1, knob: value, …}, …]`` (what :func:`level_table` returns)."""
+        return [
+            {"level": level, **{k.name: k.values[i] for k in self.knobs}}
+            for i, level in enumerate(LEVELS)
+        ]
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """Attribute docstrings of a dataclass's fields (the string under each field).
+
+    Read from the class's source, as pydantic's ``use_attribute_docstrings`` does; empty
+    when the source is not available.
+    """
+    import ast
+    import inspect
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError, SyntaxError):
+        return {}
+    body = next((n.body for n in tree.body if isinstance(n, ast.ClassDef)), [])
+    docs: dict[str, str] = {}
+    for node, nxt in zip(body, body[1:], strict=False):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(nxt, ast.Expr)
+            and isinstance(nxt.value, ast.Constant)
+            and isinstance(nxt.value.value, str)
+        ):
+            docs[node.target.id] = " ".join(nxt.value.value.split())
+    return docs
+
+
+def describe_levels(name: str) -> LevelTable:
+    """Family ``name``'s knobs, each with its description, values per level and trend."""
+    task = get_task(name)
+    configs = [task.config_for_level(level) for level in LEVELS]
+    docs = field_docs(type(configs[0]))
+    trends = knob_trends(name)
+    knobs = tuple(
+        Knob(
+            f.name,
+            docs.get(f.name, ""),
+            tuple(getattr(c, f.name) for c in configs),
+            trends[f.name],
+        )
+        for f in dataclasses.fields(configs[0])
+    )
+    doc = " ".join((type(task).config_for_level.__doc__ or "").split())
+    return LevelTable(name, doc, knobs)
 
 
 def curriculum(
