@@ -33,7 +33,36 @@ class TracemillGroup(TyperGroup):
         if found is None and cmd_name in lazy_commands(app):
             found = lazy_commands(app)[cmd_name].command()
             self.add_command(found, cmd_name)
+        if found is not None:
+            plain_metavars(found)
         return found
+
+
+_METAVARS = {"str": "TEXT", "int": "INT", "float": "NUM", "Path": "PATH", "bool": ""}
+
+
+def plain_metavars(command: Any) -> None:
+    """Short value names in ``--help`` for every command and subcommand.
+
+    TEXT, INT, NUM (none for flags), as the generated stage commands have.
+    """
+    if getattr(command, "_tracemill_metavars", False):
+        return
+    command._tracemill_metavars = True
+    for sub in getattr(command, "commands", {}).values():
+        plain_metavars(sub)
+    for param in getattr(command, "params", []):
+        if param.metavar is not None:
+            continue
+        if param.param_type_name == "argument":
+            param.metavar = (param.name or "").upper()
+            continue
+        bare = param.bare_type() if callable(getattr(param, "bare_type", None)) else ""
+        bare = bare.removeprefix("list[").removesuffix("]")
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+        elif bare in _METAVARS:
+            param.metavar = _METAVARS[bare]
 
 
 app = typer.Typer(
@@ -52,12 +81,13 @@ def _main(
         None,
         "--catalog",
         "-c",
+        metavar="DIR|URI",
         help="Catalog directory or DuckLake metadata URI (default: $TRACEMILL_CATALOG "
         "or ./tracemill-data).",
         show_default=False,
     ),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.", metavar=""),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars.", metavar=""),
 ) -> None:
     """tracemill: ingest, synthesize, verify, curate, grade and build reasoning datasets."""
     if catalog:

@@ -135,14 +135,15 @@ def _common_parameters() -> list[inspect.Parameter]:
                                   help="Set a config key, after --config and flags; "
                                   "a.b=1 sets inside a mapping (repeatable).")]),
         inspect.Parameter("tm_print_config", kw, default=False, annotation=Annotated[
-            bool, opt("--print-config", rich_help_panel=COMMON_PANEL,
+            bool, opt("--print-config", rich_help_panel=COMMON_PANEL, metavar="",
                       help="Print the config as YAML (for --config or a recipe); run nothing.")]),
         inspect.Parameter("tm_catalog", kw, default=None, annotation=Annotated[
             str | None, opt("--catalog", "-c", rich_help_panel=COMMON_PANEL, show_default=False,
+                            metavar="DIR|URI",
                             help="Catalog directory or DuckLake metadata URI "
                             "(default: $TRACEMILL_CATALOG or ./tracemill-data).")]),
         inspect.Parameter("tm_quiet", kw, default=False, annotation=Annotated[
-            bool, opt("--quiet", "-q", rich_help_panel=COMMON_PANEL,
+            bool, opt("--quiet", "-q", rich_help_panel=COMMON_PANEL, metavar="",
                       help="No progress bars.")]),
     ]  # fmt: skip
 
@@ -202,7 +203,7 @@ def stage_command(
 
         signature = inspect.Signature(arguments + params)
         command.__signature__ = signature  # type: ignore[attr-defined]
-        text = help or cls.__doc__
+        text = (help or cls.__doc__ or "").replace("``", "`")
         single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
         single.command(name, help=text)(command)
         return typer.main.get_command(single)

@@ -116,7 +116,7 @@ class CurateStage(StageConfig):
         1, ge=1, description="shared n-grams that make a match"
     )
     decontam_embedding_threshold: Annotated[
-        float | None, Flag(old=("--decontam-embedding",), panel=DECONTAM)
+        float | None, Flag("--decontam-embedding", panel=DECONTAM)
     ] = Field(None, description="also match benchmarks by embedding cosine at least this")
     report: Annotated[str | None, Flag("--report-json", old=("--report",), panel="Output")] = Field(
         None, description="write a JSON report to this file"

@@ -53,9 +53,8 @@ class IngestStage(StageConfig):
     )
     verifier: str | None = Field(None, description="verifier name for every problem")
     license: str | None = Field(None, description="license of the rows")
-    model: Annotated[str | None, Flag(short="-m")] = Field(
-        None, description="model of existing responses, if rows lack one"
-    )
+    # no -m here: it has long meant --map for ingest (and is kept, hidden, for that)
+    model: str | None = Field(None, description="model of existing responses, if rows lack one")
     skip_bad: bool = Field(
         False, description="commit the good rows; write bad ones with reasons to rejects"
     )

@@ -14,7 +14,7 @@ sees after ``tracemill grade`` and what ``summary.md`` says come from one place.
 Example:
     >>> report = Report("grade m", counters={"graded": 3})
     >>> report.note("3 problem(s) graded")
-    >>> report.table("levels", ["level", "problems"], [[1, 2], [2, 1]])
+    >>> _ = report.table("levels", ["level", "problems"], [[1, 2], [2, 1]])
     >>> print(markdown(report).splitlines()[0])
     # grade m
 """

@@ -62,7 +62,7 @@ def snapshots_command(
     fmt: FormatOption = Format.table,
     catalog: CatalogOption = None,
 ) -> None:
-    """List catalog snapshots (read any table as of one with ``AT (VERSION => id)``)."""
+    """List catalog snapshots (read a table as of one: SELECT … AT (VERSION => id))."""
     with invocation("snapshots", catalog=catalog) as run:
         from tracemill.stores.catalog import open_catalog
 

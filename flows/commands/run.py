@@ -22,9 +22,11 @@ def run_command(
         bool, typer.Option("--check", help="Validate the recipe and exit without running.")
     ] = False,
     catalog: CatalogOption = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bars.", metavar="")
+    ] = False,
 ) -> None:
-    """Run a recipe (a YAML list of stages) end to end, recording a ``runs`` row."""
+    """Run a recipe (a YAML list of stages) end to end, recording a `runs` row."""
     with invocation("run", catalog=catalog, quiet=quiet) as run:
         from rich.table import Table
         from rich.text import Text

@@ -37,7 +37,9 @@ def train_command(
         str | None, typer.Option(help="Where the report goes.", rich_help_panel="Output")
     ] = None,
     catalog: CatalogOption = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bars.", metavar="")
+    ] = False,
 ) -> None:
     """Train a model on a built dataset (fields: see the trainer's config dataclass)."""
     with invocation("train", catalog=catalog, quiet=quiet) as run:

@@ -311,13 +311,13 @@ def test_cli_grade_and_select(store, catalog_dir, tmp_path):
     store.close()
     runner = CliRunner()
     result = runner.invoke(app, [
-        "grade", "--model", "m", "--k", "4", "--backend", "fake", "--fixed",
+        "grade", "--model", "m", "--samples", "4", "--backend", "fake", "--fixed",
         "--max-tokens", "50", "--catalog", str(catalog_dir), "--report-dir", str(tmp_path / "g"),
     ])
     assert result.exit_code == 0, result.output
     assert "vs fixed k" in result.output and "levels" in result.output
     result = runner.invoke(app, [
-        "grade", "--model", "m", "--k", "4", "--backend", "fake", "--adaptive",
+        "grade", "--model", "m", "--samples", "4", "--backend", "fake", "--adaptive",
         "--max-tokens", "50", "--catalog", str(catalog_dir), "--report-dir", str(tmp_path / "g"),
     ])
     assert result.exit_code == 0, result.output
@@ -336,7 +336,7 @@ def test_cli_calibrate_target_reads_the_catalog(catalog_dir, tmp_path):
     from tracemill.flows.cli import app
 
     args = ["calibrate", "game_of_24", "--model", "student", "--backend", "fake",
-            "--levels", "1-2", "--per-level", "2", "--k", "2", "--max-tokens", "50",
+            "--levels", "1-2", "--per-level", "2", "--samples", "2", "--max-tokens", "50",
             "--catalog", str(catalog_dir), "--report-dir", str(tmp_path / "cal")]  # fmt: skip
     runner = CliRunner()
     result = runner.invoke(app, [*args, "--target", "0.0"])
@@ -429,7 +429,7 @@ def test_grade_tiny_local_model_end_to_end_then_rerun_samples_nothing(
     catalog.close()
     result = CliRunner().invoke(app, [
         "grade", "--model", "tiny-guesser", "--backend", "transformers", "-o",
-        f"path={guesser}", "-o", "device=cpu", "-o", "batch_size=64", "--k", "24",
+        f"path={guesser}", "-o", "device=cpu", "-o", "batch_size=64", "--samples", "24",
         "--temperature", "1", "--top-p", "1", "--max-tokens", "1",
         "--catalog", str(catalog_dir), "--report-dir", str(tmp_path / "cli"),
     ])  # fmt: skip
