@@ -38,12 +38,17 @@ COMMON_PANEL = "Common"
 
 @dataclass
 class Invocation:
-    """One run of a CLI command."""
+    """One run of a CLI command (what a ``runs`` row of it would record)."""
 
     command: str
     run_id: str
     catalog: str | None
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    config: dict[str, Any] | None = None
+    """The validated stage config (stage commands)."""
+    counts: dict[str, Any] = field(default_factory=dict)
+    """The stage's counters (stage commands)."""
+    status: str = "running"
 
 
 @contextmanager
@@ -59,8 +64,13 @@ def invocation(
     with user_errors():
         run = Invocation(command, new_run_id(), catalog_location(catalog))
         log.debug("command %s run %s starting", command, run.run_id)
-        yield run
-        log.debug("command %s run %s done", command, run.run_id)
+        try:
+            yield run
+        except BaseException:
+            run.status = "failed"
+            raise
+        run.status = "completed"
+        log.debug("command %s run %s %s", command, run.run_id, run.status)
 
 
 def warn(message: str) -> None:
@@ -262,6 +272,7 @@ def _run_stage_command(
             hooks.prepare(values, extras)
         apply_sets(cls, values, sets)
         cfg = validate(cls, values)
+        inv.config = cfg.model_dump(mode="json")
         if show:
             from tracemill.flows.options import dump
 
@@ -272,6 +283,7 @@ def _run_stage_command(
         run = hooks.run
         fn = None if run is None else (lambda c, g: run(c, g, extras))
         counters = execute_stage(spec, ctx, cfg, fn=fn)
+        inv.counts = counters
         if hooks.render is not None:
             hooks.render(ctx.report, counters)
         else:

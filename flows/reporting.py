@@ -315,12 +315,14 @@ def scatter_plot(
 
 
 def print_report(report: Report, console: Any = None, *, counters: bool | None = None) -> None:
-    """Print a report's notes and tables (and its counters when it has no tables)."""
+    """Print a report's notes, then its tables (or its counters when it has no tables)."""
     from rich.table import Table
     from rich.text import Text
 
     if console is None:
         from tracemill.flows.common import console
+    for note in report.notes:
+        console.print(Text(note.text, style=note.style or ""))
     show_counters = not report.tables if counters is None else counters
     if show_counters:
         console.print(counts_table(report.title, report.counters))
@@ -332,8 +334,6 @@ def print_report(report: Report, console: Any = None, *, counters: bool | None =
         for row in table.rows:
             view.add_row(*(Text(format_value(v)) for v in row))
         console.print(view)
-    for note in report.notes:
-        console.print(Text(note.text, style=note.style or ""))
     if report.counters.get("report"):
         console.print(Text(f"report: {report.counters['report']}", style="dim"))
 

@@ -67,7 +67,8 @@ def train_command(
             trainer=trainer, config=overrides, config_file=str(config), report_dir=report_dir
         )
         ctx = StageContext(catalog=run.catalog, run_id=run.run_id, label="train")
-        execute_stage(get_stage("train"), ctx, cfg)
+        run.config = cfg.model_dump(mode="json")
+        run.counts = execute_stage(get_stage("train"), ctx, cfg)
         print_report(ctx.report)
 
 
