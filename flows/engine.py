@@ -1,7 +1,9 @@
 """Prefect flows: the recipe flow and one flow per stage (for deployments and schedules).
 
-Import this module only after :func:`configure_prefect` (done by :func:`run_recipe_flow`
-and the CLI), so Prefect picks up the catalog's local home and our start-up settings.
+Import this module only after :func:`configure_prefect` (done by
+:func:`tracemill.flows.runner.run_recipe`), so Prefect picks up the catalog's local home
+and our start-up settings. This module imports :mod:`tracemill.flows.recipe` (reading,
+validating and recording a run); the recipe module never imports this one.
 By default Prefect runs on its local ephemeral engine with ``PREFECT_HOME`` under the
 catalog directory (reused across runs, which halves its start-up); set
 ``PREFECT_API_URL`` to use a Prefect server and its work pools instead.

@@ -188,10 +188,13 @@ def _safe(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in text)
 
 
-def write_report(report: Report, out_dir: Path, *, plots: bool = True) -> Path:
+def write_report(
+    report: Report, out_dir: Path, *, plots: bool = True, key: str | None = None
+) -> Path:
     """Write ``summary.md``, ``summary.json``, plots and files; publish under Prefect.
 
-    Returns the path of ``summary.md``. Plot or artifact failures are logged, never raised.
+    ``key`` names the Prefect artifact (default: the title). Returns the path of
+    ``summary.md``. Plot or artifact failures are logged, never raised.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     drawn: dict[str, Path] = {}
@@ -210,7 +213,7 @@ def write_report(report: Report, out_dir: Path, *, plots: bool = True) -> Path:
     )
     if _in_prefect_run():
         inline = {k: _data_uri(p) for k, p in drawn.items()}
-        publish_markdown(report.title or out_dir.name, markdown(report, images=inline))
+        publish_markdown(key or report.title or out_dir.name, markdown(report, images=inline))
     return path
 
 

@@ -192,8 +192,9 @@ def execute_stage(
         from tracemill.flows.reporting import write_report
 
         path = write_report(
-            ctx.report, ctx.report_dir(cfg), plots=bool(getattr(cfg, "plots", True))
-        )
+            ctx.report, ctx.report_dir(cfg), plots=bool(getattr(cfg, "plots", True)),
+            key=ctx.label,
+        )  # fmt: skip
     except OSError as e:  # the work is done and stored: a report must not undo that
         log.warning("could not write the %s report: %s", ctx.label, e)
     else:
