@@ -18,18 +18,24 @@ version, and an export rewrites the same folder.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
+from tracemill.flows.options import Flag
 from tracemill.flows.stages import StageConfig, StageContext, register_stage
 
 
 class BuildStage(StageConfig):
-    """Recipe stage ``build``: a versioned dataset in the ``datasets`` table."""
+    """Build a versioned sft, rl or pairs dataset from verified samples."""
 
-    kind: Literal["sft", "rl", "pairs"] = Field(description="sft, rl or pairs")
-    dataset: str = Field(min_length=1, description="dataset name (versions auto-increment)")
-    options: dict[str, Any] = Field(
+    kind: Annotated[Literal["sft", "rl", "pairs"], Flag(argument=True)] = Field(
+        description="sft (chat messages), rl (prompts + verifier) or pairs (passing vs "
+        "failing sample)"
+    )
+    dataset: Annotated[str, Flag("--name", old=("-n",))] = Field(
+        min_length=1, description="dataset name (versions auto-increment)"
+    )
+    options: Annotated[dict[str, Any], Flag(cli=False)] = Field(
         default_factory=dict, description="build options (see tracemill.pipelines.build.options)"
     )
     reuse: bool = Field(True, description="reuse the latest version when nothing changed")
@@ -42,10 +48,38 @@ class BuildStage(StageConfig):
         return self
 
 
-class ExportStage(StageConfig):
-    """Recipe stage ``export``: Parquet shards + dataset card, to a folder or the Hub."""
+def build_option_flags() -> type[Any]:
+    """The build options as flags: every field of the option dataclasses, declared there.
 
-    dataset: str = Field(min_length=1, description="name of a built dataset")
+    ``tracemill build`` takes them as ``--min-level 3`` etc. and puts the ones given into
+    ``options``; a recipe writes ``options: {min_level: 3}``.
+    """
+    from tracemill.flows.options import model_from_dataclasses
+    from tracemill.pipelines.build.options import (
+        PairsOptions,
+        ProblemFilter,
+        RlOptions,
+        SampleFilter,
+        SftOptions,
+    )
+
+    return model_from_dataclasses(
+        "BuildOptionFlags",
+        {
+            "sft": [ProblemFilter, SampleFilter, SftOptions],
+            "rl": [ProblemFilter, RlOptions],
+            "pairs": [ProblemFilter, SampleFilter, PairsOptions],
+        },
+        panel="Build options",
+    )
+
+
+class ExportStage(StageConfig):
+    """Write Hub-ready Parquet shards and a dataset card (and upload to hub://ORG/NAME)."""
+
+    dataset: Annotated[str, Flag(argument=True)] = Field(
+        min_length=1, description="a built dataset's name"
+    )
     to: str = Field(description="folder (relative to the recipe) or hub://ORG/NAME")
     version: int | None = Field(None, description="dataset version (default: latest)")
     shard_rows: int | None = Field(None, ge=1, description="most rows per shard")
@@ -96,7 +130,8 @@ def run_export(cfg: ExportStage, *, catalog: str | None, to: str) -> dict[str, A
 @register_stage("build", BuildStage)
 def build_stage(ctx: StageContext, cfg: BuildStage) -> dict[str, Any]:
     """Build an sft, rl or pairs dataset from the catalog."""
-    return run_build(cfg, catalog=ctx.catalog, run_id=ctx.run_id)
+    with ctx.progress(f"build {cfg.kind} {cfg.dataset}"):
+        return run_build(cfg, catalog=ctx.catalog, run_id=ctx.run_id)
 
 
 @register_stage("export", ExportStage)
@@ -105,8 +140,7 @@ def export_stage(ctx: StageContext, cfg: ExportStage) -> dict[str, Any]:
     from tracemill.stores.hub import parse_hub_target
 
     to = cfg.to if parse_hub_target(cfg.to) else str(ctx.path(cfg.to))
-    return run_export(cfg, catalog=ctx.catalog, to=to)
+    with ctx.progress(f"export {cfg.dataset}"):
+        return run_export(cfg, catalog=ctx.catalog, to=to)
 
 
-# flows.stages.STAGE_MODULES does not list flows.train yet: register it from here.
-import tracemill.flows.train  # noqa: E402, F401

@@ -19,6 +19,7 @@ CatalogOption = Annotated[
     typer.Option(
         "--catalog",
         "-c",
+        metavar="DIR|URI",
         help="Catalog directory or DuckLake metadata URI "
         "(default: $TRACEMILL_CATALOG or ./tracemill-data).",
         show_default=False,

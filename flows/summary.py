@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow as pa
-from rich.table import Table
+from tracemill.flows.reporting import counts_table
 from tracemill.flows.stages import StageConfig, StageContext, register_stage
+
+__all__ = ["SummaryStage", "arrow_to_rich", "catalog_summary", "counts_table", "print_counts"]
 
 
 class SummaryStage(StageConfig):
@@ -37,30 +39,6 @@ def summary_stage(ctx: StageContext, cfg: SummaryStage) -> dict[str, Any]:
     return catalog_summary(ctx.catalog)
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:,.4g}"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return "" if value is None else str(value)
-
-
-def counts_table(title: str, counts: dict[str, Any]) -> Table:
-    """A two-column rich table of counters."""
-    view = Table(title=title, show_header=False)
-    view.add_column("counter")
-    view.add_column("value", justify="right")
-    for key, value in counts.items():
-        if isinstance(value, dict):
-            for sub, v in value.items():
-                view.add_row(f"{key}.{sub}", _fmt(v))
-        elif isinstance(value, list):
-            view.add_row(key, _fmt(len(value)))
-        else:
-            view.add_row(key, _fmt(value))
-    return view
-
-
 def print_counts(title: str, counts: dict[str, Any]) -> None:
     """Print counters as a table on the console."""
     from tracemill.flows.common import console
@@ -68,16 +46,8 @@ def print_counts(title: str, counts: dict[str, Any]) -> None:
     console.print(counts_table(title, counts))
 
 
-def arrow_to_rich(table: pa.Table, *, limit: int = 50, title: str | None = None) -> Table:
-    """The first ``limit`` rows of an Arrow table as a rich table."""
-    view = Table(title=title)
-    for name in table.column_names:
-        view.add_column(name, overflow="fold")
-    for row in table.slice(0, limit).to_pylist():
-        view.add_row(*(_cell(v) for v in row.values()))
-    return view
+def arrow_to_rich(table: pa.Table, *, limit: int = 50, title: str | None = None) -> Any:
+    """The first ``limit`` rows of an Arrow table as a rich table (cells are plain text)."""
+    from tracemill.flows.listing import rich_table
 
-
-def _cell(value: Any) -> str:
-    text = _fmt(value)
-    return text if len(text) <= 200 else text[:197] + "..."
+    return rich_table(table, title=title, limit=limit)

@@ -16,9 +16,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
+from tracemill.flows.options import Flag
 from tracemill.flows.stages import StageConfig, StageContext, register_stage
 
 if TYPE_CHECKING:
@@ -31,20 +32,29 @@ Progress = Callable[[int, int], None]
 
 
 class SynthStage(StageConfig):
-    """Recipe stage ``synth``: ``count`` items of one family into ``problems``.
+    """Generate synthetic problems of one family into the catalog (reruns add nothing).
 
-    ``level`` sets one level; ``levels`` spreads ``count`` evenly over several.
+    ``level`` sets one level; ``levels`` spreads ``count`` evenly over several, easy to
+    hard (lower levels take the remainder); every row keeps its level and knobs.
     """
 
-    family: str = Field(description="registered task family (see `tracemill families`)")
-    count: int = Field(ge=0, description="items to generate")
-    level: int | None = Field(None, ge=1, le=10, description="difficulty level 1-10 (default 1)")
+    family: Annotated[str, Flag(argument=True)] = Field(
+        description="registered task family (see `tracemill synth --list`)"
+    )
+    count: Annotated[int, Flag(short="-n")] = Field(
+        ge=0, description="items to generate (the total with --levels)"
+    )
+    level: Annotated[int | None, Flag(short="-l")] = Field(
+        None, ge=1, le=10, description="difficulty level 1-10 (default 1)"
+    )
     levels: str | list[int] | None = Field(
-        None, description='levels to spread count over evenly, e.g. "1-10" or [1, 5, 10]'
+        None, description="spread count evenly over levels, easy to hard: 1-10, 1,5,10 or 2-4,8"
     )
     seed: int = Field(0, description="generator seed; item i is reproducible from (seed, i)")
     start: int = Field(0, ge=0, description="index of the first item")
-    knobs: dict[str, Any] = Field(default_factory=dict, description="config knobs over the level")
+    knobs: Annotated[dict[str, Any], Flag(short="-k", metavar="NAME=VALUE")] = Field(
+        default_factory=dict, description="config knob over the level's value"
+    )
     source: str | None = Field(None, description="source name (default synth:<family>)")
     chunk_size: int = Field(10_000, ge=1, description="items per catalog append")
 
@@ -147,4 +157,15 @@ def _synthesize(
 @register_stage("synth", SynthStage)
 def synth_stage(ctx: StageContext, cfg: SynthStage) -> dict[str, Any]:
     """Generate synthetic problems of one family into ``problems``."""
-    return synthesize(cfg, catalog=ctx.catalog, run_id=ctx.run_id)
+    with ctx.progress(f"synth {cfg.family}", cfg.count, unit="items") as tick:
+        counts = synthesize(cfg, catalog=ctx.catalog, run_id=ctx.run_id, progress=tick)
+    rows = [
+        [name, t["generated"], t["inserted"], t["skipped"]]
+        for name, t in counts.get("per_level", {}).items()
+    ]
+    rows.append(["all" if cfg.levels is not None else str(cfg.level or 1),
+                 counts["generated"], counts["inserted"], counts["skipped"]])  # fmt: skip
+    ctx.report.table(f"synth {cfg.family}", ["level", "generated", "inserted", "skipped"], rows,
+                     right=["level", "generated", "inserted", "skipped"])  # fmt: skip
+    ctx.report.note(f"{counts['seconds']:.1f} s, {counts['chunks']} chunk(s)", "dim")
+    return counts

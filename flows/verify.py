@@ -22,10 +22,12 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
-from typing import Any
+from typing import Annotated, Any
 
 import pyarrow as pa
 from pydantic import Field
+from tracemill.flows.options import Flag
+from tracemill.flows.reporting import Report
 from tracemill.flows.stages import StageConfig, StageContext, register_stage
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,9 @@ class VerifyStage(StageConfig):
     workers: int | None = Field(None, ge=1, description="math worker processes / sandboxes")
     force: bool = Field(False, description="verify again even where a verdict exists")
     batch_size: int = Field(512, ge=1, description="samples per committed batch")
-    deadline_s: float = Field(10.0, gt=0, description="math: hard per-item deadline")
+    deadline_s: Annotated[float, Flag("--deadline")] = Field(
+        10.0, gt=0, description="math: hard per-item deadline in seconds"
+    )
 
 
 def _verifier_table(override: str | None) -> pa.Table:
@@ -197,19 +201,43 @@ def verify_samples(
     return {**counts, **skipped}
 
 
+def verify_report(report: Report, counts: dict[str, Any]) -> None:
+    """Fill a verify run's report: samples and pass rate per verifier, reasons, skips."""
+    rows: list[list[Any]] = []
+    for name, entry in sorted(counts["by_verifier"].items()):
+        rate = entry["passed"] / entry["verified"] if entry["verified"] else 0.0
+        rows.append([name, "all", entry["verified"], f"{rate:.1%}"])
+        for reason, n in sorted(entry["reasons"].items(), key=lambda kv: -kv[1]):
+            rows.append(["", reason, n, ""])
+    report.table(
+        f"verified {counts['verified']:,} sample(s), {counts['inserted']:,} new",
+        ["verifier", "reason", "samples", "pass rate"], rows, right=["samples", "pass rate"],
+    )  # fmt: skip
+    for key in ("no_verifier", "unknown_verifier"):
+        if counts.get(key):
+            report.note(f"{counts[key]:,} sample(s) skipped: {key.replace('_', ' ')}", "yellow")
+
+
 @register_stage("verify", VerifyStage)
 def verify_stage(ctx: StageContext, cfg: VerifyStage) -> dict[str, Any]:
     """Verify samples that have no verdict for their verifier's current version."""
     from tracemill.stores.catalog import open_catalog
 
     with open_catalog(ctx.catalog) as store:
-        return verify_samples(
-            store,
-            verifier=cfg.verifier,
-            where=cfg.where,
-            workers=cfg.workers,
-            force=cfg.force,
-            run_id=ctx.run_id,
-            batch_size=cfg.batch_size,
-            deadline_s=cfg.deadline_s,
+        todo, skipped = pending_samples(
+            store, verifier=cfg.verifier, where=cfg.where, force=cfg.force
         )
+        with ctx.progress("verify", todo.num_rows, unit="samples") as tick:
+            counts = verify_pending(
+                store,
+                todo,
+                verifier=cfg.verifier,
+                workers=cfg.workers,
+                run_id=ctx.run_id,
+                batch_size=cfg.batch_size,
+                deadline_s=cfg.deadline_s,
+                progress=tick,
+            )
+    counts = {**counts, **skipped}
+    verify_report(ctx.report, counts)
+    return counts

@@ -9,6 +9,26 @@ from pathlib import Path
 import pyarrow as pa
 
 
+def flat_for_csv(table: pa.Table) -> pa.Table:
+    """``table`` with list, struct and map columns as JSON text (CSV cells are flat)."""
+    columns = []
+    for column in table.columns:
+        kind = column.type
+        if pa.types.is_nested(kind):
+            text = [
+                None if v is None else json.dumps(v, ensure_ascii=False, default=str)
+                for v in column.to_pylist()
+            ]
+            column = pa.chunked_array([pa.array(text, pa.string())], pa.string())
+        elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+            column = pa.chunked_array(
+                [pa.array([None if v is None else v.hex() for v in column.to_pylist()])],
+                pa.string(),
+            )
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
 def write_result(table: pa.Table, fmt: str, out: Path | None) -> str | None:
     """Write ``table`` as ``fmt`` to ``out``; with no ``out`` return the text instead."""
     if fmt == "parquet":
@@ -22,7 +42,7 @@ def write_result(table: pa.Table, fmt: str, out: Path | None) -> str | None:
         import pyarrow.csv as pcsv
 
         buf = io.BytesIO()
-        pcsv.write_csv(table, buf)
+        pcsv.write_csv(flat_for_csv(table), buf)
         text = buf.getvalue().decode("utf-8")
     elif fmt in ("json", "table"):
         text = "".join(

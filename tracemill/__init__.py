@@ -68,7 +68,7 @@ _API: dict[str, str] = {
     "build_dataset": "tracemill.pipelines.build",
     "read_dataset": "tracemill.pipelines.build",
     # recipes and stages
-    "run_recipe": "tracemill.flows.recipe",
+    "run_recipe": "tracemill.flows.runner",
     "load_recipe": "tracemill.flows.recipe",
     "stage_names": "tracemill.flows.stages",
     "get_stage": "tracemill.flows.stages",
@@ -127,7 +127,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from tracemill.catalogs.ids import problem_id, sample_id
     from tracemill.catalogs.schemas import TABLES, table_spec
     from tracemill.flows.ingest import IngestStage, ingest
-    from tracemill.flows.recipe import load_recipe, run_recipe
+    from tracemill.flows.recipe import load_recipe
+    from tracemill.flows.runner import run_recipe
     from tracemill.flows.stages import get_stage, stage_names
     from tracemill.pipelines.build import build_dataset, read_dataset
     from tracemill.pipelines.generate import SamplingParams, make_backend

@@ -1,4 +1,9 @@
-"""Command ``train``: run a trainer (sft, dpo, redi, grpo) from a YAML/JSON config file."""
+"""Command ``train``: run a trainer (sft, dpo, redi, grpo) from a YAML/JSON config file.
+
+Here ``--config FILE`` holds the *trainer's* config fields (see the trainer's config
+dataclass) and ``--set KEY=VALUE`` overrides any of them; the run goes through the
+``train`` stage, so it writes the same report as a recipe's ``train`` stage.
+"""
 
 from __future__ import annotations
 
@@ -6,47 +11,65 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from tracemill.flows.common import CatalogOption, catalog_location, user_errors
+from tracemill.flows.command import invocation
+from tracemill.flows.common import CatalogOption
 
 
 def train_command(
     trainer: Annotated[str, typer.Argument(help="sft, dpo, redi or grpo.")],
     config: Annotated[
-        Path, typer.Option("--config", help="YAML or JSON file of the trainer's config fields.")
-    ],
+        Path,
+        typer.Option("--config", metavar="FILE",
+                     help="YAML or JSON file of the trainer's config fields."),
+    ],  # fmt: skip
     dataset: Annotated[str | None, typer.Option(help="Override the config's dataset.")] = None,
-    model: Annotated[str | None, typer.Option(help="Override the config's model.")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Override the config's model.")
+    ] = None,
     output_dir: Annotated[str | None, typer.Option(help="Override the output folder.")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Override max_steps.")] = None,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option("--set", metavar="KEY=VALUE",
+                     help="Override a trainer config field (repeatable)."),
+    ] = None,  # fmt: skip
+    report_dir: Annotated[
+        str | None, typer.Option(help="Where the report goes.", rich_help_panel="Output")
+    ] = None,
     catalog: CatalogOption = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bars.", metavar="")
+    ] = False,
 ) -> None:
     """Train a model on a built dataset (fields: see the trainer's config dataclass)."""
-    with user_errors():
+    with invocation("train", catalog=catalog, quiet=quiet) as run:
         import logging
 
-        from tracemill.flows.summary import print_counts
+        from tracemill.flows.options import parse_assignment
+        from tracemill.flows.reporting import print_report
+        from tracemill.flows.stages import StageContext, execute_stage, get_stage
+        from tracemill.flows.train import TrainStage, trainer_parts
 
         # one line per logged step on stderr (the trainers log them, never print them)
         train_log = logging.getLogger("tracemill.train")
         if train_log.getEffectiveLevel() > logging.INFO:
             train_log.setLevel(logging.INFO)
-        from tracemill.flows.train import make_config, run_training
-
+        trainer_parts(trainer)  # an unknown trainer fails before anything else
         if not config.exists():
             raise FileNotFoundError(f"no config file {config}")
-        fields = {
-            "dataset": dataset,
-            "model": model,
-            "output_dir": output_dir,
-            "max_steps": max_steps,
-        }
-        cfg = make_config(
-            trainer,
-            {k: v for k, v in fields.items() if v is not None},
-            config_file=str(config),
-            catalog=catalog_location(catalog),
+        fields = {"dataset": dataset, "model": model, "output_dir": output_dir,
+                  "max_steps": max_steps}  # fmt: skip
+        overrides = {k: v for k, v in fields.items() if v is not None}
+        for item in sets or []:
+            key, value = parse_assignment(item)
+            overrides[key] = value
+        cfg = TrainStage(
+            trainer=trainer, config=overrides, config_file=str(config), report_dir=report_dir
         )
-        print_counts(f"train {trainer}", run_training(trainer, cfg))
+        ctx = StageContext(catalog=run.catalog, run_id=run.run_id, label="train")
+        run.config = cfg.model_dump(mode="json")
+        run.counts = execute_stage(get_stage("train"), ctx, cfg)
+        print_report(ctx.report)
 
 
 def register(app: typer.Typer) -> None:

@@ -16,6 +16,7 @@ from tracemill.pipelines.generate.base import (
     backend_kinds,
     build_sample,
     make_backend,
+    register_backend,
 )
 from tracemill.pipelines.generate.plan import (
     candidate_ids,
@@ -32,6 +33,7 @@ __all__ = [
     "GenerationRequest",
     "SamplingParams",
     "backend_kinds",
+    "register_backend",
     "build_sample",
     "candidate_ids",
     "make_backend",

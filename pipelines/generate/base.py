@@ -271,6 +271,19 @@ _BACKENDS: dict[str, str] = {
 """Backend kind → ``module:Class``; modules are imported only when a kind is made."""
 
 
+def register_backend(kind: str, target: str) -> None:
+    """Register a backend kind as ``"module:Class"`` (imported only when one is made).
+
+    A kind is taken once: registering another target under it raises ``ValueError``.
+    """
+    if ":" not in target:
+        raise ValueError(f"backend target must look like 'module:Class', got {target!r}")
+    old = _BACKENDS.get(kind)
+    if old is not None and old != target:
+        raise ValueError(f"backend {kind!r} is already registered as {old}; choose another name")
+    _BACKENDS[kind] = target
+
+
 def backend_kinds() -> list[str]:
     """Names accepted by :func:`make_backend`."""
     return sorted(_BACKENDS)

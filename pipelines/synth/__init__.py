@@ -2,8 +2,12 @@
 
 from tracemill.pipelines.synth.base import (
     Item,
+    Knob,
+    LevelTable,
     Task,
     curriculum,
+    describe_levels,
+    field_docs,
     generate_item,
     generate_problems,
     get_task,
@@ -19,8 +23,12 @@ from tracemill.pipelines.synth.base import (
 
 __all__ = [
     "Item",
+    "Knob",
+    "LevelTable",
     "Task",
     "curriculum",
+    "describe_levels",
+    "field_docs",
     "generate_item",
     "generate_problems",
     "get_task",

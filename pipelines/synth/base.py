@@ -21,7 +21,9 @@ response, calls ``check`` and returns a verdict. :func:`generate_problems` turns
 family + knobs into rows of the ``problems`` table.
 
 The curriculum is data: :func:`level_table` lists the knob values each level 1–10 sets,
-:func:`knob_trends` says which knobs change with the level (and which way), and
+:func:`knob_trends` says which knobs change with the level (and which way),
+:func:`describe_levels` names and describes every knob (reasoning-gym's curriculum
+attributes; a knob's description is its config field's docstring), and
 :func:`curriculum` walks chosen levels easy→hard as ``(level, config)`` pairs (SATURN's
 curriculum over k-SAT's (n, k, l) is ``curriculum("sat")``). :func:`parse_levels` reads
 ``"1-10"``/``"1,5,10"`` and :func:`spread_count` splits a count over levels.
@@ -105,7 +107,18 @@ def item_rng(name: str, seed: int, index: int) -> random.Random:
 
 
 def register_task(cls: type[Task]) -> type[Task]:
-    """Class decorator: register a family and its verifier under ``cls.name``."""
+    """Class decorator: register a family and its verifier under ``cls.name``.
+
+    A family name is taken once: another class under the same name raises ``ValueError``
+    (re-running the same class definition, e.g. a module reload, replaces it).
+    """
+    old = _TASKS.get(cls.name)
+    where = f"{cls.__module__}.{cls.__qualname__}"
+    if old is not None and f"{type(old).__module__}.{type(old).__qualname__}" != where:
+        raise ValueError(
+            f"task family {cls.name!r} is already registered by "
+            f"{type(old).__module__}.{type(old).__qualname__}; {where} must choose another name"
+        )
     task = cls()
     _TASKS[cls.name] = task
 
@@ -130,6 +143,7 @@ def register_task(cls: type[Task]) -> type[Task]:
         return Verdict(score >= 1.0, score, reason, {"answer": answer[:2000]})
 
     verify.__doc__ = f"Rule verifier of the synthetic family {cls.name!r}."
+    verify.__module__, verify.__qualname__ = cls.__module__, f"{cls.__qualname__}.verify"
     register_verifier(cls.name, cls.version)(verify)
     return cls
 
@@ -247,6 +261,83 @@ def knob_trends(name: str) -> dict[str, str]:
             up = down = False
         trends[knob] = "rises" if up else "falls" if down else "varies"
     return trends
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One difficulty knob of a family: what it is and what each level sets it to."""
+
+    name: str
+    description: str
+    """The knob's meaning (the attribute docstring of the family's config field)."""
+    values: tuple[Any, ...]
+    """Its value at levels 1, 2, …, 10."""
+    trend: str
+    """``fixed``, ``rises``, ``falls`` or ``varies`` from level 1 to 10."""
+
+
+@dataclass(frozen=True)
+class LevelTable:
+    """A family's curriculum, named and described: its knobs at every level 1–10."""
+
+    family: str
+    description: str
+    """How the levels rise (the docstring of ``config_for_level``)."""
+    knobs: tuple[Knob, ...]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """``[{"level": 1, knob: value, …}, …]`` (what :func:`level_table` returns)."""
+        return [
+            {"level": level, **{k.name: k.values[i] for k in self.knobs}}
+            for i, level in enumerate(LEVELS)
+        ]
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """Attribute docstrings of a dataclass's fields (the string under each field).
+
+    Read from the class's source, as pydantic's ``use_attribute_docstrings`` does; empty
+    when the source is not available.
+    """
+    import ast
+    import inspect
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError, SyntaxError):
+        return {}
+    body = next((n.body for n in tree.body if isinstance(n, ast.ClassDef)), [])
+    docs: dict[str, str] = {}
+    for node, nxt in zip(body, body[1:], strict=False):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(nxt, ast.Expr)
+            and isinstance(nxt.value, ast.Constant)
+            and isinstance(nxt.value.value, str)
+        ):
+            docs[node.target.id] = " ".join(nxt.value.value.split())
+    return docs
+
+
+def describe_levels(name: str) -> LevelTable:
+    """Family ``name``'s knobs, each with its description, values per level and trend."""
+    task = get_task(name)
+    configs = [task.config_for_level(level) for level in LEVELS]
+    docs = field_docs(type(configs[0]))
+    trends = knob_trends(name)
+    knobs = tuple(
+        Knob(
+            f.name,
+            docs.get(f.name, ""),
+            tuple(getattr(c, f.name) for c in configs),
+            trends[f.name],
+        )
+        for f in dataclasses.fields(configs[0])
+    )
+    doc = " ".join((type(task).config_for_level.__doc__ or "").split())
+    return LevelTable(name, doc, knobs)
 
 
 def curriculum(

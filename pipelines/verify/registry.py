@@ -74,13 +74,28 @@ _REGISTRY: dict[str, RegisteredVerifier] = {}
 
 
 def register_verifier(name: str, version: str) -> Callable[[VerifyFn], VerifyFn]:
-    """Decorator: register `fn` as verifier `name` at `version` (re-registering replaces)."""
+    """Decorator: register `fn` as verifier `name` at `version`.
+
+    A name belongs to one function: registering another one under a taken name raises
+    ``ValueError`` (re-running the same definition, e.g. a module reload, replaces it).
+    """
 
     def deco(fn: VerifyFn) -> VerifyFn:
+        old = _REGISTRY.get(name)
+        if old is not None and _origin(old.fn) != _origin(fn):
+            raise ValueError(
+                f"verifier {name!r} is already registered by {_origin(old.fn)}; "
+                f"{_origin(fn)} must choose another name"
+            )
         _REGISTRY[name] = RegisteredVerifier(name, version, fn, (fn.__doc__ or "").strip())
         return fn
 
     return deco
+
+
+def _origin(fn: Callable[..., Any]) -> str:
+    """Where a function is defined (``module.qualname``)."""
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
 def get_verifier(name: str) -> RegisteredVerifier:

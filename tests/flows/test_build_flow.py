@@ -4,17 +4,9 @@ import json
 
 import pytest
 import yaml
-from tracemill.pipelines.verify import Verdict, register_verifier
 from typer.testing import CliRunner
 
 from tests.pipelines.build_rows import PARAMS
-
-
-@register_verifier("tm_test_exact", "1")
-def _varied(problem, response):
-    """Score varies with the text (a stand-in for a real verifier)."""
-    score = (len(response) % 7) / 6
-    return Verdict(score > 0.5, score, "ok" if score > 0.5 else "wrong")
 
 
 def _reference_catalog(catalog_dir):
@@ -99,7 +91,7 @@ def test_cli_build_datasets_export(catalog_dir, tmp_path):
 
 @pytest.mark.slow
 def test_recipe_build_export_train(catalog_dir, tmp_path):
-    from tracemill.flows.recipe import run_recipe
+    from tracemill.flows.runner import run_recipe
     from tracemill.stores.catalog import open_catalog
 
     _reference_catalog(catalog_dir)

@@ -24,7 +24,7 @@ def command_names():
     import typer.main
 
     group = typer.main.get_command(app)
-    return sorted(group.commands)
+    return group.list_commands(None)
 
 
 def test_every_command_has_help():

@@ -191,7 +191,7 @@ def test_cli_curate_and_explain(catalog_dir: Path, tmp_path: Path) -> None:
     result = runner.invoke(
         app,
         ["curate", "--method", "exact", "--method", "near", "--threshold", "0.6",
-         "--ngram", "3", "--report", str(report)],
+         "--near-ngram", "3", "--report-json", str(report)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "exact" in result.output and "near" in result.output

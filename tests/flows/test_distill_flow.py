@@ -275,7 +275,7 @@ def test_stage_registered_and_cli_prints_summary(catalog_dir):
             "fake",
             "--model",
             "m",
-            "--n",
+            "--samples",
             "3",
             "--no-verify",
             "--max-tokens",

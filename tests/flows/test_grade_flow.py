@@ -16,7 +16,7 @@ from tracemill.flows.grade import (
     select,
     select_stage,
 )
-from tracemill.flows.stages import StageContext, get_stage
+from tracemill.flows.stages import StageContext, execute_stage, get_stage
 from typer.testing import CliRunner
 
 RATES = [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.25, 0.5, 0.75, 0.1]
@@ -273,12 +273,16 @@ def test_select_stage_band_curriculum_and_errors(store, tmp_path, catalog_dir):
     ctx = StageContext(catalog=str(catalog_dir), run_id="x", base_dir=tmp_path)
     _grade(store, _cfg(method="fixed_k", k=8), Factory(), tmp_path)
     store.close()
-    counters = select_stage(ctx, SelectStage(dataset="rl", band="0.01:0.99", curriculum=True))
+    cfg = SelectStage(dataset="rl", band="0.01:0.99", curriculum=True)
+    counters = execute_stage(get_stage("select"), ctx, cfg)  # the stage and its report
     assert counters["rows"] >= 1
     # the band drops never- and always-solved problems: no level 1 or 10 is left
     assert set(counters["levels"]) <= {str(lv) for lv in range(2, 10)}
     assert len(counters["stages"]) == len(counters["levels"])
-    assert Path(counters["report"]).exists()
+    report = Path(counters["report"])
+    assert report.exists() and "| level | supply | requested | taken |" in report.read_text()
+    assert (report.parent / "levels.png").exists()
+    assert json.loads((report.parent / "summary.json").read_text())["rows"] == counters["rows"]
     with pytest.raises(ValueError, match="distribution needs a size"):
         select_stage(ctx, SelectStage(dataset="bad", distribution="1:1"))
 
@@ -307,13 +311,13 @@ def test_cli_grade_and_select(store, catalog_dir, tmp_path):
     store.close()
     runner = CliRunner()
     result = runner.invoke(app, [
-        "grade", "--model", "m", "--k", "4", "--backend", "fake", "--fixed",
+        "grade", "--model", "m", "--samples", "4", "--backend", "fake", "--fixed",
         "--max-tokens", "50", "--catalog", str(catalog_dir), "--report-dir", str(tmp_path / "g"),
     ])
     assert result.exit_code == 0, result.output
     assert "vs fixed k" in result.output and "levels" in result.output
     result = runner.invoke(app, [
-        "grade", "--model", "m", "--k", "4", "--backend", "fake", "--adaptive",
+        "grade", "--model", "m", "--samples", "4", "--backend", "fake", "--adaptive",
         "--max-tokens", "50", "--catalog", str(catalog_dir), "--report-dir", str(tmp_path / "g"),
     ])
     assert result.exit_code == 0, result.output
@@ -332,7 +336,7 @@ def test_cli_calibrate_target_reads_the_catalog(catalog_dir, tmp_path):
     from tracemill.flows.cli import app
 
     args = ["calibrate", "game_of_24", "--model", "student", "--backend", "fake",
-            "--levels", "1-2", "--per-level", "2", "--k", "2", "--max-tokens", "50",
+            "--levels", "1-2", "--per-level", "2", "--samples", "2", "--max-tokens", "50",
             "--catalog", str(catalog_dir), "--report-dir", str(tmp_path / "cal")]  # fmt: skip
     runner = CliRunner()
     result = runner.invoke(app, [*args, "--target", "0.0"])
@@ -425,7 +429,7 @@ def test_grade_tiny_local_model_end_to_end_then_rerun_samples_nothing(
     catalog.close()
     result = CliRunner().invoke(app, [
         "grade", "--model", "tiny-guesser", "--backend", "transformers", "-o",
-        f"path={guesser}", "-o", "device=cpu", "-o", "batch_size=64", "--k", "24",
+        f"path={guesser}", "-o", "device=cpu", "-o", "batch_size=64", "--samples", "24",
         "--temperature", "1", "--top-p", "1", "--max-tokens", "1",
         "--catalog", str(catalog_dir), "--report-dir", str(tmp_path / "cli"),
     ])  # fmt: skip

@@ -5,7 +5,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from tracemill.flows.recipe import RecipeError, load_recipe, run_recipe
+from tracemill.flows.recipe import RecipeError, load_recipe
+from tracemill.flows.runner import run_recipe
 from tracemill.stores.catalog import open_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,6 +65,7 @@ def test_failed_run_is_recorded(tmp_path, catalog_dir):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(660)  # the run itself may take 600 s on a loaded machine
 def test_quickstart_end_to_end_with_prefect(tmp_path):
     env = {**os.environ, "TRACEMILL_CATALOG": str(tmp_path / "cat")}
     out = subprocess.run(

@@ -18,8 +18,16 @@ from __future__ import annotations
 from typing import Any
 
 from tracemill.catalogs.ids import canonical_json
+from tracemill.pipelines.verify import Verdict, register_verifier
 
 PARAMS = canonical_json({"temperature": 0.6})
+
+
+@register_verifier("tm_test_exact", "1")
+def _varied(problem: Any, response: str) -> Verdict:
+    """A toy verifier whose score varies with the text (so GRPO groups have variance)."""
+    score = (len(response) % 7) / 6
+    return Verdict(score > 0.5, score, "ok" if score > 0.5 else "wrong")
 
 
 def _problem(pid: str, **kw: Any) -> dict[str, Any]:

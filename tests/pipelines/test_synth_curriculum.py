@@ -118,3 +118,33 @@ def test_benchmark_runs_on_a_tiny_setting():
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert bad.returncode == 2 and "unknown families: nope" in bad.stderr
+
+
+@pytest.mark.parametrize("name", task_names())
+def test_level_tables_name_and_describe_every_knob(name):
+    from tracemill.pipelines.synth import describe_levels
+
+    table = describe_levels(name)
+    assert table.rows() == level_table(name)
+    assert table.description, f"{name}: config_for_level has no docstring"
+    assert [k.name for k in table.knobs] == list(knob_trends(name))
+    for knob in table.knobs:
+        assert knob.description, f"{name}.{knob.name} has no description (a field docstring)"
+        assert len(knob.values) == 10 and knob.trend == knob_trends(name)[knob.name]
+
+
+def test_field_docs_reads_attribute_docstrings():
+    import dataclasses
+
+    from tracemill.pipelines.synth import field_docs
+
+    @dataclasses.dataclass
+    class Demo:
+        a: int = 1
+        """First
+        knob."""
+        b: int = 2
+        c: int = 3
+        """Third knob."""
+
+    assert field_docs(Demo) == {"a": "First knob.", "c": "Third knob."}

@@ -3,18 +3,10 @@
 import pytest
 import torch
 from tracemill.pipelines.build import build_dataset
-from tracemill.pipelines.verify import Verdict, register_verifier
 
 from tests.pipelines.build_rows import fill_catalog
 
 pytestmark = pytest.mark.slow
-
-
-@register_verifier("tm_test_exact", "1")
-def _varied(problem, response):
-    """A toy verifier whose score varies with the text, so GRPO groups have variance."""
-    score = (len(response) % 7) / 6
-    return Verdict(score > 0.5, score, "ok" if score > 0.5 else "wrong")
 
 
 @pytest.fixture(scope="module")

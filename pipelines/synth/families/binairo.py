@@ -38,6 +38,7 @@ class BinairoConfig:
     size: int = 4
     """Side of the square: 4, 6, 8, 10, 12 or 14."""
     extra_givens: int = 2
+    """Givens kept beyond a minimal set (more = easier)."""
 
     def __post_init__(self) -> None:
         positive_int("size", self.size, 4, 14)

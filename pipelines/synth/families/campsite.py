@@ -43,8 +43,11 @@ class CampsiteConfig:
     """Knobs: grid shape and number of tree/tent pairs."""
 
     rows: int = 5
+    """Rows of the grid."""
     cols: int = 5
+    """Columns of the grid."""
     tents: int = 5
+    """Tree/tent pairs to place."""
 
     def __post_init__(self) -> None:
         positive_int("rows", self.rows, 3, 16)

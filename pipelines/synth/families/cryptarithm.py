@@ -98,8 +98,9 @@ class Cryptarithm(Task):
         addends: int = 2
         """How many words are added."""
         min_length: int = 2
+        """Shortest addend word."""
         max_length: int = 3
-        """Word lengths of the addends."""
+        """Longest addend word."""
 
         def __post_init__(self) -> None:
             if not 2 <= self.addends <= 4:

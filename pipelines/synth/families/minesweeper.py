@@ -36,8 +36,11 @@ class MinesweeperConfig:
     """Knobs: board shape, mine count and spare revealed cells."""
 
     rows: int = 4
+    """Rows of the board."""
     cols: int = 4
+    """Columns of the board."""
     mines: int = 3
+    """Mines hidden on the board."""
     extra_revealed: int = 2
     """Hidden cells shown again after minimizing (more = easier)."""
 

@@ -37,7 +37,9 @@ class NonogramConfig:
     """Knobs: picture shape and the share of shaded cells."""
 
     rows: int = 5
+    """Rows of the picture."""
     cols: int = 5
+    """Columns of the picture."""
     density: float = 0.55
     """Probability that a cell of the hidden picture is shaded."""
 

@@ -89,7 +89,9 @@ class Survo(Task):
         """Difficulty knobs."""
 
         rows: int = 3
+        """Rows of the grid."""
         cols: int = 3
+        """Columns of the grid."""
         blanks: int = 4
         """Cells left blank before any are revealed back to make the solution unique."""
 

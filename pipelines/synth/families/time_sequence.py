@@ -50,6 +50,7 @@ class TimeSequence(Task):
         """Difficulty knobs."""
 
         people: int = 2
+        """People whose calendars must all be free."""
         busy_blocks: int = 2
         """Busy blocks per person."""
         step: int = 60

@@ -111,6 +111,7 @@ class ZebraPuzzle(Task):
         """Difficulty knobs."""
 
         houses: int = 3
+        """Houses in the row."""
         attributes: int = 2
         """Attributes besides the house number (name is always one of them)."""
         relational: float = 0.3
