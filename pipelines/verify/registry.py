@@ -21,6 +21,8 @@ REASONS = frozenset(
         "wrong",
         "partial",
         "no_answer",
+        "format",
+        "ambiguous",
         "invalid_answer",
         "timeout",
         "runtime_error",

@@ -187,8 +187,11 @@ def test_graph_coloring_hand_made_triangle():
     assert score("graph_coloring", spec, "red, green, red") == 0.0
     with pytest.raises(ValueError):
         score("graph_coloring", spec, "red, green, pink")
-    with pytest.raises(ValueError):
-        score("graph_coloring", spec, "2: red, 1: green, 3: blue")
+    # labelled pairs are read by their labels, in any order
+    assert score("graph_coloring", spec, "2: red, 1: green, 3: blue") == 1.0
+    assert score("graph_coloring", spec, "Vertex 1 → red\nVertex 2 → red\nVertex 3 → blue") == 0.0
+    with pytest.raises(ValueError, match="each of the vertices"):
+        score("graph_coloring", spec, "1: red, 3: blue")
 
 
 # -- shortest_path ---------------------------------------------------------------------

@@ -117,10 +117,16 @@ class CipherTask(Task):
             difficulty=float(len(plain.replace(" ", "")) / 5 + 3 * config.key_length),
         )
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
-        """The decoded words must equal the plaintext (case and punctuation ignored)."""
+    def parse(self, spec: Mapping[str, Any], text: str) -> tuple[str, ...]:
+        """As many words as the ciphertext has (case and punctuation ignored)."""
         expected = [str(w) for w in spec["plaintext"]]
-        got = normalize_words(answer, limit=20 * sum(len(w) + 1 for w in expected) + 100)
-        if got == expected:
+        got = normalize_words(text, limit=20 * sum(len(w) + 1 for w in expected) + 100)
+        if len(got) != len(expected):
+            raise ValueError(f"expected {len(expected)} words, found {len(got)}")
+        return tuple(got)
+
+    def judge(self, spec: Mapping[str, Any], value: tuple[str, ...]) -> Verdict | float:
+        """The decoded words must equal the plaintext."""
+        if list(value) == [str(w) for w in spec["plaintext"]]:
             return 1.0
-        return wrong(answer, "the decoded text differs from the message")
+        return wrong("the decoded text differs from the message")

@@ -19,8 +19,8 @@ from typing import Any
 from pysat.formula import IDPool
 from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
 from tracemill.pipelines.synth.grid import (
-    MAX_PARSE_CHARS,
     UniquenessSolver,
+    check_length,
     difficulty_score,
     format_binary_grid,
     format_grid,
@@ -173,7 +173,7 @@ def parse_shading(answer: str, n: int) -> list[list[bool]]:
     When the answer repeats the puzzle's numbers (any digit 2–9 appears), a digit is an
     unshaded cell and ``#``, ``X`` or ``*`` a shaded one.
     """
-    if re.search(r"[2-9]", answer[:MAX_PARSE_CHARS]):
+    if re.search(r"[2-9]", check_length(answer)):
         alphabet = {str(d): False for d in range(10)} | dict.fromkeys(_SHADE_MARKS, True)
         return parse_grid(answer, n, n, alphabet)
     return parse_binary_grid(answer, n, n)
@@ -241,8 +241,16 @@ class HitoriTask(Task):
             },
         )
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
-        """Every Hitori rule holds for the answer's shading."""
+    def parse(self, spec: Mapping[str, Any], text: str) -> list[list[bool]]:
+        """A shading grid (see :func:`parse_shading`)."""
+        return parse_shading(text, int(spec["size"]))
+
+    def echoes(self, spec: Mapping[str, Any]) -> list[Any]:
+        """The numbers as shown read as a grid with nothing shaded."""
         n = int(spec["size"])
-        bad = hitori_violation(spec["numbers"], parse_shading(answer, n))
-        return wrong(answer, bad) if bad else 1.0
+        return [[[False] * n for _ in range(n)]]
+
+    def judge(self, spec: Mapping[str, Any], grid: list[list[bool]]) -> Verdict | float:
+        """Every Hitori rule holds for the answer's shading."""
+        bad = hitori_violation(spec["numbers"], grid)
+        return wrong(bad) if bad else 1.0

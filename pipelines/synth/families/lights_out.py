@@ -109,10 +109,17 @@ class LightsOutTask(Task):
             metadata={"lit": sum(map(sum, state))},
         )
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
-        """Simulate the presses: every light must be off afterwards."""
+    def parse(self, spec: Mapping[str, Any], text: str) -> list[list[bool]]:
+        """A size × size grid of pressed (1) / unpressed (0) cells."""
         n = int(spec["size"])
-        presses = parse_binary_grid(answer, n, n)
+        return parse_binary_grid(text, n, n)
+
+    def echoes(self, spec: Mapping[str, Any]) -> list[Any]:
+        """The starting board (0/1 lights), which reads like a press grid."""
+        return [[[bool(v) for v in row] for row in spec["state"]]]
+
+    def judge(self, spec: Mapping[str, Any], presses: list[list[bool]]) -> Verdict | float:
+        """Simulate the presses: every light must be off afterwards."""
         final = apply_presses([[int(v) for v in row] for row in spec["state"]], presses)
         lit = sum(map(sum, final))
-        return wrong(answer, f"{lit} light(s) still on") if lit else 1.0
+        return wrong(f"{lit} light(s) still on") if lit else 1.0

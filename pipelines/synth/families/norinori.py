@@ -23,10 +23,10 @@ from pysat.formula import IDPool
 from pysat.solvers import Solver
 from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
 from tracemill.pipelines.synth.grid import (
-    MAX_PARSE_CHARS,
     SOLVER,
     UniquenessSolver,
     border_cells,
+    check_length,
     difficulty_score,
     exactly,
     format_binary_grid,
@@ -353,7 +353,7 @@ def norinori_violation(
 
 def parse_shading(answer: str, n: int) -> list[list[bool]]:
     """A shading grid (``#``/``.``, ``1``/``0``, …) or a list of shaded 1-based cells."""
-    if _COORDINATES.search(answer[:MAX_PARSE_CHARS]):
+    if _COORDINATES.search(check_length(answer)):
         cells = parse_cells(answer, n, n)
         return [[(r, c) in cells for c in range(n)] for r in range(n)]
     return parse_binary_grid(answer, n, n)
@@ -435,12 +435,14 @@ class NorinoriTask(Task):
             },
         )
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
+    def parse(self, spec: Mapping[str, Any], text: str) -> list[list[bool]]:
+        """A shading grid or a list of shaded cells (see :func:`parse_shading`)."""
+        return parse_shading(text, int(spec["size"]))
+
+    def judge(self, spec: Mapping[str, Any], grid: list[list[bool]]) -> Verdict | float:
         """Every rule holds and revealed cells stay shaded."""
-        n = int(spec["size"])
-        grid = parse_shading(answer, n)
         for r, c in spec["shaded"]:
             if not grid[r][c]:
-                return wrong(answer, f"cell ({r + 1}, {c + 1}) must be shaded")
+                return wrong(f"cell ({r + 1}, {c + 1}) must be shaded")
         bad = norinori_violation(grid, spec["regions"])
-        return wrong(answer, bad) if bad else 1.0
+        return wrong(bad) if bad else 1.0

@@ -235,12 +235,15 @@ class StarBattleTask(Task):
             },
         )
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
-        """Every rule holds and revealed stars are kept."""
+    def parse(self, spec: Mapping[str, Any], text: str) -> list[list[bool]]:
+        """A size × size grid of star / empty cells."""
         n = int(spec["size"])
-        grid = parse_binary_grid(answer, n, n)
+        return parse_binary_grid(text, n, n)
+
+    def judge(self, spec: Mapping[str, Any], grid: list[list[bool]]) -> Verdict | float:
+        """Every rule holds and revealed stars are kept."""
         for r, c in spec["stars"]:
             if not grid[r][c]:
-                return wrong(answer, f"cell ({r + 1}, {c + 1}) must hold a star")
+                return wrong(f"cell ({r + 1}, {c + 1}) must hold a star")
         bad = star_violation(grid, spec["regions"])
-        return wrong(answer, bad) if bad else 1.0
+        return wrong(bad) if bad else 1.0
