@@ -68,6 +68,11 @@ def check_length(text: str, limit: int = MAX_PARSE_CHARS) -> str:
     return text
 
 
+def without_row_labels(text: str) -> str:
+    """``text`` with row labels (``Row 1:``, ``1:``, ``(1)``) removed from its lines."""
+    return "\n".join(_ROW_LABEL.sub("", line) for line in text.split("\n"))
+
+
 def _grid_lines(text: str) -> list[str]:
     lines = []
     for raw in text.split("\n"):

@@ -132,7 +132,7 @@ _LATEX_RULES = re.compile(
 )
 _TEXT_CMD = re.compile(
     r"\\(?:text|textbf|textit|textrm|texttt|textsf|mathrm|mathbf|mathit|mathsf|mathtt|"
-    r"mbox|operatorname|emph|boxed|fbox|underline|bm|boldsymbol|mathbb)\s*\{([^{}]*)\}"
+    r"mbox|operatorname|emph|underline|bm|boldsymbol|mathbb)\s*\{((?:[^{}\\]|\\.)*)\}"
 )
 _LATEX_WORDS = {
     r"\neg": "¬",
@@ -220,6 +220,8 @@ def clean(text: str) -> str:
     out = _HTML_BREAK.sub("\n", out)
     out = _HTML_TAG.sub("", out)
     out = _FENCE_LINE.sub("", out)
+    for box in reversed(_boxes(out)):  # \boxed{…} → its content (escaped braces kept)
+        out = out[: box.start] + " " + box.text + " " + out[box.end :]
     # LaTeX layout
     out = _ENV.sub("\n", out)
     out = _ROW_BREAK.sub("\n", out)
@@ -271,7 +273,7 @@ _CUE_WORDS = (
     r"colou?ring|sequence|list|mapping|square|sudoku|state)s?"
 )
 _CUE_PRE = r"[\s*_#>`$+•-]*"
-_CUE_POST = r"(?:\*\*|`|\$|\s)*"
+_CUE_POST = r"(?:\*\*)?[ \t]*"
 _CUE_START = re.compile(
     r"^"
     + _CUE_PRE
@@ -290,7 +292,7 @@ _CUE_INLINE = re.compile(
     re.I,
 )
 _CUE_KEYWORD = re.compile(r"(?i)answer|solution|result|final|complete|filled|solved|full")
-_HAS_CONTENT = re.compile(r"[A-Za-z0-9(\[{#*.]")
+_MARKUP_ONLY = re.compile(r"[\s*_`$]+")
 _LINE_MARKUP = re.compile(r"[*_#>`]+|^\s*[-+•]\s+|\$")
 
 
@@ -398,7 +400,7 @@ def _cues(final: str) -> list[Region]:
             if m is None:
                 continue
         rest = m.group("rest").strip()
-        if _HAS_CONTENT.search(rest) and not rest.rstrip("*").rstrip().endswith(":"):
+        if _MARKUP_ONLY.sub("", rest) and not rest.rstrip("*").rstrip().endswith(":"):
             out.append(Region(rest, "cue", starts[i] + m.start("rest"), starts[i] + len(line)))
             continue
         if weak:
@@ -425,7 +427,7 @@ def explicit_regions(final: str) -> list[Region]:
 # --------------------------------------------------------------------------- pieces
 
 _PARAGRAPH_SPLIT = re.compile(r"\n[ \t]*\n")
-_TAIL_LINK = re.compile(r"(?::\s|\bis\b|\bare\b|\bequals\b)\s*", re.I)
+_TAIL_LINK = re.compile(r"(?:(?:\bis\b|\bare\b|\bequals\b)\s*:?|:)(?:\*\*)?\s+", re.I)
 _STANDALONE_NUMBER = re.compile(r"(?<![\w.])\d+(?![\w.])")
 _END_PUNCT = re.compile(r"(?<=[A-Za-z0-9)\]}])[.!;,]+$")
 _TRAILING_PUNCT = re.compile(r"[\s.!;,]+$")

@@ -102,7 +102,9 @@ def test_cipher_hand_made_caesar_and_vigenere():
     assert shift_text("attack at dawn", [11, 4, 12, 14, 13]) == "lxfopv ef rnhr"  # key "lemon"
     spec = {"plaintext": ["hello", "world"]}
     assert score("cipher", spec, "Hello, World!") == 1.0
-    assert score("cipher", spec, "hello word") == 0.0
+    assert score("cipher", spec, "hello words") == 0.0
+    with pytest.raises(ValueError, match="lengths"):  # not the ciphertext's shape
+        score("cipher", spec, "hello word")
 
 
 def test_cipher_decoding_the_ciphertext_gives_the_answer():

@@ -118,11 +118,12 @@ class CipherTask(Task):
         )
 
     def parse(self, spec: Mapping[str, Any], text: str) -> tuple[str, ...]:
-        """As many words as the ciphertext has (case and punctuation ignored)."""
+        """Words shaped like the ciphertext's (both ciphers keep word lengths), case ignored."""
         expected = [str(w) for w in spec["plaintext"]]
         got = normalize_words(text, limit=20 * sum(len(w) + 1 for w in expected) + 100)
-        if len(got) != len(expected):
-            raise ValueError(f"expected {len(expected)} words, found {len(got)}")
+        if [len(w) for w in got] != [len(w) for w in expected]:
+            shape = [len(w) for w in expected]
+            raise ValueError(f"expected {len(expected)} words of lengths {shape}")
         return tuple(got)
 
     def judge(self, spec: Mapping[str, Any], value: tuple[str, ...]) -> Verdict | float:

@@ -32,6 +32,7 @@ from tracemill.pipelines.synth.grid import (
     parse_grid,
     positive_int,
     random_latin_square,
+    without_row_labels,
     wrong,
 )
 from tracemill.pipelines.verify.registry import Verdict
@@ -173,7 +174,7 @@ def parse_shading(answer: str, n: int) -> list[list[bool]]:
     When the answer repeats the puzzle's numbers (any digit 2–9 appears), a digit is an
     unshaded cell and ``#``, ``X`` or ``*`` a shaded one.
     """
-    if re.search(r"[2-9]", check_length(answer)):
+    if re.search(r"[2-9]", without_row_labels(check_length(answer))):
         alphabet = {str(d): False for d in range(10)} | dict.fromkeys(_SHADE_MARKS, True)
         return parse_grid(answer, n, n, alphabet)
     return parse_binary_grid(answer, n, n)

@@ -145,8 +145,8 @@ class WordLadderTask(Task):
         size = len(str(spec["start"]))
         ladder = parse_list(text, split_spaces=True, max_items=4 * (steps + 1) + 10)
         bad = next((w for w in ladder if not _WORD.fullmatch(w) or len(w) != size), None)
-        if bad is not None or not ladder:
-            raise ValueError(f"{(bad or '')[:30]!r} is not a {size}-letter word")
+        if bad is not None or len(ladder) < 2:
+            raise ValueError(f"{(bad or '')[:30]!r} is not a ladder of {size}-letter words")
         return tuple(ladder)
 
     def judge(self, spec: Mapping[str, Any], ladder: tuple[str, ...]) -> Verdict | float:
