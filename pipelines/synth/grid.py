@@ -50,8 +50,8 @@ _OR = re.compile(r"(?i)\b(?:or|either|maybe|possibly)\b|/")
 FILLED = "#"
 EMPTY = "."
 BINARY_CELLS: dict[str, bool] = {
-    **dict.fromkeys("#1xX*■█⬛◼▪●★✓✔bB", True),
-    **dict.fromkeys(".0-_oO□⬜◻▫○wW", False),
+    **dict.fromkeys("#1xX*■█⬛◼▪●★bB", True),
+    **dict.fromkeys(".0-_oO□⬜◻▫○·wW", False),
 }
 """Tolerant spellings of a shaded (True) / unshaded (False) cell."""
 

@@ -166,6 +166,7 @@ _LIST_SPLIT = re.compile(r"\s*(?:,|;|\n|\s\|\s|→|->|=>|\s-\s|\s<\s)\s*")
 _WRAPPERS = "[](){}\"'`"
 _NUMBERING = re.compile(r"^\s*(?:\d{1,3}[.)]|\(\d{1,3}\)|[a-z][.)])\s+")
 _AND = re.compile(r"(?i)^(?:and|then)\s+")
+_NUMBER_TOKEN = re.compile(r"\(?\d{1,3}[.)]")
 
 
 def normalize_token(token: str) -> str:
@@ -189,7 +190,7 @@ def parse_list(text: str, *, max_items: int = 1000, split_spaces: bool = False) 
     lines = [_NUMBERING.sub("", line) for line in text.split("\n")]
     parts = [p for line in lines for p in _LIST_SPLIT.split(line)]
     if split_spaces:
-        parts = [w for p in parts for w in p.split()]
+        parts = [w for p in parts for w in p.split() if not _NUMBER_TOKEN.fullmatch(w)]
     tokens = [normalize_token(_AND.sub("", p.strip())) for p in parts]
     tokens = [t for t in tokens if t]
     if len(tokens) > max_items:
@@ -219,6 +220,7 @@ def parse_vocabulary_list(
 
 
 _INT = re.compile(r"[-+]?\d+")
+_RULE_LINE = re.compile(r"\s*[-=+_|:]{3,}[-=+_|: ]*")
 _INT_SEPARATORS = re.compile(r"[\s,;|\[\](){}]+")
 _ROW_LABEL = re.compile(
     r"^\s*(?:(?:row|line|r)\s*\d{1,2}\s*[:=.)\-]|\d{1,2}\s*:|\(\d{1,2}\))\s*", re.IGNORECASE
@@ -228,8 +230,8 @@ _ROW_LABEL = re.compile(
 def parse_int_grid(text: str, rows: int, cols: int) -> list[list[int]]:
     """Read a ``rows``×``cols`` grid of integers in reading order.
 
-    Separators are free (spaces, commas, newlines, brackets, ``|``) and optional ``Row k:``
-    labels are ignored; every other token must be an integer, and there must be exactly
+    Separators are free (spaces, commas, newlines, brackets, ``|``), optional ``Row k:``
+    labels and ruled lines (``---+---``) are ignored; every other token must be an integer, and there must be exactly
     ``rows * cols`` of them (one row per line, or all on one line).
     """
     if not isinstance(text, str):
@@ -238,6 +240,8 @@ def parse_int_grid(text: str, rows: int, cols: int) -> list[list[int]]:
         raise ValueError("grid answer too long")
     grid_rows: list[list[int]] = []
     for line in text.split("\n"):
+        if _RULE_LINE.fullmatch(line):
+            continue  # a ruled line between rows (---+---)
         tokens = [t for t in _INT_SEPARATORS.split(_ROW_LABEL.sub(" ", line)) if t]
         if not tokens:
             continue

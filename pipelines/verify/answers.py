@@ -400,6 +400,8 @@ def _cues(final: str) -> list[Region]:
             if m is None:
                 continue
         rest = m.group("rest").strip()
+        if rest.endswith("**") and rest.count("**") % 2:  # "**Answer: 42**"
+            rest = rest[:-2].rstrip()
         if _MARKUP_ONLY.sub("", rest) and not rest.rstrip("*").rstrip().endswith(":"):
             out.append(Region(rest, "cue", starts[i] + m.start("rest"), starts[i] + len(line)))
             continue
@@ -466,7 +468,7 @@ def _paragraphs(text: str) -> list[str]:
 
 def _without_lead_in(paragraph: str) -> str | None:
     """A paragraph without leading lines that introduce it ("Here is the grid:")."""
-    lines = paragraph.split("\n")
+    lines = paragraph.strip().split("\n")
     k = 0
     while k < len(lines) - 1 and k < 3:
         plain = _LINE_MARKUP.sub("", lines[k]).strip()
@@ -706,9 +708,14 @@ def read_answer(
         return Reading("ambiguous", text=text, source=source, error=error)
     if implicit.error is not None:
         text, source, error = implicit.error
-        status = "format" if source in ("fence", "table", "math") else "no_answer"
-        return Reading(status, text=text, source=source, error=error)
+        structured = source in ("fence", "table", "math") or _has_structure(rest)
+        return Reading("format" if structured else "no_answer", text=text, source=source, error=error)
     return Reading("no_answer")
+
+
+def _has_structure(text: str) -> bool:
+    """Whether a text holds a code fence, a markdown table or display math."""
+    return bool(_FENCE.search(text) or _tables(text) or _DISPLAY.search(text))
 
 
 def _trim(text: str) -> str:

@@ -307,6 +307,26 @@ def grid_styles(grid: list[list[str]], family: str) -> list[Style]:
         ("commas-in-tag", "<answer>\n" + "\n".join(",".join(r) for r in grid) + "\n</answer>"),
         ("answer-colon-fence-prose", f"**Answer:**\n```text\n{lines}\n```\nLet me know if you'd like the steps."),
     ]
+    half = len(grid) // 2
+    ruled = "\n".join(
+        " ".join(r[: cols // 2]) + " | " + " ".join(r[cols // 2 :])
+        + ("\n" + "-" * (cols // 2 * 2) + "+" + "-" * (cols - cols // 2) * 2 if i == half - 1 else "")
+        for i, r in enumerate(grid)
+    )
+    pylist_inline = "[" + ", ".join("[" + ", ".join(r if numeric else [f"'{v}'" for v in r]) + "]" for r in grid) + "]"
+    checks = "\n".join(f"- Row {i + 1}: {', '.join(r)} ✓" for i, r in enumerate(grid))
+    letters = "ABCDEFGHIJKLMNOP"[:cols]
+    out += [
+        ("table-and-tag", f"Here is the grid:\n\n{header}{table}\n\n<answer>\n{lines}\n</answer>"),
+        ("ruled-fence", f"```\n{ruled}\n```"),
+        ("verification-after", f"Here is the solved grid:\n\n{lines}\n\n**Verification:**\n{checks}"),
+        ("pmatrix-display", f"$$\n\\begin{{pmatrix}}\n{array}\n\\end{{pmatrix}}\n$$"),
+        ("one-line-python-list", f"The answer is {pylist_inline}."),
+        ("tag-with-lead-in", f"<answer>\nThe solved grid:\n{lines}\n</answer>"),
+        ("pipes-without-header", "\n".join("| " + " | ".join(r) + " |" for r in grid)),
+        ("tab-separated", "\n".join("\t".join(r) for r in grid)),
+        ("lettered-columns-table", "|   | " + " | ".join(letters) + " |\n" + "|---" * (cols + 1) + "|\n" + "\n".join(f"| {i + 1} | " + " | ".join(r) + " |" for i, r in enumerate(grid))),
+    ]
     binary = {v for r in grid for v in r} <= {"#", ".", "*", "0", "1"}
     if binary and family not in ("binairo", "lights_out"):
         squares = "\n".join(" ".join("■" if v in "#*1" else "□" for v in r) for r in grid)
@@ -329,6 +349,9 @@ def pairs_styles(pairs: list[tuple[int, int]], family: str) -> list[Style]:
         ("final-answer-bold", f"**Final Answer:** {plain}"),
         ("row-column-words", "<answer>\n" + "\n".join(f"Row {r}, Column {c}" for r, c in pairs) + "\n</answer>"),
         ("arrows", f"{GPT_INTRO}Answer: " + " → ".join(f"({r},{c})" for r, c in pairs)),
+        ("semicolons", "Cells: " + "; ".join(f"({r},{c})" for r, c in pairs)),
+        ("row-col-prose", f"The {what} " + ", ".join(f"(row {r}, col {c})" for r, c in pairs) + "."),
+        ("nested-list-tag", "<answer>[" + ", ".join(f"[{r}, {c}]" for r, c in pairs) + "]</answer>"),
     ]
 
 
@@ -349,6 +372,13 @@ def sat_styles(values: list[tuple[int, int]], family: str) -> list[Style]:
         ("dimacs", f"<answer>v {' '.join(str(v if b else -v) for v, b in values)} 0</answer>"),
         ("literal-list-boxed", "\\boxed{" + ", ".join(f"x_{v}" if b else f"\\neg x_{v}" for v, b in values) + "}"),
         ("lines-in-tag", "<answer>\n" + "\n".join(f"x{v} = {b}" for v, b in values) + "\n</answer>"),
+        ("bold-pieces", "\n".join(f"**x{v}** = **{tf[b]}**" for v, b in values)),
+        ("with-parentheticals", "Final answer:\n" + "\n".join(f"x{v} = {b} ({tf[b].lower()})" for v, b in values)),
+        ("set-braces", "Assignment: {" + ", ".join(f"x{v}: {b}" for v, b in values) + "}"),
+        ("space-separated-tag", "<answer>" + " ".join(f"x{v}={b}" for v, b in values) + "</answer>"),
+        ("latex-bullets", "\n".join(f"- $x_{v} = \\text{{{tf[b]}}}$" for v, b in values)),
+        ("explained-lines", "<answer>\n" + "\n".join(f"x{v} = {b}  (satisfies clause {v + 1})" for v, b in values) + "\n</answer>"),
+        ("tried-then-final", "Try x1 = 0 and x2 = 0: clause 1 fails.\n\nSo the assignment is " + ", ".join(f"x{v} = {b}" for v, b in values) + "."),
     ]
 
 
@@ -365,6 +395,7 @@ def mapping_styles(pairs: list[tuple[str, int]], family: str) -> list[Style]:
         ("arrows", "<answer>" + ", ".join(f"{k} → {v}" for k, v in pairs) + "</answer>"),
         ("json-fence", "Here is the mapping:\n```json\n" + json.dumps(dict(pairs)) + "\n```"),
         ("prose-line", f"{GPT_INTRO}Therefore the digits are " + ", ".join(f"{k}: {v}" for k, v in pairs) + "."),
+        ("python-dict", "{" + ", ".join(f"'{k}': {v}" for k, v in pairs) + "}"),
     ]
 
 
@@ -391,7 +422,19 @@ def roles_styles(pairs: list[tuple[str, str]], family: str) -> list[Style]:
         ("prose-final-line", f"{GPT_INTRO}Therefore, {sentence}."),
         ("json-fence", "```json\n" + json.dumps({n: r for n, r in pairs}) + "\n```"),
         ("bare-reference-line", ref),
+        ("parenthetical-roles", ", ".join(f"{n} is a {r} ({'truth-teller' if r == 'knight' else 'liar'})" for n, r in pairs) + "."),
+        ("emoji-bullets", "\n".join(f"- **{n}**: {r.capitalize()} ✅" for n, r in pairs)),
+        ("dash-lines", "\n".join(f"{n} - {r.capitalize()}" for n, r in pairs)),
+        ("plural-groups", "So " + "; ".join(s for s in (_group(knights, "knight"), _group(knaves, "knave")) if s) + "."),
     ]
+
+
+def _group(names: list[str], role: str) -> str:
+    if not names:
+        return ""
+    if len(names) == 1:
+        return f"{names[0]} is a {role}"
+    return ", ".join(names[:-1]) + f" and {names[-1]} are {role}s"
 
 
 def zebra_styles(value: tuple[list[str], list[list[str]]], family: str) -> list[Style]:
@@ -422,6 +465,10 @@ def zebra_styles(value: tuple[list[str], list[list[str]]], family: str) -> list[
         ("numbered-list", "Final answer:\n" + "\n".join(f"{i + 1}. {', '.join(h)}" for i, h in enumerate(houses))),
         ("fence-pipes", "```\n" + "\n".join(f"House {i + 1} | " + " | ".join(h) for i, h in enumerate(houses)) + "\n```\nDone."),
         ("bare-reference", ref),
+        ("pipes-in-lines", "\n".join(f"House {i + 1}: " + " | ".join(h) for i, h in enumerate(houses))),
+        ("row-table-without-header", "\n".join(f"| House {i + 1} | " + " | ".join(h) + " |" for i, h in enumerate(houses))),
+        ("parenthetical-attributes", "\n".join(f"House {i + 1} (" + ", ".join(f"{k.capitalize()}: {v}" for k, v in zip(keys, h, strict=True)) + ")" for i, h in enumerate(houses))),
+        ("house-blocks", "\n\n".join(f"**House {i + 1}**\n" + "\n".join(f"- {k.capitalize()}: {v.capitalize()}" for k, v in zip(keys, h, strict=True)) for i, h in enumerate(houses))),
         ("qwen-boxed-tag", f"{THINK}<answer>\n\\boxed{{\n\\begin{{array}}{{l}}\n" + " \\\\\n".join(f"\\text{{House {i + 1}: {', '.join(h)}}}" for i, h in enumerate(houses)) + "\n\\end{array}\n}\n</answer>"),
     ]
 
@@ -442,6 +489,7 @@ def list_styles(items: list[str], family: str) -> list[Style]:
         ("answer-colon", f"Answer: {ref}"),
         ("unclosed-tag", f"{THINK}<answer>{ref}"),
     ]
+    out.append(("inline-numbered", "Result: " + " ".join(f"{i + 1}) {w}" for i, w in enumerate(items))))
     if family == "word_ladder":
         out.append(("arrows", f"{GPT_INTRO}**Ladder:** " + " → ".join(w.upper() for w in items)))
     if family == "graph_coloring":
@@ -449,6 +497,7 @@ def list_styles(items: list[str], family: str) -> list[Style]:
         out.append(("table", "| Vertex | Colour |\n|---|---|\n" + "\n".join(f"| {i + 1} | {c} |" for i, c in enumerate(items))))
     if family == "word_sorting":
         out.append(("space-separated", f"<answer>{' '.join(items)}</answer>"))
+        out.append(("less-than-chain", " < ".join(items)))
     if family == "web_of_lies":
         out.append(("capitalised", f"<answer>{', '.join(w.capitalize() for w in items)}</answer>"))
     return out
@@ -495,6 +544,9 @@ def scalar_styles(value: str, family: str) -> list[Style]:
         ("tag-with-boxed", f"<answer>\\boxed{{{latex}}}</answer>"),
         ("answer-colon-code", f"Answer: `{value}`"),
         ("llama-final-answer-is", f"{GPT_INTRO}The final answer is: {value}"),
+        ("bold-whole-line", f"**Answer: {value}**"),
+        ("display-math", f"The {noun}:\n$$\n{latex}\n$$"),
+        ("answer-then-explanation", f"Answer: {value}\n\nExplanation: this follows from the steps above."),
     ]
 
 
@@ -514,6 +566,7 @@ def expression_styles(value: str, family: str) -> list[Style]:
         ("final-answer-bold", f"**Final Answer:** `{value}`"),
         ("fence", f"```\n{value}\n```\nThis uses every number exactly once." if family == "game_of_24" else f"```\n{value}\n```\nThe equation holds."),
         ("heading-block", f"### Answer\n\n$${latex}$$"),
+        ("latex-inline-prose", f"The expression is ${latex}{target}$."),
     ]
 
 

@@ -21,7 +21,9 @@ OPS = ("AND", "OR", "XOR", "+")
 _BINARY = re.compile(r"[01]{1,400}")
 _BASE_SUFFIX = re.compile(r"(?:_\{?2\}?|\(base\s*2\)|\s+in\s+binary|\(binary\))$")
 _DECIMAL_NOTE = re.compile(
-    r"\s*\(\s*(?:=\s*)?\d{1,40}(?:\s*(?:in\s+)?(?:decimal|base\s*10|_\{?10\}?))?\s*\)$"
+    r"\s*\(\s*(?:=|which\s+is|that\s+is|i\.e\.,?)?\s*\d{1,40}"
+    r"(?:\s*(?:in\s+)?(?:decimal|base\s*10|_\{?10\}?))?\s*\)$",
+    re.I,
 )
 
 _LEVELS = {

@@ -26,6 +26,11 @@ _GROUP = re.compile(
     r"(?=$|\n|[.;]|\b(?:and\s+)?knaves?\b|\b(?:and\s+)?knights?\b)",
     re.I,
 )
+_PLURAL = re.compile(
+    r"\b((?:[A-Za-z]+\s*(?:,\s*(?:and\s+)?|\band\s+))+[A-Za-z]+)\s+(?:are|were)\s+"
+    r"(?:both\s+|all\s+)?(knight|knave)s\b",
+    re.I,
+)
 _ROLE_HEDGE = re.compile(
     r"(?i)\b(knight|knave)s?\s+(?:or|and/or|/)\s+(?:an?\s+)?(knight|knave)"
     r"|\b(?:either|maybe|possibly|perhaps|could be|might be)\b"
@@ -170,6 +175,9 @@ class KnightsAndKnaves(Task):
         for name, role in _ROLE.findall(text):
             assign(name, role)
         for role, group in _GROUP.findall(text):
+            for name in re.findall(r"[A-Za-z]+", group):
+                assign(name, role)
+        for group, role in _PLURAL.findall(text):
             for name in re.findall(r"[A-Za-z]+", group):
                 assign(name, role)
         missing = sorted(names - set(given))

@@ -16,6 +16,12 @@ _NUMBER = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
 _COUNT = re.compile(rf"(\d{{1,6}}|{_NUMBER})(?:\s+[a-z][a-z ]{{0,40}})?\.?")
 """A count, and optionally the noun after it ("6 vegetables")."""
 _COUNT_WORD = re.compile(rf"\b(?:\d{{1,6}}|{_NUMBER})\b")
+_NUMBERING = re.compile(r"^\s*\d{1,3}[.)]\s+")
+_SENTENCE = re.compile(
+    r"(?=[^\n]*\b(?:total|in all|altogether|have|has|there (?:are|is)|count(?:ed)?)\b)"
+    r"[^\n]{1,120}"
+)
+"""A one-line sentence that states a count ("You have 6 vegetables in total.")."""
 
 
 def _amount(count: int, noun: str, rng: random.Random, digits: bool) -> str:
@@ -109,13 +115,18 @@ class ObjectCounting(Task):
         return Item(question, str(total), spec, difficulty=float(config.items + 2 * config.changes))
 
     def parse(self, spec: Mapping[str, Any], text: str) -> int:
-        """A count in digits or as a number word, optionally followed by its noun."""
-        m = _COUNT.fullmatch(text.strip().lower())
-        if not m:
-            if len(_COUNT_WORD.findall(text.lower())) > 1:
+        """A count in digits or as a number word (with its noun, or alone in a short sentence)."""
+        plain = _NUMBERING.sub("", text.strip().lower())
+        m = _COUNT.fullmatch(plain)
+        counts = _COUNT_WORD.findall(plain)
+        if m:
+            token = m.group(1)
+        elif len(counts) == 1 and _SENTENCE.fullmatch(plain):
+            token = counts[0]  # one count in a counting sentence: "You have 6 vegetables."
+        else:
+            if len(counts) > 1:
                 refuse_hedge(text, "counts")
             raise ValueError(f"not a count: {text[:50]!r}")
-        token = m.group(1)
         return NUMBER_WORDS.index(token) if token in NUMBER_WORDS else int(token)
 
     def judge(self, spec: Mapping[str, Any], value: int) -> float:

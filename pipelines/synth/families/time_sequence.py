@@ -146,7 +146,7 @@ class TimeSequence(Task):
         if len(times) > 1 or len(counts) > 1:
             refuse_hedge(text, "times")
             raise ValueError("expected one time and one count")
-        if len(times) != 1 or len(counts) != 1 or len(_WORD.findall(rest)) > 12:
+        if len(times) != 1 or len(counts) != 1 or len(_WORD.findall(rest)) > 16:
             raise ValueError(f"expected 'HH:MM, N', got {text[:60]!r}")
         return times.pop(), counts.pop()
 

@@ -21,7 +21,8 @@ _YES = {"yes", "true", "truthful", "honest", "truth-teller", "truthteller", "tel
 _NO = {"no", "false", "liar", "lies", "lying", "is lying", "is a liar", "does not tell the truth"}
 _WORDS = "|".join(sorted((w.replace(" ", r"\s+") for w in _YES | _NO), key=len, reverse=True))
 _VERDICT = re.compile(
-    rf"(?:[a-z]+\s*[:=\-]\s*)?({_WORDS})|[a-z]+\s+(?:is\s+(?:a\s+)?)?({_WORDS})", re.I
+    rf"(?:[a-z]+(?:\s+\d{{1,2}})?\s*[:=\-]\s*)?({_WORDS})|[a-z]+\s+(?:is\s+(?:a\s+)?)?({_WORDS})",
+    re.I,
 )
 
 Claim = tuple[int, str, Callable[[tuple[bool, ...]], bool]]

@@ -234,10 +234,11 @@ class ZebraPuzzle(Task):
         """Each house's values, houses 1…n.
 
         Read: one line per house (``House 1: Emma, reading, dog``; ``1 | Emma | …`` table
-        rows; ``House 1 - name: Emma, hobby: reading``), a table with one column per house
-        (``| | House 1 | House 2 |`` then a row per attribute), or n unlabelled rows in
-        order. Every value must be one of the puzzle's; a house given twice differently
-        or "Emma or Alice" is ambiguous.
+        rows; ``House 1 - name: Emma, hobby: reading``), a ``House 1`` heading followed by
+        one ``attribute: value`` line each, a table with one column per house (``| |
+        House 1 | House 2 |`` then a row per attribute), or n unlabelled rows in order.
+        Every value must be one of the puzzle's and every house must have all of its
+        values; a house given twice differently or "Emma or Alice" is ambiguous.
         """
         expected = spec["houses"]
         n = len(expected)
@@ -249,9 +250,12 @@ class ZebraPuzzle(Task):
         houses = _by_columns(lines, n, vocabulary)
         if houses is None:
             houses = _by_rows(lines, n, vocabulary)
-        missing = [h for h in range(1, n + 1) if not houses.get(h)]
-        if missing or set(houses) - set(range(1, n + 1)):
+        m = len(expected[0]) if expected else 0
+        if sorted(houses) != list(range(1, n + 1)):
             raise ValueError(f"expected values for houses 1 to {n}")
+        short = next((h for h in range(1, n + 1) if len(houses[h]) != m), None)
+        if short is not None:
+            raise ValueError(f"house {short} has {len(houses[short])} values, expected {m}")
         return tuple(tuple(sorted(houses[h])) for h in range(1, n + 1))
 
     def judge(self, spec: Mapping[str, Any], value: tuple[tuple[str, ...], ...]) -> float:
@@ -261,6 +265,7 @@ class ZebraPuzzle(Task):
 
 
 _HOUSE_LINE = re.compile(r"^\s*(?:house\s*#?\s*)?(\d{1,2})\s*(?:[:=)|.\-]|\s)\s*(.+)$", re.I)
+_HOUSE_HEADING = re.compile(r"^\s*house\s*#?\s*(\d{1,2})\s*[:.]?\s*$", re.I)
 _HOUSE_CELL = re.compile(r"^\s*(?:house\s*#?\s*)?(\d{1,2})\s*$", re.I)
 _ATTRIBUTE_PREFIX = re.compile(r"^[a-z][a-z ]{0,20}\s*[:=\-]\s*")
 _ITEM_SPLIT = re.compile(r"\s*(?:[,|;/]|\band\b)\s*", re.I)
@@ -291,16 +296,27 @@ def _by_rows(lines: list[str], n: int, vocabulary: set[str]) -> dict[int, list[s
     """One line per house, labelled with its number (or n unlabelled lines in order)."""
     houses: dict[int, list[str]] = {}
     unlabelled: list[list[str]] = []
+    heading: int | None = None  # a "House 2" line whose values follow on their own lines
     for line in lines:
+        h = _HOUSE_HEADING.match(line)
+        if h:
+            heading = int(h.group(1))
+            if heading in houses:
+                raise AmbiguousAnswer(f"house {heading} is given twice")
+            houses[heading] = []
+            continue
         m = _HOUSE_LINE.match(line)
         if m:
             values = _values(_ITEM_SPLIT.split(m.group(2)), vocabulary)
             if values is None:
                 raise ValueError(f"house {m.group(1)}: {m.group(2)[:60]!r} holds unknown values")
             _assign(houses, int(m.group(1)), values)
+            heading = None
             continue
         values = _values(_ITEM_SPLIT.split(line), vocabulary)
-        if values:
+        if values and heading is not None:
+            houses[heading].extend(values)
+        elif values:
             unlabelled.append(values)
         elif not _is_header(line, vocabulary):
             raise ValueError(f"{line[:60]!r} is not a line of the table")
