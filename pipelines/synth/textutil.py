@@ -1,8 +1,10 @@
 """Shared answer parsing for the logic families: safe arithmetic, lists, grids, SAT counts.
 
 Everything here takes untrusted model output. Functions raise ``ValueError`` on input
-they cannot read (the registry maps that to ``invalid_answer``) and bound their work:
-inputs are length-capped before parsing and arithmetic refuses huge intermediate values.
+they cannot read (the verdict's reason is then ``format``) and
+:class:`~tracemill.pipelines.verify.answers.AmbiguousAnswer` on hedges ("3 or 4"), and
+bound their work: over-long inputs are refused (never cut to a prefix) and arithmetic
+refuses huge intermediate values.
 """
 
 from __future__ import annotations
@@ -231,8 +233,9 @@ def parse_int_grid(text: str, rows: int, cols: int) -> list[list[int]]:
     """Read a ``rows``×``cols`` grid of integers in reading order.
 
     Separators are free (spaces, commas, newlines, brackets, ``|``), optional ``Row k:``
-    labels and ruled lines (``---+---``) are ignored; every other token must be an integer, and there must be exactly
-    ``rows * cols`` of them (one row per line, or all on one line).
+    labels and ruled lines (``---+---``) are ignored; every other token must be an
+    integer, and there must be exactly ``rows * cols`` of them (one row per line, or all
+    on one line).
     """
     if not isinstance(text, str):
         raise TypeError("answer must be a string")

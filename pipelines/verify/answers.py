@@ -494,8 +494,11 @@ def _without_trailer(paragraph: str) -> str | None:
 
 
 def _tails(line: str) -> list[str]:
-    """Short answers inside one prose line: its bold spans, and what follows its first
-    "is"/"are"/":" when the words before hold no number ("The next term is **-58**.")."""
+    """Short answers inside one prose line ("The next term is **-58**.").
+
+    Its bold spans, and what follows its first "is"/"are"/":" when the words before hold
+    no number.
+    """
     out = [m.group(2) for m in _BOLD.finditer(line)]
     m = _TAIL_LINK.search(line)
     if m and not _STANDALONE_NUMBER.search(line[: m.start()]):
@@ -652,7 +655,8 @@ def read_answer(
     :class:`AmbiguousAnswer` — when it is not an answer. ``ignore`` lists values the
     question itself shows (a restated puzzle is not a second answer). ``loose`` is for
     parsers that accept nearly any text (free-form strings): they get each region's own
-    text, only trimmed, and of the implicit pieces only a final part of one short line.
+    text, only trimmed (a ``\boxed{}`` in it unwrapped); answer tags decide if present,
+    else boxes, else cue lines, else a final part that is one short line.
 
     Example:
         >>> read_answer("<think>...</think> It is **7**.", int).value
@@ -677,10 +681,15 @@ def read_answer(
     regions.sort(key=lambda r: (r.start, r.end))
 
     found: _Found[T] = _Found()
-    for region in regions:
-        if loose:
-            reader.attempt(_loose_text(region), region.source, found, whole=True)
-        else:
+    if loose:
+        # free-form strings: the first kind present decides (tags, then boxes, then cues)
+        for kind in ("tag", "boxed", "cue"):
+            for region in (r for r in regions if r.source == kind):
+                reader.attempt(_loose_text(region), region.source, found, whole=True)
+            if found.values or found.hedge:
+                break
+    else:
+        for region in regions:
             reader.region(region.text, region.source, found, explicit=True)
     decided = _decide(found, ())
     if found.hedge is not None and (decided is None or decided.ok):
@@ -709,7 +718,8 @@ def read_answer(
     if implicit.error is not None:
         text, source, error = implicit.error
         structured = source in ("fence", "table", "math") or _has_structure(rest)
-        return Reading("format" if structured else "no_answer", text=text, source=source, error=error)
+        status = "format" if structured else "no_answer"
+        return Reading(status, text=text, source=source, error=error)
     return Reading("no_answer")
 
 
@@ -723,13 +733,12 @@ def _trim(text: str) -> str:
 
 
 def _loose_text(region: Region) -> str:
-    """A region's own text for loose parsers (a tag's inner box unwrapped, a cue's period cut)."""
+    """A region's own text for loose parsers (an inner box unwrapped, a cue's period cut)."""
     text = region.text.strip()
-    if region.source == "tag":
-        inner = _boxes(text)
-        if inner:
-            text = inner[-1].text.strip()
-    if region.source == "cue" and text.endswith(".") and not text.endswith(".."):
+    inner = _boxes(text)
+    if inner:
+        text = inner[-1].text.strip()
+    elif region.source == "cue" and text.endswith(".") and not text.endswith(".."):
         text = text[:-1].rstrip()
     return text
 

@@ -178,8 +178,10 @@ def corrupt(family: str, row: dict[str, Any]) -> Any:
         variants += [[*value[:-1], p] for p in others if p not in value]
         return _wrong(family, row, iter(variants))
     if kind == "sat":
-        flips = [[(v, 1 - b if i in ks else b) for i, (v, b) in enumerate(value)]
-                 for ks in [(i,) for i in range(len(value))] + [tuple(range(len(value)))]]
+        flips = [
+            [(v, 1 - b if i in ks else b) for i, (v, b) in enumerate(value)]
+            for ks in [(i,) for i in range(len(value))] + [tuple(range(len(value)))]
+        ]
         return _wrong(family, row, iter(flips))
     if kind == "mapping":
         swaps = []
@@ -190,8 +192,13 @@ def corrupt(family: str, row: dict[str, Any]) -> Any:
                 swaps.append(new)
         return _wrong(family, row, iter(swaps))
     if kind == "roles":
-        flips = [[(n, ("knave" if r == "knight" else "knight") if k == i else r)
-                  for k, (n, r) in enumerate(value)] for i in range(len(value))]
+        flips = [
+            [
+                (n, ("knave" if r == "knight" else "knight") if k == i else r)
+                for k, (n, r) in enumerate(value)
+            ]
+            for i in range(len(value))
+        ]
         return _wrong(family, row, iter(flips))
     if kind == "zebra":
         keys, houses = value
@@ -210,15 +217,18 @@ def corrupt(family: str, row: dict[str, Any]) -> Any:
                 new[a] = value[b]
                 variants.append(new)
         elif family == "web_of_lies":
-            variants = [[("no" if x == "yes" else "yes") if k == i else x
-                         for k, x in enumerate(value)] for i in range(len(value))]
+            variants = [
+                [("no" if x == "yes" else "yes") if k == i else x for k, x in enumerate(value)]
+                for i in range(len(value))
+            ]
         elif family == "cipher":
             variants = [[("cedar" if value[0] != "cedar" else "amber")] + value[1:]]
         elif family == "word_ladder":
             variants = [value[::-1], value[:1] + value[2:], [*value[:-1], value[0]]]
         else:
-            variants = [value[:i] + [value[i + 1], value[i]] + value[i + 2 :]
-                        for i in range(len(value) - 1)]
+            variants = [
+                value[:i] + [value[i + 1], value[i]] + value[i + 2 :] for i in range(len(value) - 1)
+            ]
         return _wrong(family, row, iter(variants))
     if kind == "expression":
         ops = ["+", "-", "*"]
@@ -231,8 +241,9 @@ def corrupt(family: str, row: dict[str, Any]) -> Any:
                 for d in "0123456789":
                     if d != compact[i]:
                         variants.append(compact[:i] + d + compact[i + 1 :])
-            variants = [re.sub(r"([+\-*=()])", r" \1 ", v).replace("  ", " ").strip()
-                        for v in variants]
+            variants = [
+                re.sub(r"([+\-*=()])", r" \1 ", v).replace("  ", " ").strip() for v in variants
+            ]
             variants = [re.sub(r"\( ", "(", re.sub(r" \)", ")", v)) for v in variants]
             variants = [v.replace("= - ", "= -") for v in variants]
             return _wrong(family, row, iter(variants))
@@ -282,55 +293,105 @@ def grid_styles(grid: list[list[str]], family: str) -> list[Style]:
     table = "\n".join("| " + " | ".join(r) + " |" for r in grid)
     header = "| " + " | ".join(f"C{c + 1}" for c in range(cols)) + " |\n" + "|---" * cols + "|\n"
     numbered = (
-        "|   | " + " | ".join(str(c + 1) for c in range(cols)) + " |\n" + "|---" * (cols + 1)
-        + "|\n" + "\n".join(f"| **{i + 1}** | " + " | ".join(r) + " |" for i, r in enumerate(grid))
+        "|   | "
+        + " | ".join(str(c + 1) for c in range(cols))
+        + " |\n"
+        + "|---" * (cols + 1)
+        + "|\n"
+        + "\n".join(f"| **{i + 1}** | " + " | ".join(r) + " |" for i, r in enumerate(grid))
     )
     array = " \\\\\n".join(" & ".join(_latex_cell(v) for v in r) for r in grid)
     if numeric:
         pylist = "[\n" + ",\n".join("    [" + ", ".join(r) + "]" for r in grid) + "\n]"
     else:
-        pylist = "[\n" + ",\n".join("    [" + ", ".join(f"'{v}'" for v in r) + "]" for r in grid) + "\n]"
+        pylist = (
+            "[\n" + ",\n".join("    [" + ", ".join(f"'{v}'" for v in r) + "]" for r in grid) + "\n]"
+        )
     bold_rows = "\n".join(f"**Row {i + 1}:** {' '.join(r)}  " for i, r in enumerate(grid))
     out = [
         ("r1-think-tags", f"{THINK}<answer>\n{lines}\n</answer>"),
-        ("r1-boxed-array", f"{THINK}**Final Answer**\n\n\\[\n\\boxed{{\n\\begin{{array}}{{{'c' * cols}}}\n{array}\n\\end{{array}}\n}}\n\\]"),
-        ("gpt4o-table-then-prose", f"{GPT_INTRO}Here's the completed grid:\n\n{header}{table}\n\nEvery row and column now satisfies the rules."),
+        (
+            "r1-boxed-array",
+            f"{THINK}**Final Answer**\n\n\\[\n\\boxed{{\n\\begin{{array}}{{{'c' * cols}}}\n{array}\n\\end{{array}}\n}}\n\\]",
+        ),
+        (
+            "gpt4o-table-then-prose",
+            f"{GPT_INTRO}Here's the completed grid:\n\n{header}{table}\n\nEvery row and column now satisfies the rules.",
+        ),
         ("table-with-row-labels", f"{GPT_INTRO}### Solution\n\n{numbered}\n"),
-        ("fence-then-sentence", f"{GPT_INTRO}**Solution:**\n\n```\n{lines}\n```\n\nThis grid satisfies all the constraints."),
+        (
+            "fence-then-sentence",
+            f"{GPT_INTRO}**Solution:**\n\n```\n{lines}\n```\n\nThis grid satisfies all the constraints.",
+        ),
         ("bold-row-labels", f"{GPT_INTRO}### Final Answer\n\n{bold_rows}"),
-        ("python-list-fence", f"Solving step by step gives the grid below.\n\n```python\n{pylist}\n```"),
+        (
+            "python-list-fence",
+            f"Solving step by step gives the grid below.\n\n```python\n{pylist}\n```",
+        ),
         ("llama-final-answer-lines", f"{GPT_INTRO}Final answer:\n{lines}"),
         ("bare-grid", lines),
         ("qwen-tag-with-fence", f"{THINK}<answer>\n```\n{lines}\n```\n</answer>"),
         ("stop-string-cut-tag", f"{THINK}<answer>\n{lines}\n"),
-        ("bmatrix-display", f"{GPT_INTRO}The solution is\n\n$$\n\\begin{{bmatrix}}\n{array}\n\\end{{bmatrix}}\n$$"),
+        (
+            "bmatrix-display",
+            f"{GPT_INTRO}The solution is\n\n$$\n\\begin{{bmatrix}}\n{array}\n\\end{{bmatrix}}\n$$",
+        ),
         ("commas-in-tag", "<answer>\n" + "\n".join(",".join(r) for r in grid) + "\n</answer>"),
-        ("answer-colon-fence-prose", f"**Answer:**\n```text\n{lines}\n```\nLet me know if you'd like the steps."),
+        (
+            "answer-colon-fence-prose",
+            f"**Answer:**\n```text\n{lines}\n```\nLet me know if you'd like the steps.",
+        ),
     ]
     half = len(grid) // 2
     ruled = "\n".join(
-        " ".join(r[: cols // 2]) + " | " + " ".join(r[cols // 2 :])
-        + ("\n" + "-" * (cols // 2 * 2) + "+" + "-" * (cols - cols // 2) * 2 if i == half - 1 else "")
+        " ".join(r[: cols // 2])
+        + " | "
+        + " ".join(r[cols // 2 :])
+        + (
+            "\n" + "-" * (cols // 2 * 2) + "+" + "-" * (cols - cols // 2) * 2
+            if i == half - 1
+            else ""
+        )
         for i, r in enumerate(grid)
     )
-    pylist_inline = "[" + ", ".join("[" + ", ".join(r if numeric else [f"'{v}'" for v in r]) + "]" for r in grid) + "]"
+    pylist_inline = (
+        "["
+        + ", ".join("[" + ", ".join(r if numeric else [f"'{v}'" for v in r]) + "]" for r in grid)
+        + "]"
+    )
     checks = "\n".join(f"- Row {i + 1}: {', '.join(r)} ✓" for i, r in enumerate(grid))
     letters = "ABCDEFGHIJKLMNOP"[:cols]
     out += [
         ("table-and-tag", f"Here is the grid:\n\n{header}{table}\n\n<answer>\n{lines}\n</answer>"),
         ("ruled-fence", f"```\n{ruled}\n```"),
-        ("verification-after", f"Here is the solved grid:\n\n{lines}\n\n**Verification:**\n{checks}"),
+        (
+            "verification-after",
+            f"Here is the solved grid:\n\n{lines}\n\n**Verification:**\n{checks}",
+        ),
         ("pmatrix-display", f"$$\n\\begin{{pmatrix}}\n{array}\n\\end{{pmatrix}}\n$$"),
         ("one-line-python-list", f"The answer is {pylist_inline}."),
         ("tag-with-lead-in", f"<answer>\nThe solved grid:\n{lines}\n</answer>"),
         ("pipes-without-header", "\n".join("| " + " | ".join(r) + " |" for r in grid)),
         ("tab-separated", "\n".join("\t".join(r) for r in grid)),
-        ("lettered-columns-table", "|   | " + " | ".join(letters) + " |\n" + "|---" * (cols + 1) + "|\n" + "\n".join(f"| {i + 1} | " + " | ".join(r) + " |" for i, r in enumerate(grid))),
+        (
+            "lettered-columns-table",
+            "|   | "
+            + " | ".join(letters)
+            + " |\n"
+            + "|---" * (cols + 1)
+            + "|\n"
+            + "\n".join(f"| {i + 1} | " + " | ".join(r) + " |" for i, r in enumerate(grid)),
+        ),
     ]
     binary = {v for r in grid for v in r} <= {"#", ".", "*", "0", "1"}
     if binary and family not in ("binairo", "lights_out"):
         squares = "\n".join(" ".join("■" if v in "#*1" else "□" for v in r) for r in grid)
-        out.append(("gpt4o-squares", f"{GPT_INTRO}Final grid (■ = shaded, □ = empty):\n\n```\n{squares}\n```"))
+        out.append(
+            (
+                "gpt4o-squares",
+                f"{GPT_INTRO}Final grid (■ = shaded, □ = empty):\n\n```\n{squares}\n```",
+            )
+        )
     return out
 
 
@@ -340,18 +401,33 @@ def pairs_styles(pairs: list[tuple[int, int]], family: str) -> list[Style]:
     what = "mines are at" if family == "minesweeper" else "cheapest path is"
     return [
         ("r1-think-tags", f"{THINK}<answer>{plain}</answer>"),
-        ("r1-boxed", f"{THINK}The {what}:\n\n\\[\n\\boxed{{{', '.join(f'({r},{c})' for r, c in pairs)}}}\n\\]"),
-        ("bullets", f"{GPT_INTRO}### Final Answer\n\n" + "\n".join(f"- ({r}, {c})" for r, c in pairs)),
+        (
+            "r1-boxed",
+            f"{THINK}The {what}:\n\n\\[\n\\boxed{{{', '.join(f'({r},{c})' for r, c in pairs)}}}\n\\]",
+        ),
+        (
+            "bullets",
+            f"{GPT_INTRO}### Final Answer\n\n" + "\n".join(f"- ({r}, {c})" for r, c in pairs),
+        ),
         ("python-list", "```python\n[" + ", ".join(f"({r}, {c})" for r, c in pairs) + "]\n```"),
         ("rc-notation", f"<answer>{' '.join(f'R{r}C{c}' for r, c in pairs)}</answer>"),
         ("prose-line", f"{GPT_INTRO}So the {what} {plain}."),
         ("bare-one-line", plain),
         ("final-answer-bold", f"**Final Answer:** {plain}"),
-        ("row-column-words", "<answer>\n" + "\n".join(f"Row {r}, Column {c}" for r, c in pairs) + "\n</answer>"),
+        (
+            "row-column-words",
+            "<answer>\n" + "\n".join(f"Row {r}, Column {c}" for r, c in pairs) + "\n</answer>",
+        ),
         ("arrows", f"{GPT_INTRO}Answer: " + " → ".join(f"({r},{c})" for r, c in pairs)),
         ("semicolons", "Cells: " + "; ".join(f"({r},{c})" for r, c in pairs)),
-        ("row-col-prose", f"The {what} " + ", ".join(f"(row {r}, col {c})" for r, c in pairs) + "."),
-        ("nested-list-tag", "<answer>[" + ", ".join(f"[{r}, {c}]" for r, c in pairs) + "]</answer>"),
+        (
+            "row-col-prose",
+            f"The {what} " + ", ".join(f"(row {r}, col {c})" for r, c in pairs) + ".",
+        ),
+        (
+            "nested-list-tag",
+            "<answer>[" + ", ".join(f"[{r}, {c}]" for r, c in pairs) + "]</answer>",
+        ),
     ]
 
 
@@ -363,22 +439,67 @@ def sat_styles(values: list[tuple[int, int]], family: str) -> list[Style]:
     return [
         ("r1-think-tags", f"{THINK}<answer>{ref}</answer>"),
         ("bare-reference-line", ref),
-        ("unicode-subscripts", f"{GPT_INTRO}**Final Answer:** " + ", ".join(f"x{str(v).translate(sub)} = {tf[b]}" for v, b in values)),
-        ("bullets", f"{GPT_INTRO}### Satisfying assignment\n\n" + "\n".join(f"- **x{v}** = {tf[b]}" for v, b in values)),
-        ("markdown-table", f"{GPT_INTRO}| Variable | Value |\n|----------|-------|\n" + "\n".join(f"| x{v} | {tf[b]} |" for v, b in values) + "\n\nAll clauses are satisfied."),
-        ("boxed-latex", f"{THINK}\\[\n\\boxed{{" + ",\\ ".join(f"x_{{{v}}} = {b}" for v, b in values) + "}\n\\]"),
-        ("prose-line", f"{GPT_INTRO}The satisfying assignment is: " + ", ".join(f"x{v} = {'T' if b else 'F'}" for v, b in values) + "."),
+        (
+            "unicode-subscripts",
+            f"{GPT_INTRO}**Final Answer:** "
+            + ", ".join(f"x{str(v).translate(sub)} = {tf[b]}" for v, b in values),
+        ),
+        (
+            "bullets",
+            f"{GPT_INTRO}### Satisfying assignment\n\n"
+            + "\n".join(f"- **x{v}** = {tf[b]}" for v, b in values),
+        ),
+        (
+            "markdown-table",
+            f"{GPT_INTRO}| Variable | Value |\n|----------|-------|\n"
+            + "\n".join(f"| x{v} | {tf[b]} |" for v, b in values)
+            + "\n\nAll clauses are satisfied.",
+        ),
+        (
+            "boxed-latex",
+            f"{THINK}\\[\n\\boxed{{"
+            + ",\\ ".join(f"x_{{{v}}} = {b}" for v, b in values)
+            + "}\n\\]",
+        ),
+        (
+            "prose-line",
+            f"{GPT_INTRO}The satisfying assignment is: "
+            + ", ".join(f"x{v} = {'T' if b else 'F'}" for v, b in values)
+            + ".",
+        ),
         ("json-fence", "```json\n" + json.dumps({f"x{v}": bool(b) for v, b in values}) + "\n```"),
         ("dimacs", f"<answer>v {' '.join(str(v if b else -v) for v, b in values)} 0</answer>"),
-        ("literal-list-boxed", "\\boxed{" + ", ".join(f"x_{v}" if b else f"\\neg x_{v}" for v, b in values) + "}"),
-        ("lines-in-tag", "<answer>\n" + "\n".join(f"x{v} = {b}" for v, b in values) + "\n</answer>"),
+        (
+            "literal-list-boxed",
+            "\\boxed{" + ", ".join(f"x_{v}" if b else f"\\neg x_{v}" for v, b in values) + "}",
+        ),
+        (
+            "lines-in-tag",
+            "<answer>\n" + "\n".join(f"x{v} = {b}" for v, b in values) + "\n</answer>",
+        ),
         ("bold-pieces", "\n".join(f"**x{v}** = **{tf[b]}**" for v, b in values)),
-        ("with-parentheticals", "Final answer:\n" + "\n".join(f"x{v} = {b} ({tf[b].lower()})" for v, b in values)),
+        (
+            "with-parentheticals",
+            "Final answer:\n" + "\n".join(f"x{v} = {b} ({tf[b].lower()})" for v, b in values),
+        ),
         ("set-braces", "Assignment: {" + ", ".join(f"x{v}: {b}" for v, b in values) + "}"),
-        ("space-separated-tag", "<answer>" + " ".join(f"x{v}={b}" for v, b in values) + "</answer>"),
+        (
+            "space-separated-tag",
+            "<answer>" + " ".join(f"x{v}={b}" for v, b in values) + "</answer>",
+        ),
         ("latex-bullets", "\n".join(f"- $x_{v} = \\text{{{tf[b]}}}$" for v, b in values)),
-        ("explained-lines", "<answer>\n" + "\n".join(f"x{v} = {b}  (satisfies clause {v + 1})" for v, b in values) + "\n</answer>"),
-        ("tried-then-final", "Try x1 = 0 and x2 = 0: clause 1 fails.\n\nSo the assignment is " + ", ".join(f"x{v} = {b}" for v, b in values) + "."),
+        (
+            "explained-lines",
+            "<answer>\n"
+            + "\n".join(f"x{v} = {b}  (satisfies clause {v + 1})" for v, b in values)
+            + "\n</answer>",
+        ),
+        (
+            "tried-then-final",
+            "Try x1 = 0 and x2 = 0: clause 1 fails.\n\nSo the assignment is "
+            + ", ".join(f"x{v} = {b}" for v, b in values)
+            + ".",
+        ),
     ]
 
 
@@ -390,11 +511,19 @@ def mapping_styles(pairs: list[tuple[str, int]], family: str) -> list[Style]:
         ("bare-reference-line", ref),
         ("spaced-lines", "### Final Answer\n\n" + "\n".join(f"{k} = {v}" for k, v in pairs)),
         ("bullets-bold", f"{GPT_INTRO}" + "\n".join(f"- **{k}** = {v}" for k, v in pairs)),
-        ("table", "| Letter | Digit |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in pairs)),
+        (
+            "table",
+            "| Letter | Digit |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in pairs),
+        ),
         ("boxed", f"{THINK}\\boxed{{" + ", ".join(f"{k}={v}" for k, v in pairs) + "}"),
         ("arrows", "<answer>" + ", ".join(f"{k} → {v}" for k, v in pairs) + "</answer>"),
         ("json-fence", "Here is the mapping:\n```json\n" + json.dumps(dict(pairs)) + "\n```"),
-        ("prose-line", f"{GPT_INTRO}Therefore the digits are " + ", ".join(f"{k}: {v}" for k, v in pairs) + "."),
+        (
+            "prose-line",
+            f"{GPT_INTRO}Therefore the digits are "
+            + ", ".join(f"{k}: {v}" for k, v in pairs)
+            + ".",
+        ),
         ("python-dict", "{" + ", ".join(f"'{k}': {v}" for k, v in pairs) + "}"),
     ]
 
@@ -413,19 +542,48 @@ def roles_styles(pairs: list[tuple[str, str]], family: str) -> list[Style]:
     sentence = (sentence + ", and " if sentence else "") + f"{pairs[-1][0]} is a {pairs[-1][1]}"
     return [
         ("r1-think-tags", f"{THINK}<answer>{ref}</answer>"),
-        ("bold-sentences", f"{GPT_INTRO}### Conclusion\n\n" + "\n".join(f"**{n}** is a **{r}**." for n, r in pairs)),
-        ("kk-numbered", "CONCLUSION:\n" + "\n".join(f"({i + 1}) {n} is a {r}" for i, (n, r) in enumerate(pairs))),
-        ("table", "| Person | Role |\n|---|---|\n" + "\n".join(f"| {n} | {r.capitalize()} |" for n, r in pairs)),
+        (
+            "bold-sentences",
+            f"{GPT_INTRO}### Conclusion\n\n"
+            + "\n".join(f"**{n}** is a **{r}**." for n, r in pairs),
+        ),
+        (
+            "kk-numbered",
+            "CONCLUSION:\n"
+            + "\n".join(f"({i + 1}) {n} is a {r}" for i, (n, r) in enumerate(pairs)),
+        ),
+        (
+            "table",
+            "| Person | Role |\n|---|---|\n"
+            + "\n".join(f"| {n} | {r.capitalize()} |" for n, r in pairs),
+        ),
         ("groups", f"{GPT_INTRO}{groups}"),
-        ("boxed-text", f"{THINK}\\boxed{{\\text{{{', '.join(f'{n}: {r.capitalize()}' for n, r in pairs)}}}}}"),
-        ("bullets", "**Final Answer:**\n" + "\n".join(f"- {n}: {r.capitalize()}" for n, r in pairs)),
+        (
+            "boxed-text",
+            f"{THINK}\\boxed{{\\text{{{', '.join(f'{n}: {r.capitalize()}' for n, r in pairs)}}}}}",
+        ),
+        (
+            "bullets",
+            "**Final Answer:**\n" + "\n".join(f"- {n}: {r.capitalize()}" for n, r in pairs),
+        ),
         ("prose-final-line", f"{GPT_INTRO}Therefore, {sentence}."),
         ("json-fence", "```json\n" + json.dumps({n: r for n, r in pairs}) + "\n```"),
         ("bare-reference-line", ref),
-        ("parenthetical-roles", ", ".join(f"{n} is a {r} ({'truth-teller' if r == 'knight' else 'liar'})" for n, r in pairs) + "."),
+        (
+            "parenthetical-roles",
+            ", ".join(
+                f"{n} is a {r} ({'truth-teller' if r == 'knight' else 'liar'})" for n, r in pairs
+            )
+            + ".",
+        ),
         ("emoji-bullets", "\n".join(f"- **{n}**: {r.capitalize()} ✅" for n, r in pairs)),
         ("dash-lines", "\n".join(f"{n} - {r.capitalize()}" for n, r in pairs)),
-        ("plural-groups", "So " + "; ".join(s for s in (_group(knights, "knight"), _group(knaves, "knave")) if s) + "."),
+        (
+            "plural-groups",
+            "So "
+            + "; ".join(s for s in (_group(knights, "knight"), _group(knaves, "knave")) if s)
+            + ".",
+        ),
     ]
 
 
@@ -443,58 +601,138 @@ def zebra_styles(value: tuple[list[str], list[list[str]]], family: str) -> list[
     n = len(houses)
     ref = "\n".join(f"House {i + 1}: {', '.join(h)}" for i, h in enumerate(houses))
     table = (
-        "| House | " + " | ".join(k.capitalize() for k in keys) + " |\n"
-        + "|---" * (len(keys) + 1) + "|\n"
+        "| House | "
+        + " | ".join(k.capitalize() for k in keys)
+        + " |\n"
+        + "|---" * (len(keys) + 1)
+        + "|\n"
         + "\n".join(f"| {i + 1} | " + " | ".join(h) + " |" for i, h in enumerate(houses))
     )
     transposed = (
-        "| | " + " | ".join(f"House {i + 1}" for i in range(n)) + " |\n" + "|---" * (n + 1) + "|\n"
-        + "\n".join(f"| **{k.capitalize()}** | " + " | ".join(h[a] for h in houses) + " |"
-                    for a, k in enumerate(keys))
+        "| | "
+        + " | ".join(f"House {i + 1}" for i in range(n))
+        + " |\n"
+        + "|---" * (n + 1)
+        + "|\n"
+        + "\n".join(
+            f"| **{k.capitalize()}** | " + " | ".join(h[a] for h in houses) + " |"
+            for a, k in enumerate(keys)
+        )
     )
     labelled = "\n".join(
-        f"- **House {i + 1}**: " + ", ".join(f"{k.capitalize()}: {v}" for k, v in zip(keys, h, strict=True))
+        f"- **House {i + 1}**: "
+        + ", ".join(f"{k.capitalize()}: {v}" for k, v in zip(keys, h, strict=True))
         for i, h in enumerate(houses)
     )
     return [
         ("r1-think-tags", f"{THINK}<answer>\n{ref}\n</answer>"),
-        ("bold-house-labels", f"{GPT_INTRO}### Final Answer\n\n" + "\n".join(f"**House {i + 1}:** {', '.join(h)}" for i, h in enumerate(houses))),
-        ("markdown-table", f"{GPT_INTRO}Here is the solution:\n\n{table}\n\nAll clues are satisfied."),
+        (
+            "bold-house-labels",
+            f"{GPT_INTRO}### Final Answer\n\n"
+            + "\n".join(f"**House {i + 1}:** {', '.join(h)}" for i, h in enumerate(houses)),
+        ),
+        (
+            "markdown-table",
+            f"{GPT_INTRO}Here is the solution:\n\n{table}\n\nAll clues are satisfied.",
+        ),
         ("transposed-table", f"{GPT_INTRO}{transposed}"),
         ("attribute-labelled", f"**Solution:**\n\n{labelled}"),
-        ("numbered-list", "Final answer:\n" + "\n".join(f"{i + 1}. {', '.join(h)}" for i, h in enumerate(houses))),
-        ("fence-pipes", "```\n" + "\n".join(f"House {i + 1} | " + " | ".join(h) for i, h in enumerate(houses)) + "\n```\nDone."),
+        (
+            "numbered-list",
+            "Final answer:\n" + "\n".join(f"{i + 1}. {', '.join(h)}" for i, h in enumerate(houses)),
+        ),
+        (
+            "fence-pipes",
+            "```\n"
+            + "\n".join(f"House {i + 1} | " + " | ".join(h) for i, h in enumerate(houses))
+            + "\n```\nDone.",
+        ),
         ("bare-reference", ref),
-        ("pipes-in-lines", "\n".join(f"House {i + 1}: " + " | ".join(h) for i, h in enumerate(houses))),
-        ("row-table-without-header", "\n".join(f"| House {i + 1} | " + " | ".join(h) + " |" for i, h in enumerate(houses))),
-        ("parenthetical-attributes", "\n".join(f"House {i + 1} (" + ", ".join(f"{k.capitalize()}: {v}" for k, v in zip(keys, h, strict=True)) + ")" for i, h in enumerate(houses))),
-        ("house-blocks", "\n\n".join(f"**House {i + 1}**\n" + "\n".join(f"- {k.capitalize()}: {v.capitalize()}" for k, v in zip(keys, h, strict=True)) for i, h in enumerate(houses))),
-        ("qwen-boxed-tag", f"{THINK}<answer>\n\\boxed{{\n\\begin{{array}}{{l}}\n" + " \\\\\n".join(f"\\text{{House {i + 1}: {', '.join(h)}}}" for i, h in enumerate(houses)) + "\n\\end{array}\n}\n</answer>"),
+        (
+            "pipes-in-lines",
+            "\n".join(f"House {i + 1}: " + " | ".join(h) for i, h in enumerate(houses)),
+        ),
+        (
+            "row-table-without-header",
+            "\n".join(f"| House {i + 1} | " + " | ".join(h) + " |" for i, h in enumerate(houses)),
+        ),
+        (
+            "parenthetical-attributes",
+            "\n".join(
+                f"House {i + 1} ("
+                + ", ".join(f"{k.capitalize()}: {v}" for k, v in zip(keys, h, strict=True))
+                + ")"
+                for i, h in enumerate(houses)
+            ),
+        ),
+        (
+            "house-blocks",
+            "\n\n".join(
+                f"**House {i + 1}**\n"
+                + "\n".join(
+                    f"- {k.capitalize()}: {v.capitalize()}" for k, v in zip(keys, h, strict=True)
+                )
+                for i, h in enumerate(houses)
+            ),
+        ),
+        (
+            "qwen-boxed-tag",
+            f"{THINK}<answer>\n\\boxed{{\n\\begin{{array}}{{l}}\n"
+            + " \\\\\n".join(
+                f"\\text{{House {i + 1}: {', '.join(h)}}}" for i, h in enumerate(houses)
+            )
+            + "\n\\end{array}\n}\n</answer>",
+        ),
     ]
 
 
 def list_styles(items: list[str], family: str) -> list[Style]:
     """Lists of words or labels: tags, numbered lists, Python lists, arrows, prose lines."""
     ref = ", ".join(items)
-    noun = {"word_sorting": "sorted list", "word_ladder": "ladder", "web_of_lies": "answer",
-            "graph_coloring": "colouring"}[family]
+    noun = {
+        "word_sorting": "sorted list",
+        "word_ladder": "ladder",
+        "web_of_lies": "answer",
+        "graph_coloring": "colouring",
+    }[family]
     out = [
         ("r1-think-tags", f"{THINK}<answer>{ref}</answer>"),
         ("bare-reference-line", ref),
-        ("numbered-list", f"{GPT_INTRO}### Final Answer\n\n" + "\n".join(f"{i + 1}. {w}" for i, w in enumerate(items))),
+        (
+            "numbered-list",
+            f"{GPT_INTRO}### Final Answer\n\n"
+            + "\n".join(f"{i + 1}. {w}" for i, w in enumerate(items)),
+        ),
         ("python-list", "```python\n" + json.dumps(items) + "\n```"),
-        ("bold-final", f"**Final Answer:** {', '.join(f'**{w}**' for w in items) if family == 'web_of_lies' else ref}"),
+        (
+            "bold-final",
+            f"**Final Answer:** {', '.join(f'**{w}**' for w in items) if family == 'web_of_lies' else ref}",
+        ),
         ("boxed-text", f"{THINK}\\boxed{{\\text{{{ref}}}}}"),
         ("prose-line", f"{GPT_INTRO}The {noun} is: {ref}."),
         ("answer-colon", f"Answer: {ref}"),
         ("unclosed-tag", f"{THINK}<answer>{ref}"),
     ]
-    out.append(("inline-numbered", "Result: " + " ".join(f"{i + 1}) {w}" for i, w in enumerate(items))))
+    out.append(
+        ("inline-numbered", "Result: " + " ".join(f"{i + 1}) {w}" for i, w in enumerate(items)))
+    )
     if family == "word_ladder":
         out.append(("arrows", f"{GPT_INTRO}**Ladder:** " + " → ".join(w.upper() for w in items)))
     if family == "graph_coloring":
-        out.append(("vertex-labels", "### Colouring\n\n" + "\n".join(f"- Vertex {i + 1}: {c.capitalize()}" for i, c in enumerate(items))))
-        out.append(("table", "| Vertex | Colour |\n|---|---|\n" + "\n".join(f"| {i + 1} | {c} |" for i, c in enumerate(items))))
+        out.append(
+            (
+                "vertex-labels",
+                "### Colouring\n\n"
+                + "\n".join(f"- Vertex {i + 1}: {c.capitalize()}" for i, c in enumerate(items)),
+            )
+        )
+        out.append(
+            (
+                "table",
+                "| Vertex | Colour |\n|---|---|\n"
+                + "\n".join(f"| {i + 1} | {c} |" for i, c in enumerate(items)),
+            )
+        )
     if family == "word_sorting":
         out.append(("space-separated", f"<answer>{' '.join(items)}</answer>"))
         out.append(("less-than-chain", " < ".join(items)))
@@ -512,7 +750,10 @@ def words_styles(words: list[str], family: str) -> list[Style]:
         ("quoted-prose", f'{GPT_INTRO}The decoded message is: "{ref}"'),
         ("bold-final", f"**Final Answer:** **{ref}**"),
         ("boxed-text", f"{THINK}\\boxed{{\\text{{{ref}}}}}"),
-        ("fence-then-sentence", f"Decoding each letter:\n\n```\n{ref}\n```\n\nThat is the plaintext."),
+        (
+            "fence-then-sentence",
+            f"Decoding each letter:\n\n```\n{ref}\n```\n\nThat is the plaintext.",
+        ),
         ("capitalised-tag", f"<answer>{ref.capitalize()}.</answer>"),
         ("answer-colon", f"Answer: {ref}"),
     ]
@@ -536,7 +777,10 @@ def scalar_styles(value: str, family: str) -> list[Style]:
     return [
         ("r1-think-tags", f"{THINK}<answer>{value}</answer>"),
         ("r1-boxed-sentence", f"{THINK}The {noun} is $\\boxed{{{latex}}}$."),
-        ("bold-in-prose", f"{GPT_INTRO}So the {noun} is **{value}**.\n\nThis follows from the steps above."),
+        (
+            "bold-in-prose",
+            f"{GPT_INTRO}So the {noun} is **{value}**.\n\nThis follows from the steps above.",
+        ),
         ("bare-value", value),
         ("final-answer-bold", f"{GPT_INTRO}**Final Answer:** {value}"),
         ("heading-block", f"{GPT_INTRO}### Final Answer\n\n{value}"),
@@ -546,7 +790,10 @@ def scalar_styles(value: str, family: str) -> list[Style]:
         ("llama-final-answer-is", f"{GPT_INTRO}The final answer is: {value}"),
         ("bold-whole-line", f"**Answer: {value}**"),
         ("display-math", f"The {noun}:\n$$\n{latex}\n$$"),
-        ("answer-then-explanation", f"Answer: {value}\n\nExplanation: this follows from the steps above."),
+        (
+            "answer-then-explanation",
+            f"Answer: {value}\n\nExplanation: this follows from the steps above.",
+        ),
     ]
 
 
@@ -564,7 +811,12 @@ def expression_styles(value: str, family: str) -> list[Style]:
         ("bare-line", value),
         ("prose-line", f"{GPT_INTRO}So the expression is {value}."),
         ("final-answer-bold", f"**Final Answer:** `{value}`"),
-        ("fence", f"```\n{value}\n```\nThis uses every number exactly once." if family == "game_of_24" else f"```\n{value}\n```\nThe equation holds."),
+        (
+            "fence",
+            f"```\n{value}\n```\nThis uses every number exactly once."
+            if family == "game_of_24"
+            else f"```\n{value}\n```\nThe equation holds.",
+        ),
         ("heading-block", f"### Answer\n\n$${latex}$$"),
         ("latex-inline-prose", f"The expression is ${latex}{target}$."),
     ]

@@ -111,7 +111,7 @@ class BinairoTask(Task):
 
     name = "binairo"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Binairo/Takuzu 4x4 to 10x10 with a solver-checked unique solution."
     Config = BinairoConfig
 

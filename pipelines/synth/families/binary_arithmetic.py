@@ -86,7 +86,7 @@ class BinaryArithmeticTask(Task):
 
     name = "binary_arithmetic"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Evaluate AND/OR/XOR/+/shift expressions over binary numbers; answer in binary."
     Config = BinaryArithmeticConfig
 

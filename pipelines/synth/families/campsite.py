@@ -144,7 +144,7 @@ class CampsiteTask(Task):
 
     name = "campsite"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Campsite / Tents and Trees 4x4 to 10x10 with row/column counts, unique."
     Config = CampsiteConfig
 

@@ -90,7 +90,7 @@ class Cryptarithm(Task):
     """Decode a letter-for-digit addition puzzle with a unique solution."""
 
     name = "cryptarithm"
-    version = "1"
+    version = "2"
     description = "Find the digit of each letter in a column addition."
 
     @dataclass(frozen=True)

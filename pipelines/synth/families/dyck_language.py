@@ -34,7 +34,7 @@ class DyckLanguage(Task):
     """Complete a bracket sequence so that every bracket is properly closed."""
 
     name = "dyck_language"
-    version = "1"
+    version = "2"
     description = "Close the open brackets of a Dyck-language prefix."
 
     @dataclass(frozen=True)

@@ -94,7 +94,7 @@ class FutoshikiTask(Task):
 
     name = "futoshiki"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Futoshiki (Latin square + inequalities), 4x4 to 7x7, unique solution."
     Config = FutoshikiConfig
 

@@ -186,7 +186,7 @@ class HitoriTask(Task):
 
     name = "hitori"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Hitori 4x4 to 8x8: shade cells to remove repeats, unique solution."
     Config = HitoriConfig
 

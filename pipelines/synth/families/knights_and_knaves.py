@@ -89,7 +89,7 @@ class KnightsAndKnaves(Task):
     """Decide who is a knight and who is a knave (unique solution)."""
 
     name = "knights_and_knaves"
-    version = "1"
+    version = "2"
     description = "Knights tell the truth, knaves lie: classify every islander."
 
     @dataclass(frozen=True)

@@ -41,7 +41,7 @@ class MathPath(Task):
     """Fill the missing digits of an arithmetic equation."""
 
     name = "math_path"
-    version = "1"
+    version = "2"
     description = "Replace each ? with a digit 0-9 so the equation is true."
 
     @dataclass(frozen=True)

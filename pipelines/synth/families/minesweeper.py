@@ -79,7 +79,7 @@ class MinesweeperTask(Task):
 
     name = "minesweeper"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Minesweeper deduction: list every mine given revealed numbers; unique."
     Config = MinesweeperConfig
 

@@ -365,7 +365,7 @@ class NorinoriTask(Task):
 
     name = "norinori"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Norinori 4x4 to 10x10 (two shaded cells per region, all in dominoes), unique."
     Config = NorinoriConfig
 

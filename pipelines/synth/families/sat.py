@@ -265,7 +265,7 @@ class SatTask(Task):
 
     name = "sat"
     domain = "sat"
-    version = "1"
+    version = "2"
     description = "Random k-SAT with a planted solution; any satisfying assignment passes."
     Config = SatConfig
 
@@ -389,7 +389,7 @@ class SatDecisionTask(Task):
 
     name = "sat_decision"
     domain = "sat"
-    version = "1"
+    version = "2"
     description = "Random k-SAT near the threshold: answer SAT or UNSAT (solver-checked labels)."
     Config = SatDecisionConfig
 

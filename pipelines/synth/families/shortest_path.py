@@ -111,7 +111,7 @@ class ShortestPathTask(Task):
 
     name = "shortest_path"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Cheapest corner-to-corner path on a weighted grid with walls (Dijkstra)."
     Config = ShortestPathConfig
 

@@ -81,7 +81,7 @@ class Survo(Task):
     """Complete a Survo grid (unique solution)."""
 
     name = "survo"
-    version = "1"
+    version = "2"
     description = "Place the missing numbers so rows and columns reach their sums."
 
     @dataclass(frozen=True)

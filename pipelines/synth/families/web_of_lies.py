@@ -51,7 +51,7 @@ class WebOfLies(Task):
     """Decide who tells the truth in a chain of accusations."""
 
     name = "web_of_lies"
-    version = "1"
+    version = "2"
     description = "Truth-tellers and liars accusing each other; answer yes/no per person."
 
     @dataclass(frozen=True)

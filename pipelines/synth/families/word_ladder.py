@@ -88,7 +88,7 @@ class WordLadderTask(Task):
 
     name = "word_ladder"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Shortest one-letter-at-a-time ladder between two words from a given list."
     Config = WordLadderConfig
 

@@ -104,7 +104,7 @@ class ZebraPuzzle(Task):
     """Place every attribute value in a row of houses (unique solution)."""
 
     name = "zebra_puzzle"
-    version = "1"
+    version = "2"
     description = "Einstein-style puzzle: deduce the full house/attribute table from clues."
 
     @dataclass(frozen=True)
