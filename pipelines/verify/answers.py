@@ -40,6 +40,7 @@ prefix, which could read as a different answer), and all patterns run in linear 
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -54,8 +55,11 @@ MAX_SCAN_CHARS = 60_000
 """Only the last this many characters of a final part are searched for implicit pieces."""
 MAX_REGION_CHARS = 20_000
 """A region (tag, box, block) longer than this is refused as ``format``, not truncated."""
-MAX_PIECES = 400
-"""At most this many pieces are parsed per response (bounds work on hostile input)."""
+MAX_PIECES = 2000
+"""At most this many pieces are parsed per tier; a response needing more is ``format``
+(never ``ok``: an answer hidden past the budget could be a hedge)."""
+MAX_REGIONS = 256
+"""A response with more explicit answer regions (tags, boxes, cues) is ``format``."""
 DETAIL_CHARS = 2000
 SHORT_FINAL_CHARS = 200
 """A final part of one line up to this long is itself a candidate of loose parsers."""
@@ -257,15 +261,11 @@ def clean(text: str) -> str:
 
 # --------------------------------------------------------------------------- regions
 
-_ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.S | re.I)
 _ANSWER_OPEN = re.compile(r"<answer>", re.I)
+_ANSWER_CLOSE = re.compile(r"</answer>", re.I)
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*\n(.*?)(?:^[ \t]*\1[ \t]*$|\Z)", re.M | re.S)
-_DISPLAY = re.compile(
-    r"\$\$(.{1,20000}?)\$\$|\\\[(.{1,20000}?)\\\]|"
-    r"(\\begin\{(?:array|[pbBvV]?matrix|tabular)\}.{1,20000}?\\end\{(?:array|[pbBvV]?matrix|tabular)\})",
-    re.S,
-)
+_DISPLAY_MARK = re.compile(r"\$\$|\\\[|\\\]|\\(begin|end)\{(array|[pbBvV]?matrix|tabular)\}")
 _TABLE_LINE = re.compile(r"^[ \t]*\|?[^\n|]*\|[^\n]*$")
 _CUE_WORDS = (
     r"(?:final|correct|complete|completed|filled|solved|full)\s+(?:answer|solution|grid|result|"
@@ -335,13 +335,21 @@ def _boxes(text: str, offset: int = 0) -> list[Region]:
 
 
 def _tags(final: str) -> list[Region]:
-    out = [Region(m.group(1), "tag", m.start(), m.end()) for m in _ANSWER_TAG.finditer(final)]
-    opens = list(_ANSWER_OPEN.finditer(final))
-    if opens:
-        last = opens[-1]
-        closed = any(r.start == last.start() for r in out)
-        if not closed:  # a stop string cut the closing tag off
-            out.append(Region(final[last.end() :], "tag", last.start(), len(final)))
+    """``<answer>…</answer>`` regions, found in one pass.
+
+    Each close pairs with the last open before it; a final open tag whose close was cut
+    off by a stop string runs to the end.
+    """
+    opens = [m.end() for m in _ANSWER_OPEN.finditer(final)]
+    out: list[Region] = []
+    done = 0  # text before this offset is already inside a region
+    for close in _ANSWER_CLOSE.finditer(final):
+        k = bisect.bisect_right(opens, close.start()) - 1
+        if k >= 0 and opens[k] >= done:
+            out.append(Region(final[opens[k] : close.start()], "tag", opens[k] - 8, close.end()))
+            done = close.end()
+    if opens and opens[-1] >= done:
+        out.append(Region(final[opens[-1] :], "tag", opens[-1] - 8, len(final)))
     return out
 
 
@@ -462,6 +470,27 @@ def table_variants(cleaned: str) -> list[str]:
     return out
 
 
+def _display_blocks(text: str) -> list[str]:
+    r"""Display math (``$$…$$``, ``\[…\]``, array/matrix/tabular environments), in one pass."""
+    out: list[str] = []
+    opened: tuple[str, int] | None = None  # (closing mark, start of content)
+    for m in _DISPLAY_MARK.finditer(text):
+        mark = m.group(0)
+        if opened is None:
+            if mark == "$$":
+                opened = ("$$", m.end())
+            elif mark == "\\[":
+                opened = ("\\]", m.end())
+            elif m.group(1) == "begin":
+                opened = (f"\\end{{{m.group(2)}}}", m.start())
+        elif mark == opened[0]:
+            end = m.end() if mark.startswith("\\end") else m.start()
+            if end - opened[1] <= MAX_REGION_CHARS:
+                out.append(text[opened[1] : end])
+            opened = None
+    return out
+
+
 def _paragraphs(text: str) -> list[str]:
     return [p for p in _PARAGRAPH_SPLIT.split(text) if p.strip()]
 
@@ -518,8 +547,8 @@ def _structural(text: str) -> Iterator[tuple[str, str]]:
         rest = rest[: m.start()] + "\n\n" + rest[m.end() :]
     for table in _tables(rest):
         yield "table", table
-    for m in _DISPLAY.finditer(rest):
-        yield "math", next(g for g in m.groups() if g is not None)
+    for block in _display_blocks(rest):
+        yield "math", block
     for para in _paragraphs(rest):
         yield "block", para
         lead = _without_lead_in(para)
@@ -543,6 +572,7 @@ class _Found(Generic[T]):
     error: tuple[str, str, str] | None = None
     hedge: tuple[str, str, str] | None = None
     tried: int = 0
+    exhausted: bool = False
 
 
 @dataclass(frozen=True)
@@ -571,8 +601,11 @@ class _Reader(Generic[T]):
         if "\n" not in text and _END_PUNCT.search(text):
             texts.append(_END_PUNCT.sub("", text))
         for candidate in texts:
-            if not candidate or found.tried >= MAX_PIECES:
+            if not candidate:
                 continue
+            if found.tried >= MAX_PIECES:
+                found.exhausted = True
+                return False
             found.tried += 1
             try:
                 value = self.parse(candidate)
@@ -679,6 +712,8 @@ def read_answer(
         if not any(a <= extra.start and extra.end <= b for a, b in spans):
             regions.append(extra)
     regions.sort(key=lambda r: (r.start, r.end))
+    if len(regions) > MAX_REGIONS:
+        return Reading("format", error=f"more than {MAX_REGIONS} answer regions")
 
     found: _Found[T] = _Found()
     if loose:
@@ -691,6 +726,8 @@ def read_answer(
     else:
         for region in regions:
             reader.region(region.text, region.source, found, explicit=True)
+    if found.exhausted:
+        return _too_many()
     decided = _decide(found, ())
     if found.hedge is not None and (decided is None or decided.ok):
         text, source, error = found.hedge
@@ -706,6 +743,8 @@ def read_answer(
             reader.attempt(_TRAILING_PUNCT.sub("", whole) or whole, "whole", implicit, whole=True)
     elif whole:
         reader.region(whole, "whole", implicit, explicit=False)
+    if implicit.exhausted:
+        return _too_many()
     decided = _decide(implicit, list(ignore))
     if decided is not None:
         return decided
@@ -723,9 +762,13 @@ def read_answer(
     return Reading("no_answer")
 
 
+def _too_many() -> Reading[Any]:
+    return Reading("format", error=f"more than {MAX_PIECES} pieces to read")
+
+
 def _has_structure(text: str) -> bool:
     """Whether a text holds a code fence, a markdown table or display math."""
-    return bool(_FENCE.search(text) or _tables(text) or _DISPLAY.search(text))
+    return bool(_FENCE.search(text) or _tables(text) or _display_blocks(text))
 
 
 def _trim(text: str) -> str:

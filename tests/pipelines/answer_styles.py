@@ -222,7 +222,11 @@ def corrupt(family: str, row: dict[str, Any]) -> Any:
                 for i in range(len(value))
             ]
         elif family == "cipher":
-            variants = [[("cedar" if value[0] != "cedar" else "amber")] + value[1:]]
+            first = value[0]
+            variants = [
+                [first[::-1], *value[1:]],
+                [chr((ord(first[0]) - 96) % 26 + 97) + first[1:], *value[1:]],
+            ]
         elif family == "word_ladder":
             variants = [value[::-1], value[:1] + value[2:], [*value[:-1], value[0]]]
         else:

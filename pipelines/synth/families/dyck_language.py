@@ -100,7 +100,7 @@ class DyckLanguage(Task):
         """The brackets added (a repeated prefix is dropped); nothing but brackets."""
         if len(text) > 5000:
             raise ValueError("answer too long")
-        seq = "".join(ch for ch in text if not ch.isspace() and ch not in ",`\"'*")
+        seq = "".join(ch for ch in text if not ch.isspace() and ch not in ",.`\"'*")
         if not seq or any(ch not in _BRACKETS for ch in seq):
             raise ValueError("expected a sequence of brackets")
         prefix = str(spec["prefix"])
