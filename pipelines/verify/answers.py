@@ -193,6 +193,7 @@ _ITALIC = re.compile(
 _BACKTICK = re.compile(r"`+")
 _ALNUM = re.compile(r"[A-Za-z0-9]")
 _SEPARATOR_CHARS = frozenset(" \t:|-")
+_ROW_LABEL_CELL = re.compile(r"\s*(?:(?:row|r|line)\s*)?\d{1,2}\s*[:.]?\s*", re.I)
 _TABLE_EDGE = re.compile(r"^[ \t]*\|(.*?)\|?[ \t]*$", re.M)
 _QUOTES = re.compile(r"[\"“”„«»]|(?<!\w)['‘’]|['‘’](?!\w)")
 _BLANKS = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
@@ -324,7 +325,7 @@ def _boxes(text: str, offset: int = 0) -> list[Region]:
         return []
     braces = _brace_matches(text)
     out = []
-    for m in positions[-64:]:
+    for m in positions:
         open_at = m.end() - 1
         close = braces.get(open_at)
         if close is not None:
@@ -458,15 +459,22 @@ def _tables(text: str) -> list[str]:
     return out
 
 
-def table_variants(cleaned: str) -> list[str]:
-    """A cleaned table without its header row, and without header and label column."""
+def table_variants(raw: str, cleaned: str) -> list[str]:
+    """Readings of a markdown table without its header and/or its row-label column.
+
+    The first row is dropped only when it is a header (a ``|---|`` rule follows it in
+    ``raw``), the first column only when every one of its cells is a row label (``1``,
+    ``Row 1``, ``**2**``), so an extra row or column is never silently skipped.
+    """
+    raw_lines = [line for line in raw.split("\n") if line.strip()]
     lines = [line for line in cleaned.split("\n") if line.strip()]
     if len(lines) < 2 or not all("|" in line for line in lines):
         return []
-    body = lines[1:]
-    out = ["\n".join(body)]
-    out.append("\n".join(line.split("|", 1)[1] if "|" in line else line for line in body))
-    out.append("\n".join(line.split("|", 1)[1] if "|" in line else line for line in lines))
+    header = len(raw_lines) > 1 and is_table_rule(raw_lines[1].strip())
+    body = lines[1:] if header else lines
+    out = ["\n".join(body)] if header else []
+    if all(_ROW_LABEL_CELL.fullmatch(line.split("|", 1)[0]) for line in body):
+        out.append("\n".join(line.split("|", 1)[1] for line in body))
     return out
 
 
@@ -597,7 +605,7 @@ class _Reader(Generic[T]):
         text = self.prepare(raw)
         texts = [text]
         if self.tables and "|" in text:
-            texts.extend(table_variants(text))
+            texts.extend(table_variants(raw, text))
         if "\n" not in text and _END_PUNCT.search(text):
             texts.append(_END_PUNCT.sub("", text))
         for candidate in texts:

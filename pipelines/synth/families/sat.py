@@ -169,11 +169,12 @@ _NAMED = re.compile(
     r"(?: ?(?::=|==|=|:|->|→|\||\bis(?: set to)?\b|\bto\b) ?(?P<val>[A-Za-z]{1,5}|[01])\b)?",
     re.IGNORECASE,
 )
+_UNDECIDED = {"any", "both", "free", "either", "dont", "x", "?"}
 _SPACES = re.compile(r"\s+")
 _TOKEN_SPLIT = re.compile(r"[\s,;\[\]{}()]+")
 _LITERAL_GLUE = re.compile(r"(?i)[\s,;.()\[\]{}∧&|]+|\band\b")
 _HEDGE = re.compile(
-    r"(?i)\b(?:or|either|any|anything|whatever|both|maybe|arbitrary)\b|(?<=[01a-z]) ?/ ?(?=[01a-z])"
+    r"(?i)\b(?:or|either|any|anything|whatever|maybe|arbitrary)\b|(?<=[01a-z]) ?/ ?(?=[01a-z])"
 )
 
 
@@ -203,11 +204,13 @@ def parse_assignment(text: str, n: int) -> dict[int, bool]:
     if named:
         valued = [m for m in named if m.group("val") is not None]
         leftover = _NAMED.sub(" ", text)
-        if _HEDGE.search(leftover):
+        if _HEDGE.search(_NAMED.sub("v", text)):  # "v" keeps "x1=0/1" visible as "v/1"
             raise AmbiguousAnswer("the assignment offers alternatives")
         if valued:
             for match in valued:  # mentions without a value are prose around the answer
                 word = match.group("val").lower()
+                if word in _UNDECIDED:
+                    raise AmbiguousAnswer(f"x{match.group('var')} = {word}")
                 if word in _TRUE:
                     value = True
                 elif word in _FALSE:
