@@ -51,7 +51,7 @@ FILLED = "#"
 EMPTY = "."
 BINARY_CELLS: dict[str, bool] = {
     **dict.fromkeys("#1xX*■█⬛◼▪●★bB", True),
-    **dict.fromkeys(".0-_oO□⬜◻▫○·wW", False),
+    **dict.fromkeys(".0-_oO□⬜◻▫○·░wW", False),
 }
 """Tolerant spellings of a shaded (True) / unshaded (False) cell."""
 

@@ -33,7 +33,19 @@ from tracemill.pipelines.verify.registry import Verdict
 
 _DRAWS = 15
 TREE, TENT, EMPTY = "T", "*", "."
-_CELLS = {TREE: TREE, TENT: TENT, "A": TENT, EMPTY: EMPTY, "-": EMPTY, "_": EMPTY, "0": EMPTY}
+_CELLS = {
+    TREE: TREE,
+    TENT: TENT,
+    "A": TENT,
+    "⛺": TENT,
+    "🌲": TREE,
+    "🌳": TREE,
+    EMPTY: EMPTY,
+    "-": EMPTY,
+    "_": EMPTY,
+    "0": EMPTY,
+    "·": EMPTY,
+}
 
 Cell = tuple[int, int]
 

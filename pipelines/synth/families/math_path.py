@@ -20,6 +20,7 @@ from tracemill.pipelines.synth.textutil import (
     normalize_expression,
     refuse_hedge,
 )
+from tracemill.pipelines.verify.answers import AmbiguousAnswer
 
 
 def _render(terms: list[int | str], ops: list[str], group: tuple[int, int] | None) -> str:
@@ -121,6 +122,11 @@ class MathPath(Task):
         pattern = "".join(r"(\d)" if ch == "?" else re.escape(ch) for ch in template)
         if re.fullmatch(pattern, filled):
             return filled
+        found = {m.group(0) for m in re.finditer(pattern, filled)}
+        if len(found) == 1 and len(filled) <= 4 * len(template) + 120:
+            return found.pop()  # the equation inside a short sentence
+        if len(found) > 1:
+            raise AmbiguousAnswer("two different completed equations")
         digits = re.fullmatch(r"\s*\d(?:\s*(?:,|;|\s|and)\s*\d)*\s*", text)
         if digits and len(re.findall(r"\d", text)) == template.count("?"):
             it = iter(re.findall(r"\d", text))
