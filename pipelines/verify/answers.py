@@ -15,10 +15,15 @@ Where answers are looked for, in the *final part* of a response (after ``</think
    "The answer is …", "**Answer**", "Solution:" — with the rest of their line or, when
    that is empty, the block that follows (lines, a code fence, a table, display math);
 2. **implicit** pieces, used only when no explicit region reads: the whole final part,
-   each code fence (prose around it is fine), markdown table (with and without its
-   header row / label column), display-math block and paragraph (with a lead-in line
-   such as "Here is the grid:" dropped), and, for short answers in prose, the tail of
-   the last lines after "is"/":"/"=" and their bold spans.
+   each code fence (prose around it is fine), markdown table (also without its header
+   row when a ``|---|`` rule marks one, and without a column of row labels), display-math
+   block and paragraph (with a lead-in line such as "Here is the grid:" or trailing
+   sentences dropped), and, for short answers in prose, the last three lines, their bold
+   spans and what follows their first "is"/"are"/":".
+
+Parsers that accept nearly any text (free-form strings: ``exact``, ``normalized``) read
+with ``loose=True``: tags decide when present, else boxes, else cue lines, else a final
+part that is one short line.
 
 Each region is first read whole; only when that fails are its pieces read. Values are
 compared with ``==``: if the deciding tier holds two different values, the response
@@ -34,8 +39,11 @@ is there but does not read as an answer of the expected shape) or ``ambiguous``,
 ``detail`` saying what was read, from where, and why it failed.
 
 Everything is bounded: the final part is scanned over its last :data:`MAX_SCAN_CHARS`
-characters, a region longer than :data:`MAX_REGION_CHARS` is refused (never cut to a
-prefix, which could read as a different answer), and all patterns run in linear time.
+characters (answers further back are never read, so they can neither pass nor hedge),
+a region longer than :data:`MAX_REGION_CHARS` is refused (never cut to a prefix, which
+could read as a different answer), a response with more than :data:`MAX_REGIONS`
+answer regions or :data:`MAX_PIECES` pieces to try is ``format`` (never ``ok``), and
+every scan is linear in the length of the text.
 """
 
 from __future__ import annotations
@@ -63,8 +71,6 @@ MAX_REGIONS = 256
 DETAIL_CHARS = 2000
 SHORT_FINAL_CHARS = 200
 """A final part of one line up to this long is itself a candidate of loose parsers."""
-
-STATUSES = ("ok", "no_answer", "format", "ambiguous")
 
 
 class AmbiguousAnswer(ValueError):
@@ -113,7 +119,6 @@ class Region:
     source: str
     start: int
     end: int
-    explicit: bool = True
 
 
 # --------------------------------------------------------------------------- cleaning
@@ -297,10 +302,6 @@ _MARKUP_ONLY = re.compile(r"[\s*_`$]+")
 _LINE_MARKUP = re.compile(r"[*_#>`]+|^\s*[-+•]\s+|\$")
 
 
-def _spans(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
-    return [m.span() for m in pattern.finditer(text)]
-
-
 def _brace_matches(text: str) -> dict[int, int]:
     """Position of each ``{`` → its matching ``}`` (escaped braces ignored), in one pass."""
     stack: list[int] = []
@@ -422,17 +423,26 @@ def _cues(final: str) -> list[Region]:
     return out
 
 
-def explicit_regions(final: str) -> list[Region]:
-    """Answer tags, boxes and cue regions of a final part, in order of position."""
-    regions = _tags(final)
-    tag_spans = [(r.start, r.end) for r in regions]
-    for box in _boxes(final):
-        if not any(a <= box.start and box.end <= b for a, b in tag_spans):
-            regions.append(box)
-    for cue in _cues(final):
-        if not any(a <= cue.start and cue.end <= b for a, b in tag_spans):
-            regions.append(cue)
-    return sorted(regions, key=lambda r: (r.start, r.end))
+def explicit_regions(final: str) -> tuple[str, list[Region]]:
+    """The window searched (a final part's last characters) and its answer regions.
+
+    Regions are answer tags, boxes and cue regions, in order of position, with offsets
+    into the window (the last :data:`MAX_SCAN_CHARS` characters of ``final``). Tags are
+    found in the whole final part (one linear scan); boxes and cues inside a tag belong
+    to it and are not regions of their own.
+    """
+    window = final[-MAX_SCAN_CHARS:]
+    offset = len(final) - len(window)
+    regions = [
+        Region(r.text, r.source, max(r.start - offset, 0), r.end - offset)
+        for r in _tags(final)
+        if r.end > offset
+    ]
+    spans = [(r.start, r.end) for r in regions]
+    for extra in [*_boxes(window), *_cues(window)]:
+        if not any(a <= extra.start and extra.end <= b for a, b in spans):
+            regions.append(extra)
+    return window, sorted(regions, key=lambda r: (r.start, r.end))
 
 
 # --------------------------------------------------------------------------- pieces
@@ -450,7 +460,7 @@ def _tables(text: str) -> list[str]:
     """Markdown tables (runs of ``|`` lines) of a text, raw."""
     out, run = [], []
     for line in text.split("\n") + [""]:
-        if _TABLE_LINE.match(line) and line.count("|") >= 1 and line.strip():
+        if _TABLE_LINE.match(line) and line.strip():
             run.append(line)
             continue
         if len(run) >= 2:
@@ -711,15 +721,7 @@ def read_answer(
     if not final:
         return Reading("no_answer", error="no final part after the reasoning")
     reader: _Reader[T] = _Reader(parse, _trim if loose else clean, tables=not loose)
-    window = final[-MAX_SCAN_CHARS:]
-    offset = len(final) - len(window)
-    regions = [r for r in _tags(final) if r.end > offset]
-    regions = [Region(r.text, r.source, max(r.start - offset, 0), r.end - offset) for r in regions]
-    spans = [(r.start, r.end) for r in regions]
-    for extra in [*_boxes(window), *_cues(window)]:
-        if not any(a <= extra.start and extra.end <= b for a, b in spans):
-            regions.append(extra)
-    regions.sort(key=lambda r: (r.start, r.end))
+    window, regions = explicit_regions(final)
     if len(regions) > MAX_REGIONS:
         return Reading("format", error=f"more than {MAX_REGIONS} answer regions")
 
@@ -797,7 +799,6 @@ def _loose_text(region: Region) -> str:
 __all__ = [
     "MAX_REGION_CHARS",
     "MAX_SCAN_CHARS",
-    "STATUSES",
     "AmbiguousAnswer",
     "Reading",
     "Region",
