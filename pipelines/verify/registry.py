@@ -37,6 +37,12 @@ REASONS = frozenset(
         "too_long",
     }
 )
+"""Verdict reasons. Of the answer-reading ones: ``no_answer`` (nothing that looks like an
+answer), ``format`` (an answer is there but not of the expected shape: a missing row, an
+unknown symbol, prose), ``ambiguous`` (two different answers in the final part, or a
+hedge such as "3 or 4": never a pass), ``wrong`` (read, and it breaks the rules or differs
+from the reference); ``invalid_answer`` is kept for verdict rows written before
+``format`` existed."""
 
 
 @dataclass(frozen=True)
