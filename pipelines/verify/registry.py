@@ -41,8 +41,8 @@ REASONS = frozenset(
 answer), ``format`` (an answer is there but not of the expected shape: a missing row, an
 unknown symbol, prose), ``ambiguous`` (two different answers in the final part, or a
 hedge such as "3 or 4": never a pass), ``wrong`` (read, and it breaks the rules or differs
-from the reference); ``invalid_answer`` is kept for verdict rows written before
-``format`` existed."""
+from the reference); ``invalid_answer``: a read answer the rules could not be applied to
+(also the reason of rows written before ``format`` existed)."""
 
 
 @dataclass(frozen=True)
