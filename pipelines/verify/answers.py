@@ -448,9 +448,18 @@ def explicit_regions(final: str) -> tuple[str, list[Region]]:
 # --------------------------------------------------------------------------- pieces
 
 _PARAGRAPH_SPLIT = re.compile(r"\n[ \t]*\n")
-_TAIL_LINK = re.compile(r"(?:(?:\bis\b|\bare\b|\bequals\b)\s*:?|:)(?:\*\*)?\s+", re.I)
+_TAIL_LINK = re.compile(
+    r"(?:(?:\bis\b|\bare\b|\bequals\b|\b(?:evaluates|simplifies|comes|amounts)\s+to\b|"
+    r"\bgives\b|\byields\b|\bresults\s+in\b)\s*:?|:)(?:\*\*)?\s+",
+    re.I,
+)
 _STANDALONE_NUMBER = re.compile(r"(?<![\w.])\d+(?![\w.])")
 _END_PUNCT = re.compile(r"(?<=[A-Za-z0-9)\]}])[.!;,]+$")
+_REMARK = re.compile(r"\s*\(([^()\n]{1,60})\)[.!]?$")
+_REMARK_WORD = re.compile(r"[A-Za-z]{3,}")
+_REMARK_REFUSED = re.compile(
+    r"(?i)\b(?:or|either|maybe|perhaps|possibly|actually|rather|instead|not|correction)\b"
+)
 _TRAILING_PUNCT = re.compile(r"[\s.!;,]+$")
 _LEAD_IN = re.compile(r"[:：]\s*$")
 _WORD3 = re.compile(r"[A-Za-z]{3,}")
@@ -540,6 +549,19 @@ def _without_trailer(paragraph: str) -> str | None:
     return "\n".join(lines[:k]) if k < len(lines) else None
 
 
+def _is_remark(inner: str) -> bool:
+    """Whether a closing parenthesis comments on an answer ("(3 changes)").
+
+    It must hold a word of 3+ letters, at most one number, and no alternative or
+    correction, so "(or 43)" and "(row 9, col 9)" stay part of the answer.
+    """
+    return (
+        bool(_REMARK_WORD.search(inner))
+        and len(re.findall(r"\d+", inner)) <= 1
+        and not _REMARK_REFUSED.search(inner)
+    )
+
+
 def _tails(line: str) -> list[str]:
     """Short answers inside one prose line ("The next term is **-58**.").
 
@@ -618,6 +640,9 @@ class _Reader(Generic[T]):
             texts.extend(table_variants(raw, text))
         if "\n" not in text and _END_PUNCT.search(text):
             texts.append(_END_PUNCT.sub("", text))
+        remark = _REMARK.search(text) if "\n" not in text else None
+        if remark and _is_remark(remark.group(1)):
+            texts.append(text[: remark.start()].rstrip())
         for candidate in texts:
             if not candidate:
                 continue

@@ -721,6 +721,7 @@ def list_styles(items: list[str], family: str) -> list[Style]:
         ("inline-numbered", "Result: " + " ".join(f"{i + 1}) {w}" for i, w in enumerate(items)))
     )
     if family == "word_ladder":
+        out.append(("arrows-with-remark", " → ".join(items) + f" ({len(items) - 1} changes)"))
         out.append(("arrows", f"{GPT_INTRO}**Ladder:** " + " → ".join(w.upper() for w in items)))
     if family == "graph_coloring":
         out.append(
@@ -798,6 +799,7 @@ def scalar_styles(value: str, family: str) -> list[Style]:
             "answer-then-explanation",
             f"Answer: {value}\n\nExplanation: this follows from the steps above.",
         ),
+        ("evaluates-to", f"{GPT_INTRO}Putting it together, this evaluates to {value}."),
     ]
 
 

@@ -675,6 +675,32 @@ CASES: list[dict[str, Any]] = [
         "two boxed terms",
         "ambiguous",
     ),
+    _case(
+        "number_sequence/remark-hedge",
+        "number_sequence",
+        NUMBER,
+        "<answer>-57 (or -58)</answer>",
+        False,
+        "an alternative hidden in a closing remark",
+        "ambiguous",
+    ),
+    _case(
+        "number_sequence/remark-correction",
+        "number_sequence",
+        NUMBER,
+        "<answer>-57 (actually -58)</answer>",
+        False,
+        "a correction in a remark is not dropped to read the first value",
+    ),
+    _case(
+        "minesweeper/off-grid-in-parentheses",
+        "minesweeper",
+        MINES,
+        "<answer>(1, 1), (row 3, col 1)</answer>",
+        False,
+        "an off-grid cell written like a remark",
+        "format",
+    ),
     # exact / normalized / choice / numeric
     _case(
         "numeric/two-boxes",
