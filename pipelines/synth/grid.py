@@ -125,6 +125,21 @@ def parse_binary_grid(text: str, rows: int, cols: int) -> list[list[bool]]:
     return parse_grid(text, rows, cols, BINARY_CELLS)
 
 
+_COORDINATES = re.compile(r"\(\s*\d{1,3}\s*,\s*\d{1,3}\s*\)|\br\s*\d{1,3}\s*c\s*\d{1,3}\b", re.I)
+"""A coordinate list instead of a grid: "(1, 2), (1, 3)" or "r1c2 r1c3"."""
+
+
+def parse_shaded(text: str, rows: int, cols: int) -> list[list[bool]]:
+    """A shading: a binary grid, or the shaded cells as 1-based ``(row, column)`` pairs.
+
+    See :func:`parse_binary_grid` and :func:`parse_pairs`.
+    """
+    if _COORDINATES.search(check_length(text)):
+        cells = parse_cells(text, rows, cols)
+        return [[(r, c) in cells for c in range(cols)] for r in range(rows)]
+    return parse_binary_grid(text, rows, cols)
+
+
 def parse_pairs(text: str, rows: int, cols: int, limit: int = 1000) -> list[Cell]:
     """1-based ``(row, col)`` pairs in order → 0-based cells.
 

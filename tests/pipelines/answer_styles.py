@@ -396,6 +396,15 @@ def grid_styles(grid: list[list[str]], family: str) -> list[Style]:
                 f"{GPT_INTRO}Final grid (■ = shaded, □ = empty):\n\n```\n{squares}\n```",
             )
         )
+    if binary and family != "binairo":
+        on = [
+            f"({r + 1}, {c + 1})"
+            for r, row in enumerate(grid)
+            for c, v in enumerate(row)
+            if v in "#*1"
+        ]
+        if on:
+            out.append(("cell-list", f"{GPT_INTRO}The marked cells are: {', '.join(on)}."))
     return out
 
 

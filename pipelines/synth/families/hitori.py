@@ -30,6 +30,7 @@ from tracemill.pipelines.synth.grid import (
     number_in,
     parse_binary_grid,
     parse_grid,
+    parse_shaded,
     positive_int,
     random_latin_square,
     without_row_labels,
@@ -165,16 +166,20 @@ def hitori_violation(numbers: list[list[int]], shaded: list[list[bool]]) -> str 
     return None
 
 
+_COORDINATES_HINT = re.compile(r"\(\s*\d{1,2}\s*,\s*\d{1,2}\s*\)")
 _SHADE_MARKS = "#xX*■█"
 
 
 def parse_shading(answer: str, n: int) -> list[list[bool]]:
-    """A shading grid: ``#``/``.`` (or 1/0) cells, or the numbers with shaded ones marked.
+    """A shading: a grid of cells or numbers, or the shaded cells as ``(row, column)`` pairs.
 
-    When the answer repeats the puzzle's numbers (any digit 2–9 appears), a digit is an
-    unshaded cell and ``#``, ``X`` or ``*`` a shaded one.
+    A grid has ``#``/``.`` (or 1/0) cells; when the answer repeats the puzzle's numbers
+    (any digit 2–9 appears), a digit is an unshaded cell and ``#``, ``X`` or ``*`` a
+    shaded one.
     """
-    if re.search(r"[2-9]", without_row_labels(check_length(answer))):
+    if _COORDINATES_HINT.search(check_length(answer)):
+        return parse_shaded(answer, n, n)
+    if re.search(r"[2-9]", without_row_labels(answer)):
         alphabet = {str(d): False for d in range(10)} | dict.fromkeys(_SHADE_MARKS, True)
         return parse_grid(answer, n, n, alphabet)
     return parse_binary_grid(answer, n, n)

@@ -24,7 +24,7 @@ from tracemill.pipelines.synth.grid import (
     grid_answer_format,
     number_in,
     one_of,
-    parse_binary_grid,
+    parse_shaded,
     positive_int,
     unique_or_reveal,
     wrong,
@@ -150,7 +150,7 @@ class KakurasuTask(Task):
     def parse(self, spec: Mapping[str, Any], text: str) -> list[list[bool]]:
         """A size × size grid of shaded / empty cells."""
         n = int(spec["size"])
-        return parse_binary_grid(text, n, n)
+        return parse_shaded(text, n, n)
 
     def judge(self, spec: Mapping[str, Any], grid: list[list[bool]]) -> Verdict | float:
         """Row and column sums match, revealed cells shaded."""

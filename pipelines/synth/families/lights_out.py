@@ -18,7 +18,7 @@ from tracemill.pipelines.synth.grid import (
     format_grid,
     grid_answer_format,
     neighbors4,
-    parse_binary_grid,
+    parse_shaded,
     positive_int,
     wrong,
 )
@@ -112,7 +112,7 @@ class LightsOutTask(Task):
     def parse(self, spec: Mapping[str, Any], text: str) -> list[list[bool]]:
         """A size × size grid of pressed (1) / unpressed (0) cells."""
         n = int(spec["size"])
-        return parse_binary_grid(text, n, n)
+        return parse_shaded(text, n, n)
 
     def echoes(self, spec: Mapping[str, Any]) -> list[Any]:
         """The starting board (0/1 lights), which reads like a press grid."""

@@ -22,7 +22,7 @@ from tracemill.pipelines.synth.grid import (
     grid_answer_format,
     number_in,
     one_of,
-    parse_binary_grid,
+    parse_shaded,
     positive_int,
     unique_or_reveal,
     wrong,
@@ -180,7 +180,7 @@ class NonogramTask(Task):
 
     def parse(self, spec: Mapping[str, Any], text: str) -> list[list[bool]]:
         """A rows × cols grid of shaded / empty cells."""
-        return parse_binary_grid(text, int(spec["rows"]), int(spec["cols"]))
+        return parse_shaded(text, int(spec["rows"]), int(spec["cols"]))
 
     def judge(self, spec: Mapping[str, Any], grid: list[list[bool]]) -> Verdict | float:
         """Every row's and column's runs match its clue; revealed cells are shaded."""

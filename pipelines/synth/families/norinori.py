@@ -13,7 +13,6 @@ resort.
 from __future__ import annotations
 
 import random
-import re
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +25,6 @@ from tracemill.pipelines.synth.grid import (
     SOLVER,
     UniquenessSolver,
     border_cells,
-    check_length,
     difficulty_score,
     exactly,
     format_binary_grid,
@@ -34,8 +32,7 @@ from tracemill.pipelines.synth.grid import (
     format_grid,
     grid_answer_format,
     neighbors4,
-    parse_binary_grid,
-    parse_cells,
+    parse_shaded,
     positive_int,
     reach,
     wrong,
@@ -68,9 +65,6 @@ _LEVELS = {
     9: (9, 17),
     10: (10, 22),
 }
-
-# a coordinate list instead of a grid: "(1, 2), (1, 3)" or "r1c2 r1c3"
-_COORDINATES = re.compile(r"\(\s*\d{1,3}\s*,\s*\d{1,3}\s*\)|\br\s*\d{1,3}\s*c\s*\d{1,3}\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -353,10 +347,7 @@ def norinori_violation(
 
 def parse_shading(answer: str, n: int) -> list[list[bool]]:
     """A shading grid (``#``/``.``, ``1``/``0``, …) or a list of shaded 1-based cells."""
-    if _COORDINATES.search(check_length(answer)):
-        cells = parse_cells(answer, n, n)
-        return [[(r, c) in cells for c in range(n)] for r in range(n)]
-    return parse_binary_grid(answer, n, n)
+    return parse_shaded(answer, n, n)
 
 
 @register_task

@@ -28,7 +28,7 @@ from tracemill.pipelines.synth.grid import (
     is_connected,
     neighbors4,
     neighbors8,
-    parse_binary_grid,
+    parse_shaded,
     positive_int,
     wrong,
 )
@@ -238,7 +238,7 @@ class StarBattleTask(Task):
     def parse(self, spec: Mapping[str, Any], text: str) -> list[list[bool]]:
         """A size × size grid of star / empty cells."""
         n = int(spec["size"])
-        return parse_binary_grid(text, n, n)
+        return parse_shaded(text, n, n)
 
     def judge(self, spec: Mapping[str, Any], grid: list[list[bool]]) -> Verdict | float:
         """Every rule holds and revealed stars are kept."""
