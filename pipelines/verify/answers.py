@@ -679,11 +679,14 @@ class _Reader(Generic[T]):
         """Read a region whole; when that fails, read its pieces."""
         if self.attempt(raw, source, found, whole=True) or len(raw) > MAX_REGION_CHARS:
             return
+        before = len(found.values)
         for box in _boxes(raw):
             self.attempt(box.text, source, found, whole=explicit)
         for kind, piece in _structural(raw):
             if piece.strip() != raw.strip():
                 self.attempt(piece, source if explicit else kind, found)
+        if len(found.values) > before:
+            return  # lines and tails are for short answers in prose, when nothing else reads
         if not explicit or sum(1 for line in raw.split("\n") if line.strip()) <= 3:
             self.lines(raw, source if explicit else "tail", found)
 

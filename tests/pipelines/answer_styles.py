@@ -662,6 +662,14 @@ def zebra_styles(value: tuple[list[str], list[list[str]]], family: str) -> list[
         ),
         ("bare-reference", ref),
         (
+            "csv-fence",
+            "```csv\nHouse,"
+            + ",".join(k.capitalize() for k in keys)
+            + "\n"
+            + "\n".join(f"{i + 1}," + ",".join(h) for i, h in enumerate(houses))
+            + "\n```",
+        ),
+        (
             "pipes-in-lines",
             "\n".join(f"House {i + 1}: " + " | ".join(h) for i, h in enumerate(houses)),
         ),
@@ -729,6 +737,7 @@ def list_styles(items: list[str], family: str) -> list[Style]:
     out.append(
         ("inline-numbered", "Result: " + " ".join(f"{i + 1}) {w}" for i, w in enumerate(items)))
     )
+    out.append(("bullet-list", "Result:\n" + "\n".join(f"- {w}" for w in items)))
     if family == "word_ladder":
         out.append(("arrows-with-remark", " → ".join(items) + f" ({len(items) - 1} changes)"))
         out.append(("arrows", f"{GPT_INTRO}**Ladder:** " + " → ".join(w.upper() for w in items)))

@@ -264,7 +264,7 @@ class ZebraPuzzle(Task):
         return 1.0 if list(value) == expected else 0.0
 
 
-_HOUSE_LINE = re.compile(r"^\s*(?:house\s*#?\s*)?(\d{1,2})\s*(?:[:=)|.\-]|\s)\s*(.+)$", re.I)
+_HOUSE_LINE = re.compile(r"^\s*(?:house\s*#?\s*)?(\d{1,2})\s*(?:[:=)|.,\-]|\s)\s*(.+)$", re.I)
 _HOUSE_HEADING = re.compile(r"^\s*house\s*#?\s*(\d{1,2})\s*[:.]?\s*$", re.I)
 _HOUSE_CELL = re.compile(r"^\s*(?:house\s*#?\s*)?(\d{1,2})\s*$", re.I)
 _ATTRIBUTE_PREFIX = re.compile(r"^[a-z][a-z ]{0,20}\s*[:=\-]\s*")
