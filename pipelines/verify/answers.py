@@ -100,10 +100,14 @@ class Reading(Generic[T]):
 
     @property
     def detail(self) -> dict[str, Any]:
-        """JSON-ready detail for a verdict: what was read, where, and any error."""
-        out: dict[str, Any] = {"answer": None if self.text is None else self.text[:DETAIL_CHARS]}
+        """JSON-ready detail for a verdict.
+
+        What was read (``extracted``), where from (``method``), any ``error`` and, when
+        ambiguous, the differing ``candidates``.
+        """
+        out: dict[str, Any] = {"extracted": None if self.text is None else self.text[:DETAIL_CHARS]}
         if self.source:
-            out["source"] = self.source
+            out["method"] = self.source
         if self.error:
             out["error"] = self.error[:500]
         if self.alternatives:

@@ -111,11 +111,11 @@ def test_restated_puzzle_is_ignored_but_not_forced_away():
 def test_detail_says_what_was_read_and_why_it_failed():
     reading = read_answer("**Final Answer:**\n\n```\n1 2 3\n```", grid2)
     assert reading.status == "format"
-    assert reading.detail["answer"] == "1 2 3" and reading.detail["source"] == "cue"
+    assert reading.detail["extracted"] == "1 2 3" and reading.detail["method"] == "cue"
     assert "2x2" in reading.detail["error"]
     assert read_answer("<answer>1 2\n2 1</answer>", grid2).detail == {
-        "answer": "1 2\n2 1",
-        "source": "tag",
+        "extracted": "1 2\n2 1",
+        "method": "tag",
     }
 
 
@@ -191,7 +191,7 @@ def test_bare_reference_answer_without_tags_passes():
     row = generate_problems("sat", 1, level=3, seed=0).to_pylist()[0]
     assert re.fullmatch(r"(x\d+=[01], )*x\d+=[01]", row["answer"])
     verdict = get_verifier("sat")(row, row["answer"])
-    assert verdict.passed and verdict.detail["source"] == "whole"
+    assert verdict.passed and verdict.detail["method"] == "whole"
 
 
 def test_spec_is_read_from_json_text_and_mappings_alike():
