@@ -35,13 +35,14 @@ ambiguous too.
 
 The outcome is a :class:`Reading` whose ``status`` is ``ok``, ``no_answer`` (nothing that
 looks like an answer), ``format`` (an answer region — a tag, box, cue, fence or table —
-is there but does not read as an answer of the expected shape) or ``ambiguous``, with
+is there but does not read as an answer of the expected shape), ``too_long`` (a region
+over :data:`MAX_REGION_CHARS`) or ``ambiguous``, with
 ``detail`` saying what was read, from where, and why it failed.
 
 Everything is bounded: the final part is scanned over its last :data:`MAX_SCAN_CHARS`
 characters (answers further back are never read, so they can neither pass nor hedge),
-a region longer than :data:`MAX_REGION_CHARS` is refused (never cut to a prefix, which
-could read as a different answer), a response with more than :data:`MAX_REGIONS`
+a region longer than :data:`MAX_REGION_CHARS` is refused as ``too_long`` (never cut to
+a prefix, which could read as a different answer), a response with more than :data:`MAX_REGIONS`
 answer regions or :data:`MAX_PIECES` pieces to try is ``format`` (never ``ok``), and
 every scan is linear in the length of the text.
 """
@@ -55,14 +56,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from tracemill.pipelines.extract import final_part
+from tracemill.pipelines.extract import boxed_spans, final_part
 
 T = TypeVar("T")
 
 MAX_SCAN_CHARS = 60_000
 """Only the last this many characters of a final part are searched for implicit pieces."""
 MAX_REGION_CHARS = 20_000
-"""A region (tag, box, block) longer than this is refused as ``format``, not truncated."""
+"""A region (tag, box, block) longer than this is refused as ``too_long``, not truncated."""
+TOO_LONG = f"answer longer than {MAX_REGION_CHARS} characters"
 MAX_PIECES = 2000
 """At most this many pieces are parsed per tier; a response needing more is ``format``
 (never ``ok``: an answer hidden past the budget could be a hedge)."""
@@ -82,7 +84,7 @@ class Reading(Generic[T]):
     """What :func:`read_answer` found: a value, or why there is none."""
 
     status: str
-    """``ok``, ``no_answer``, ``format`` or ``ambiguous``."""
+    """``ok``, ``no_answer``, ``format``, ``too_long`` or ``ambiguous``."""
     value: T | None = None
     text: str | None = None
     """The cleaned text that was read (or the first region that failed to read)."""
@@ -273,7 +275,6 @@ def clean(text: str) -> str:
 
 _ANSWER_OPEN = re.compile(r"<answer>", re.I)
 _ANSWER_CLOSE = re.compile(r"</answer>", re.I)
-_BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*\n(.*?)(?:^[ \t]*\1[ \t]*$|\Z)", re.M | re.S)
 _DISPLAY_MARK = re.compile(r"\$\$|\\\[|\\\]|\\(begin|end)\{(array|[pbBvV]?matrix|tabular)\}")
 _TABLE_LINE = re.compile(r"^[ \t]*\|?[^\n|]*\|[^\n]*$")
@@ -306,38 +307,9 @@ _MARKUP_ONLY = re.compile(r"[\s*_`$]+")
 _LINE_MARKUP = re.compile(r"[*_#>`]+|^\s*[-+•]\s+|\$")
 
 
-def _brace_matches(text: str) -> dict[int, int]:
-    """Position of each ``{`` → its matching ``}`` (escaped braces ignored), in one pass."""
-    stack: list[int] = []
-    match: dict[int, int] = {}
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "{":
-            stack.append(i)
-        elif ch == "}" and stack:
-            match[stack.pop()] = i
-        i += 1
-    return match
-
-
-def _boxes(text: str, offset: int = 0) -> list[Region]:
-    positions = list(_BOX.finditer(text))
-    if not positions:
-        return []
-    braces = _brace_matches(text)
-    out = []
-    for m in positions:
-        open_at = m.end() - 1
-        close = braces.get(open_at)
-        if close is not None:
-            out.append(
-                Region(text[open_at + 1 : close], "boxed", offset + m.start(), offset + close + 1)
-            )
-    return out
+def _boxes(text: str) -> list[Region]:
+    r"""Top-level ``\boxed{…}``/``\fbox{…}`` regions (see :func:`..extract.boxed_spans`)."""
+    return [Region(content, "boxed", start, end) for start, end, content in boxed_spans(text)]
 
 
 def _tags(final: str) -> list[Region]:
@@ -625,18 +597,18 @@ class _Reader(Generic[T]):
     prepare: Callable[[str], str]
     tables: bool
 
-    def attempt(self, raw: str, source: str, found: _Found[T], *, whole: bool = False) -> bool:
+    def attempt(
+        self, raw: str, source: str, found: _Found[T], *, whole: bool = False, long: bool = True
+    ) -> bool:
         """Parse one piece (and its table variants); record the value or the failure.
 
         ``whole``: the piece is a region itself, so a hedge in it makes the tier ambiguous.
+        ``long``: a piece over :data:`MAX_REGION_CHARS` is reported as ``too_long`` (an
+        answer region is; a long stretch of prose is not an answer at all).
         """
         if len(raw) > MAX_REGION_CHARS:
-            if found.error is None:
-                found.error = (
-                    raw[:200],
-                    source,
-                    f"answer longer than {MAX_REGION_CHARS} characters",
-                )
+            if found.error is None and long:
+                found.error = (raw[:200], source, TOO_LONG)
             return False
         text = self.prepare(raw)
         texts = [text]
@@ -681,14 +653,17 @@ class _Reader(Generic[T]):
 
     def region(self, raw: str, source: str, found: _Found[T], *, explicit: bool) -> None:
         """Read a region whole; when that fails, read its pieces."""
-        if self.attempt(raw, source, found, whole=True) or len(raw) > MAX_REGION_CHARS:
+        if (
+            self.attempt(raw, source, found, whole=True, long=explicit)
+            or len(raw) > MAX_REGION_CHARS
+        ):
             return
         before = len(found.values)
         for box in _boxes(raw):
             self.attempt(box.text, source, found, whole=explicit)
         for kind, piece in _structural(raw):
             if piece.strip() != raw.strip():
-                self.attempt(piece, source if explicit else kind, found)
+                self.attempt(piece, source if explicit else kind, found, long=explicit)
         if len(found.values) > before:
             return  # lines and tails are for short answers in prose, when nothing else reads
         if not explicit or sum(1 for line in raw.split("\n") if line.strip()) <= 3:
@@ -792,14 +767,15 @@ def read_answer(
         return decided
     if found.error is not None:
         text, source, error = found.error
-        return Reading("format", text=text, source=source, error=error)
+        status = "too_long" if error == TOO_LONG else "format"
+        return Reading(status, text=text, source=source, error=error)
     if implicit.hedge is not None:
         text, source, error = implicit.hedge
         return Reading("ambiguous", text=text, source=source, error=error)
     if implicit.error is not None:
         text, source, error = implicit.error
         structured = source in ("fence", "table", "math") or _has_structure(rest)
-        status = "format" if structured else "no_answer"
+        status = "too_long" if error == TOO_LONG else "format" if structured else "no_answer"
         return Reading(status, text=text, source=source, error=error)
     return Reading("no_answer")
 

@@ -122,7 +122,7 @@ def test_detail_says_what_was_read_and_why_it_failed():
 def test_long_regions_are_refused_not_truncated():
     padded = "<answer>1 2\n2 1" + " " * MAX_REGION_CHARS + "\n3 3</answer>"
     reading = read_answer(padded, grid2)
-    assert reading.status == "format" and "longer than" in reading.error
+    assert reading.status == "too_long" and "longer than" in reading.error
 
 
 @pytest.mark.timeout(30)

@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 PAD = " " * 20_001
-"""Longer than a region may be (``MAX_REGION_CHARS``): such an answer is refused."""
+"""Longer than a region may be (``MAX_REGION_CHARS``): such an answer is ``too_long``."""
 
 
 def _p(verifier: str, answer: str, spec: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -204,7 +204,7 @@ CASES: list[dict[str, Any]] = [
         f"<answer>\n{SOLUTION}{PAD}\n1 2 3 4\n</answer>",
         False,
         "padding so a prefix cut would drop the extra row",
-        "format",
+        "too_long",
     ),
     # sudoku: ambiguous
     _case(
