@@ -1,4 +1,4 @@
-"""The synthetic task registry: one module per family, one contract for all.
+r"""The synthetic task registry: one module per family, one contract for all.
 
 A family is a :class:`Task` subclass with
 
@@ -10,15 +10,25 @@ A family is a :class:`Task` subclass with
   format, reference answer, verifier spec, difficulty estimate). ``rng`` is a
   :class:`random.Random` seeded from ``(family, seed, index)`` so any single item is
   reproducible alone;
-- ``check(spec, answer)`` → score in [0, 1] or a :class:`Verdict`, reading only the
-  stored spec and the extracted answer text. It may raise on garbage: the registry
-  wrapper turns that into ``invalid_answer``.
+- ``parse(spec, text)`` → the answer as a value (a grid, an assignment, a list …),
+  raising ``ValueError`` when ``text`` is not *wholly* an answer of the family's shape
+  (wrong size, unknown symbols, prose) and
+  :class:`~tracemill.pipelines.verify.answers.AmbiguousAnswer` when it hedges or
+  contradicts itself; it reads only the stored spec and the text;
+- ``judge(spec, value)`` → score in [0, 1] or a :class:`Verdict`: whether a parsed answer
+  keeps the rules (duplicate grid values, unmet clues … are ``wrong``);
+- optionally ``echoes(spec)``: values the question itself shows that would parse as an
+  answer (the starting board of Lights Out), so a restated puzzle is not a second answer.
 
 :func:`register_task` registers the family and, under the same name, a verifier in
-:mod:`tracemill.pipelines.verify` that extracts the answer (see
-:mod:`tracemill.pipelines.extract`) from the
-response, calls ``check`` and returns a verdict. :func:`generate_problems` turns a
-family + knobs into rows of the ``problems`` table.
+:mod:`tracemill.pipelines.verify` that finds and reads the answer with the shared
+structured-answer layer (:func:`tracemill.pipelines.verify.answers.read_answer`: answer
+tags, ``\boxed{}`` with LaTeX arrays, fences, markdown tables, bold labels, "Final
+answer:" blocks, bare final lines), then judges it. Its verdict's reason is ``ok``,
+``wrong``/``partial`` (rules), ``no_answer``, ``format`` (an answer is there but does not
+read) or ``ambiguous`` (two different answers, or a hedge); ``detail`` says what was read
+and from where. :func:`generate_problems` turns a family + knobs into rows of the
+``problems`` table.
 
 The curriculum is data: :func:`level_table` lists the knob values each level 1–10 sets,
 :func:`knob_trends` says which knobs change with the level (and which way),
@@ -42,7 +52,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 from tracemill.catalogs import conform, problem_ids
-from tracemill.pipelines.extract import extract_answer
+from tracemill.pipelines.verify.answers import Reading, clean, read_answer
 from tracemill.pipelines.verify.registry import Verdict, register_verifier
 
 LEVELS = range(1, 11)
@@ -82,12 +92,24 @@ class Task(ABC):
         """Generate one item from ``rng`` (its only source of randomness)."""
 
     @abstractmethod
-    def check(self, spec: Mapping[str, Any], answer: str) -> float | Verdict:
-        """Score an extracted answer against the stored spec (1.0 = correct)."""
+    def parse(self, spec: Mapping[str, Any], text: str) -> Any:
+        """The answer ``text`` states, or ``ValueError`` when it is not wholly an answer."""
 
-    def extract(self, response: str) -> str | None:
-        """The answer part of a response (override for families with other formats)."""
-        return extract_answer(response).answer
+    @abstractmethod
+    def judge(self, spec: Mapping[str, Any], value: Any) -> float | Verdict:
+        """Score a parsed answer against the stored spec (1.0 = correct)."""
+
+    def echoes(self, spec: Mapping[str, Any]) -> list[Any]:
+        """Parsed values the question itself shows (not answers when restated)."""
+        return []
+
+    def check(self, spec: Mapping[str, Any], answer: str) -> float | Verdict:
+        """Score one answer text (cleaned, parsed, judged); raises ``ValueError`` if unreadable."""
+        return self.judge(spec, self.parse(spec, clean(answer)))
+
+    def read(self, spec: Mapping[str, Any], response: str | None) -> Reading[Any]:
+        """Find and parse the answer of a whole response (see :mod:`..verify.answers`)."""
+        return read_answer(response, lambda text: self.parse(spec, text), ignore=self.echoes(spec))
 
 
 _TASKS: dict[str, Task] = {}
@@ -127,20 +149,19 @@ def register_task(cls: type[Task]) -> type[Task]:
         if not spec_text:
             return Verdict(False, 0.0, "no_reference", {"error": "problem has no verifier_spec"})
         spec = json.loads(spec_text) if isinstance(spec_text, str) else dict(spec_text)
-        answer = task.extract(response)
-        if answer is None or not answer.strip():
-            return Verdict(False, 0.0, "no_answer", {})
+        reading = task.read(spec, response)
+        detail = reading.detail
+        if not reading.ok:
+            return Verdict(False, 0.0, reading.status, detail)
         try:
-            result = task.check(spec, answer)
+            result = task.judge(spec, reading.value)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
-            return Verdict(
-                False, 0.0, "invalid_answer", {"answer": answer[:2000], "error": str(e)[:500]}
-            )
+            return Verdict(False, 0.0, "invalid_answer", {**detail, "error": str(e)[:500]})
         if isinstance(result, Verdict):
-            return result
+            return Verdict(result.passed, result.score, result.reason, {**detail, **result.detail})
         score = min(1.0, max(0.0, float(result)))
         reason = "ok" if score >= 1.0 else ("partial" if score > 0 else "wrong")
-        return Verdict(score >= 1.0, score, reason, {"answer": answer[:2000]})
+        return Verdict(score >= 1.0, score, reason, detail)
 
     verify.__doc__ = f"Rule verifier of the synthetic family {cls.name!r}."
     verify.__module__, verify.__qualname__ = cls.__module__, f"{cls.__qualname__}.verify"

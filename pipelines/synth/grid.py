@@ -7,9 +7,11 @@ several clauses gets an activation literal guarding them). A puzzle is unique ex
 when that solver is UNSAT under its clues, so removing clues one by one (and adding them
 back for easier levels) needs one incremental solver call per candidate.
 
-Parsers accept any text (they are fed model output): input is cut to
-:data:`MAX_PARSE_CHARS`, and malformed answers raise :class:`ValueError`, which the
-registry turns into ``invalid_answer``.
+Parsers accept any text (they are fed pieces of model output by
+:func:`tracemill.pipelines.verify.answers.read_answer`, already cleaned of markdown and
+LaTeX): a text must be *wholly* an answer of the expected shape, else :class:`ValueError`
+is raised (the verdict's reason is then ``format``); a text longer than
+:data:`MAX_PARSE_CHARS` is refused, never cut to a prefix.
 """
 
 from __future__ import annotations
@@ -35,17 +37,21 @@ SOLVER = "minisat22"
 
 # characters that separate cells; everything else in an answer line is a cell
 _SEPARATORS = re.compile(r"[\s,;|\[\]{}()\"'`]+")
-_ROW_LABEL = re.compile(r"^\s*(?:row|r)\s*\d+\s*[:=.)\-]\s*", re.IGNORECASE)
-_FENCE = re.compile(r"^```[^\n]*$", re.MULTILINE)
-# applied to text whose whitespace runs are collapsed to one space: no ambiguous repeats
-_CELL = re.compile(r"(?:row|r)? ?(\d{1,3}) ?(?:, ?|(?:col|c) ?| )(?:col|c)? ?(\d{1,3})", re.I)
-_SPACES = re.compile(r"\s+")
+_ROW_LABEL = re.compile(
+    r"^\s*(?:(?:row|line|r)\s*\d{1,2}\s*[:=.)\-]|\d{1,2}\s*[:)]|\(\d{1,2}\))\s*", re.IGNORECASE
+)
+_RULE_LINE = re.compile(r"^[\s\-=+_|:*]*$")
+_PAIR_LABEL = re.compile(r"(?i)\b(?:rows?|r|columns?|cols?|c)\s*(?=\d)|(?<=\d)\s*(?:r|c)(?=\d)")
+_INTS = re.compile(r"\d+")
+_PAIR_FILLER = re.compile(r"[\s,;:|()\[\]{}<>.\-→]+")
+_WORDS = re.compile(r"[A-Za-z]+")
+_OR = re.compile(r"(?i)\b(?:or|either|maybe|possibly)\b|/")
 
 FILLED = "#"
 EMPTY = "."
 BINARY_CELLS: dict[str, bool] = {
-    **dict.fromkeys("#1xX*■█bB", True),
-    **dict.fromkeys(".0-_oO□wW", False),
+    **dict.fromkeys("#1xX*■█⬛◼▪●★bB", True),
+    **dict.fromkeys(".0-_oO□⬜◻▫○·░wW", False),
 }
 """Tolerant spellings of a shaded (True) / unshaded (False) cell."""
 
@@ -53,19 +59,44 @@ BINARY_CELLS: dict[str, bool] = {
 # -- answers -----------------------------------------------------------------------
 
 
+def check_length(text: str, limit: int = MAX_PARSE_CHARS) -> str:
+    """``text`` itself, or ``ValueError`` when it is longer than ``limit`` (never truncated)."""
+    if not isinstance(text, str):
+        raise TypeError("answer must be a string")
+    if len(text) > limit:
+        raise ValueError(f"answer longer than {limit} characters")
+    return text
+
+
+def without_row_labels(text: str) -> str:
+    """``text`` with row labels (``Row 1:``, ``1:``, ``(1)``) removed from its lines."""
+    return "\n".join(_ROW_LABEL.sub("", line) for line in text.split("\n"))
+
+
+def _grid_lines(text: str) -> list[str]:
+    lines = []
+    for raw in text.split("\n"):
+        cells = _SEPARATORS.sub("", _ROW_LABEL.sub("", raw))
+        if cells:
+            lines.append(cells)
+    return lines
+
+
 def parse_grid(text: str, rows: int, cols: int, alphabet: Mapping[str, T]) -> list[list[T]]:
     """Parse a ``rows`` × ``cols`` grid of one-character cells from answer text.
 
     Cells may be separated by spaces, commas, ``|`` or nothing, rows by newlines
-    (optionally labelled ``Row 1:``); brackets and quotes are ignored, so
-    ``[[1,2],[2,1]]`` also parses. Every cell must be a key of ``alphabet``.
+    (optionally labelled ``Row 1:``, ``1:``, ``(1)``); brackets and quotes are ignored, so
+    ``[[1,2],[2,1]]`` also parses, and ruled lines (``---+---``) between rows are skipped
+    when their characters are not cells. Every cell must be a key of ``alphabet``; the
+    text must hold exactly ``rows`` × ``cols`` cells.
     """
-    text = _FENCE.sub("", text[:MAX_PARSE_CHARS])
-    lines = []
-    for raw in text.splitlines():
-        cells = _SEPARATORS.sub("", _ROW_LABEL.sub("", raw))
-        if cells:
-            lines.append(cells)
+    check_length(text)
+    lines = _grid_lines(text)
+    if len(lines) != rows and any(_RULE_LINE.match(line) for line in lines):
+        ruled = [line for line in lines if not (_RULE_LINE.match(line) and len(line) != cols)]
+        if len(ruled) == rows or len("".join(ruled)) == rows * cols:
+            lines = ruled
     if len(lines) != rows:
         joined = "".join(lines)
         if len(joined) != rows * cols:
@@ -90,21 +121,64 @@ def digit_alphabet(n: int) -> dict[str, int]:
 
 
 def parse_binary_grid(text: str, rows: int, cols: int) -> list[list[bool]]:
-    """A grid of shaded (``#``, ``1``, ``X``, ``*``) / unshaded (``.``, ``0``, ``-``) cells."""
+    """A grid of shaded (``#``, ``1``, ``X``, ``*``, ``■``) / unshaded (``.``, ``0``) cells."""
     return parse_grid(text, rows, cols, BINARY_CELLS)
 
 
-def parse_cells(text: str, rows: int, cols: int, limit: int = 1000) -> set[Cell]:
-    """Parse 1-based ``(row, col)`` coordinates (``(1, 2)``, ``r1c2``, ``1 2``) → 0-based cells."""
-    found: set[Cell] = set()
-    for i, m in enumerate(_CELL.finditer(_SPACES.sub(" ", text[:MAX_PARSE_CHARS]))):
-        if i >= limit:
-            raise ValueError("too many coordinates")
-        r, c = int(m.group(1)), int(m.group(2))
+_COORDINATES = re.compile(r"\(\s*\d{1,3}\s*,\s*\d{1,3}\s*\)|\br\s*\d{1,3}\s*c\s*\d{1,3}\b", re.I)
+"""A coordinate list instead of a grid: "(1, 2), (1, 3)" or "r1c2 r1c3"."""
+
+
+def parse_shaded(text: str, rows: int, cols: int) -> list[list[bool]]:
+    """A shading: a binary grid, or the shaded cells as 1-based ``(row, column)`` pairs.
+
+    See :func:`parse_binary_grid` and :func:`parse_pairs`.
+    """
+    if _COORDINATES.search(check_length(text)):
+        cells = parse_cells(text, rows, cols)
+        return [[(r, c) in cells for c in range(cols)] for r in range(rows)]
+    return parse_binary_grid(text, rows, cols)
+
+
+def parse_pairs(text: str, rows: int, cols: int, limit: int = 1000) -> list[Cell]:
+    """1-based ``(row, col)`` pairs in order → 0-based cells.
+
+    Accepted: ``(1, 2), (3, 4)``, ``[[1,2],[3,4]]``, ``r1c2 r3c4``, ``Row 1, Column 2``,
+    one pair per line, and a little prose around them ("The mines are at … and …").
+    Raises ``ValueError`` for an odd count, cells off the grid, digits or many words
+    outside the pairs, and :class:`AmbiguousAnswer` for "or"-style alternatives.
+    """
+    from tracemill.pipelines.verify.answers import AmbiguousAnswer
+
+    check_length(text)
+    plain = _PAIR_LABEL.sub(" ", text)
+    numbers = _INTS.findall(plain)
+    if not numbers:
+        raise ValueError("no (row, column) pairs")
+    if any(len(v) > 3 for v in numbers):
+        raise ValueError("coordinate too large")
+    if len(numbers) > 2 * limit:
+        raise ValueError("too many coordinates")
+    leftover = _PAIR_FILLER.sub(" ", _INTS.sub(" ", plain))
+    if _OR.search(leftover):
+        raise AmbiguousAnswer("alternatives among the cells")
+    words = [w for w in _WORDS.findall(leftover) if w.lower() != "and"]
+    if len(words) > 6 or re.search(r"[^\sA-Za-z]", leftover):
+        raise ValueError("the cells are not a plain list of (row, column) pairs")
+    if len(numbers) % 2:
+        raise ValueError("expected (row, column) pairs, found an odd number of coordinates")
+    cells = []
+    for i in range(0, len(numbers), 2):
+        r, c = int(numbers[i]), int(numbers[i + 1])
         if not (1 <= r <= rows and 1 <= c <= cols):
             raise ValueError(f"cell ({r}, {c}) is outside the {rows}x{cols} grid")
-        found.add((r - 1, c - 1))
-    return found
+        cells.append((r - 1, c - 1))
+    return cells
+
+
+def parse_cells(text: str, rows: int, cols: int, limit: int = 1000) -> set[Cell]:
+    """Parse 1-based ``(row, col)`` coordinates (see :func:`parse_pairs`) → 0-based cells."""
+    return set(parse_pairs(text, rows, cols, limit))
 
 
 def format_grid(grid: Iterable[Iterable[Any]], sep: str = " ") -> str:
@@ -427,9 +501,9 @@ def difficulty_score(unknown: int, conflicts: int, gap: int = 0) -> float:
     return round(unknown + 2.0 * gap + 4.0 * math.log2(1 + conflicts), 2)
 
 
-def wrong(answer: str, why: str) -> Verdict:
-    """A failed verdict saying which rule the answer breaks."""
-    return Verdict(False, 0.0, "wrong", {"answer": answer[:2000], "error": why})
+def wrong(why: str) -> Verdict:
+    """A failed verdict saying which rule the answer breaks (the reader adds the answer)."""
+    return Verdict(False, 0.0, "wrong", {"error": why})
 
 
 def positive_int(name: str, value: Any, lo: int, hi: int) -> None:

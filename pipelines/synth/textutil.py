@@ -1,8 +1,10 @@
 """Shared answer parsing for the logic families: safe arithmetic, lists, grids, SAT counts.
 
 Everything here takes untrusted model output. Functions raise ``ValueError`` on input
-they cannot read (the registry maps that to ``invalid_answer``) and bound their work:
-inputs are length-capped before parsing and arithmetic refuses huge intermediate values.
+they cannot read (the verdict's reason is then ``format``) and
+:class:`~tracemill.pipelines.verify.answers.AmbiguousAnswer` on hedges ("3 or 4"), and
+bound their work: over-long inputs are refused (never cut to a prefix) and arithmetic
+refuses huge intermediate values.
 """
 
 from __future__ import annotations
@@ -162,53 +164,128 @@ def format_number(value: Fraction | int) -> str:
     return f"{value.numerator}/{value.denominator}"
 
 
-_LIST_SPLIT = re.compile(r"\s*(?:,|;|\n|\s\|\s)\s*")
+_LIST_SPLIT = re.compile(r"\s*(?:,|;|\n|\s\|\s|→|->|=>|\s-\s|\s<\s)\s*")
 _WRAPPERS = "[](){}\"'`"
+_NUMBERING = re.compile(r"^\s*(?:\d{1,3}[.)]|\(\d{1,3}\)|[a-z][.)])\s+")
+_AND = re.compile(r"(?i)^(?:and|then)\s+")
+_NUMBER_TOKEN = re.compile(r"\(?\d{1,3}[.)]")
 
 
 def normalize_token(token: str) -> str:
     """Lower-case, strip quotes, brackets and trailing punctuation, collapse whitespace."""
-    token = token.strip().strip(_WRAPPERS).strip().rstrip(".").strip()
+    token = token.strip().strip(_WRAPPERS).strip().rstrip(".!").strip()
     return " ".join(token.lower().split())
 
 
 def parse_list(text: str, *, max_items: int = 1000, split_spaces: bool = False) -> list[str]:
-    """Split an answer list on commas, semicolons or newlines (or spaces) into tokens.
+    """Split an answer list into normalized tokens (see :func:`normalize_token`).
 
-    Tokens are normalized with :func:`normalize_token`; empty tokens are dropped.
+    Items are separated by commas, semicolons, newlines, `` | ``, arrows (``→``, ``->``)
+    or, with ``split_spaces``, spaces; list numbering (``1.``, ``(2)``) and a joining
+    "and" before the last item are dropped; empty tokens are dropped.
     """
     if not isinstance(text, str):
         raise TypeError("answer must be a string")
+    if len(text) > 40 * max_items + 200:
+        raise ValueError("list answer too long")
     text = text.strip().strip("[]()").strip()
-    parts = text.split() if split_spaces else _LIST_SPLIT.split(text)
+    lines = [_NUMBERING.sub("", line) for line in text.split("\n")]
+    parts = [p for line in lines for p in _LIST_SPLIT.split(line)]
     if split_spaces:
-        parts = [p for raw in parts for p in raw.split(",")]
-    tokens = [normalize_token(p) for p in parts]
+        parts = [w for p in parts for w in p.split() if not _NUMBER_TOKEN.fullmatch(w)]
+    tokens = [normalize_token(_AND.sub("", p.strip())) for p in parts]
     tokens = [t for t in tokens if t]
     if len(tokens) > max_items:
         raise ValueError(f"more than {max_items} items")
     return tokens
 
 
-_INT = re.compile(r"-?\d+")
-_ROW_LABEL = re.compile(r"(?i)\brow\s*\d+\s*[:=.)-]")
+def parse_vocabulary_list(
+    text: str, vocabulary: Iterable[str], *, max_items: int = 1000
+) -> list[str]:
+    """A list whose every item is a word of ``vocabulary`` (case-insensitive).
+
+    Items may be separated as in :func:`parse_list`; when there are no separators, spaces
+    separate them. Anything else — prose, an unknown word — raises ``ValueError``, so a
+    sentence is never read as a list.
+    """
+    words = {w.lower() for w in vocabulary}
+    tokens = parse_list(text, max_items=max_items)
+    if any(" " in t and t not in words for t in tokens):
+        tokens = parse_list(text, max_items=max_items, split_spaces=True)
+    unknown = [t for t in tokens if t not in words]
+    if unknown:
+        raise ValueError(f"{unknown[0][:40]!r} is not one of the given words")
+    if not tokens:
+        raise ValueError("empty list")
+    return tokens
+
+
+_INT = re.compile(r"[-+]?\d+")
+_RULE_LINE = re.compile(r"\s*[-=+_|:]{3,}[-=+_|: ]*")
+_INT_SEPARATORS = re.compile(r"[\s,;|\[\](){}]+")
+_ROW_LABEL = re.compile(
+    r"^\s*(?:(?:row|line|r)\s*\d{1,2}\s*[:=.)\-]|\d{1,2}\s*:|\(\d{1,2}\))\s*", re.IGNORECASE
+)
 
 
 def parse_int_grid(text: str, rows: int, cols: int) -> list[list[int]]:
     """Read a ``rows``×``cols`` grid of integers in reading order.
 
-    Separators are free (spaces, commas, newlines, brackets, ``|``) and optional ``Row k:``
-    labels are ignored; the number of integers must be exactly ``rows * cols``.
+    Separators are free (spaces, commas, newlines, brackets, ``|``), optional ``Row k:``
+    labels and ruled lines (``---+---``) are ignored; every other token must be an
+    integer, and there must be exactly ``rows * cols`` of them (one row per line, or all
+    on one line).
     """
     if not isinstance(text, str):
         raise TypeError("answer must be a string")
     if len(text) > 40 * rows * cols + 200:
         raise ValueError("grid answer too long")
-    cleaned = _ROW_LABEL.sub(" ", text)
-    values = [int(v) for v in _INT.findall(cleaned) if len(v) <= 6]
+    grid_rows: list[list[int]] = []
+    for line in text.split("\n"):
+        if _RULE_LINE.fullmatch(line):
+            continue  # a ruled line between rows (---+---)
+        tokens = [t for t in _INT_SEPARATORS.split(_ROW_LABEL.sub(" ", line)) if t]
+        if not tokens:
+            continue
+        bad = next((t for t in tokens if not _INT.fullmatch(t) or len(t) > 7), None)
+        if bad is not None:
+            raise ValueError(f"{bad[:20]!r} is not a number of the grid")
+        grid_rows.append([int(t) for t in tokens])
+    values = [v for row in grid_rows for v in row]
     if len(values) != rows * cols:
         raise ValueError(f"expected {rows * cols} numbers, found {len(values)}")
+    if len(grid_rows) == rows and any(len(row) != cols for row in grid_rows):
+        raise ValueError(f"expected rows of {cols} numbers")
     return [values[r * cols : (r + 1) * cols] for r in range(rows)]
+
+
+_HEDGE = re.compile(r"(?i)\b(?:or|either|maybe|perhaps|possibly|otherwise|alternatively)\b")
+_SIGNED = re.compile(r"([+-]?)\s*(\d{1,3}(?:,\d{3})+|\d{1,40})")
+_ANY_INT = re.compile(r"\d+")
+
+
+def refuse_hedge(text: str, what: str = "answers") -> None:
+    """Raise :class:`AmbiguousAnswer` when ``text`` offers alternatives ("3 or 4", "maybe")."""
+    from tracemill.pipelines.verify.answers import AmbiguousAnswer
+
+    if _HEDGE.search(text):
+        raise AmbiguousAnswer(f"the text offers alternative {what}")
+
+
+def parse_integer(text: str) -> int:
+    """One integer (sign, thousands commas allowed) and nothing else; hedges are ambiguous."""
+    if not isinstance(text, str):
+        raise TypeError("answer must be a string")
+    t = text.strip().removesuffix(".").strip()
+    if len(t) > 60:
+        raise ValueError("expected one integer")
+    m = _SIGNED.fullmatch(t)
+    if m:
+        return int(m.group(1) + m.group(2).replace(",", ""))
+    if len(_ANY_INT.findall(t)) > 1:
+        refuse_hedge(t, "numbers")
+    raise ValueError(f"expected one integer, got {t[:40]!r}")
 
 
 def format_grid(grid: Sequence[Sequence[int | str]]) -> str:

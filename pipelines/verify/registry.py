@@ -21,6 +21,7 @@ REASONS = frozenset(
         "wrong",
         "partial",
         "no_answer",
+        "format",
         "invalid_answer",
         "timeout",
         "runtime_error",
@@ -35,6 +36,13 @@ REASONS = frozenset(
         "too_long",
     }
 )
+"""Verdict reasons. Of the answer-reading ones: ``no_answer`` (nothing that looks like an
+answer), ``format`` (an answer is there but not of the expected shape: a missing row, an
+unknown symbol, prose), ``ambiguous`` (two different answers in the final part, or a
+hedge such as "3 or 4": never a pass), ``too_long`` (an answer too long to read or
+compare: never cut to a prefix), ``wrong`` (read, and it breaks the rules or differs
+from the reference); ``invalid_answer``: a read answer the rules could not be applied to
+(also the reason of rows written before ``format`` existed)."""
 
 
 @dataclass(frozen=True)

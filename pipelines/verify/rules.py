@@ -1,8 +1,13 @@
 r"""Rule verifiers: ``exact``, ``normalized``, ``choice`` and ``numeric``.
 
-All take the response's answer from :func:`tracemill.pipelines.extract.extract_answer`; when
-nothing is extracted, a final part that is one short line is taken as the answer
-(models often reply with just the answer), else the reason is ``no_answer``.
+All read the response's answer with the shared structured-answer layer
+(:func:`tracemill.pipelines.verify.answers.read_answer`), so hedges such as
+``\boxed{3} or \boxed{4}`` are ``ambiguous`` and an answer that is there but unreadable
+is ``format``; nothing readable is ``no_answer``. ``exact`` and ``normalized`` compare
+free-form strings, so for them answer tags decide when present, else ``\boxed{}``, else a
+cue line ("Final answer: …"), else a final part that is one short line (models often
+reply with just the answer). ``choice`` and ``numeric`` have strict parsers and read
+every layout the layer knows (bold, "The answer is …", tables, fences …).
 
 - ``exact``: the answer equals the reference after stripping outer whitespace.
 - ``normalized``: equal after :func:`normalize_text` (case, whitespace, punctuation,
@@ -11,10 +16,10 @@ nothing is extracted, a final part that is one short line is taken as the answer
 - ``choice``: multiple choice. Spec ``{"options": [...]}`` (labels A, B, …) or
   ``{"options": {"A": "...", ...}}``; the reference is a label or an option's text;
   the response may give the label (``B``, ``(B)``, ``\text{B}``, "option B") or the
-  option's text. More than one label named is ``invalid_answer``.
+  option's text. More than one label named is ``ambiguous``.
 - ``numeric``: numbers within ``rel_tol`` (default 1e-6) / ``abs_tol`` (default 1e-9)
   from the spec; accepts thousands separators, ``%``, ``$``, fractions ``a/b`` and
-  ``\frac{a}{b}``, ``×10^{k}``. An unreadable answer is ``invalid_answer``.
+  ``\frac{a}{b}``, ``×10^{k}``. An unreadable answer is ``format``.
 """
 
 from __future__ import annotations
@@ -23,15 +28,15 @@ import json
 import math
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from tracemill.pipelines.extract import extract_answer, final_part
+from tracemill.pipelines.verify.answers import AmbiguousAnswer, Reading, read_answer
 from tracemill.pipelines.verify.registry import Verdict, register_verifier
 
-RULES_VERSION = "1"
-SHORT_FINAL_CHARS = 200
-DETAIL_CHARS = 500
+RULES_VERSION = "2"
+_NAMED_LABEL_WORDS = 6
+"""A label is picked out of a text ("I pick B") only when the text is this short."""
 
 _TEXT_CMD = re.compile(r"\\(?:text|textbf|textrm|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}")
 _SPACING = re.compile(r"\\[,;:! ]|\\q?quad|~")
@@ -53,17 +58,6 @@ def spec_of(problem: Mapping[str, Any]) -> dict[str, Any]:
     return spec if isinstance(spec, dict) else {}
 
 
-def answer_of(response: str) -> tuple[str | None, str]:
-    """(answer, method): the extracted answer, else a one-line short final part."""
-    ex = extract_answer(response)
-    if ex.answer is not None:
-        return ex.answer, ex.method
-    final = final_part(response)
-    if final and "\n" not in final and len(final) <= SHORT_FINAL_CHARS:
-        return final, "final"
-    return None, "none"
-
-
 def normalize_text(text: str) -> str:
     """Lower-case, strip light LaTeX and punctuation, collapse whitespace."""
     out = text.replace("\\$", "").replace("$", "")
@@ -80,40 +74,42 @@ def _verdict(ok: bool, detail: dict[str, Any]) -> Verdict:
     return Verdict(ok, 1.0 if ok else 0.0, "ok" if ok else "wrong", detail)
 
 
-def _start(problem: Mapping[str, Any], response: str) -> tuple[str | None, Verdict | None, dict]:
-    """Shared opening: reference check and answer extraction."""
+def _start(
+    problem: Mapping[str, Any],
+    response: str,
+    parse: Callable[[str], Any],
+    *,
+    loose: bool = False,
+) -> tuple[Reading[Any], Verdict | None]:
+    """Shared opening: reference check, then the answer read with ``parse``."""
     reference = problem.get("answer")
-    answer, method = answer_of(response)
-    detail: dict[str, Any] = {
-        "extracted": answer[:DETAIL_CHARS] if answer is not None else None,
-        "method": method,
-    }
+    reading = read_answer(response, parse, loose=loose)
     if reference is None or not str(reference).strip():
-        return None, Verdict(False, 0.0, "no_reference", detail), detail
-    if answer is None:
-        return None, Verdict(False, 0.0, "no_answer", detail), detail
-    return answer, None, detail
+        return reading, Verdict(False, 0.0, "no_reference", reading.detail)
+    if not reading.ok:
+        return reading, Verdict(False, 0.0, reading.status, reading.detail)
+    return reading, None
 
 
 @register_verifier("exact", RULES_VERSION)
 def verify_exact(problem: Mapping[str, Any], response: str) -> Verdict:
     """The extracted answer equals the reference (outer whitespace ignored)."""
-    answer, early, detail = _start(problem, response)
+    reading, early = _start(problem, response, str.strip, loose=True)
     if early is not None:
         return early
-    return _verdict(str(answer).strip() == str(problem["answer"]).strip(), detail)
+    return _verdict(reading.value == str(problem["answer"]).strip(), reading.detail)
 
 
 @register_verifier("normalized", RULES_VERSION)
 def verify_normalized(problem: Mapping[str, Any], response: str) -> Verdict:
     """Case-, whitespace-, punctuation- and light-LaTeX-insensitive string match."""
-    answer, early, detail = _start(problem, response)
+    reading, early = _start(problem, response, normalize_text, loose=True)
     if early is not None:
         return early
     aliases = spec_of(problem).get("aliases") or []
     refs = [str(problem["answer"]), *(str(a) for a in aliases if a is not None)]
-    got = normalize_text(str(answer))
-    return _verdict(bool(got) and any(got == normalize_text(r) for r in refs), detail)
+    got = reading.value
+    return _verdict(bool(got) and any(got == normalize_text(r) for r in refs), reading.detail)
 
 
 # --- multiple choice ---------------------------------------------------------------
@@ -132,7 +128,7 @@ def _options(spec: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _label_of(text: str, options: Mapping[str, str]) -> tuple[str | None, bool]:
-    """(label, ambiguous): the option a text names, by label or by option text."""
+    """(label, ambiguous): the option a short text names, by label or by option text."""
     plain = text.replace("$", "")
     for _ in range(3):
         plain = _TEXT_CMD.sub(r"\1", plain)
@@ -145,6 +141,8 @@ def _label_of(text: str, options: Mapping[str, str]) -> tuple[str | None, bool]:
     for label, option in options.items():
         if norm and norm == normalize_text(option):
             return label, False
+    if len(plain.split()) > _NAMED_LABEL_WORDS:
+        return None, False
     named = {x.upper() for x in re.findall(r"(?<![A-Za-z])([A-Z])(?![A-Za-z])", plain)}
     named &= labels
     if len(named) == 1:
@@ -152,22 +150,30 @@ def _label_of(text: str, options: Mapping[str, str]) -> tuple[str | None, bool]:
     return None, len(named) > 1
 
 
+def parse_choice(text: str, options: Mapping[str, str]) -> str:
+    """The label a short answer text names; ``ValueError`` if none, ambiguous if several."""
+    label, ambiguous = _label_of(text, options)
+    if ambiguous:
+        raise AmbiguousAnswer("more than one option named")
+    if label is None:
+        raise ValueError("names no option")
+    return label
+
+
 @register_verifier("choice", RULES_VERSION)
 def verify_choice(problem: Mapping[str, Any], response: str) -> Verdict:
     """Multiple choice: the response names the reference option (label or text)."""
-    answer, early, detail = _start(problem, response)
+    options = _options(spec_of(problem))
+    reading, early = _start(problem, response, lambda text: parse_choice(text, options))
     if early is not None:
         return early
-    options = _options(spec_of(problem))
+    detail = reading.detail
     gold, _ = _label_of(str(problem["answer"]), options)
     if gold is None:
         detail["error"] = "reference names no option"
         return Verdict(False, 0.0, "no_reference", detail)
-    got, ambiguous = _label_of(str(answer), options)
-    detail["choice"] = got
-    if got is None:
-        return Verdict(False, 0.0, "invalid_answer" if ambiguous else "wrong", detail)
-    return _verdict(got == gold, detail)
+    detail["choice"] = reading.value
+    return _verdict(reading.value == gold, detail)
 
 
 # --- numeric -----------------------------------------------------------------------
@@ -207,19 +213,25 @@ def parse_number(text: str | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _number(text: str) -> float:
+    value = parse_number(text)
+    if value is None:
+        raise ValueError("not a number")
+    return value
+
+
 @register_verifier("numeric", RULES_VERSION)
 def verify_numeric(problem: Mapping[str, Any], response: str) -> Verdict:
     """A number within the spec's ``rel_tol``/``abs_tol`` of the reference."""
-    answer, early, detail = _start(problem, response)
+    reading, early = _start(problem, response, _number)
     if early is not None:
         return early
+    detail = reading.detail
     gold = parse_number(str(problem["answer"]))
     if gold is None:
         detail["error"] = "reference is not a number"
         return Verdict(False, 0.0, "no_reference", detail)
-    got = parse_number(answer)
-    if got is None:
-        return Verdict(False, 0.0, "invalid_answer", detail)
+    got = reading.value
     spec = spec_of(problem)
     rel, abs_ = float(spec.get("rel_tol", 1e-6)), float(spec.get("abs_tol", 1e-9))
     detail["value"] = got

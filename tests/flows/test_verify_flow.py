@@ -82,7 +82,7 @@ def test_where_and_override_and_version_bump(catalog, monkeypatch):
     def exact_v2(problem, response):
         return Verdict(False, 0.0, "wrong", {})
 
-    get_verifier("exact")  # load the built-ins before replacing one
+    builtin = get_verifier("exact").version  # loads the built-ins before replacing one
     monkeypatch.setitem(
         registry._REGISTRY, "exact", RegisteredVerifier("exact", "2-test", exact_v2)
     )
@@ -93,7 +93,10 @@ def test_where_and_override_and_version_bump(catalog, monkeypatch):
         "SELECT verifier_version, count(*) AS n FROM verdicts WHERE verifier = 'exact' "
         "GROUP BY 1 ORDER BY 1"
     ).to_pylist()
-    assert versions == [{"verifier_version": "1", "n": 1}, {"verifier_version": "2-test", "n": 2}]
+    assert versions == [
+        {"verifier_version": builtin, "n": 1},
+        {"verifier_version": "2-test", "n": 2},
+    ]
 
 
 def test_cli_verify_and_verifiers(catalog, catalog_dir):
@@ -120,13 +123,14 @@ def test_version_bump_adds_rows_and_keeps_old_ones(catalog, monkeypatch):
     verify_samples(catalog, run_id="v1")
     cols = "sample_id, verifier, verifier_version, passed, score, reason, detail, created_at, run_id"
     old = catalog.sql(f"SELECT {cols} FROM verdicts ORDER BY ALL").to_pylist()
-    assert {r["verifier_version"] for r in old} == {"1"} and len(old) == 4
+    builtin = get_verifier("exact").version
+    bumped = str(int(builtin) + 1)
+    assert {r["verifier_version"] for r in old} == {builtin} and len(old) == 4
 
     def exact_v2(problem, response):
         return Verdict(False, 0.0, "wrong", {"why": "v2"})
 
-    get_verifier("exact")
-    monkeypatch.setitem(registry._REGISTRY, "exact", RegisteredVerifier("exact", "2", exact_v2))
+    monkeypatch.setitem(registry._REGISTRY, "exact", RegisteredVerifier("exact", bumped, exact_v2))
     counts = verify_samples(catalog, run_id="v2")
     assert counts["verified"] == 2 and counts["inserted"] == 2  # only the bumped verifier
     rows = catalog.sql(f"SELECT {cols} FROM verdicts ORDER BY ALL").to_pylist()
@@ -136,7 +140,7 @@ def test_version_bump_adds_rows_and_keeps_old_ones(catalog, monkeypatch):
         f"SELECT verifier, verifier_version, passed FROM ({latest_verdicts_sql()}) "
         "WHERE verifier = 'exact'"
     ).to_pylist()
-    assert [(r["verifier_version"], r["passed"]) for r in latest] == [("2", False)] * 2
+    assert [(r["verifier_version"], r["passed"]) for r in latest] == [(bumped, False)] * 2
     again = verify_samples(catalog, run_id="v3")
     assert again["verified"] == 0 and catalog.count("verdicts") == 6
 

@@ -108,7 +108,8 @@ def test_reference_passes_and_corruption_fails(name, level):
         assert bad != row["answer"]
         verdict = verify(row, _respond(bad))
         assert not verdict.passed, (name, level, bad)
-        assert verdict.reason in {"wrong", "invalid_answer"}
+        # a changed given digit no longer fills math_path's template: not an answer of its shape
+        assert verdict.reason in ({"wrong", "format"} if name == "math_path" else {"wrong"})
 
 
 @pytest.mark.parametrize("name", FAMILIES)
@@ -129,7 +130,8 @@ def test_garbage_never_crashes(name):
     for response in garbage:
         verdict = verify(row, response)
         assert not verdict.passed
-        assert verdict.reason in {"no_answer", "invalid_answer", "wrong"}, (response[:40], verdict)
+        allowed = {"no_answer", "format", "ambiguous", "wrong"}
+        assert verdict.reason in allowed, (response[:40], verdict)
 
 
 @pytest.mark.parametrize("name", FAMILIES)
@@ -326,12 +328,12 @@ def test_evaluator_exact_and_bounded():
         evaluate_arithmetic("-3", allow_unary=False)
 
 
-def test_game_of_24_injection_is_invalid_not_error():
+def test_game_of_24_injection_is_a_format_failure_not_an_error():
     verify = get_verifier("game_of_24")
     row = _row("game_of_24", {"numbers": [3, 3, 8, 8], "target": 24})
     assert verify(row, _respond("8 / (3 - 8 / 3)")).passed
     for attack in ["__import__('os').system('true')", "9**9**9", "().__class__", "8/(3-8/3)#"]:
         start = time.perf_counter()
         verdict = verify(row, _respond(attack))
-        assert verdict.reason == "invalid_answer", (attack, verdict)
+        assert verdict.reason == "format", (attack, verdict)
         assert time.perf_counter() - start < 0.5

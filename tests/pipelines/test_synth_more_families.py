@@ -102,7 +102,9 @@ def test_cipher_hand_made_caesar_and_vigenere():
     assert shift_text("attack at dawn", [11, 4, 12, 14, 13]) == "lxfopv ef rnhr"  # key "lemon"
     spec = {"plaintext": ["hello", "world"]}
     assert score("cipher", spec, "Hello, World!") == 1.0
-    assert score("cipher", spec, "hello word") == 0.0
+    assert score("cipher", spec, "hello words") == 0.0
+    with pytest.raises(ValueError, match="lengths"):  # not the ciphertext's shape
+        score("cipher", spec, "hello word")
 
 
 def test_cipher_decoding_the_ciphertext_gives_the_answer():
@@ -187,8 +189,11 @@ def test_graph_coloring_hand_made_triangle():
     assert score("graph_coloring", spec, "red, green, red") == 0.0
     with pytest.raises(ValueError):
         score("graph_coloring", spec, "red, green, pink")
-    with pytest.raises(ValueError):
-        score("graph_coloring", spec, "2: red, 1: green, 3: blue")
+    # labelled pairs are read by their labels, in any order
+    assert score("graph_coloring", spec, "2: red, 1: green, 3: blue") == 1.0
+    assert score("graph_coloring", spec, "Vertex 1 → red\nVertex 2 → red\nVertex 3 → blue") == 0.0
+    with pytest.raises(ValueError, match="each of the vertices"):
+        score("graph_coloring", spec, "1: red, 3: blue")
 
 
 # -- shortest_path ---------------------------------------------------------------------

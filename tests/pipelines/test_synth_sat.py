@@ -16,6 +16,7 @@ from tracemill.pipelines.synth.families.sat import (
     unsatisfied,
 )
 from tracemill.pipelines.verify import get_verifier
+from tracemill.pipelines.verify.answers import clean
 
 # x1 ∨ x2, ¬x1 ∨ x3, x2 ∨ ¬x3: satisfied by (1,1,1), (0,1,0), (0,1,1)
 SPEC = {"n": 3, "k": 2, "clauses": [[1, 2], [-1, 3], [2, -3]]}
@@ -96,10 +97,11 @@ def test_every_satisfying_assignment_passes_and_others_fail():
             assert v.reason == "wrong" and v.detail["unsatisfied_clauses"]
 
 
-def test_partial_and_contradictory_answers_are_invalid():
+def test_partial_answers_are_format_failures_and_contradictions_ambiguous():
     # x2=1 alone satisfies clauses 1 and 3, but x1 and x3 are missing
-    assert verdict("x2=1").reason == "invalid_answer"
-    assert verdict("x1=0, x2=1, x3=0, x3=1").reason == "invalid_answer"
+    assert verdict("x2=1").reason == "format"
+    assert verdict("x1=0, x2=1, x3=0, x3=1").reason == "ambiguous"
+    assert verdict("x1=0, x2=1, x3 = 0 or 1").reason == "ambiguous"
     assert verdict("").reason == "no_answer"
 
 
@@ -179,7 +181,7 @@ def test_decision_labels_are_solver_checked_and_balanced():
     ],
 )
 def test_parse_label(text, label):
-    assert parse_label(text) == label
+    assert parse_label(clean(text)) == label
 
 
 @pytest.mark.parametrize("text", ["SAT or UNSAT", "maybe", "satisfied?", ""])
@@ -194,4 +196,4 @@ def test_decision_verifier():
     assert v(row, "<answer>UNSAT</answer>").passed
     assert v(row, "The answer is \\boxed{\\text{UNSAT}}").passed
     assert v(row, "<answer>SAT</answer>").reason == "wrong"
-    assert v(row, "<answer>SAT or UNSAT</answer>").reason == "invalid_answer"
+    assert v(row, "<answer>SAT or UNSAT</answer>").reason == "ambiguous"

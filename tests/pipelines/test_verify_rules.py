@@ -62,8 +62,10 @@ OPTIONS = {"options": ["red", "green", "blue", "yellow"]}
         ("blue", "\\boxed{C}", "ok"),
         ("C", "\\boxed{B}", "wrong"),
         ("C", "\\boxed{green}", "wrong"),
-        ("C", "\\boxed{B or C}", "invalid_answer"),
-        ("C", "\\boxed{purple}", "wrong"),
+        ("C", "\\boxed{B or C}", "ambiguous"),
+        ("C", "\\boxed{B} or \\boxed{C}", "ambiguous"),
+        ("C", "The answer is **C**.", "ok"),
+        ("C", "\\boxed{purple}", "format"),  # names no option
         ("C", "I don't know, really, this is hard to say\nmaybe", "no_answer"),
     ],
 )
@@ -97,7 +99,8 @@ def test_numeric(answer, response, spec, passed):
 
 
 def test_numeric_unreadable_answers():
-    assert run("numeric", "5", "\\boxed{five}").reason == "invalid_answer"
+    assert run("numeric", "5", "\\boxed{five}").reason == "format"
+    assert run("numeric", "5", "\\boxed{5} or \\boxed{6}").reason == "ambiguous"
     assert run("numeric", "five", "\\boxed{5}").reason == "no_reference"
     assert parse_number("1e999999") is None
     assert parse_number("\\frac{1}{0}") is None

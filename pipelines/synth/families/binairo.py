@@ -111,7 +111,7 @@ class BinairoTask(Task):
 
     name = "binairo"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Binairo/Takuzu 4x4 to 10x10 with a solver-checked unique solution."
     Config = BinairoConfig
 
@@ -153,13 +153,16 @@ class BinairoTask(Task):
             metadata={"givens": len(kept), "conflicts": conflicts, "propagation_gap": gap},
         )
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
-        """Givens kept and every Binairo rule holds."""
+    def parse(self, spec: Mapping[str, Any], text: str) -> list[list[int]]:
+        """A size × size grid of 0s and 1s."""
         n = int(spec["size"])
-        grid = parse_grid(answer, n, n, BITS)
+        return parse_grid(text, n, n, BITS)
+
+    def judge(self, spec: Mapping[str, Any], grid: list[list[int]]) -> Verdict | float:
+        """Givens kept and every Binairo rule holds."""
         for r, row in enumerate(spec["puzzle"]):
             for c, ch in enumerate(row):
                 if ch != "." and grid[r][c] != int(ch):
-                    return wrong(answer, f"given at row {r + 1}, column {c + 1} changed")
+                    return wrong(f"given at row {r + 1}, column {c + 1} changed")
         bad = binairo_violation(grid)
-        return wrong(answer, bad) if bad else 1.0
+        return wrong(bad) if bad else 1.0

@@ -14,10 +14,17 @@ from typing import Any
 
 from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
 from tracemill.pipelines.synth.grid import number_in, positive_int, wrong
+from tracemill.pipelines.synth.textutil import refuse_hedge
 from tracemill.pipelines.verify.registry import Verdict
 
 OPS = ("AND", "OR", "XOR", "+")
 _BINARY = re.compile(r"[01]{1,400}")
+_BASE_SUFFIX = re.compile(r"(?:_\{?2\}?|\(base\s*2\)|\s+in\s+binary|\(binary\))$")
+_DECIMAL_NOTE = re.compile(
+    r"\s*\(\s*(?:=|which\s+is|that\s+is|i\.e\.,?)?\s*\d{1,40}"
+    r"(?:\s*(?:in\s+)?(?:decimal|base\s*10|_\{?10\}?))?\s*\)$",
+    re.I,
+)
 
 _LEVELS = {
     1: (4, 1, 0.0),
@@ -56,10 +63,19 @@ def _operand(bits: int, rng: random.Random) -> tuple[str, int]:
 
 
 def parse_binary(text: str) -> int:
-    """A non-negative binary number (``0b`` prefix, spaces and ``_`` allowed)."""
-    cleaned = re.sub(r"[\s_]", "", text.strip().strip(".").lower()[:1000])
-    cleaned = cleaned.removeprefix("0b")
+    """A non-negative binary number.
+
+    A ``0b`` prefix, a ``_2``/``(base 2)`` suffix, digit-group spaces or ``_`` and a
+    trailing decimal reading in parentheses (``11101 (29)``) are allowed.
+    """
+    if len(text) > 1000:
+        raise ValueError("binary answer too long")
+    plain = _DECIMAL_NOTE.sub("", text.strip().rstrip(".").lower()).strip()
+    plain = _BASE_SUFFIX.sub("", plain).strip()
+    cleaned = re.sub(r"[\s_]", "", plain).removeprefix("0b")
     if not _BINARY.fullmatch(cleaned):
+        if len(re.findall(r"[01]{2,}", text)) > 1:
+            refuse_hedge(text, "numbers")
         raise ValueError("expected a binary number made of 0s and 1s")
     return int(cleaned, 2)
 
@@ -70,7 +86,7 @@ class BinaryArithmeticTask(Task):
 
     name = "binary_arithmetic"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Evaluate AND/OR/XOR/+/shift expressions over binary numbers; answer in binary."
     Config = BinaryArithmeticConfig
 
@@ -121,7 +137,10 @@ class BinaryArithmeticTask(Task):
             difficulty=float(config.ops * 2 + config.bits / 2),
         )
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
+    def parse(self, spec: Mapping[str, Any], text: str) -> int:
+        """A binary number (see :func:`parse_binary`)."""
+        return parse_binary(text)
+
+    def judge(self, spec: Mapping[str, Any], value: int) -> Verdict | float:
         """The binary value must equal the stored value (leading zeros allowed)."""
-        got = parse_binary(answer)
-        return 1.0 if got == int(spec["value"]) else wrong(answer, "wrong value")
+        return 1.0 if value == int(spec["value"]) else wrong("wrong value")

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
-from tracemill.pipelines.synth.textutil import normalize_token
+from tracemill.pipelines.synth.textutil import normalize_token, refuse_hedge
 
 _TRUE = {"true", "t", "yes", "1"}
 _FALSE = {"false", "f", "no", "0"}
+_WORD = re.compile(r"[a-z]+")
 
 
 def _build(
@@ -36,7 +38,7 @@ class BooleanExpressions(Task):
     """Evaluate a Boolean expression."""
 
     name = "boolean_expressions"
-    version = "1"
+    version = "2"
     description = "Evaluate nested not/and/or/xor expressions over True and False."
 
     @dataclass(frozen=True)
@@ -83,16 +85,21 @@ class BooleanExpressions(Task):
         )
         return Item(question, str(value), {"value": value}, difficulty=float(text.count("(")))
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> float:
-        """1.0 if the answer names the expression's value (case-insensitive)."""
-        token = normalize_token(answer[:100])
+    def parse(self, spec: Mapping[str, Any], text: str) -> bool:
+        """True or False (also T/F, yes/no, 1/0)."""
+        token = normalize_token(text[:100])
         if token in _TRUE:
-            given = True
-        elif token in _FALSE:
-            given = False
-        else:
-            raise ValueError(f"expected True or False, got {answer[:50]!r}")
-        return 1.0 if given == bool(spec["value"]) else 0.0
+            return True
+        if token in _FALSE:
+            return False
+        words = set(_WORD.findall(text[:200].lower()))
+        if words & {"true", "false"} == {"true", "false"}:
+            refuse_hedge(text, "values")
+        raise ValueError(f"expected True or False, got {text[:50]!r}")
+
+    def judge(self, spec: Mapping[str, Any], value: bool) -> float:
+        """1.0 if the answer names the expression's value."""
+        return 1.0 if value == bool(spec["value"]) else 0.0
 
 
 __all__ = ["BooleanExpressions"]

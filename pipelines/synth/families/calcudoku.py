@@ -132,7 +132,7 @@ class Calcudoku(Task):
     """Fill a Latin square so every cage reaches its target (unique solution)."""
 
     name = "calcudoku"
-    version = "1"
+    version = "2"
     description = "KenKen: Latin square with arithmetic cages."
 
     @dataclass(frozen=True)
@@ -253,10 +253,14 @@ class Calcudoku(Task):
         difficulty = float(n * n - sum(1 for cg in cages if cg["op"] == "="))
         return Item(question, format_grid(grid), spec, difficulty=difficulty)
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> float:
+    def parse(self, spec: Mapping[str, Any], text: str) -> list[list[int]]:
+        """A size × size grid of integers."""
+        n = int(spec["size"])
+        return parse_int_grid(text, n, n)
+
+    def judge(self, spec: Mapping[str, Any], grid: list[list[int]]) -> float:
         """1.0 if the grid is a Latin square meeting every cage."""
         n = int(spec["size"])
-        grid = parse_int_grid(answer, n, n)
         digits = set(range(1, n + 1))
         if any(set(row) != digits for row in grid):
             return 0.0

@@ -33,7 +33,19 @@ from tracemill.pipelines.verify.registry import Verdict
 
 _DRAWS = 15
 TREE, TENT, EMPTY = "T", "*", "."
-_CELLS = {TREE: TREE, TENT: TENT, "A": TENT, EMPTY: EMPTY, "-": EMPTY, "_": EMPTY, "0": EMPTY}
+_CELLS = {
+    TREE: TREE,
+    TENT: TENT,
+    "A": TENT,
+    "⛺": TENT,
+    "🌲": TREE,
+    "🌳": TREE,
+    EMPTY: EMPTY,
+    "-": EMPTY,
+    "_": EMPTY,
+    "0": EMPTY,
+    "·": EMPTY,
+}
 
 Cell = tuple[int, int]
 
@@ -144,7 +156,7 @@ class CampsiteTask(Task):
 
     name = "campsite"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Campsite / Tents and Trees 4x4 to 10x10 with row/column counts, unique."
     Config = CampsiteConfig
 
@@ -207,29 +219,38 @@ class CampsiteTask(Task):
             },
         )
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
+    def parse(self, spec: Mapping[str, Any], text: str) -> list[list[str]]:
+        """A rows × cols grid of tree / tent / empty cells."""
+        return parse_grid(text, int(spec["rows"]), int(spec["cols"]), _CELLS)
+
+    def echoes(self, spec: Mapping[str, Any]) -> list[Any]:
+        """The puzzle as shown: trees and no tents."""
+        R, C = int(spec["rows"]), int(spec["cols"])
+        trees = {(r, c) for r, c in spec["trees"]}
+        return [[[TREE if (r, c) in trees else EMPTY for c in range(C)] for r in range(R)]]
+
+    def judge(self, spec: Mapping[str, Any], grid: list[list[str]]) -> Verdict | float:
         """Trees where given, counts match, no touching tents, trees and tents pair up."""
         R, C = int(spec["rows"]), int(spec["cols"])
-        grid = parse_grid(answer, R, C, _CELLS)
         trees = {(r, c) for r, c in spec["trees"]}
         tents = {(r, c) for r in range(R) for c in range(C) if grid[r][c] == TENT}
         marked = {(r, c) for r in range(R) for c in range(C) if grid[r][c] == TREE}
         if marked and marked != trees:
-            return wrong(answer, "trees must stay where they are")
+            return wrong("trees must stay where they are")
         if tents & trees:
-            return wrong(answer, "a tent stands on a tree")
+            return wrong("a tent stands on a tree")
         for r, c in spec["tents"]:
             if (r, c) not in tents:
-                return wrong(answer, f"cell ({r + 1}, {c + 1}) must hold a tent")
+                return wrong(f"cell ({r + 1}, {c + 1}) must hold a tent")
         if [sum((r, c) in tents for c in range(C)) for r in range(R)] != list(spec["row_counts"]):
-            return wrong(answer, "a row has the wrong number of tents")
+            return wrong("a row has the wrong number of tents")
         if [sum((r, c) in tents for r in range(R)) for c in range(C)] != list(spec["col_counts"]):
-            return wrong(answer, "a column has the wrong number of tents")
+            return wrong("a column has the wrong number of tents")
         for r, c in tents:
             if any(nb in tents for nb in neighbors8(r, c, R, C)):
-                return wrong(answer, f"tent at ({r + 1}, {c + 1}) touches another tent")
+                return wrong(f"tent at ({r + 1}, {c + 1}) touches another tent")
         if not _matched(trees, tents, R, C):
-            return wrong(answer, "trees and tents do not pair up one-to-one")
+            return wrong("trees and tents do not pair up one-to-one")
         return 1.0
 
 

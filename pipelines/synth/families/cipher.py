@@ -73,7 +73,7 @@ class CipherTask(Task):
 
     name = "cipher"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Decode Caesar / Vigenère ciphertext given the key."
     Config = CipherConfig
 
@@ -117,10 +117,17 @@ class CipherTask(Task):
             difficulty=float(len(plain.replace(" ", "")) / 5 + 3 * config.key_length),
         )
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
-        """The decoded words must equal the plaintext (case and punctuation ignored)."""
+    def parse(self, spec: Mapping[str, Any], text: str) -> tuple[str, ...]:
+        """Words shaped like the ciphertext's (both ciphers keep word lengths), case ignored."""
         expected = [str(w) for w in spec["plaintext"]]
-        got = normalize_words(answer, limit=20 * sum(len(w) + 1 for w in expected) + 100)
-        if got == expected:
+        got = normalize_words(text, limit=20 * sum(len(w) + 1 for w in expected) + 100)
+        if [len(w) for w in got] != [len(w) for w in expected]:
+            shape = [len(w) for w in expected]
+            raise ValueError(f"expected {len(expected)} words of lengths {shape}")
+        return tuple(got)
+
+    def judge(self, spec: Mapping[str, Any], value: tuple[str, ...]) -> Verdict | float:
+        """The decoded words must equal the plaintext."""
+        if list(value) == [str(w) for w in spec["plaintext"]]:
             return 1.0
-        return wrong(answer, "the decoded text differs from the message")
+        return wrong("the decoded text differs from the message")

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.textutil import refuse_hedge
+from tracemill.pipelines.verify.answers import AmbiguousAnswer
 
 
 def solve_cryptarithm(
@@ -80,7 +82,7 @@ def solve_cryptarithm(
     return solutions
 
 
-_PAIR = re.compile(r"([A-Za-z])\s*(?:=|:|->|→)\s*(\d+)")
+_PAIR = re.compile(r"(?<![A-Za-z])([A-Za-z])\s*(?:=|:|->|→|\||\bis\b)\s*(\d+)\b")
 
 
 @register_task
@@ -88,7 +90,7 @@ class Cryptarithm(Task):
     """Decode a letter-for-digit addition puzzle with a unique solution."""
 
     name = "cryptarithm"
-    version = "1"
+    version = "2"
     description = "Find the digit of each letter in a column addition."
 
     @dataclass(frozen=True)
@@ -174,21 +176,33 @@ class Cryptarithm(Task):
         difficulty = float(len(truth) + sum(len(w) for w in addends) - len(hints))
         return Item(question, answer, spec, difficulty=difficulty)
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> float:
-        """1.0 if the decoding is complete, consistent and makes the sum true."""
-        if len(answer) > 2000:
+    def parse(self, spec: Mapping[str, Any], text: str) -> dict[str, int]:
+        """A digit for every letter of the puzzle (``A=1, B=2``, ``A: 1``, table rows)."""
+        if len(text) > 2000:
             raise ValueError("answer too long")
         addends = [str(w) for w in spec["addends"]]
-        result = str(spec["result"])
-        letters = set("".join([*addends, result]))
+        letters = set("".join([*addends, str(spec["result"])]))
+        refuse_hedge(text, "digits")
         mapping: dict[str, int] = {}
-        for letter, digit in _PAIR.findall(answer):
+        for letter, digit in _PAIR.findall(text):
             letter = letter.upper()
+            if letter not in letters:
+                raise ValueError(f"{letter} is not a letter of the puzzle")
             value = int(digit)
-            if value > 9 or mapping.get(letter, value) != value:
-                return 0.0
-            mapping[letter] = value
-        if set(mapping) != letters or len(set(mapping.values())) != len(mapping):
+            if value > 9:
+                raise ValueError(f"{letter} = {digit} is not a digit")
+            if mapping.setdefault(letter, value) != value:
+                raise AmbiguousAnswer(f"{letter} is given two digits")
+        missing = sorted(letters - set(mapping))
+        if missing:
+            raise ValueError(f"no digit given for {', '.join(missing)}")
+        return mapping
+
+    def judge(self, spec: Mapping[str, Any], mapping: dict[str, int]) -> float:
+        """1.0 if the decoding is one-to-one, keeps the hints and makes the sum true."""
+        addends = [str(w) for w in spec["addends"]]
+        result = str(spec["result"])
+        if len(set(mapping.values())) != len(mapping):
             return 0.0
         for letter, digit in dict(spec.get("hints") or {}).items():
             if mapping[letter] != int(digit):

@@ -15,12 +15,13 @@ from typing import Any
 
 from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
 from tracemill.pipelines.synth.grid import positive_int, wrong
+from tracemill.pipelines.synth.textutil import parse_integer, refuse_hedge
 from tracemill.pipelines.verify.registry import Verdict
 
 KINDS = ("after", "between", "weekday")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DATE = re.compile(r"(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})")
-_INTEGER = re.compile(r"[+-]?\d{1,7}")
+_WEEKDAY_NOTE = re.compile(r"(?i)\s*\(?\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\)?$")
 
 _LEVELS = {
     1: (1, 10, 1, ("after",)),
@@ -58,20 +59,37 @@ class DateArithmeticConfig:
 
 
 def parse_date(text: str) -> date:
-    """A ``YYYY-MM-DD`` date (``/`` or ``.`` also separate); raises ``ValueError``."""
-    m = _DATE.fullmatch(text.strip().strip(".").strip()[:40])
+    """A ``YYYY-MM-DD`` date (``/`` or ``.`` also separate, a weekday may follow)."""
+    if len(text) > 80:
+        raise ValueError("expected a date written YYYY-MM-DD")
+    plain = _WEEKDAY_NOTE.sub("", text.strip().rstrip(".").strip())
+    m = _DATE.fullmatch(plain.strip())
     if not m:
+        if len(_DATE.findall(text)) > 1:
+            refuse_hedge(text, "dates")
         raise ValueError("expected a date written YYYY-MM-DD")
     return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
 
 
 def parse_weekday(text: str) -> str:
-    """A weekday name (full or three-letter), lower-case; raises ``ValueError``."""
-    word = text.strip().strip(".").strip().lower()[:20]
+    """A weekday name (full or three-letter, "a Thursday"), lower-case; raises ``ValueError``."""
+    if len(text) > 40:
+        raise ValueError("expected one weekday")
+    word = re.sub(
+        r"^(?:it\s+is\s+|on\s+)?(?:an?\s+)?", "", text.strip().rstrip(".").strip().lower()
+    )
     for day in WEEKDAYS:
         if word in (day, day[:3]):
             return day
-    raise ValueError(f"not a weekday: {word!r}")
+    if len([d for d in WEEKDAYS if d in text.lower()]) > 1:
+        refuse_hedge(text, "weekdays")
+    raise ValueError(f"not a weekday: {word[:20]!r}")
+
+
+def parse_day_count(text: str) -> int:
+    """A whole number of days ("366", "366 days")."""
+    plain = re.sub(r"(?i)\s*days?\.?$", "", text.strip().rstrip(".").strip())
+    return parse_integer(plain)
 
 
 def _random_date(rng: random.Random, span: int) -> date:
@@ -86,7 +104,7 @@ class DateArithmeticTask(Task):
 
     name = "date_arithmetic"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Calendar arithmetic: dates after offsets, days between dates, weekdays."
     Config = DateArithmeticConfig
 
@@ -143,17 +161,20 @@ class DateArithmeticTask(Task):
         difficulty = float(config.steps + abs((end - start).days) / 100)
         return Item(question, answer, spec, difficulty=difficulty, metadata={"kind": kind})
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
+    def parse(self, spec: Mapping[str, Any], text: str) -> str | int:
+        """A date (ISO text), a day count or a weekday, by the question's kind."""
+        kind = spec["kind"]
+        if kind == "after":
+            return parse_date(text).isoformat()
+        if kind == "between":
+            return parse_day_count(text)
+        return parse_weekday(text)
+
+    def judge(self, spec: Mapping[str, Any], value: str | int) -> Verdict | float:
         """Compare the parsed date, day count or weekday with the stored one."""
         kind = spec["kind"]
         if kind == "after":
-            got = parse_date(answer).isoformat()
-            return 1.0 if got == spec["date"] else wrong(answer, f"date {got} is wrong")
+            return 1.0 if value == spec["date"] else wrong(f"date {value} is wrong")
         if kind == "between":
-            text = answer.strip().strip(".").strip()
-            text = re.sub(r"(?i)\s*days?$", "", text)
-            if not _INTEGER.fullmatch(text):
-                raise ValueError("expected a whole number of days")
-            return 1.0 if int(text) == int(spec["days"]) else wrong(answer, "wrong day count")
-        day = parse_weekday(answer)
-        return 1.0 if day == spec["weekday"] else wrong(answer, f"{day} is wrong")
+            return 1.0 if value == int(spec["days"]) else wrong("wrong day count")
+        return 1.0 if value == spec["weekday"] else wrong(f"{value} is wrong")

@@ -14,6 +14,7 @@ from typing import Any
 from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
 
 PAIRS = {"(": ")", "[": "]", "{": "}", "<": ">"}
+_BRACKETS = frozenset("()[]{}<>")
 
 
 def closing_sequence(prefix: str) -> str:
@@ -33,7 +34,7 @@ class DyckLanguage(Task):
     """Complete a bracket sequence so that every bracket is properly closed."""
 
     name = "dyck_language"
-    version = "1"
+    version = "2"
     description = "Close the open brackets of a Dyck-language prefix."
 
     @dataclass(frozen=True)
@@ -95,15 +96,21 @@ class DyckLanguage(Task):
         spec = {"prefix": "".join(out), "closing": answer.replace(" ", "")}
         return Item(question, answer, spec, difficulty=float(config.length + len(stack)))
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> float:
-        """1.0 if the added brackets equal the unique shortest completion."""
-        if len(answer) > 5000:
+    def parse(self, spec: Mapping[str, Any], text: str) -> str:
+        """The brackets added (a repeated prefix is dropped); nothing but brackets."""
+        if len(text) > 5000:
             raise ValueError("answer too long")
-        text = "".join(ch for ch in answer if not ch.isspace() and ch not in ",`\"'")
+        seq = "".join(ch for ch in text if not ch.isspace() and ch not in ",.`\"'*")
+        if not seq or any(ch not in _BRACKETS for ch in seq):
+            raise ValueError("expected a sequence of brackets")
         prefix = str(spec["prefix"])
-        if text and text[0] in PAIRS and text.startswith(prefix):
-            text = text[len(prefix) :]  # the whole sequence was repeated
-        return 1.0 if text == str(spec["closing"]) else 0.0
+        if seq[0] in PAIRS and seq.startswith(prefix):
+            seq = seq[len(prefix) :]  # the whole sequence was repeated
+        return seq
+
+    def judge(self, spec: Mapping[str, Any], value: str) -> float:
+        """1.0 if the added brackets equal the unique shortest completion."""
+        return 1.0 if value == str(spec["closing"]) else 0.0
 
 
 __all__ = ["DyckLanguage", "closing_sequence"]

@@ -94,7 +94,7 @@ class FutoshikiTask(Task):
 
     name = "futoshiki"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Futoshiki (Latin square + inequalities), 4x4 to 7x7, unique solution."
     Config = FutoshikiConfig
 
@@ -172,14 +172,17 @@ class FutoshikiTask(Task):
             },
         )
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
-        """Latin square, givens kept, every inequality (``less`` pairs: a < b) holds."""
+    def parse(self, spec: Mapping[str, Any], text: str) -> list[list[int]]:
+        """A size × size grid of digits 1…size."""
         n = int(spec["size"])
-        grid = parse_grid(answer, n, n, digit_alphabet(n))
+        return parse_grid(text, n, n, digit_alphabet(n))
+
+    def judge(self, spec: Mapping[str, Any], grid: list[list[int]]) -> Verdict | float:
+        """Latin square, givens kept, every inequality (``less`` pairs: a < b) holds."""
         bad = latin_violation(grid, spec["givens"], "digit")
         if bad:
-            return wrong(answer, bad)
+            return wrong(bad)
         for (ar, ac), (br, bc) in spec["less"]:
             if not grid[ar][ac] < grid[br][bc]:
-                return wrong(answer, f"inequality ({ar + 1},{ac + 1}) < ({br + 1},{bc + 1}) fails")
+                return wrong(f"inequality ({ar + 1},{ac + 1}) < ({br + 1},{bc + 1}) fails")
         return 1.0

@@ -8,6 +8,7 @@ uses exactly the given multiset of numbers.
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,7 +16,9 @@ from fractions import Fraction
 from typing import Any
 
 from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
-from tracemill.pipelines.synth.textutil import evaluate_arithmetic
+from tracemill.pipelines.synth.textutil import Arithmetic, evaluate_arithmetic
+
+_NUMBER = re.compile(r"\s*-?\d{1,12}\s*")
 
 _OPS = "+-*/"
 
@@ -61,7 +64,7 @@ class GameOf24(Task):
     """Reach a target with each given number used exactly once."""
 
     name = "game_of_24"
-    version = "1"
+    version = "2"
     description = "Combine numbers with + - * / and parentheses to reach a target."
 
     @dataclass(frozen=True)
@@ -124,13 +127,23 @@ class GameOf24(Task):
         spec = {"numbers": numbers, "target": target}
         return Item(question, expr, spec, difficulty=float(config.count * config.max_number))
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> float:
+    def parse(self, spec: Mapping[str, Any], text: str) -> Arithmetic:
+        """An arithmetic expression with at least one operation (``= target`` may follow)."""
+        parts = [p.strip() for p in text.split("=")]
+        if len(parts) == 2 and _NUMBER.fullmatch(parts[0]) and not _NUMBER.fullmatch(parts[1]):
+            parts.reverse()  # "24 = (3 * 8) + …"
+        if len(parts) > 2 or (len(parts) == 2 and not _NUMBER.fullmatch(parts[1])):
+            raise ValueError("expected one expression, optionally followed by = target")
+        result = evaluate_arithmetic(parts[0], allow_unary=False)
+        if len(result.numbers) < 2:
+            raise ValueError("expected an expression combining the numbers")
+        return result
+
+    def judge(self, spec: Mapping[str, Any], value: Arithmetic) -> float:
         """1.0 if the expression uses exactly the given numbers and equals the target."""
-        text = answer.split("=")[0] if answer.count("=") == 1 else answer
-        result = evaluate_arithmetic(text, allow_unary=False)
-        if Counter(result.numbers) != Counter(int(n) for n in spec["numbers"]):
+        if Counter(value.numbers) != Counter(int(n) for n in spec["numbers"]):
             return 0.0
-        return 1.0 if result.value == Fraction(int(spec["target"])) else 0.0
+        return 1.0 if value.value == Fraction(int(spec["target"])) else 0.0
 
 
 __all__ = ["GameOf24", "solve_numbers"]

@@ -18,11 +18,11 @@ from typing import Any
 
 from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
 from tracemill.pipelines.synth.grid import number_in, positive_int, wrong
-from tracemill.pipelines.synth.textutil import parse_list
+from tracemill.pipelines.synth.textutil import parse_list, refuse_hedge
+from tracemill.pipelines.verify.answers import AmbiguousAnswer
 from tracemill.pipelines.verify.registry import Verdict
 
 COLOURS = ("red", "green", "blue", "yellow", "purple")
-_LABEL = re.compile(r"^(?:v(?:ertex)?\s*)?(\d{1,3})\s*[:=\-]\s*(.*)$")
 
 _LEVELS = {
     1: (5, 3, 0.5),
@@ -83,7 +83,7 @@ class GraphColoringTask(Task):
 
     name = "graph_coloring"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Properly colour a small graph with its chromatic number of colours."
     Config = GraphColoringConfig
 
@@ -125,24 +125,41 @@ class GraphColoringTask(Task):
             metadata={"edges": len(edges)},
         )
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
-        """Every vertex gets an allowed colour and no edge joins two equal colours."""
+    def parse(self, spec: Mapping[str, Any], text: str) -> tuple[str, ...]:
+        """The colours of vertices 1…n: a plain list, or ``1: red`` / ``Vertex 1 → red`` pairs."""
         n = int(spec["nodes"])
-        allowed = [str(c) for c in spec["colours"]]
-        tokens = parse_list(answer[: 40 * n + 200], max_items=n + 5)
+        allowed = [str(c).lower() for c in spec["colours"]]
+        if len(text) > 60 * n + 200:
+            raise ValueError("answer too long")
+        refuse_hedge(text, "colours")
+        names = "|".join(re.escape(c) for c in allowed)
+        pairs = re.findall(
+            rf"(?:\b(?:vertex|vertices|node|v)\s*)?\b(\d{{1,3}})\s*(?:[:=|\-→]|->|is)\s*(?:colou?red\s+)?({names})\b",
+            text,
+            flags=re.I,
+        )
+        if pairs:
+            colours: dict[int, str] = {}
+            for vertex, colour in pairs:
+                v, c = int(vertex), colour.lower()
+                if colours.setdefault(v, c) != c:
+                    raise AmbiguousAnswer(f"vertex {v} gets two colours")
+            if sorted(colours) != list(range(1, n + 1)):
+                raise ValueError(f"expected a colour for each of the vertices 1 to {n}")
+            return tuple(colours[v] for v in range(1, n + 1))
+        tokens = parse_list(text, max_items=n + 5)
+        if len(tokens) != n:
+            tokens = parse_list(text, split_spaces=True, max_items=n + 5)
         if len(tokens) != n:
             raise ValueError(f"expected {n} colours, found {len(tokens)}")
-        colours = []
-        for i, token in enumerate(tokens):
-            m = _LABEL.match(token)
-            if m:
-                if int(m.group(1)) != i + 1:
-                    raise ValueError(f"colour {i + 1} is labelled vertex {m.group(1)}")
-                token = m.group(2).strip()
+        for token in tokens:
             if token not in allowed:
-                raise ValueError(f"{token!r} is not one of the colours {allowed}")
-            colours.append(token)
+                raise ValueError(f"{token[:30]!r} is not one of the colours {allowed}")
+        return tuple(tokens)
+
+    def judge(self, spec: Mapping[str, Any], colours: tuple[str, ...]) -> Verdict | float:
+        """No edge joins two equal colours."""
         for a, b in spec["edges"]:
             if colours[a] == colours[b]:
-                return wrong(answer, f"edge {a + 1}-{b + 1} joins two {colours[a]} vertices")
+                return wrong(f"edge {a + 1}-{b + 1} joins two {colours[a]} vertices")
         return 1.0

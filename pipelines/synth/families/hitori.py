@@ -19,8 +19,8 @@ from typing import Any
 from pysat.formula import IDPool
 from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
 from tracemill.pipelines.synth.grid import (
-    MAX_PARSE_CHARS,
     UniquenessSolver,
+    check_length,
     difficulty_score,
     format_binary_grid,
     format_grid,
@@ -30,8 +30,10 @@ from tracemill.pipelines.synth.grid import (
     number_in,
     parse_binary_grid,
     parse_grid,
+    parse_shaded,
     positive_int,
     random_latin_square,
+    without_row_labels,
     wrong,
 )
 from tracemill.pipelines.verify.registry import Verdict
@@ -164,16 +166,20 @@ def hitori_violation(numbers: list[list[int]], shaded: list[list[bool]]) -> str 
     return None
 
 
+_COORDINATES_HINT = re.compile(r"\(\s*\d{1,2}\s*,\s*\d{1,2}\s*\)")
 _SHADE_MARKS = "#xX*■█"
 
 
 def parse_shading(answer: str, n: int) -> list[list[bool]]:
-    """A shading grid: ``#``/``.`` (or 1/0) cells, or the numbers with shaded ones marked.
+    """A shading: a grid of cells or numbers, or the shaded cells as ``(row, column)`` pairs.
 
-    When the answer repeats the puzzle's numbers (any digit 2–9 appears), a digit is an
-    unshaded cell and ``#``, ``X`` or ``*`` a shaded one.
+    A grid has ``#``/``.`` (or 1/0) cells; when the answer repeats the puzzle's numbers
+    (any digit 2–9 appears), a digit is an unshaded cell and ``#``, ``X`` or ``*`` a
+    shaded one.
     """
-    if re.search(r"[2-9]", answer[:MAX_PARSE_CHARS]):
+    if _COORDINATES_HINT.search(check_length(answer)):
+        return parse_shaded(answer, n, n)
+    if re.search(r"[2-9]", without_row_labels(answer)):
         alphabet = {str(d): False for d in range(10)} | dict.fromkeys(_SHADE_MARKS, True)
         return parse_grid(answer, n, n, alphabet)
     return parse_binary_grid(answer, n, n)
@@ -185,7 +191,7 @@ class HitoriTask(Task):
 
     name = "hitori"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Hitori 4x4 to 8x8: shade cells to remove repeats, unique solution."
     Config = HitoriConfig
 
@@ -241,8 +247,16 @@ class HitoriTask(Task):
             },
         )
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
-        """Every Hitori rule holds for the answer's shading."""
+    def parse(self, spec: Mapping[str, Any], text: str) -> list[list[bool]]:
+        """A shading grid (see :func:`parse_shading`)."""
+        return parse_shading(text, int(spec["size"]))
+
+    def echoes(self, spec: Mapping[str, Any]) -> list[Any]:
+        """The numbers as shown read as a grid with nothing shaded."""
         n = int(spec["size"])
-        bad = hitori_violation(spec["numbers"], parse_shading(answer, n))
-        return wrong(answer, bad) if bad else 1.0
+        return [[[False] * n for _ in range(n)]]
+
+    def judge(self, spec: Mapping[str, Any], grid: list[list[bool]]) -> Verdict | float:
+        """Every Hitori rule holds for the answer's shading."""
+        bad = hitori_violation(spec["numbers"], grid)
+        return wrong(bad) if bad else 1.0

@@ -24,7 +24,7 @@ from tracemill.pipelines.synth.grid import (
     grid_answer_format,
     number_in,
     one_of,
-    parse_binary_grid,
+    parse_shaded,
     positive_int,
     unique_or_reveal,
     wrong,
@@ -88,7 +88,7 @@ class KakurasuTask(Task):
 
     name = "kakurasu"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Kakurasu 3x3 to 8x8: weighted row/column sums, unique solution."
     Config = KakurasuConfig
 
@@ -147,16 +147,19 @@ class KakurasuTask(Task):
             },
         )
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
-        """Row and column sums match, revealed cells shaded."""
+    def parse(self, spec: Mapping[str, Any], text: str) -> list[list[bool]]:
+        """A size × size grid of shaded / empty cells."""
         n = int(spec["size"])
-        grid = parse_binary_grid(answer, n, n)
+        return parse_shaded(text, n, n)
+
+    def judge(self, spec: Mapping[str, Any], grid: list[list[bool]]) -> Verdict | float:
+        """Row and column sums match, revealed cells shaded."""
         for r, c in spec["shaded"]:
             if not grid[r][c]:
-                return wrong(answer, f"cell ({r + 1}, {c + 1}) must be shaded")
+                return wrong(f"cell ({r + 1}, {c + 1}) must be shaded")
         rows, cols = line_sums(grid)
         if rows != list(spec["rows"]):
-            return wrong(answer, "a row sum does not match its clue")
+            return wrong("a row sum does not match its clue")
         if cols != list(spec["cols"]):
-            return wrong(answer, "a column sum does not match its clue")
+            return wrong("a column sum does not match its clue")
         return 1.0

@@ -15,6 +15,26 @@ from typing import Any
 
 from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
 from tracemill.pipelines.synth.wordlists import NAMES
+from tracemill.pipelines.verify.answers import AmbiguousAnswer
+
+_ROLE = re.compile(
+    r"\b([A-Za-z]+)\s*(?::|=|-|→|->|\||\bis\s+(?:an?\s+)?|\bwas\s+(?:an?\s+)?)\s*(knight|knave)s?\b",
+    re.I,
+)
+_GROUP = re.compile(
+    r"\b(knight|knave)s?\s*(?:are|is|:|-)\s*([A-Za-z ,;&]+?)"
+    r"(?=$|\n|[.;]|\b(?:and\s+)?knaves?\b|\b(?:and\s+)?knights?\b)",
+    re.I,
+)
+_PLURAL = re.compile(
+    r"\b((?:[A-Za-z]+\s*(?:,\s*(?:and\s+)?|\band\s+))+[A-Za-z]+)\s+(?:are|were)\s+"
+    r"(?:both\s+|all\s+)?(knight|knave)s\b",
+    re.I,
+)
+_ROLE_HEDGE = re.compile(
+    r"(?i)\b(knight|knave)s?\s+(?:or|and/or|/)\s+(?:an?\s+)?(knight|knave)"
+    r"|\b(?:either|maybe|possibly|perhaps|could be|might be)\b"
+)
 
 Assignment = tuple[bool, ...]
 Statement = tuple[str, Callable[[Assignment], bool]]
@@ -69,7 +89,7 @@ class KnightsAndKnaves(Task):
     """Decide who is a knight and who is a knave (unique solution)."""
 
     name = "knights_and_knaves"
-    version = "1"
+    version = "2"
     description = "Knights tell the truth, knaves lie: classify every islander."
 
     @dataclass(frozen=True)
@@ -132,18 +152,43 @@ class KnightsAndKnaves(Task):
         spec = {"roles": {name: bool(k) for name, k in zip(names, truth, strict=True)}}
         return Item(question, answer, spec, difficulty=float(n + len(claims)))
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> float:
-        """1.0 if every inhabitant is classified correctly (and nobody twice differently)."""
-        if len(answer) > 3000:
+    def parse(self, spec: Mapping[str, Any], text: str) -> dict[str, bool]:
+        """Each inhabitant's role, everyone named.
+
+        Read: ``Nora: knight``, "Nora is a knight", table rows, groups ("Knights: Nora,
+        Tina"). Two roles for one name, or "knight or knave", are ambiguous.
+        """
+        if len(text) > 3000:
             raise ValueError("answer too long")
-        roles = {str(k).lower(): bool(v) for k, v in spec["roles"].items()}
+        names = {str(k).lower() for k in spec["roles"]}
+        if _ROLE_HEDGE.search(text):
+            raise AmbiguousAnswer("an inhabitant is given two possible roles")
         given: dict[str, bool] = {}
-        pattern = r"([A-Za-z]+)\s*(?::|=|-|is an?|is)\s*(knight|knave)s?\b"
-        for name, role in re.findall(pattern, answer, flags=re.IGNORECASE):
-            key, value = name.lower(), role.lower() == "knight"
+
+        def assign(name: str, role: str) -> None:
+            key, value = name.lower(), role.lower().startswith("knight")
+            if key not in names:
+                return
             if given.setdefault(key, value) != value:
-                return 0.0
-        return 1.0 if given == roles else 0.0
+                raise AmbiguousAnswer(f"{name} is called both a knight and a knave")
+
+        for name, role in _ROLE.findall(text):
+            assign(name, role)
+        for role, group in _GROUP.findall(text):
+            for name in re.findall(r"[A-Za-z]+", group):
+                assign(name, role)
+        for group, role in _PLURAL.findall(text):
+            for name in re.findall(r"[A-Za-z]+", group):
+                assign(name, role)
+        missing = sorted(names - set(given))
+        if missing:
+            raise ValueError(f"no role given for {', '.join(missing[:5])}")
+        return given
+
+    def judge(self, spec: Mapping[str, Any], value: dict[str, bool]) -> float:
+        """1.0 if every inhabitant is classified correctly."""
+        roles = {str(k).lower(): bool(v) for k, v in spec["roles"].items()}
+        return 1.0 if value == roles else 0.0
 
 
 __all__ = ["KnightsAndKnaves", "consistent"]

@@ -18,7 +18,7 @@ from tracemill.pipelines.synth.grid import (
     format_grid,
     grid_answer_format,
     neighbors4,
-    parse_binary_grid,
+    parse_shaded,
     positive_int,
     wrong,
 )
@@ -70,7 +70,7 @@ class LightsOutTask(Task):
 
     name = "lights_out"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Lights Out: choose cells to press so that every light ends off."
     Config = LightsOutConfig
 
@@ -109,10 +109,17 @@ class LightsOutTask(Task):
             metadata={"lit": sum(map(sum, state))},
         )
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
-        """Simulate the presses: every light must be off afterwards."""
+    def parse(self, spec: Mapping[str, Any], text: str) -> list[list[bool]]:
+        """A size × size grid of pressed (1) / unpressed (0) cells."""
         n = int(spec["size"])
-        presses = parse_binary_grid(answer, n, n)
+        return parse_shaded(text, n, n)
+
+    def echoes(self, spec: Mapping[str, Any]) -> list[Any]:
+        """The starting board (0/1 lights), which reads like a press grid."""
+        return [[[bool(v) for v in row] for row in spec["state"]]]
+
+    def judge(self, spec: Mapping[str, Any], presses: list[list[bool]]) -> Verdict | float:
+        """Simulate the presses: every light must be off afterwards."""
         final = apply_presses([[int(v) for v in row] for row in spec["state"]], presses)
         lit = sum(map(sum, final))
-        return wrong(answer, f"{lit} light(s) still on") if lit else 1.0
+        return wrong(f"{lit} light(s) still on") if lit else 1.0

@@ -168,7 +168,7 @@ class MagicSquare(Task):
     """Complete a partially filled magic square."""
 
     name = "magic_square"
-    version = "1"
+    version = "2"
     description = "Fill the blanks of an n×n magic square of consecutive integers."
 
     @dataclass(frozen=True)
@@ -231,11 +231,15 @@ class MagicSquare(Task):
         spec = {"size": n, "start": start, "target": target, "givens": givens}
         return Item(question, format_grid(grid), spec, difficulty=float(len(hidden)))
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> float:
+    def parse(self, spec: Mapping[str, Any], text: str) -> list[list[int]]:
+        """A size × size grid of integers."""
+        n = int(spec["size"])
+        return parse_int_grid(text, n, n)
+
+    def judge(self, spec: Mapping[str, Any], grid: list[list[int]]) -> float:
         """1.0 if the grid is a magic square of the right numbers that keeps the givens."""
         n = int(spec["size"])
         start = int(spec["start"])
-        grid = parse_int_grid(answer, n, n)
         if sorted(v for row in grid for v in row) != list(range(start, start + n * n)):
             return 0.0
         givens = spec["givens"]

@@ -15,7 +15,12 @@ from fractions import Fraction
 from typing import Any
 
 from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
-from tracemill.pipelines.synth.textutil import evaluate_arithmetic, normalize_expression
+from tracemill.pipelines.synth.textutil import (
+    evaluate_arithmetic,
+    normalize_expression,
+    refuse_hedge,
+)
+from tracemill.pipelines.verify.answers import AmbiguousAnswer
 
 
 def _render(terms: list[int | str], ops: list[str], group: tuple[int, int] | None) -> str:
@@ -37,7 +42,7 @@ class MathPath(Task):
     """Fill the missing digits of an arithmetic equation."""
 
     name = "math_path"
-    version = "1"
+    version = "2"
     description = "Replace each ? with a digit 0-9 so the equation is true."
 
     @dataclass(frozen=True)
@@ -105,16 +110,34 @@ class MathPath(Task):
         spec = {"template": template}
         return Item(question, answer, spec, difficulty=float(config.terms + config.hidden))
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> float:
-        """1.0 if the answer fills the template's ``?`` with digits and the equation holds."""
-        if len(answer) > 500:
+    def parse(self, spec: Mapping[str, Any], text: str) -> str:
+        """The completed equation: the template with each ``?`` replaced by one digit.
+
+        Just the missing digits, in order (``4, 2``), are read too.
+        """
+        if len(text) > 500:
             raise ValueError("answer too long")
         template = "".join(str(spec["template"]).split())
-        filled = "".join(normalize_expression(answer).split())
+        filled = "".join(normalize_expression(text).split())
         pattern = "".join(r"(\d)" if ch == "?" else re.escape(ch) for ch in template)
-        if not re.fullmatch(pattern, filled):
-            return 0.0
-        left, right = filled.split("=")
+        if re.fullmatch(pattern, filled):
+            return filled
+        found = {m.group(0) for m in re.finditer(pattern, filled)}
+        if len(found) == 1 and len(filled) <= 4 * len(template) + 120:
+            return found.pop()  # the equation inside a short sentence
+        if len(found) > 1:
+            raise AmbiguousAnswer("two different completed equations")
+        digits = re.fullmatch(r"\s*\d(?:\s*(?:,|;|\s|and)\s*\d)*\s*", text)
+        if digits and len(re.findall(r"\d", text)) == template.count("?"):
+            it = iter(re.findall(r"\d", text))
+            return "".join(next(it) if ch == "?" else ch for ch in template)
+        if template.count("?") and len(re.findall(r"=", text)) > 1:
+            refuse_hedge(text, "equations")
+        raise ValueError("the answer does not fill the equation's blanks with digits")
+
+    def judge(self, spec: Mapping[str, Any], value: str) -> float:
+        """1.0 if the filled equation holds."""
+        left, right = value.split("=")
         return 1.0 if evaluate_arithmetic(left).value == Fraction(int(right)) else 0.0
 
 

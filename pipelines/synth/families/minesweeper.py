@@ -79,7 +79,7 @@ class MinesweeperTask(Task):
 
     name = "minesweeper"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Minesweeper deduction: list every mine given revealed numbers; unique."
     Config = MinesweeperConfig
 
@@ -138,11 +138,14 @@ class MinesweeperTask(Task):
             metadata={"revealed": len(shown), "conflicts": conflicts, "propagation_gap": gap},
         )
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
+    def parse(self, spec: Mapping[str, Any], text: str) -> frozenset[tuple[int, int]]:
+        """The listed (row, column) cells, 0-based."""
+        return frozenset(parse_cells(text, int(spec["rows"]), int(spec["cols"])))
+
+    def judge(self, spec: Mapping[str, Any], found: frozenset[tuple[int, int]]) -> Verdict | float:
         """The listed cells must be exactly the mines (the layout is unique)."""
-        found = parse_cells(answer, int(spec["rows"]), int(spec["cols"]))
         mines = {(r, c) for r, c in spec["mines"]}
         if found == mines:
             return 1.0
         missing, extra = len(mines - found), len(found - mines)
-        return wrong(answer, f"{missing} mine(s) missing, {extra} cell(s) are not mines")
+        return wrong(f"{missing} mine(s) missing, {extra} cell(s) are not mines")

@@ -22,7 +22,7 @@ from tracemill.pipelines.synth.grid import (
     grid_answer_format,
     number_in,
     one_of,
-    parse_binary_grid,
+    parse_shaded,
     positive_int,
     unique_or_reveal,
     wrong,
@@ -105,7 +105,7 @@ class NonogramTask(Task):
 
     name = "nonogram"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Nonograms 4x4 to 12x12 from row/column run clues, unique solution."
     Config = NonogramConfig
 
@@ -178,17 +178,20 @@ class NonogramTask(Task):
             },
         )
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
+    def parse(self, spec: Mapping[str, Any], text: str) -> list[list[bool]]:
+        """A rows × cols grid of shaded / empty cells."""
+        return parse_shaded(text, int(spec["rows"]), int(spec["cols"]))
+
+    def judge(self, spec: Mapping[str, Any], grid: list[list[bool]]) -> Verdict | float:
         """Every row's and column's runs match its clue; revealed cells are shaded."""
         R, C = int(spec["rows"]), int(spec["cols"])
-        grid = parse_binary_grid(answer, R, C)
         for r, c in spec["shaded"]:
             if not grid[r][c]:
-                return wrong(answer, f"cell ({r + 1}, {c + 1}) must be shaded")
+                return wrong(f"cell ({r + 1}, {c + 1}) must be shaded")
         for r in range(R):
             if runs(grid[r]) != list(spec["row_clues"][r]):
-                return wrong(answer, f"row {r + 1} does not match its clue")
+                return wrong(f"row {r + 1} does not match its clue")
         for c in range(C):
             if runs([grid[r][c] for r in range(R)]) != list(spec["col_clues"][c]):
-                return wrong(answer, f"column {c + 1} does not match its clue")
+                return wrong(f"column {c + 1} does not match its clue")
         return 1.0

@@ -13,7 +13,6 @@ resort.
 from __future__ import annotations
 
 import random
-import re
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ from pysat.formula import IDPool
 from pysat.solvers import Solver
 from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
 from tracemill.pipelines.synth.grid import (
-    MAX_PARSE_CHARS,
     SOLVER,
     UniquenessSolver,
     border_cells,
@@ -34,8 +32,7 @@ from tracemill.pipelines.synth.grid import (
     format_grid,
     grid_answer_format,
     neighbors4,
-    parse_binary_grid,
-    parse_cells,
+    parse_shaded,
     positive_int,
     reach,
     wrong,
@@ -68,9 +65,6 @@ _LEVELS = {
     9: (9, 17),
     10: (10, 22),
 }
-
-# a coordinate list instead of a grid: "(1, 2), (1, 3)" or "r1c2 r1c3"
-_COORDINATES = re.compile(r"\(\s*\d{1,3}\s*,\s*\d{1,3}\s*\)|\br\s*\d{1,3}\s*c\s*\d{1,3}\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -353,10 +347,7 @@ def norinori_violation(
 
 def parse_shading(answer: str, n: int) -> list[list[bool]]:
     """A shading grid (``#``/``.``, ``1``/``0``, …) or a list of shaded 1-based cells."""
-    if _COORDINATES.search(answer[:MAX_PARSE_CHARS]):
-        cells = parse_cells(answer, n, n)
-        return [[(r, c) in cells for c in range(n)] for r in range(n)]
-    return parse_binary_grid(answer, n, n)
+    return parse_shaded(answer, n, n)
 
 
 @register_task
@@ -365,7 +356,7 @@ class NorinoriTask(Task):
 
     name = "norinori"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Norinori 4x4 to 10x10 (two shaded cells per region, all in dominoes), unique."
     Config = NorinoriConfig
 
@@ -435,12 +426,14 @@ class NorinoriTask(Task):
             },
         )
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
+    def parse(self, spec: Mapping[str, Any], text: str) -> list[list[bool]]:
+        """A shading grid or a list of shaded cells (see :func:`parse_shading`)."""
+        return parse_shading(text, int(spec["size"]))
+
+    def judge(self, spec: Mapping[str, Any], grid: list[list[bool]]) -> Verdict | float:
         """Every rule holds and revealed cells stay shaded."""
-        n = int(spec["size"])
-        grid = parse_shading(answer, n)
         for r, c in spec["shaded"]:
             if not grid[r][c]:
-                return wrong(answer, f"cell ({r + 1}, {c + 1}) must be shaded")
+                return wrong(f"cell ({r + 1}, {c + 1}) must be shaded")
         bad = norinori_violation(grid, spec["regions"])
-        return wrong(answer, bad) if bad else 1.0
+        return wrong(bad) if bad else 1.0

@@ -9,7 +9,6 @@ when all rule types that fit predict the same next term, so the answer is unique
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -17,6 +16,7 @@ from typing import Any
 
 from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
 from tracemill.pipelines.synth.grid import positive_int, wrong
+from tracemill.pipelines.synth.textutil import parse_integer
 from tracemill.pipelines.verify.registry import Verdict
 
 RULES: dict[str, str] = {
@@ -32,8 +32,6 @@ RULES: dict[str, str] = {
     "each form their own arithmetic sequence",
 }
 ORDER = tuple(RULES)
-_INTEGER = re.compile(r"[+-]?\d{1,40}")
-_GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3}){1,12}")
 
 _LEVELS = {
     1: (2, 6, 10),
@@ -174,7 +172,7 @@ class NumberSequenceTask(Task):
 
     name = "number_sequence"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Next term of an integer sequence (rule types listed; unique by check)."
     Config = NumberSequenceConfig
 
@@ -211,11 +209,10 @@ class NumberSequenceTask(Task):
             metadata={"rule": rule},
         )
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
+    def parse(self, spec: Mapping[str, Any], text: str) -> int:
+        """One integer."""
+        return parse_integer(text)
+
+    def judge(self, spec: Mapping[str, Any], value: int) -> Verdict | float:
         """The answer must be the single expected integer."""
-        text = answer.strip().strip(".").strip()
-        if _GROUPED.fullmatch(text):
-            text = text.replace(",", "")
-        if not _INTEGER.fullmatch(text):
-            raise ValueError("expected one integer")
-        return 1.0 if int(text) == int(spec["next"]) else wrong(answer, "wrong next term")
+        return 1.0 if value == int(spec["next"]) else wrong("wrong next term")

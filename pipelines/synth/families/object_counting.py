@@ -9,7 +9,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.textutil import refuse_hedge
 from tracemill.pipelines.synth.wordlists import NUMBER_WORDS, OBJECTS, article, plural
+
+_NUMBER = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
+_COUNT = re.compile(rf"(\d{{1,6}}|{_NUMBER})(?:\s+[a-z][a-z ]{{0,40}})?\.?")
+"""A count, and optionally the noun after it ("6 vegetables")."""
+_COUNT_WORD = re.compile(rf"\b(?:\d{{1,6}}|{_NUMBER})\b")
+_NUMBERING = re.compile(r"^\s*\d{1,3}[.)]\s+")
+_SENTENCE = re.compile(
+    r"(?=[^\n]*\b(?:total|in all|altogether|have|has|there (?:are|is)|count(?:ed)?)\b)"
+    r"[^\n]{1,120}"
+)
+"""A one-line sentence that states a count ("You have 6 vegetables in total.")."""
 
 
 def _amount(count: int, noun: str, rng: random.Random, digits: bool) -> str:
@@ -30,7 +42,7 @@ class ObjectCounting(Task):
     """Count the objects of one category among many."""
 
     name = "object_counting"
-    version = "1"
+    version = "2"
     description = "Count the items of a category, with distractors and later changes."
 
     @dataclass(frozen=True)
@@ -102,15 +114,23 @@ class ObjectCounting(Task):
         spec = {"count": total}
         return Item(question, str(total), spec, difficulty=float(config.items + 2 * config.changes))
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> float:
-        """1.0 if the answer is the right count (digits or a number word up to ten)."""
-        token = answer.strip().lower().rstrip(".")[:50]
-        if token in NUMBER_WORDS:
-            value = NUMBER_WORDS.index(token)
-        elif re.fullmatch(r"\d{1,6}", token):
-            value = int(token)
+    def parse(self, spec: Mapping[str, Any], text: str) -> int:
+        """A count in digits or as a number word (with its noun, or alone in a short sentence)."""
+        plain = _NUMBERING.sub("", text.strip().lower())
+        m = _COUNT.fullmatch(plain)
+        counts = _COUNT_WORD.findall(plain)
+        if m:
+            token = m.group(1)
+        elif len(counts) == 1 and _SENTENCE.fullmatch(plain):
+            token = counts[0]  # one count in a counting sentence: "You have 6 vegetables."
         else:
-            raise ValueError(f"not a count: {answer[:50]!r}")
+            if len(counts) > 1:
+                refuse_hedge(text, "counts")
+            raise ValueError(f"not a count: {text[:50]!r}")
+        return NUMBER_WORDS.index(token) if token in NUMBER_WORDS else int(token)
+
+    def judge(self, spec: Mapping[str, Any], value: int) -> float:
+        """1.0 if the answer is the right count."""
         return 1.0 if value == int(spec["count"]) else 0.0
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from pysat.solvers import Solver
 from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
 from tracemill.pipelines.synth.grid import MAX_PARSE_CHARS, SOLVER, positive_int
+from tracemill.pipelines.verify.answers import AmbiguousAnswer
 from tracemill.pipelines.verify.registry import Verdict
 
 SOLUTION_CAP = 256
@@ -165,47 +166,63 @@ _FALSE = {"0", "false", "f", "no", "n", "off"}
 # applied to text whose whitespace runs are collapsed to one space: no ambiguous repeats
 _NAMED = re.compile(
     r"(?P<neg>¬|~|!|-|\bnot )? ?\bx_?\{?(?P<var>\d{1,4})\}?"
-    r"(?: ?(?::=|==|=|:|->|→|\bis\b) ?(?P<val>[A-Za-z]{1,5}|[01])\b)?",
+    r"(?: ?(?::=|==|=|:|->|→|\||\bis(?: set to)?\b|\bto\b) ?(?P<val>[A-Za-z]{1,5}|[01])\b)?",
     re.IGNORECASE,
 )
+_UNDECIDED = {"any", "both", "free", "either", "dont", "x", "?"}
 _SPACES = re.compile(r"\s+")
 _TOKEN_SPLIT = re.compile(r"[\s,;\[\]{}()]+")
+_LITERAL_GLUE = re.compile(r"(?i)[\s,;.()\[\]{}∧&|]+|\band\b")
+_HEDGE = re.compile(
+    r"(?i)\b(?:or|either|any|anything|whatever|maybe|arbitrary)\b|(?<=[01a-z]) ?/ ?(?=[01a-z])"
+)
 
 
 def parse_assignment(text: str, n: int) -> dict[int, bool]:
     """Parse a full assignment of x1…xn from answer text.
 
-    Accepted: ``x1=1, x2=0`` (also ``:``, ``is``, ``→``; values 1/0, True/False, T/F),
-    literal lists ``x1, ¬x2, x3`` (``¬``, ``~``, ``!``, ``-``, ``not``), bit vectors
-    ``[1, 0, 1]`` / ``101`` / ``[True, False, True]``, and DIMACS ``1 -2 3 0`` (``v``
-    lines too). Raises ``ValueError`` for contradictory, partial, out-of-range or
-    unreadable assignments.
+    Accepted: ``x1=1, x2=0`` (also ``:``, ``|`` (table rows), ``is``, ``→``, "set x1 to";
+    values 1/0, True/False, T/F), literal lists ``x1, ¬x2, x3`` (``¬``, ``~``, ``!``,
+    ``-``, ``not``; only separators and "and" between them), bit vectors ``[1, 0, 1]`` /
+    ``101`` / ``[True, False, True]``, and DIMACS ``1 -2 3 0`` (``v`` lines too). Raises
+    ``ValueError`` for partial, out-of-range or unreadable assignments and
+    :class:`AmbiguousAnswer` for contradictory or hedged ones ("x3 = 0 or 1").
     """
-    text = _SPACES.sub(" ", text[:MAX_PARSE_CHARS])
+    if len(text) > MAX_PARSE_CHARS:
+        raise ValueError(f"answer longer than {MAX_PARSE_CHARS} characters")
+    text = _SPACES.sub(" ", text)
     values: dict[int, bool] = {}
 
     def assign(var: int, value: bool) -> None:
         if not 1 <= var <= n:
             raise ValueError(f"x{var} is not a variable of this formula (x1..x{n})")
         if values.get(var, value) != value:
-            raise ValueError(f"contradictory values for x{var}")
+            raise AmbiguousAnswer(f"contradictory values for x{var}")
         values[var] = value
 
     named = list(_NAMED.finditer(text))
     if named:
-        for match in named:
-            value = True
-            if match.group("val") is not None:
+        valued = [m for m in named if m.group("val") is not None]
+        leftover = _NAMED.sub(" ", text)
+        if _HEDGE.search(_NAMED.sub("v", text)):  # "v" keeps "x1=0/1" visible as "v/1"
+            raise AmbiguousAnswer("the assignment offers alternatives")
+        if valued:
+            for match in valued:  # mentions without a value are prose around the answer
                 word = match.group("val").lower()
+                if word in _UNDECIDED:
+                    raise AmbiguousAnswer(f"x{match.group('var')} = {word}")
                 if word in _TRUE:
                     value = True
                 elif word in _FALSE:
                     value = False
                 else:
                     raise ValueError(f"unreadable value {match.group('val')!r}")
-            if match.group("neg"):
-                value = not value
-            assign(int(match.group("var")), value)
+                assign(int(match.group("var")), value != bool(match.group("neg")))
+        else:
+            if _LITERAL_GLUE.sub("", leftover):
+                raise ValueError("a list of literals must hold nothing but literals")
+            for match in named:
+                assign(int(match.group("var")), not match.group("neg"))
     else:
         # DIMACS solution lines start with "v"
         tokens = [t for t in _TOKEN_SPLIT.split(text) if t and t.lower() != "v"]
@@ -251,7 +268,7 @@ class SatTask(Task):
 
     name = "sat"
     domain = "sat"
-    version = "1"
+    version = "2"
     description = "Random k-SAT with a planted solution; any satisfying assignment passes."
     Config = SatConfig
 
@@ -293,16 +310,16 @@ class SatTask(Task):
             },
         )
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict:
-        """Any full, consistent assignment satisfying every clause passes."""
-        clauses = spec["clauses"]
-        values = parse_assignment(answer, int(spec["n"]))
-        failed = unsatisfied(clauses, values)
+    def parse(self, spec: Mapping[str, Any], text: str) -> dict[int, bool]:
+        """A full, consistent assignment (see :func:`parse_assignment`)."""
+        return parse_assignment(text, int(spec["n"]))
+
+    def judge(self, spec: Mapping[str, Any], values: dict[int, bool]) -> Verdict:
+        """Any assignment satisfying every clause passes."""
+        failed = unsatisfied(spec["clauses"], values)
         if failed:
-            return Verdict(
-                False, 0.0, "wrong", {"answer": answer[:2000], "unsatisfied_clauses": failed[:20]}
-            )
-        return Verdict(True, 1.0, "ok", {"answer": answer[:2000]})
+            return Verdict(False, 0.0, "wrong", {"unsatisfied_clauses": failed[:20]})
+        return Verdict(True, 1.0, "ok", {})
 
 
 # -- decision ----------------------------------------------------------------------------
@@ -338,17 +355,33 @@ _DECISION_LEVELS = {
 }
 _DECISION_TRIES = 200
 _SAT_WORDS = re.compile(
-    r"\b(?P<unsat>un-?sat(?:isfiable)?|not satisfiable|no)\b|\b(?P<sat>sat(?:isfiable)?|yes)\b",
+    r"\b(?P<unsat>un-?sat(?:isfiable)?|not (?:be )?satisfiable|no)\b"
+    r"|\b(?P<sat>sat(?:isfiable)?|yes)\b",
+    re.IGNORECASE,
+)
+_LABEL_TEXT = re.compile(
+    r"(?:(?:so|thus|therefore|hence|answer)\b[,:]? ?)?"
+    r"(?:(?:the (?:given |boolean )?)?(?:formula|cnf|expression|instance|problem)|it|this)? ?"
+    r"(?:is )?(?P<label>un-?sat(?:isfiable)?|not (?:be )?satisfiable|sat(?:isfiable)?|yes|no)"
+    r"(?: ?\((?P<again>un-?sat(?:isfiable)?|sat(?:isfiable)?)\))?[.!]?",
     re.IGNORECASE,
 )
 
 
 def parse_label(text: str) -> str:
-    """``SAT`` or ``UNSAT`` from answer text (satisfiable/unsatisfiable, yes/no too)."""
-    labels = set()
-    for match in _SAT_WORDS.finditer(_SPACES.sub(" ", text[:MAX_PARSE_CHARS])):
-        labels.add("UNSAT" if match.group("unsat") else "SAT")
-    if len(labels) != 1:
+    """``SAT`` or ``UNSAT``, alone or in a short sentence.
+
+    "The formula is satisfiable (SAT).", unsatisfiable, yes/no are read; both labels is
+    :class:`AmbiguousAnswer`.
+    """
+    if len(text) > MAX_PARSE_CHARS:
+        raise ValueError(f"answer longer than {MAX_PARSE_CHARS} characters")
+    plain = _SPACES.sub(" ", text).strip()
+    labels = {"UNSAT" if m.group("unsat") else "SAT" for m in _SAT_WORDS.finditer(plain)}
+    if len(labels) > 1:
+        raise AmbiguousAnswer("answer must say exactly one of SAT or UNSAT")
+    m = _LABEL_TEXT.fullmatch(plain)
+    if not m or not labels:
         raise ValueError("answer must say exactly one of SAT or UNSAT")
     return labels.pop()
 
@@ -359,7 +392,7 @@ class SatDecisionTask(Task):
 
     name = "sat_decision"
     domain = "sat"
-    version = "1"
+    version = "2"
     description = "Random k-SAT near the threshold: answer SAT or UNSAT (solver-checked labels)."
     Config = SatDecisionConfig
 
@@ -401,6 +434,10 @@ class SatDecisionTask(Task):
             },
         )
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> float:
+    def parse(self, spec: Mapping[str, Any], text: str) -> str:
+        """``SAT`` or ``UNSAT`` (see :func:`parse_label`)."""
+        return parse_label(text)
+
+    def judge(self, spec: Mapping[str, Any], label: str) -> float:
         """1.0 when the stated label matches the solver's."""
-        return 1.0 if parse_label(answer) == spec["label"] else 0.0
+        return 1.0 if label == spec["label"] else 0.0

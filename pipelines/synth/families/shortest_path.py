@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import heapq
 import random
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
-from tracemill.pipelines.synth.grid import format_grid, neighbors4, number_in, positive_int, wrong
+from tracemill.pipelines.synth.grid import (
+    format_grid,
+    neighbors4,
+    number_in,
+    parse_pairs,
+    positive_int,
+    wrong,
+)
 from tracemill.pipelines.verify.registry import Verdict
 
 WALL = 0
 """Wall cells are stored as weight 0 and shown as ``#``."""
-_INT = re.compile(r"-?\d+")
 
 _LEVELS = {
     1: (3, 3, 3, 0.0),
@@ -78,20 +83,10 @@ def dijkstra(grid: Sequence[Sequence[int]]) -> int | None:
 
 
 def parse_path(text: str, rows: int, cols: int) -> list[tuple[int, int]]:
-    """1-based ``(row, col)`` pairs in order → 0-based cells; raises ``ValueError``."""
+    """1-based ``(row, col)`` pairs in order → 0-based cells (see :func:`parse_pairs`)."""
     if len(text) > 16 * rows * cols + 200:
         raise ValueError("path answer too long")
-    found = _INT.findall(text)
-    if any(len(v) > 4 for v in found):
-        raise ValueError("coordinate too large")
-    values = [int(v) for v in found]
-    if not values or len(values) % 2:
-        raise ValueError("expected (row, column) pairs")
-    cells = [(values[i] - 1, values[i + 1] - 1) for i in range(0, len(values), 2)]
-    for r, c in cells:
-        if not (0 <= r < rows and 0 <= c < cols):
-            raise ValueError(f"cell ({r + 1}, {c + 1}) is outside the {rows}x{cols} grid")
-    return cells
+    return parse_pairs(text, rows, cols)
 
 
 def path_cost(grid: Sequence[Sequence[int]], path: Sequence[tuple[int, int]]) -> str | int:
@@ -116,7 +111,7 @@ class ShortestPathTask(Task):
 
     name = "shortest_path"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Cheapest corner-to-corner path on a weighted grid with walls (Dijkstra)."
     Config = ShortestPathConfig
 
@@ -164,15 +159,19 @@ class ShortestPathTask(Task):
             metadata={"cost": optimum, "length": len(path)},
         )
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
+    def parse(self, spec: Mapping[str, Any], text: str) -> tuple[tuple[int, int], ...]:
+        """The path's cells in order, 0-based."""
+        grid = spec["grid"]
+        return tuple(parse_path(text, len(grid), len(grid[0])))
+
+    def judge(self, spec: Mapping[str, Any], path: tuple[tuple[int, int], ...]) -> Verdict | float:
         """A valid path whose cost equals the stored optimum."""
         grid = [[int(v) for v in row] for row in spec["grid"]]
-        path = parse_path(answer, len(grid), len(grid[0]))
         cost = path_cost(grid, path)
         if isinstance(cost, str):
-            return wrong(answer, cost)
+            return wrong(cost)
         if cost != int(spec["cost"]):
-            return wrong(answer, f"the path costs {cost}, the cheapest costs {spec['cost']}")
+            return wrong(f"the path costs {cost}, the cheapest costs {spec['cost']}")
         return 1.0
 
 

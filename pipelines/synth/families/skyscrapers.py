@@ -113,7 +113,7 @@ class SkyscrapersTask(Task):
 
     name = "skyscrapers"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Skyscrapers 4x4 to 6x6: visibility clues on the edges, unique solution."
     Config = SkyscrapersConfig
 
@@ -194,16 +194,20 @@ class SkyscrapersTask(Task):
             },
         )
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
+    def parse(self, spec: Mapping[str, Any], text: str) -> list[list[int]]:
+        """A size × size grid of heights 1…size."""
+        n = int(spec["size"])
+        return parse_grid(text, n, n, digit_alphabet(n))
+
+    def judge(self, spec: Mapping[str, Any], grid: list[list[int]]) -> Verdict | float:
         """Latin square, givens kept, every visibility clue matches."""
         n = int(spec["size"])
-        grid = parse_grid(answer, n, n, digit_alphabet(n))
         bad = latin_violation(grid, spec["givens"], "height")
         if bad:
-            return wrong(answer, bad)
+            return wrong(bad)
         for side, i, count in spec["clues"]:
             if side not in SIDES:
                 raise ValueError(f"bad side {side!r} in spec")
             if visible([grid[r][c] for r, c in line_cells(side, int(i), n)]) != count:
-                return wrong(answer, f"{side} clue {count} of line {int(i) + 1} fails")
+                return wrong(f"{side} clue {count} of line {int(i) + 1} fails")
         return 1.0

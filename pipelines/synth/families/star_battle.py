@@ -28,7 +28,7 @@ from tracemill.pipelines.synth.grid import (
     is_connected,
     neighbors4,
     neighbors8,
-    parse_binary_grid,
+    parse_shaded,
     positive_int,
     wrong,
 )
@@ -169,7 +169,7 @@ class StarBattleTask(Task):
 
     name = "star_battle"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Star Battle 5x5 to 10x10 (one star per row/column/region), unique solution."
     Config = StarBattleConfig
 
@@ -235,12 +235,15 @@ class StarBattleTask(Task):
             },
         )
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
-        """Every rule holds and revealed stars are kept."""
+    def parse(self, spec: Mapping[str, Any], text: str) -> list[list[bool]]:
+        """A size × size grid of star / empty cells."""
         n = int(spec["size"])
-        grid = parse_binary_grid(answer, n, n)
+        return parse_shaded(text, n, n)
+
+    def judge(self, spec: Mapping[str, Any], grid: list[list[bool]]) -> Verdict | float:
+        """Every rule holds and revealed stars are kept."""
         for r, c in spec["stars"]:
             if not grid[r][c]:
-                return wrong(answer, f"cell ({r + 1}, {c + 1}) must hold a star")
+                return wrong(f"cell ({r + 1}, {c + 1}) must hold a star")
         bad = star_violation(grid, spec["regions"])
-        return wrong(answer, bad) if bad else 1.0
+        return wrong(bad) if bad else 1.0

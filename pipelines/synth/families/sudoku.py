@@ -134,7 +134,7 @@ class SudokuTask(Task):
 
     name = "sudoku"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Sudoku 4x4 / 6x6 / 9x9 with a solver-checked unique solution."
     Config = SudokuConfig
 
@@ -181,14 +181,18 @@ class SudokuTask(Task):
             },
         )
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
+    def parse(self, spec: Mapping[str, Any], text: str) -> list[list[int]]:
+        """A size × size grid of digits 1…size."""
+        size = int(spec["size"])
+        return parse_grid(text, size, size, digit_alphabet(size))
+
+    def judge(self, spec: Mapping[str, Any], grid: list[list[int]]) -> Verdict | float:
         """The grid must keep the givens and satisfy the Sudoku rules."""
         size = int(spec["size"])
-        grid = parse_grid(answer, size, size, digit_alphabet(size))
         puzzle = spec["puzzle"]
         for r in range(size):
             for c in range(size):
                 if puzzle[r][c] and grid[r][c] != puzzle[r][c]:
-                    return wrong(answer, f"given at row {r + 1}, column {c + 1} changed")
+                    return wrong(f"given at row {r + 1}, column {c + 1} changed")
         bad = _valid(grid, size)
-        return wrong(answer, f"{bad} breaks the rules") if bad else 1.0
+        return wrong(f"{bad} breaks the rules") if bad else 1.0

@@ -81,7 +81,7 @@ class Survo(Task):
     """Complete a Survo grid (unique solution)."""
 
     name = "survo"
-    version = "1"
+    version = "2"
     description = "Place the missing numbers so rows and columns reach their sums."
 
     @dataclass(frozen=True)
@@ -157,11 +157,15 @@ class Survo(Task):
         spec = {"givens": givens, "row_sums": row_sums, "col_sums": col_sums}
         return Item(question, format_grid(grid), spec, difficulty=float(len(hidden)))
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> float:
+    def parse(self, spec: Mapping[str, Any], text: str) -> list[list[int]]:
+        """An m × n grid of integers (the sums not included)."""
+        givens = spec["givens"]
+        return parse_int_grid(text, len(givens), len(givens[0]))
+
+    def judge(self, spec: Mapping[str, Any], grid: list[list[int]]) -> float:
         """1.0 if the grid uses 1..m·n once, keeps the givens and meets every sum."""
         givens = spec["givens"]
         m, n = len(givens), len(givens[0])
-        grid = parse_int_grid(answer, m, n)
         if sorted(v for row in grid for v in row) != list(range(1, m * n + 1)):
             return 0.0
         if any(givens[r][c] and grid[r][c] != givens[r][c] for r in range(m) for c in range(n)):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
+from tracemill.pipelines.synth.textutil import refuse_hedge
 from tracemill.pipelines.synth.wordlists import NAMES
 
 DAY_START = 9 * 60
@@ -42,7 +43,7 @@ class TimeSequence(Task):
     """Schedule a meeting around everyone's busy times."""
 
     name = "time_sequence"
-    version = "1"
+    version = "2"
     description = "Earliest common meeting time and the number of possible start times."
 
     @dataclass(frozen=True)
@@ -131,21 +132,42 @@ class TimeSequence(Task):
         difficulty = float(config.people * config.busy_blocks + 60 // step + config.extra_rules)
         return Item(question, answer, spec, difficulty=difficulty)
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> float:
+    def parse(self, spec: Mapping[str, Any], text: str) -> tuple[int, int]:
+        r"""(earliest start in minutes, count): one HH:MM time and one other whole number.
+
+        ``10:30, 4``, ``10:30 AM; count: 4``, "Earliest: 10:30\nNumber of start times: 4"
+        all read; two different times or counts do not.
+        """
+        if len(text) > 300:
+            raise ValueError("answer too long")
+        times = {_minutes(m) for m in _TIME.finditer(text)}
+        rest = _TIME.sub(" ", text)
+        counts = {int(v) for v in _COUNT.findall(rest)}
+        if len(times) > 1 or len(counts) > 1:
+            refuse_hedge(text, "times")
+            raise ValueError("expected one time and one count")
+        if len(times) != 1 or len(counts) != 1 or len(_WORD.findall(rest)) > 16:
+            raise ValueError(f"expected 'HH:MM, N', got {text[:60]!r}")
+        return times.pop(), counts.pop()
+
+    def judge(self, spec: Mapping[str, Any], value: tuple[int, int]) -> float:
         """1.0 if both the earliest start and the count are right."""
-        text = answer[:200].lower()
-        match = re.fullmatch(
-            r"\s*(\d{1,2})[:.h](\d{2})\s*(am|pm)?\s*[,;]?\s*(?:count\s*[:=]?\s*)?(\d{1,4})\s*\.?\s*",
-            text,
-        )
-        if not match:
-            raise ValueError(f"expected 'HH:MM, N', got {answer[:60]!r}")
-        hour, minute, half, count = match.groups()
-        hour = int(hour)
-        if half == "pm" and hour < 12:
-            hour += 12
-        start = hour * 60 + int(minute)
-        return 1.0 if start == int(spec["earliest"]) and int(count) == int(spec["count"]) else 0.0
+        start, count = value
+        return 1.0 if start == int(spec["earliest"]) and count == int(spec["count"]) else 0.0
+
+
+_TIME = re.compile(r"\b(\d{1,2})\s*[:.h]\s*(\d{2})\b(?:\s*([ap])\.?\s*m\b\.?)?", re.I)
+_COUNT = re.compile(r"(?<![\d:.])\b\d{1,4}\b(?![:.]\d)")
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def _minutes(m: re.Match[str]) -> int:
+    hour, minute, half = int(m.group(1)), int(m.group(2)), (m.group(3) or "").lower()
+    if half == "p" and hour < 12:
+        hour += 12
+    if half == "a" and hour == 12:
+        hour = 0
+    return hour * 60 + minute
 
 
 __all__ = ["TimeSequence", "valid_starts"]

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
-from tracemill.pipelines.synth.textutil import parse_list
+from tracemill.pipelines.synth.textutil import parse_list, refuse_hedge
 from tracemill.pipelines.synth.wordlists import NAMES
+
+_YES = {"yes", "true", "truthful", "honest", "truth-teller", "truthteller", "tells the truth"}
+_NO = {"no", "false", "liar", "lies", "lying", "is lying", "is a liar", "does not tell the truth"}
+_WORDS = "|".join(sorted((w.replace(" ", r"\s+") for w in _YES | _NO), key=len, reverse=True))
+_VERDICT = re.compile(
+    rf"(?:[a-z]+(?:\s+\d{{1,2}})?\s*[:=\-]\s*)?({_WORDS})|[a-z]+\s+(?:is\s+(?:a\s+)?)?({_WORDS})",
+    re.I,
+)
 
 Claim = tuple[int, str, Callable[[tuple[bool, ...]], bool]]
 
@@ -42,7 +51,7 @@ class WebOfLies(Task):
     """Decide who tells the truth in a chain of accusations."""
 
     name = "web_of_lies"
-    version = "1"
+    version = "2"
     description = "Truth-tellers and liars accusing each other; answer yes/no per person."
 
     @dataclass(frozen=True)
@@ -113,15 +122,29 @@ class WebOfLies(Task):
         spec = {"answers": ["yes" if state[i] else "no" for i in asked]}
         return Item(question, answer, spec, difficulty=float(n + 2 * len(asked)))
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> float:
+    def parse(self, spec: Mapping[str, Any], text: str) -> tuple[str, ...]:
+        """One yes/no per person asked, in order (``Rosa: yes``, "Rosa lies" also read)."""
+        wanted = len(spec["answers"])
+        if len(text) > 60 * wanted + 100:
+            raise ValueError("answer too long")
+        refuse_hedge(text, "verdicts")
+        items = parse_list(text, max_items=wanted + 10)
+        if len(items) == 1 and wanted > 1:
+            items = parse_list(text, split_spaces=True, max_items=wanted + 10)
+        verdicts = []
+        for item in items:
+            m = _VERDICT.fullmatch(item)
+            if not m:
+                raise ValueError(f"{item[:30]!r} is not yes or no")
+            word = next(g for g in m.groups() if g)
+            verdicts.append("yes" if word in _YES else "no")
+        if len(verdicts) != wanted:
+            raise ValueError(f"expected {wanted} yes/no answers, found {len(verdicts)}")
+        return tuple(verdicts)
+
+    def judge(self, spec: Mapping[str, Any], value: tuple[str, ...]) -> float:
         """1.0 if every yes/no matches, in order."""
-        expected = [str(x) for x in spec["answers"]]
-        tokens = parse_list(answer[:500], split_spaces=True, max_items=len(expected) + 10)
-        mapped = [
-            {"true": "yes", "truthful": "yes", "false": "no", "liar": "no"}.get(t, t)
-            for t in tokens
-        ]
-        return 1.0 if mapped == expected else 0.0
+        return 1.0 if list(value) == [str(x) for x in spec["answers"]] else 0.0
 
 
 __all__ = ["WebOfLies"]

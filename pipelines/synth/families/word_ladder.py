@@ -18,6 +18,7 @@ from typing import Any
 
 from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
 from tracemill.pipelines.synth.grid import positive_int, wrong
+from tracemill.pipelines.synth.textutil import parse_list, refuse_hedge
 from tracemill.pipelines.synth.wordlists import FOUR_LETTER_WORDS
 from tracemill.pipelines.verify.registry import Verdict
 
@@ -87,7 +88,7 @@ class WordLadderTask(Task):
 
     name = "word_ladder"
     domain = "logic"
-    version = "1"
+    version = "2"
     description = "Shortest one-letter-at-a-time ladder between two words from a given list."
     Config = WordLadderConfig
 
@@ -135,23 +136,33 @@ class WordLadderTask(Task):
             difficulty=float(2 * config.steps + len(allowed) / 20),
         )
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> Verdict | float:
+    def parse(self, spec: Mapping[str, Any], text: str) -> tuple[str, ...]:
+        """The rungs in order: words as long as the start word, separated by commas or arrows."""
+        steps = int(spec["steps"])
+        if len(text) > 20 * (steps + 1) + 200:
+            raise ValueError("answer too long")
+        refuse_hedge(text, "ladders")
+        size = len(str(spec["start"]))
+        ladder = parse_list(text, split_spaces=True, max_items=4 * (steps + 1) + 10)
+        bad = next((w for w in ladder if not _WORD.fullmatch(w) or len(w) != size), None)
+        if bad is not None or len(ladder) < 2:
+            raise ValueError(f"{(bad or '')[:30]!r} is not a ladder of {size}-letter words")
+        return tuple(ladder)
+
+    def judge(self, spec: Mapping[str, Any], ladder: tuple[str, ...]) -> Verdict | float:
         """A ladder from start to target of the shortest length, all rungs allowed."""
         steps = int(spec["steps"])
-        if len(answer) > 20 * (steps + 1) + 200:
-            raise ValueError("answer too long")
-        ladder = _WORD.findall(answer.lower())
         allowed = {str(w) for w in spec["words"]}
         if not ladder or ladder[0] != spec["start"]:
-            return wrong(answer, f"the ladder must start at {spec['start']}")
+            return wrong(f"the ladder must start at {spec['start']}")
         if ladder[-1] != spec["target"]:
-            return wrong(answer, f"the ladder must end at {spec['target']}")
+            return wrong(f"the ladder must end at {spec['target']}")
         for word in ladder:
             if word not in allowed:
-                return wrong(answer, f"{word!r} is not in the list")
+                return wrong(f"{word!r} is not in the list")
         for a, b in zip(ladder, ladder[1:], strict=False):
             if not one_apart(a, b):
-                return wrong(answer, f"{a} -> {b} does not change exactly one letter")
+                return wrong(f"{a} -> {b} does not change exactly one letter")
         if len(ladder) - 1 != steps:
-            return wrong(answer, f"{len(ladder) - 1} changes, the shortest ladder has {steps}")
+            return wrong(f"{len(ladder) - 1} changes, the shortest ladder has {steps}")
         return 1.0

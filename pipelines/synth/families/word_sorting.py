@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
-from tracemill.pipelines.synth.textutil import parse_list
+from tracemill.pipelines.synth.textutil import parse_list, refuse_hedge
 from tracemill.pipelines.synth.wordlists import WORDS
 
 _SYLLABLES = ("ba", "ka", "lo", "mi", "ne", "ru", "ta", "vo", "zi", "pe", "sha", "tor", "lin")
@@ -42,7 +42,7 @@ class WordSorting(Task):
     """Sort words by a rule."""
 
     name = "word_sorting"
-    version = "1"
+    version = "2"
     description = "Sort a list of words alphabetically or by another stated rule."
 
     @dataclass(frozen=True)
@@ -97,14 +97,26 @@ class WordSorting(Task):
         spec = {"words": sort_words(listed, rule)}
         return Item(question, answer, spec, difficulty=float(config.count))
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> float:
-        """1.0 if the answer lists exactly the words in the expected order."""
+    def parse(self, spec: Mapping[str, Any], text: str) -> tuple[str, ...]:
+        """A list of the given words (comma-, line- or, for all of them, space-separated)."""
         expected = [str(w) for w in spec["words"]]
-        if len(answer) > 40 * len(expected) + 200:
+        if len(text) > 40 * len(expected) + 200:
             raise ValueError("answer too long")
-        split_spaces = "," not in answer and "\n" not in answer and ";" not in answer
-        given = parse_list(answer, split_spaces=split_spaces, max_items=len(expected) * 4 + 10)
-        return 1.0 if given == expected else 0.0
+        refuse_hedge(text, "orders")
+        given = parse_list(text, max_items=len(expected) * 4 + 10)
+        if len(given) == 1 and " " in given[0]:
+            given = parse_list(text, split_spaces=True, max_items=len(expected) * 4 + 10)
+            if len(given) != len(expected):
+                raise ValueError(f"expected a list of {len(expected)} words")
+        vocabulary = set(expected)
+        bad = next((w for w in given if w not in vocabulary), None)
+        if bad is not None or not given:
+            raise ValueError(f"{(bad or '')[:30]!r} is not one of the words to sort")
+        return tuple(given)
+
+    def judge(self, spec: Mapping[str, Any], value: tuple[str, ...]) -> float:
+        """1.0 if the answer lists exactly the words in the expected order."""
+        return 1.0 if list(value) == [str(w) for w in spec["words"]] else 0.0
 
 
 __all__ = ["WordSorting", "sort_words"]

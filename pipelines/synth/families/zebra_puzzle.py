@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
-from tracemill.pipelines.synth.textutil import count_models, normalize_token
+from tracemill.pipelines.synth.textutil import count_models, normalize_token, refuse_hedge
+from tracemill.pipelines.verify.answers import AmbiguousAnswer
 
 ATTRIBUTES: dict[str, tuple[str, tuple[str, ...]]] = {
     "name": ("{v}", ("Alice", "Bob", "Carol", "David", "Emma", "Frank", "Grace")),
@@ -103,7 +104,7 @@ class ZebraPuzzle(Task):
     """Place every attribute value in a row of houses (unique solution)."""
 
     name = "zebra_puzzle"
-    version = "1"
+    version = "2"
     description = "Einstein-style puzzle: deduce the full house/attribute table from clues."
 
     @dataclass(frozen=True)
@@ -229,25 +230,127 @@ class ZebraPuzzle(Task):
         metadata = {"clues": [list(c) for c in clues], "attributes": keys}
         return Item(question, answer, spec, float(n * m + len(clues)), metadata)
 
-    def check(self, spec: Mapping[str, Any], answer: str) -> float:
-        """1.0 if every house holds exactly the right set of values."""
-        expected = [sorted(row) for row in spec["houses"]]
+    def parse(self, spec: Mapping[str, Any], text: str) -> tuple[tuple[str, ...], ...]:
+        """Each house's values, houses 1…n.
+
+        Read: one line per house (``House 1: Emma, reading, dog``; ``1 | Emma | …`` table
+        rows; ``House 1 - name: Emma, hobby: reading``), a ``House 1`` heading followed by
+        one ``attribute: value`` line each, a table with one column per house (``| |
+        House 1 | House 2 |`` then a row per attribute), or n unlabelled rows in order.
+        Every value must be one of the puzzle's and every house must have all of its
+        values; a house given twice differently or "Emma or Alice" is ambiguous.
+        """
+        expected = spec["houses"]
         n = len(expected)
-        if len(answer) > 200 * n + 500:
+        if len(text) > 200 * n + 500:
             raise ValueError("answer too long")
-        got: dict[int, list[str]] = {}
-        for line in re.split(r"[\n;]", answer):
-            match = re.match(r"\s*(?:house\s*)?(\d+)\s*[:=\-)|]\s*(.+)", line, flags=re.IGNORECASE)
-            if not match:
-                continue
-            house = int(match.group(1))
-            vals = sorted(
-                normalize_token(v) for v in re.split(r"[,|]", match.group(2)) if v.strip()
-            )
-            if house in got and got[house] != vals:
-                return 0.0
-            got[house] = vals
-        return 1.0 if [got.get(h + 1) for h in range(n)] == expected else 0.0
+        vocabulary = {str(v).lower() for row in expected for v in row}
+        refuse_hedge(text, "values")
+        lines = [line for line in text.split("\n") if line.strip()]
+        houses = _by_columns(lines, n, vocabulary)
+        if houses is None:
+            houses = _by_rows(lines, n, vocabulary)
+        m = len(expected[0]) if expected else 0
+        if sorted(houses) != list(range(1, n + 1)):
+            raise ValueError(f"expected values for houses 1 to {n}")
+        short = next((h for h in range(1, n + 1) if len(houses[h]) != m), None)
+        if short is not None:
+            raise ValueError(f"house {short} has {len(houses[short])} values, expected {m}")
+        return tuple(tuple(sorted(houses[h])) for h in range(1, n + 1))
+
+    def judge(self, spec: Mapping[str, Any], value: tuple[tuple[str, ...], ...]) -> float:
+        """1.0 if every house holds exactly the right set of values."""
+        expected = [tuple(sorted(str(v).lower() for v in row)) for row in spec["houses"]]
+        return 1.0 if list(value) == expected else 0.0
+
+
+_HOUSE_LINE = re.compile(r"^\s*(?:house\s*#?\s*)?(\d{1,2})\s*(?:[:=)|.,\-]|\s)\s*(.+)$", re.I)
+_HOUSE_HEADING = re.compile(r"^\s*house\s*#?\s*(\d{1,2})\s*[:.]?\s*$", re.I)
+_HOUSE_CELL = re.compile(r"^\s*(?:house\s*#?\s*)?(\d{1,2})\s*$", re.I)
+_ATTRIBUTE_PREFIX = re.compile(r"^[a-z][a-z ]{0,20}\s*[:=\-]\s*")
+_ITEM_SPLIT = re.compile(r"\s*(?:[,|;/]|\band\b)\s*", re.I)
+
+
+def _values(cells: list[str], vocabulary: set[str]) -> list[str] | None:
+    """The puzzle values of some cells (attribute labels dropped), None if one is not a value."""
+    out = []
+    for cell in cells:
+        item = normalize_token(cell)
+        if not item:
+            continue
+        if item not in vocabulary:
+            item = normalize_token(_ATTRIBUTE_PREFIX.sub("", item))
+        if item not in vocabulary:
+            return None
+        out.append(item)
+    return out
+
+
+def _assign(houses: dict[int, list[str]], house: int, values: list[str]) -> None:
+    if house in houses and sorted(houses[house]) != sorted(values):
+        raise AmbiguousAnswer(f"house {house} is given twice with different values")
+    houses[house] = values
+
+
+def _by_rows(lines: list[str], n: int, vocabulary: set[str]) -> dict[int, list[str]]:
+    """One line per house, labelled with its number (or n unlabelled lines in order)."""
+    houses: dict[int, list[str]] = {}
+    unlabelled: list[list[str]] = []
+    heading: int | None = None  # a "House 2" line whose values follow on their own lines
+    for line in lines:
+        h = _HOUSE_HEADING.match(line)
+        if h:
+            heading = int(h.group(1))
+            if heading in houses:
+                raise AmbiguousAnswer(f"house {heading} is given twice")
+            houses[heading] = []
+            continue
+        m = _HOUSE_LINE.match(line)
+        if m:
+            values = _values(_ITEM_SPLIT.split(m.group(2)), vocabulary)
+            if values is None:
+                raise ValueError(f"house {m.group(1)}: {m.group(2)[:60]!r} holds unknown values")
+            _assign(houses, int(m.group(1)), values)
+            heading = None
+            continue
+        values = _values(_ITEM_SPLIT.split(line), vocabulary)
+        if values and heading is not None:
+            houses[heading].extend(values)
+        elif values:
+            unlabelled.append(values)
+        elif not _is_header(line, vocabulary):
+            raise ValueError(f"{line[:60]!r} is not a line of the table")
+    if not houses and len(unlabelled) == n:
+        return {h + 1: values for h, values in enumerate(unlabelled)}
+    if unlabelled:
+        raise ValueError("some lines name no house")
+    return houses
+
+
+def _is_header(line: str, vocabulary: set[str]) -> bool:
+    """A header line: a few words (attribute names), none of them a value."""
+    words = [normalize_token(w) for w in _ITEM_SPLIT.split(line) if w.strip()]
+    return 0 < len(words) <= 10 and not any(w in vocabulary for w in words)
+
+
+def _by_columns(lines: list[str], n: int, vocabulary: set[str]) -> dict[int, list[str]] | None:
+    """A table with one column per house (header ``House 1 | House 2 | …``), or None."""
+    for i, line in enumerate(lines):
+        cells = [c.strip() for c in line.split("|")]
+        numbers = [m.group(1) for c in cells if (m := _HOUSE_CELL.match(c))]
+        if len(numbers) != n or "|" not in line or not re.search(r"(?i)house", line):
+            continue
+        order = [int(x) for x in numbers]
+        skip = len(cells) - n  # leading label column(s)
+        houses: dict[int, list[str]] = {h: [] for h in order}
+        for row in lines[i + 1 :]:
+            values = _values([c for c in row.split("|")][skip:], vocabulary)
+            if values is None or len(values) != n:
+                raise ValueError(f"{row[:60]!r} is not a row of the table")
+            for house, value in zip(order, values, strict=True):
+                houses[house].append(value)
+        return houses
+    return None
 
 
 __all__ = ["ZebraPuzzle", "clue_cnf"]
