@@ -167,6 +167,9 @@ class PairsOptions:
     """Seed of the random pairing."""
     system_prompt: str | None = None
     """Optional system message put first in every prompt."""
+    timeouts_negative: bool = False
+    """Count a deciding ``timeout`` verdict as a negative (by default a timeout says
+    nothing about the response, like an infrastructure failure)."""
 
     def __post_init__(self) -> None:
         _check_order(self.pairing, PAIRINGS, "pairing")
