@@ -238,3 +238,48 @@ def test_retry_timeouts_records_a_new_row_with_a_longer_deadline(catalog, monkey
     assert status[sid("d")]["negative"]  # the retry found it wrong, no longer a timeout
     again = verify_samples(catalog, retry_timeouts=True, run_id="retry-2")
     assert again["retried"] == 0 and again["inserted"] == 0
+
+
+def test_retry_errors_asks_the_judge_again_and_keeps_the_fallback_mark(
+    catalog, catalog_dir, judge_server
+):
+    """Judge errors (the judge was down, or distill ran without one) are re-run as new rows."""
+    from tracemill.pipelines.verify import get_verifier
+
+    base_url, _ = judge_server
+    seed(catalog)
+    judge, math = get_verifier("judge").version, get_verifier("math").version
+
+    def row(name, verifier, version, reason, detail):
+        pid, _ = RESPONSES[name]
+        return {"sample_id": sid(name), "problem_id": pid, "verifier": verifier,
+                "verifier_version": version, "passed": False, "score": 0.0, "reason": reason,
+                "detail": json.dumps(detail)}  # fmt: skip
+
+    catalog.append(
+        {
+            "verdicts": [
+                row("e", "judge", judge, "judge_error", {"error": "no judge client"}),
+                row("c", "math", math, "no_answer", {}),
+                row("c", "judge", judge, "judge_error", {"fallback_for": "math", "error": "503"}),
+            ]
+        }
+    )
+    catalog.close()
+    result = invoke("verify", "--retry-errors", "--judge-model", "judge-m", "--judge-base-url",
+                    base_url, "--catalog", str(catalog_dir))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "retried 2 verdict(s)" in result.output
+    from tracemill.stores.catalog import open_catalog
+
+    with open_catalog(catalog_dir) as store:
+        rows = store.sql(
+            "SELECT sample_id, verifier_version, passed, detail FROM verdicts "
+            "WHERE verifier = 'judge' AND verifier_version LIKE '%+retry1' ORDER BY sample_id"
+        ).to_pylist()
+        by = {r["sample_id"]: r for r in rows}
+        assert set(by) == {sid("c"), sid("e")} and all(r["passed"] for r in rows)
+        assert json.loads(by[sid("c")]["detail"])["fallback_for"] == "math"
+        assert "fallback_for" not in json.loads(by[sid("e")]["detail"])
+        build_dataset(store, "sft", "s", {"per_problem": None})
+        assert set(read_dataset(store, "s").column("sample_id").to_pylist()) == {sid("c"), sid("e")}
