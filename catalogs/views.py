@@ -185,6 +185,13 @@ def latest_verdicts_sql(snapshot: int | None = None) -> str:
     )
 
 
+def fallback_for_sql(detail: str) -> str:
+    """A DuckDB expression: the ``fallback_for`` of a verdict's detail JSON (NULL if none)."""
+    return (
+        f"CASE WHEN json_valid({detail}) THEN json_extract_string({detail}, '$.fallback_for') END"
+    )
+
+
 def _unknown_reasons(timeouts_negative: bool) -> tuple[str, ...]:
     return INFRA_REASONS if timeouts_negative else INFRA_REASONS + TIMEOUT_REASONS
 
@@ -203,8 +210,8 @@ def verdict_roles_sql(snapshot: int | None = None, *, timeouts_negative: bool = 
     roles = (
         "SELECT v.*, pr.verifier AS primary_verifier, "
         "CASE WHEN pr.verifier IS NULL OR v.verifier = pr.verifier THEN 'primary' "
-        f"WHEN v.verifier = {_quote(FALLBACK_VERIFIER)} AND "
-        "json_extract_string(v.detail, '$.fallback_for') = pr.verifier THEN 'fallback' "
+        f"WHEN v.verifier = {_quote(FALLBACK_VERIFIER)} AND {fallback_for_sql('v.detail')} "
+        "= pr.verifier THEN 'fallback' "
         "ELSE 'audit' END AS role, "
         f"v.reason IN {unknown} AS unknown "
         f"FROM ({latest_verdicts_sql(snapshot)}) AS v "

@@ -278,3 +278,17 @@ def test_pairs_negatives_follow_the_primary(policy_catalog):
     got = {(r["chosen_sample_id"], r["rejected_sample_id"])
            for r in read_dataset(policy_catalog, "p2").to_pylist()}  # fmt: skip
     assert got == {("audit-fails", "audit-fails-2"), ("timeout-2", "primary-timeout")}
+
+
+def test_verdict_detail_that_is_not_json_is_no_fallback(catalog):
+    catalog.append(
+        {
+            "problems": [_problem("p")],
+            "samples": [_sample("s", "p")],
+            "verdicts": [
+                _verdict("s", "p", "math", False, "no_answer"),
+                {**_verdict("s", "p", "judge", True, None, "2-p2"), "detail": "fallback_for math"},
+            ],
+        }
+    )
+    assert _accepted(_status(catalog)["s"]) == (False, True, False)
