@@ -283,3 +283,24 @@ def test_retry_errors_asks_the_judge_again_and_keeps_the_fallback_mark(
         assert "fallback_for" not in json.loads(by[sid("e")]["detail"])
         build_dataset(store, "sft", "s", {"per_problem": None})
         assert set(read_dataset(store, "s").column("sample_id").to_pylist()) == {sid("c"), sid("e")}
+
+
+def test_transformers_judge_in_process(catalog, tmp_path):
+    """--judge-backend transformers: a local model judges; a reply without a verdict never passes."""
+    pytest.importorskip("transformers")
+    from tracemill.flows.verify import JudgeConfig, make_judge
+    from tracemill.pipelines.verify.judge import judge_client
+
+    from tests.pipelines.tiny_lm import build_model
+
+    path = build_model(tmp_path / "chain", chain=True)  # always says "the answer is 4"
+    seed(catalog)
+    judge = make_judge(JudgeConfig(backend="transformers", model=str(path), max_tokens=16,
+                                   options={"device": "cpu"}))  # fmt: skip
+    assert judge.name == f"transformers:{path}"
+    with judge_client(judge):
+        counts = verify_samples(catalog, sources=["beta"], run_id="t")
+    assert counts["verified"] == 2 and counts["by_reason"] == {"judge_error": 2}
+    got = verdicts(catalog)
+    detail = json.loads(got["e", "judge"]["detail"])
+    assert detail["reply"].endswith("the answer is 4") and "VERDICT" in detail["error"]
