@@ -196,22 +196,26 @@ def _unknown_reasons(timeouts_negative: bool) -> tuple[str, ...]:
     return INFRA_REASONS if timeouts_negative else INFRA_REASONS + TIMEOUT_REASONS
 
 
-def verdict_roles_sql(snapshot: int | None = None, *, timeouts_negative: bool = False) -> str:
+def verdict_roles_sql(
+    snapshot: int | None = None, *, timeouts_negative: bool = False, primary: str | None = None
+) -> str:
     """Latest verdicts with the policy's view of each: who decides, and what it says.
 
     Columns: the ``verdicts`` columns, ``primary_verifier`` (the problem's verifier),
     ``role`` (``primary``, ``fallback`` or ``audit``; every verdict of a problem without
     a named verifier is ``primary``), ``unknown`` (an infrastructure failure or a
     timeout: says nothing about the response) and ``decisive`` (this verdict decides
-    the sample's status).
+    the sample's status). `primary` names the primary verifier of every problem instead
+    of its ``verifier`` column (a build that verified with an override).
     """
     unknown = _sql_list(_unknown_reasons(timeouts_negative))
     fallback = _sql_list(FALLBACK_REASONS)
+    named = "pr.verifier" if primary is None else _quote(primary)
     roles = (
-        "SELECT v.*, pr.verifier AS primary_verifier, "
-        "CASE WHEN pr.verifier IS NULL OR v.verifier = pr.verifier THEN 'primary' "
+        f"SELECT v.*, {named} AS primary_verifier, "
+        f"CASE WHEN {named} IS NULL OR v.verifier = {named} THEN 'primary' "
         f"WHEN v.verifier = {_quote(FALLBACK_VERIFIER)} AND {fallback_for_sql('v.detail')} "
-        "= pr.verifier THEN 'fallback' "
+        f"= {named} THEN 'fallback' "
         "ELSE 'audit' END AS role, "
         f"v.reason IN {unknown} AS unknown "
         f"FROM ({latest_verdicts_sql(snapshot)}) AS v "
@@ -234,7 +238,9 @@ def verdict_roles_sql(snapshot: int | None = None, *, timeouts_negative: bool = 
     )
 
 
-def sample_status_sql(snapshot: int | None = None, *, timeouts_negative: bool = False) -> str:
+def sample_status_sql(
+    snapshot: int | None = None, *, timeouts_negative: bool = False, primary: str | None = None
+) -> str:
     """Per verified sample: accepted or not by the verdict policy (see above).
 
     Columns: ``sample_id, problem_id, primary_verifier``; ``passed`` (accepted: the
@@ -245,8 +251,9 @@ def sample_status_sql(snapshot: int | None = None, *, timeouts_negative: bool = 
     exist); ``decided_by`` (``verifier@version`` of the decisive verdicts);
     ``verifiers`` (every latest verdict, ``verifier@version``); ``audits_disagree``
     (an audit that is not an infrastructure failure disagrees with ``passed``).
+    `primary` overrides every problem's primary verifier (see :func:`verdict_roles_sql`).
     """
-    roles = verdict_roles_sql(snapshot, timeouts_negative=timeouts_negative)
+    roles = verdict_roles_sql(snapshot, timeouts_negative=timeouts_negative, primary=primary)
     known = "decisive AND NOT unknown"
     return f"""
 SELECT sample_id, problem_id, primary_verifier, passed, negative, infra_failure,
@@ -275,17 +282,20 @@ FROM (
 )"""
 
 
-def passing_samples_sql(snapshot: int | None = None) -> str:
+def passing_samples_sql(snapshot: int | None = None, *, primary: str | None = None) -> str:
     """Samples (all ``samples`` columns) accepted by the verdict policy."""
     return (
         f"SELECT s.* FROM {table_at('samples', snapshot, 's')} "
-        f"JOIN ({sample_status_sql(snapshot)}) AS st USING (sample_id) WHERE st.passed"
+        f"JOIN ({sample_status_sql(snapshot, primary=primary)}) AS st USING (sample_id) "
+        "WHERE st.passed"
     )
 
 
-def failing_samples_sql(snapshot: int | None = None, *, timeouts_negative: bool = False) -> str:
+def failing_samples_sql(
+    snapshot: int | None = None, *, timeouts_negative: bool = False, primary: str | None = None
+) -> str:
     """Samples whose deciding verdict failed because of the response itself (negatives)."""
-    status = sample_status_sql(snapshot, timeouts_negative=timeouts_negative)
+    status = sample_status_sql(snapshot, timeouts_negative=timeouts_negative, primary=primary)
     return (
         f"SELECT s.* FROM {table_at('samples', snapshot, 's')} "
         f"JOIN ({status}) AS st USING (sample_id) WHERE st.negative"

@@ -100,12 +100,13 @@ def sft_query(
 ) -> str:
     """SQL of an ``sft`` build."""
     limit = "" if options.per_problem is None else f" WHERE r.rank <= {int(options.per_problem)}"
+    passing = passing_samples_sql(snapshot, primary=options.primary_verifier)
     messages = (
         _prompt(options.system_prompt)[:-1] + ", {'role': 'assistant', 'content': r.assistant}]"
     )
     return (
         f"WITH p AS ({_problems_cte(options.problems, snapshot, None, selection_sql)}), "
-        f"s AS ({_samples_cte(passing_samples_sql(snapshot), options.samples)}), "
+        f"s AS ({_samples_cte(passing, options.samples)}), "
         "r AS (SELECT s.*, row_number() OVER (PARTITION BY s.problem_id ORDER BY "
         f"{_rank_order(options.order, options.seed, 's.')}) AS rank "
         "FROM s JOIN p USING (problem_id)) "
@@ -145,12 +146,16 @@ def pairs_query(
     else:
         pos_order = neg_order = "random"
     seed = options.seed
-    failing = failing_samples_sql(snapshot, timeouts_negative=options.timeouts_negative)
+    primary = options.primary_verifier
+    passing = passing_samples_sql(snapshot, primary=primary)
+    failing = failing_samples_sql(
+        snapshot, timeouts_negative=options.timeouts_negative, primary=primary
+    )
     return (
         f"WITH p AS ({_problems_cte(options.problems, snapshot, None, selection_sql)}), "
         f"pos AS (SELECT s.*, row_number() OVER (PARTITION BY s.problem_id ORDER BY "
         f"{_rank_order(pos_order, seed, 's.')}) AS rank FROM "
-        f"({_samples_cte(passing_samples_sql(snapshot), options.samples)}) AS s "
+        f"({_samples_cte(passing, options.samples)}) AS s "
         "WHERE s.problem_id IN (SELECT problem_id FROM p)), "
         f"neg AS (SELECT s.*, row_number() OVER (PARTITION BY s.problem_id ORDER BY "
         f"{_rank_order(neg_order, seed, 's.')}) AS rank FROM "

@@ -292,3 +292,15 @@ def test_verdict_detail_that_is_not_json_is_no_fallback(catalog):
         }
     )
     assert _accepted(_status(catalog)["s"]) == (False, True, False)
+
+
+def test_a_build_can_name_the_primary_verifier(policy_catalog):
+    """Samples verified with ``--verifier numeric`` on math problems: numeric decides if asked."""
+    build_dataset(policy_catalog, "sft", "own", {"per_problem": None})
+    own = set(read_dataset(policy_catalog, "own").column("sample_id").to_pylist())
+    assert "audit-fails" in own and "only-audits" not in own
+    build_dataset(policy_catalog, "sft", "num", {"per_problem": None, "primary_verifier": "numeric"})
+    num = set(read_dataset(policy_catalog, "num").column("sample_id").to_pylist())
+    assert "only-audits" in num and "audit-fails" not in num
+    status = _status(policy_catalog, primary="numeric")
+    assert status["audit-fails"]["negative"] and status["audit-fails"]["decided_by"] == "numeric@1"
