@@ -147,7 +147,8 @@ def retry_attempt(version: str) -> int:
     return int(label) if sep and label.isdigit() else 0
 
 
-def _sql_list(values: Sequence[str]) -> str:
+def sql_in_list(values: Sequence[str]) -> str:
+    """A parenthesized list of SQL string literals, for ``IN``."""
     return "(" + ", ".join(_quote(v) for v in values) + ")"
 
 
@@ -208,8 +209,8 @@ def verdict_roles_sql(
     the sample's status). `primary` names the primary verifier of every problem instead
     of its ``verifier`` column (a build that verified with an override).
     """
-    unknown = _sql_list(_unknown_reasons(timeouts_negative))
-    fallback = _sql_list(FALLBACK_REASONS)
+    unknown = sql_in_list(_unknown_reasons(timeouts_negative))
+    fallback = sql_in_list(FALLBACK_REASONS)
     named = "pr.verifier" if primary is None else _quote(primary)
     roles = (
         f"SELECT v.*, {named} AS primary_verifier, "
