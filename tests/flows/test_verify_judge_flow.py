@@ -157,11 +157,11 @@ def test_judge_unreachable_stops_the_run_and_stores_nothing(catalog, catalog_dir
     # a model the server does not know: the backend gives up at once
     result = invoke("verify", "--verifier", "judge", "--judge-model", "nope",
                     "--judge-base-url", base_url, "--catalog", str(catalog_dir))  # fmt: skip
-    assert result.exit_code == 1 and "judge unavailable" in result.output
+    assert result.exit_code == 2 and "judge unavailable" in result.output
     closed = invoke("verify", "--verifier", "judge", "--judge-model", "judge-m",
                     "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-option",
                     "max_retries=0", "--catalog", str(catalog_dir))  # fmt: skip
-    assert closed.exit_code == 1 and "judge unavailable" in closed.output
+    assert closed.exit_code == 2 and "judge unavailable" in closed.output
     from tracemill.stores.catalog import open_catalog
 
     with open_catalog(catalog_dir) as store:
@@ -173,7 +173,7 @@ def test_judge_unreachable_stops_the_run_and_stores_nothing(catalog, catalog_dir
     [
         (["--verifier", "math", "--ensemble", "math,numeric"], "not both"),
         (["--ensemble", "math,nope"], "unknown verifier"),
-        (["--judge-fallback"], "need --judge-model"),
+        (["--judge-fallback"], "need judge_model (--judge-model)"),
         (["--judge-model", "m", "--judge-backend", "nope"], "unknown judge backend"),
     ],
 )
@@ -182,16 +182,25 @@ def test_usage_errors(catalog_dir, args, message):
     assert result.exit_code == 2 and message in result.output, result.output
 
 
-def test_recipe_config():
+def test_recipe_config_and_flags_from_one_declaration(catalog_dir):
     cfg = VerifyStage.model_validate(
         {"ensemble": "math, numeric", "source": "alpha", "deadline_s": 20,
-         "judge": {"backend": "openai", "model": "m", "base_url": "http://x/v1",
-                   "fallback": True, "options": {"concurrency": 4}}}
+         "judge_model": "m", "judge_base_url": "http://x/v1", "judge_fallback": True,
+         "judge_options": {"concurrency": 4}}
     )  # fmt: skip
     assert cfg.ensemble == ["math", "numeric"] and cfg.source == ["alpha"]
-    assert cfg.judge is not None and cfg.judge.fallback and cfg.judge.options == {"concurrency": 4}
+    judge = cfg.judge()
+    assert judge is not None and judge.fallback and judge.options == {"concurrency": 4}
+    assert judge.backend == "openai" and VerifyStage().judge() is None
     with pytest.raises(ValueError, match="extra"):
-        VerifyStage.model_validate({"judge": {"model": "m", "temprature": 0}})
+        VerifyStage.model_validate({"judge_model": "m", "judge_temprature": 0})
+    printed = invoke("verify", "--ensemble", "math", "--ensemble", "numeric", "--deadline", "5",
+                     "--judge-model", "m", "--judge-option", "concurrency=4", "--retry-timeouts",
+                     "--print-config", "--catalog", str(catalog_dir))  # fmt: skip
+    assert printed.exit_code == 0, printed.output
+    for line in ("- math", "- numeric", "deadline_s: 5.0", "judge_model: m", "concurrency: 4",
+                 "retry_timeouts: true"):  # fmt: skip
+        assert line in printed.stdout, printed.stdout
 
 
 def test_retry_timeouts_records_a_new_row_with_a_longer_deadline(catalog, monkeypatch):
