@@ -294,6 +294,7 @@ def test_retry_errors_asks_the_judge_again_and_keeps_the_fallback_mark(
         assert set(read_dataset(store, "s").column("sample_id").to_pylist()) == {sid("c"), sid("e")}
 
 
+@pytest.mark.slow
 def test_transformers_judge_in_process(catalog, tmp_path):
     """--judge-backend transformers: a local model judges; a reply without a verdict never passes."""
     pytest.importorskip("transformers")
