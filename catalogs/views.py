@@ -14,7 +14,10 @@ duplicates and benchmark-contaminated problems are all left out::
 ``decontam``).
 
 ``latest_verdicts`` holds one verdict per (sample, verifier), the highest version;
-``verdict_disagreements`` lists samples whose verifiers disagree (an audit queue)::
+``sample_status`` says per sample whether the verdict policy accepts it (the problem's
+primary verifier decides, other verifiers are audits; see the comments above
+:func:`latest_verdicts_sql`); ``verdict_disagreements`` lists samples whose verifiers
+disagree (an audit queue)::
 
     SELECT * FROM verdict_disagreements WHERE list_contains(failed_verifiers, 'math');
 """
@@ -60,13 +63,13 @@ def problem_features_sql(where: str | None = None) -> str:
     """Problems with what curation's keep policy reads.
 
     Columns: ``problem_id``, ``question``, ``answer``, ``created_at``, ``has_passing``
-    (some sample's latest verdict passed), ``level`` (latest grade, else the source's
+    (some sample is accepted by the verdict policy), ``level`` (latest grade, else the source's
     level). ``where`` filters ``problems`` (columns unqualified).
     """
     filt = f"WHERE {where}" if where else ""
     return f"""\
 WITH pv AS (
-    SELECT problem_id, bool_or(passed) AS has_passing FROM ({latest_verdicts_sql()})
+    SELECT problem_id, bool_or(passed) AS has_passing FROM ({sample_status_sql()})
     GROUP BY problem_id
 ), g AS ({LATEST_GRADES_SQL}),
 p AS (SELECT * FROM problems {filt})
@@ -84,20 +87,69 @@ ORDER BY p.problem_id"""
 #
 # Each function returns a SELECT; with ``snapshot=N`` every table is read
 # ``AT (VERSION => N)`` (DuckLake time travel), so a query stored with its snapshot
-# re-reads exactly the same rows later. Rules the builds rely on:
+# re-reads exactly the same rows later. The verdict policy (README "Verdict policy"):
 #
-# - latest verdict: per (sample_id, verifier) the row with the highest verifier_version,
-#   versions compared as versions: split on ".", each part an integer (non-digits
-#   dropped, empty parts -1), so "1.10" > "1.9" > "1"; ties fall back to text order, then
-#   to the newer created_at.
-# - sample status: a sample passes when it has a latest verdict and all its latest
-#   verdicts (one per verifier) passed; it fails when any latest verdict failed;
-#   samples without verdicts have no status (never positive, never negative).
+# - latest verdict: per (sample_id, verifier) the row with the highest verifier_version.
+#   A version is ``PUBLIC[+retryN]``: PUBLIC is compared as numbers part by part (runs
+#   of digits, so "1.10" > "1.9" > "1" and "2-p2" > "1-p9"); at equal PUBLIC, a retry
+#   row (``--retry-timeouts``) beats the row it retried and a later retry an earlier one;
+#   remaining ties fall back to text order, then to the newer created_at.
+# - primary verifier: the problem's ``verifier`` column. Its latest verdict decides
+#   whether a sample is accepted; the latest verdicts of every other verifier on the
+#   sample are audits: recorded and listed in ``verdict_disagreements``, never a veto.
+# - judge fallback: when the primary's latest verdict is one of FALLBACK_REASONS (it
+#   found no answer, or had no usable reference) and a ``judge`` verdict recorded as
+#   that primary's fallback (detail ``fallback_for``) exists and is not an
+#   infrastructure failure, the judge's verdict decides instead.
+# - infrastructure failures (INFRA_REASONS) and timeouts (unless a build asks for
+#   ``timeouts_negative``) say nothing about the response: the sample is then neither
+#   accepted nor a negative.
+# - a problem without a named verifier: every latest verdict of its samples decides
+#   together (accepted when all that are not infrastructure failures pass).
 # - level: the level of the problem's most recent grades row, else source_level.
 # - dropped problem: any dedup row with kept = false (any method, any config).
 
 INFRA_REASONS: tuple[str, ...] = ("verifier_error", "sandbox_error", "judge_error", "no_reference")
 """Failure reasons that say nothing about the response: never make a sample negative."""
+
+TIMEOUT_REASONS: tuple[str, ...] = ("timeout",)
+"""Reasons that are not negatives unless a build asks (``timeouts_negative``)."""
+
+FALLBACK_REASONS: tuple[str, ...] = ("no_answer", "no_reference")
+"""Primary verdict reasons an opt-in judge fallback may decide instead."""
+
+FALLBACK_VERIFIER = "judge"
+"""The verifier whose verdicts (marked ``fallback_for``) may stand in for a primary."""
+
+RETRY_LABEL = "+retry"
+"""Separates a version from its retry number: ``3+retry1`` is the first retry of ``3``."""
+
+
+def retry_version(version: str, attempt: int) -> str:
+    """The version recorded for the `attempt`-th retry (from 1) of a verdict at `version`.
+
+    >>> retry_version("3+retry1", 2)
+    '3+retry2'
+    """
+    if attempt < 1:
+        raise ValueError(f"retry attempt must be >= 1, got {attempt}")
+    return f"{base_version(version)}{RETRY_LABEL}{int(attempt)}"
+
+
+def base_version(version: str) -> str:
+    """`version` without its retry label (``3+retry2`` -> ``3``)."""
+    return version.split("+", 1)[0]
+
+
+def retry_attempt(version: str) -> int:
+    """The retry number of `version` (0 for a first verdict)."""
+    _, sep, label = version.partition(RETRY_LABEL)
+    return int(label) if sep and label.isdigit() else 0
+
+
+def sql_in_list(values: Sequence[str]) -> str:
+    """A parenthesized list of SQL string literals, for ``IN``."""
+    return "(" + ", ".join(_quote(v) for v in values) + ")"
 
 
 def table_at(name: str, snapshot: int | None = None, alias: str | None = None) -> str:
@@ -107,11 +159,21 @@ def table_at(name: str, snapshot: int | None = None, alias: str | None = None) -
 
 
 def version_sort_key(column: str) -> str:
-    """A DuckDB expression ordering version strings numerically part by part."""
+    """A DuckDB expression ordering version strings numerically part by part.
+
+    Only the part before ``+`` counts (see :func:`retry_sort_key` for the rest); its
+    runs of digits are compared as integers, left to right.
+    """
+    public = f"split_part({column}, '+', 1)"
     return (
-        "list_transform(string_split(regexp_replace("
-        f"{column}, '[^0-9.]', '', 'g'), '.'), x -> coalesce(TRY_CAST(x AS BIGINT), -1))"
+        "list_transform(list_filter(regexp_split_to_array("
+        f"{public}, '[^0-9]+'), x -> x <> ''), x -> coalesce(TRY_CAST(x AS BIGINT), -1))"
     )
+
+
+def retry_sort_key(column: str) -> str:
+    """A DuckDB expression: the retry number of a version (0 without ``+retryN``)."""
+    return f"coalesce(TRY_CAST(regexp_extract({column}, '\\+retry([0-9]+)$', 1) AS BIGINT), 0)"
 
 
 def latest_verdicts_sql(snapshot: int | None = None) -> str:
@@ -119,43 +181,125 @@ def latest_verdicts_sql(snapshot: int | None = None) -> str:
     return (
         f"SELECT * FROM {table_at('verdicts', snapshot)} "
         "QUALIFY row_number() OVER (PARTITION BY sample_id, verifier ORDER BY "
-        f"{version_sort_key('verifier_version')} DESC, verifier_version DESC, "
-        "created_at DESC) = 1"
+        f"{version_sort_key('verifier_version')} DESC, {retry_sort_key('verifier_version')} "
+        "DESC, verifier_version DESC, created_at DESC) = 1"
     )
 
 
-def sample_status_sql(snapshot: int | None = None) -> str:
-    """Per verified sample: passed (all latest verdicts passed), score, reason, verifiers.
+def fallback_for_sql(detail: str) -> str:
+    """A DuckDB expression: the ``fallback_for`` of a verdict's detail JSON (NULL if none)."""
+    return (
+        f"CASE WHEN json_valid({detail}) THEN json_extract_string({detail}, '$.fallback_for') END"
+    )
 
-    Columns: ``sample_id, problem_id, passed, score, reason, verifiers, infra_failure``.
-    ``score`` is the lowest latest score; ``reason`` the failing reason (or ``ok``);
-    ``infra_failure`` is true when a failing verdict has an infrastructure reason.
+
+def _unknown_reasons(timeouts_negative: bool) -> tuple[str, ...]:
+    return INFRA_REASONS if timeouts_negative else INFRA_REASONS + TIMEOUT_REASONS
+
+
+def verdict_roles_sql(
+    snapshot: int | None = None, *, timeouts_negative: bool = False, primary: str | None = None
+) -> str:
+    """Latest verdicts with the policy's view of each: who decides, and what it says.
+
+    Columns: the ``verdicts`` columns, ``primary_verifier`` (the problem's verifier),
+    ``role`` (``primary``, ``fallback`` or ``audit``; every verdict of a problem without
+    a named verifier is ``primary``), ``unknown`` (an infrastructure failure or a
+    timeout: says nothing about the response) and ``decisive`` (this verdict decides
+    the sample's status). `primary` names the primary verifier of every problem instead
+    of its ``verifier`` column (a build that verified with an override).
     """
-    infra = ", ".join(f"'{r}'" for r in INFRA_REASONS)
+    unknown = sql_in_list(_unknown_reasons(timeouts_negative))
+    fallback = sql_in_list(FALLBACK_REASONS)
+    named = "pr.verifier" if primary is None else _quote(primary)
+    roles = (
+        f"SELECT v.*, {named} AS primary_verifier, "
+        f"CASE WHEN {named} IS NULL OR v.verifier = {named} THEN 'primary' "
+        f"WHEN v.verifier = {_quote(FALLBACK_VERIFIER)} AND {fallback_for_sql('v.detail')} "
+        f"= {named} THEN 'fallback' "
+        "ELSE 'audit' END AS role, "
+        f"v.reason IN {unknown} AS unknown "
+        f"FROM ({latest_verdicts_sql(snapshot)}) AS v "
+        f"LEFT JOIN {table_at('problems', snapshot, 'pr')} ON pr.problem_id = v.problem_id"
+    )
+    flags = (
+        "SELECT *, "
+        f"bool_or(role = 'primary' AND primary_verifier IS NOT NULL AND reason IN {fallback}) "
+        "OVER (PARTITION BY sample_id) AS primary_fell_back, "
+        "bool_or(role = 'fallback' AND NOT unknown) OVER (PARTITION BY sample_id) "
+        "AS has_fallback "
+        f"FROM ({roles})"
+    )
     return (
-        "SELECT sample_id, any_value(problem_id) AS problem_id, bool_and(passed) AS passed, "
-        "min(score) AS score, "
-        "coalesce(min(reason) FILTER (WHERE NOT passed), 'ok') AS reason, "
-        "string_agg(verifier || '@' || verifier_version, ',' ORDER BY verifier) AS verifiers, "
-        f"bool_or(NOT passed AND reason IN ({infra})) AS infra_failure "
-        f"FROM ({latest_verdicts_sql(snapshot)}) GROUP BY sample_id"
+        "SELECT * EXCLUDE (primary_fell_back, has_fallback), "
+        "CASE role WHEN 'fallback' THEN primary_fell_back AND NOT unknown "
+        "WHEN 'primary' THEN NOT (primary_fell_back AND has_fallback) "
+        "ELSE false END AS decisive "
+        f"FROM ({flags})"
     )
 
 
-def passing_samples_sql(snapshot: int | None = None) -> str:
-    """Samples (all ``samples`` columns) whose latest verdicts all passed."""
+def sample_status_sql(
+    snapshot: int | None = None, *, timeouts_negative: bool = False, primary: str | None = None
+) -> str:
+    """Per verified sample: accepted or not by the verdict policy (see above).
+
+    Columns: ``sample_id, problem_id, primary_verifier``; ``passed`` (accepted: the
+    decisive verdict passed); ``negative`` (the decisive verdict failed because of the
+    response: usable as a negative); ``infra_failure`` (the decisive verdict is an
+    infrastructure failure or a timeout, so the sample is neither); ``score`` and
+    ``reason`` (of the decisive verdict; ``no_primary_verdict`` when only audits
+    exist); ``decided_by`` (``verifier@version`` of the decisive verdicts);
+    ``verifiers`` (every latest verdict, ``verifier@version``); ``audits_disagree``
+    (an audit that is not an infrastructure failure disagrees with ``passed``).
+    `primary` overrides every problem's primary verifier (see :func:`verdict_roles_sql`).
+    """
+    roles = verdict_roles_sql(snapshot, timeouts_negative=timeouts_negative, primary=primary)
+    known = "decisive AND NOT unknown"
+    return f"""
+SELECT sample_id, problem_id, primary_verifier, passed, negative, infra_failure,
+       score, reason, decided_by, verifiers,
+       coalesce(audit_passes AND NOT passed OR audit_fails AND passed, false)
+           AS audits_disagree
+FROM (
+    SELECT sample_id, any_value(problem_id) AS problem_id,
+           any_value(primary_verifier) AS primary_verifier,
+           coalesce(count(*) FILTER (WHERE {known}) > 0
+                    AND bool_and(passed) FILTER (WHERE {known}), false) AS passed,
+           coalesce(bool_or(NOT passed) FILTER (WHERE {known}), false) AS negative,
+           coalesce(bool_or(unknown) FILTER (WHERE decisive), false)
+               AND count(*) FILTER (WHERE {known}) = 0 AS infra_failure,
+           coalesce(min(score) FILTER (WHERE {known}), 0.0) AS score,
+           coalesce(min(reason) FILTER (WHERE {known} AND NOT passed),
+                    min(reason) FILTER (WHERE {known}),
+                    min(reason) FILTER (WHERE decisive),
+                    'no_primary_verdict') AS reason,
+           string_agg(verifier || '@' || verifier_version, ',' ORDER BY verifier)
+               FILTER (WHERE decisive) AS decided_by,
+           string_agg(verifier || '@' || verifier_version, ',' ORDER BY verifier) AS verifiers,
+           bool_or(passed) FILTER (WHERE role = 'audit' AND NOT unknown) AS audit_passes,
+           bool_or(NOT passed) FILTER (WHERE role = 'audit' AND NOT unknown) AS audit_fails
+    FROM ({roles}) GROUP BY sample_id
+)"""
+
+
+def passing_samples_sql(snapshot: int | None = None, *, primary: str | None = None) -> str:
+    """Samples (all ``samples`` columns) accepted by the verdict policy."""
     return (
         f"SELECT s.* FROM {table_at('samples', snapshot, 's')} "
-        f"JOIN ({sample_status_sql(snapshot)}) AS st USING (sample_id) WHERE st.passed"
+        f"JOIN ({sample_status_sql(snapshot, primary=primary)}) AS st USING (sample_id) "
+        "WHERE st.passed"
     )
 
 
-def failing_samples_sql(snapshot: int | None = None) -> str:
-    """Samples whose latest verdicts include a failure caused by the response itself."""
+def failing_samples_sql(
+    snapshot: int | None = None, *, timeouts_negative: bool = False, primary: str | None = None
+) -> str:
+    """Samples whose deciding verdict failed because of the response itself (negatives)."""
+    status = sample_status_sql(snapshot, timeouts_negative=timeouts_negative, primary=primary)
     return (
         f"SELECT s.* FROM {table_at('samples', snapshot, 's')} "
-        f"JOIN ({sample_status_sql(snapshot)}) AS st USING (sample_id) "
-        "WHERE NOT st.passed AND NOT st.infra_failure"
+        f"JOIN ({status}) AS st USING (sample_id) WHERE st.negative"
     )
 
 
@@ -183,17 +327,23 @@ def dropped_problems_sql(snapshot: int | None = None) -> str:
 def verdict_disagreements_sql(snapshot: int | None = None) -> str:
     """Samples whose latest verdicts (one per verifier) disagree on ``passed``: an audit queue.
 
-    Columns: ``sample_id, problem_id, passed_verifiers, failed_verifiers`` (sorted lists
-    of verifier names). Only samples judged by at least two verifiers, at least one
-    passing and one failing, appear; infrastructure failures (``judge_error`` …) count
-    as failures here, filter on ``latest_verdicts.reason`` to leave them out.
+    Columns: ``sample_id, problem_id, primary_verifier, accepted`` (the sample's status
+    under the verdict policy), ``passed_verifiers, failed_verifiers`` (sorted lists of
+    verifier names). Only samples judged by at least two verifiers, at least one passing
+    and one failing, appear; infrastructure failures and timeouts are no opinion on the
+    response and are left out (``latest_verdicts`` still holds them).
     """
+    roles = verdict_roles_sql(snapshot)
     return (
+        "SELECT d.sample_id, d.problem_id, d.primary_verifier, st.passed AS accepted, "
+        "d.passed_verifiers, d.failed_verifiers FROM ("
         "SELECT sample_id, any_value(problem_id) AS problem_id, "
+        "any_value(primary_verifier) AS primary_verifier, "
         "list(verifier ORDER BY verifier) FILTER (WHERE passed) AS passed_verifiers, "
         "list(verifier ORDER BY verifier) FILTER (WHERE NOT passed) AS failed_verifiers "
-        f"FROM ({latest_verdicts_sql(snapshot)}) GROUP BY sample_id "
+        f"FROM ({roles}) WHERE NOT unknown GROUP BY sample_id "
         "HAVING count(DISTINCT verifier) > 1 AND bool_or(passed) AND bool_or(NOT passed)"
+        f") AS d JOIN ({sample_status_sql(snapshot)}) AS st USING (sample_id)"
     )
 
 
@@ -202,6 +352,7 @@ LATEST_VERDICTS_SQL = latest_verdicts_sql()
 
 VIEWS: dict[str, str] = {
     "latest_verdicts": LATEST_VERDICTS_SQL,
+    "sample_status": sample_status_sql(),
     "latest_grades": LATEST_GRADES_SQL,
     "kept_problems": kept_problems_sql(),
     "verdict_disagreements": verdict_disagreements_sql(),

@@ -1,31 +1,52 @@
 """Recipe stage ``verify``: verdicts for samples that have none for the current verifier version.
 
-A sample's verifier is its problem's ``verifier`` column (or the stage's ``verifier``
-override); a sample counts as done when ``verdicts`` holds a row for (sample, verifier,
-that verifier's *current* version), so bumping a verifier's version re-verifies old
-samples without regenerating them, and a rerun finds nothing to do. Verdicts are
-appended batch by batch (each batch one catalog snapshot), so an interrupted run keeps
-what it finished.
+A sample's verifier is its problem's ``verifier`` column (the *primary* verifier, whose
+verdict decides acceptance), or the stage's ``verifier`` override, or each verifier of
+its ``ensemble`` (verdicts of verifiers other than the problem's are *audits*: recorded,
+listed in ``verdict_disagreements``, never a veto; see ``catalogs/views.py``). A sample
+counts as done when ``verdicts`` holds a row for (sample, verifier, that verifier's
+*current* version), so bumping a verifier's version re-verifies old samples without
+regenerating them, and a rerun finds nothing to do. Verdicts are appended batch by
+batch (each batch one catalog snapshot), so an interrupted run keeps what it finished.
 
 Samples whose problem has no verifier, or names one that is not registered, are
 counted (``no_verifier``, ``unknown_verifier``) and not stored: a ``none`` verdict
-would count as a failure in pass rates.
+would count as a failure in pass rates. Samples that need the ``judge`` while no judge
+model is configured are counted (``judge_unconfigured``) and not stored either, so a
+later run with a judge verifies them.
 
-``force`` verifies matching samples again even when a verdict exists and reports the
-counters; rows already stored are immutable and stay as they are (the append skips
-existing keys): to record changed results, bump the verifier's version.
+Options:
+
+- ``judge_model`` (with ``judge_backend``, ``judge_base_url``, ``judge_options``, …): the
+  judge model. With ``judge_fallback``, samples whose primary verdict is ``no_answer`` /
+  ``no_reference`` are also judged, and those judge verdicts (``detail.fallback_for``)
+  decide them.
+- ``retry_timeouts``: verify again only the verdicts whose latest row at the
+  verifier's current version timed out, under ``deadline_s`` (default three times the
+  normal deadline; math-verify's own parse/compare timeouts grow with it); each retry is
+  a new row at version ``V+retryN``, which the views prefer to ``V``. The deadline is
+  the math pool's: other verifiers run again as they are (code keeps its problem's time
+  limits, so a retry only helps when the machine was overloaded).
+- ``retry_errors``: the same for infrastructure failures (``judge_error``,
+  ``sandbox_error``, ``verifier_error``): a judge that was down, a sandbox that could
+  not start. Both retry options leave samples without a verdict alone.
+- ``force`` verifies matching samples again even when a verdict exists and reports the
+  counters; rows already stored are immutable and stay as they are (the append skips
+  existing keys): to record changed results, bump the verifier's version.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import pyarrow as pa
-from pydantic import Field
+import pyarrow.compute as pc
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from tracemill.flows.options import Flag
 from tracemill.flows.reporting import Report
 from tracemill.flows.stages import StageConfig, StageContext, register_stage
@@ -33,41 +54,228 @@ from tracemill.flows.stages import StageConfig, StageContext, register_stage
 log = logging.getLogger(__name__)
 
 SAMPLE_COLUMNS = ("sample_id", "problem_id", "completion")
+DEFAULT_DEADLINE_S = 10.0
+"""Math: the hard per-item deadline of a normal run."""
+RETRY_DEADLINE_FACTOR = 3.0
+"""``retry_timeouts`` without a deadline uses this many times the default one."""
+INNER_TIMEOUT_SHARE = 0.4
+"""On a retry, math-verify's parse and compare timeouts are this share of the deadline."""
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)`` of the current phase."""
+
+
+JUDGE_PANEL = "Judge"
+
+
+class JudgeConfig(BaseModel):
+    """The judge model of a ``verify`` run (from the stage's ``judge_*`` keys)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    backend: str = Field("openai", description="openai, transformers, vllm, llamacpp or fake")
+    model: str = Field(min_length=1, description="server model name, local path or package")
+    base_url: str | None = Field(None, description="openai: server URL, e.g. http://host/v1")
+    max_tokens: int = Field(1024, ge=1, description="longest judge reply")
+    allow_download: bool = Field(False, description="let a Hub id be downloaded")
+    options: dict[str, Any] = Field(default_factory=dict, description="more backend options")
+    fallback: bool = Field(
+        False, description="also judge samples whose primary verifier found no answer"
+    )
 
 
 class VerifyStage(StageConfig):
     """Recipe stage ``verify``: samples → ``verdicts``."""
 
-    verifier: str | None = Field(None, description="use this verifier for every sample")
+    verifier: str | None = Field(
+        None,
+        description="use this verifier for every sample (default: the problem's own; another "
+        "verifier's verdicts are audits, never a veto)",
+    )
+    ensemble: list[str] = Field(
+        default_factory=list,
+        description="verify every sample with each of these (math,numeric or repeated); the "
+        "problem's own verifier stays primary and disagreements are reported",
+    )
     where: str | None = Field(None, description="SQL condition over samples columns")
+    source: list[str] = Field(
+        default_factory=list, description="only samples of problems from this source"
+    )
     workers: int | None = Field(None, ge=1, description="math worker processes / sandboxes")
     force: bool = Field(False, description="verify again even where a verdict exists")
     batch_size: int = Field(512, ge=1, description="samples per committed batch")
-    deadline_s: Annotated[float, Flag("--deadline")] = Field(
-        10.0, gt=0, description="math: hard per-item deadline in seconds"
+    deadline_s: Annotated[float | None, Flag("--deadline")] = Field(
+        None,
+        gt=0,
+        description="math: hard per-item deadline in seconds (default 10; 30 when retrying "
+        "timeouts)",
+    )
+    retry_timeouts: bool = Field(
+        False,
+        description="only re-run verdicts that timed out, under --deadline; each retry is a "
+        "new verdict row (version V+retryN) that supersedes the timeout",
+    )
+    retry_errors: bool = Field(
+        False,
+        description="only re-run verdicts that are infrastructure failures (judge_error, "
+        "sandbox_error, verifier_error), each as a new verdict row",
+    )
+    judge_backend: Annotated[str, Flag(panel=JUDGE_PANEL)] = Field(
+        "openai", description="judge model backend: openai, transformers, vllm, …"
+    )
+    judge_model: Annotated[str | None, Flag(panel=JUDGE_PANEL)] = Field(
+        None, description="judge model: a server's model name, a local path or package"
+    )
+    judge_base_url: Annotated[str | None, Flag(panel=JUDGE_PANEL)] = Field(
+        None, description="openai judge: server URL, e.g. http://host:8000/v1"
+    )
+    judge_max_tokens: Annotated[int, Flag(panel=JUDGE_PANEL)] = Field(
+        1024, ge=1, description="longest judge reply (tokens)"
+    )
+    judge_options: Annotated[dict[str, Any], Flag(panel=JUDGE_PANEL)] = Field(
+        default_factory=dict,
+        description="judge backend option, e.g. concurrency=8, api_key_env=MY_KEY",
+    )
+    judge_allow_download: Annotated[bool, Flag(panel=JUDGE_PANEL)] = Field(
+        False, description="let a Hub id given as the judge model be downloaded"
+    )
+    judge_fallback: Annotated[bool, Flag(panel=JUDGE_PANEL)] = Field(
+        False,
+        description="also ask the judge where the primary verifier found no answer (or no "
+        "usable reference); its verdict then decides those samples",
     )
 
+    @field_validator("ensemble", "source", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            return value
+        return [v.strip() for item in items for v in str(item).split(",") if v.strip()]
 
-def _verifier_table(override: str | None) -> pa.Table:
+    @field_validator("judge_backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        from tracemill.pipelines.generate import backend_kinds
+
+        if value not in backend_kinds():
+            raise ValueError(f"unknown judge backend {value!r}; backends: {backend_kinds()}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> VerifyStage:
+        if self.verifier and self.ensemble:
+            raise ValueError("give either verifier or ensemble, not both")
+        if len(set(self.ensemble)) != len(self.ensemble):
+            raise ValueError(f"ensemble names a verifier twice: {self.ensemble}")
+        if self.judge_model is None and (
+            self.judge_base_url or self.judge_options or self.judge_fallback
+        ):
+            raise ValueError(
+                "judge_base_url, judge_options and judge_fallback need judge_model (--judge-model)"
+            )
+        from tracemill.pipelines.verify import get_verifier
+
+        for name in [*self.ensemble, *([self.verifier] if self.verifier else [])]:
+            get_verifier(name)  # KeyError names the registered ones
+        return self
+
+    def judge(self) -> JudgeConfig | None:
+        """The judge model this run asks (None without ``judge_model``)."""
+        if self.judge_model is None:
+            return None
+        return JudgeConfig(
+            backend=self.judge_backend, model=self.judge_model, base_url=self.judge_base_url,
+            max_tokens=self.judge_max_tokens, allow_download=self.judge_allow_download,
+            options=dict(self.judge_options), fallback=self.judge_fallback,
+        )  # fmt: skip
+
+
+def make_judge(cfg: JudgeConfig) -> Any:
+    """The judge client a config asks for (local models resolved without surprise downloads)."""
+    from tracemill.pipelines.generate import make_backend
+    from tracemill.pipelines.verify.judge import ModelJudge
+
+    options: dict[str, Any] = {}
+    if cfg.backend in ("transformers", "vllm", "llamacpp"):
+        from tracemill.stores.models import resolve_model
+
+        resolved = resolve_model(cfg.model, allow_download=cfg.allow_download)
+        options.update(resolved.backend_options(cfg.backend))
+    if cfg.base_url is not None:
+        options["base_url"] = cfg.base_url
+    options.update(cfg.options)
+    return ModelJudge(make_backend(cfg.backend, cfg.model, **options), max_tokens=cfg.max_tokens)
+
+
+@contextmanager
+def _judge_for(cfg: JudgeConfig | None) -> Iterator[None]:
+    from tracemill.pipelines.verify.judge import judge_client
+
+    if cfg is None:
+        yield
+        return
+    with judge_client(make_judge(cfg)):
+        yield
+
+
+# --- what to verify -----------------------------------------------------------------
+
+
+def _verifier_table(names: Sequence[str] | None) -> pa.Table:
     from tracemill.pipelines.verify import get_verifier, verifier_names
 
-    names = [override] if override else verifier_names()
-    regs = [get_verifier(n) for n in names]  # KeyError names the registered ones
+    regs = [get_verifier(n) for n in (names or verifier_names())]  # KeyError names the known
     return pa.table(
         {"name": [r.name for r in regs], "version": [r.version for r in regs]},
         schema=pa.schema([("name", pa.string()), ("version", pa.string())]),
     )
 
 
+def _samples_sql(where: str | None, sources: Sequence[str]) -> str:
+    from tracemill.catalogs.views import sql_in_list
+
+    # judge samples are a grader's replies about a problem, not answers to verify
+    cond = ["role <> 'judge'"]
+    if where:
+        cond.append(f"({where})")
+    if sources:
+        cond.append(
+            "problem_id IN (SELECT problem_id FROM problems "
+            f"WHERE source IN {sql_in_list(list(sources))})"
+        )
+    return f"(SELECT * FROM samples WHERE {' AND '.join(cond)})"
+
+
+def _judge_ready() -> bool:
+    from tracemill.pipelines.verify.judge import current_judge
+
+    return current_judge() is not None
+
+
+def _drop_judge(todo: pa.Table) -> tuple[pa.Table, int]:
+    """`todo` without its ``judge`` rows when no judge is configured, and their count."""
+    if _judge_ready() or todo.num_rows == 0:
+        return todo, 0
+    keep = pc.not_equal(todo.column("verifier"), "judge")
+    kept = todo.filter(keep)
+    return kept, todo.num_rows - kept.num_rows
+
+
 def pending_samples(
-    store: Any, *, verifier: str | None = None, where: str | None = None, force: bool = False
+    store: Any,
+    *,
+    verifier: str | None = None,
+    ensemble: Sequence[str] = (),
+    where: str | None = None,
+    sources: Sequence[str] = (),
+    force: bool = False,
 ) -> tuple[pa.Table, dict[str, int]]:
     """Samples to verify as (sample_id, verifier) rows, and counts of those skipped."""
-    known = _verifier_table(verifier)
-    # judge samples are a grader's replies about a problem, not answers to verify
-    only = f" AND ({where})" if where else ""
-    samples = f"(SELECT * FROM samples WHERE role <> 'judge'{only})"
+    known = _verifier_table([verifier] if verifier else list(ensemble) or None)
+    samples = _samples_sql(where, sources)
     name = "coalesce(CAST(? AS VARCHAR), p.verifier)"
+    target = "true" if ensemble else f"k.name = {name}"
     done = (
         ""
         if force
@@ -79,66 +287,199 @@ def pending_samples(
         todo = store.sql(
             f"SELECT s.sample_id, k.name AS verifier FROM {samples} s "
             "JOIN problems p ON p.problem_id = s.problem_id "
-            f"JOIN _tm_verifiers k ON k.name = {name} WHERE true {done} "
-            "ORDER BY s.sample_id",
-            [verifier],
+            f"JOIN _tm_verifiers k ON {target} WHERE true {done} "
+            "ORDER BY s.sample_id, k.name",
+            [] if ensemble else [verifier],
         )
-        row = store.sql(
-            f"SELECT count(*) FILTER (WHERE {name} IS NULL) AS none, "
-            f"count(*) FILTER (WHERE {name} IS NOT NULL AND k.name IS NULL) AS unknown "
-            f"FROM {samples} s LEFT JOIN problems p ON p.problem_id = s.problem_id "
-            f"LEFT JOIN _tm_verifiers k ON k.name = {name}",
-            [verifier, verifier, verifier],
-        ).to_pylist()[0]
+        if ensemble:
+            row = {"none": 0, "unknown": 0}
+        else:
+            row = store.sql(
+                f"SELECT count(*) FILTER (WHERE {name} IS NULL) AS none, "
+                f"count(*) FILTER (WHERE {name} IS NOT NULL AND k.name IS NULL) AS unknown "
+                f"FROM {samples} s LEFT JOIN problems p ON p.problem_id = s.problem_id "
+                f"LEFT JOIN _tm_verifiers k ON k.name = {name}",
+                [verifier, verifier, verifier],
+            ).to_pylist()[0]
     finally:
         store.con.unregister("_tm_verifiers")
+    todo, no_judge = _drop_judge(todo)
     return todo, {
         "no_verifier": int(row["none"] or 0),
         "unknown_verifier": int(row["unknown"] or 0),
+        "judge_unconfigured": no_judge,
     }
+
+
+RETRY_ERROR_REASONS: tuple[str, ...] = ("judge_error", "sandbox_error", "verifier_error")
+"""Infrastructure failures ``retry_errors`` re-runs (``no_reference`` would fail again)."""
+
+
+def retry_candidates(
+    store: Any,
+    reasons: Sequence[str] = ("timeout",),
+    *,
+    verifier: str | None = None,
+    ensemble: Sequence[str] = (),
+    where: str | None = None,
+    sources: Sequence[str] = (),
+) -> pa.Table:
+    """Samples whose latest verdict at a verifier's current version has one of `reasons`.
+
+    Columns: ``sample_id, verifier, version`` (the retry's version, ``V+retryN``),
+    ``retry_of`` (the version retried) and ``fallback_for`` (carried over from a judge
+    fallback verdict). Every verifier counts unless `verifier` or `ensemble` narrows them.
+    """
+    from tracemill.catalogs.views import fallback_for_sql, retry_sort_key, retry_version
+
+    known = _verifier_table([verifier] if verifier else list(ensemble) or None)
+    samples = _samples_sql(where, sources)
+    store.con.register("_tm_verifiers", known)
+    try:
+        rows = store.sql(
+            "SELECT v.sample_id, v.verifier, v.verifier_version AS retry_of, v.reason, "
+            f"{fallback_for_sql('v.detail')} AS fallback_for, "
+            f"{retry_sort_key('v.verifier_version')} AS attempt FROM verdicts v "
+            f"JOIN {samples} s ON s.sample_id = v.sample_id "
+            "JOIN _tm_verifiers k ON k.name = v.verifier "
+            "WHERE split_part(v.verifier_version, '+', 1) = k.version "
+            "QUALIFY row_number() OVER (PARTITION BY v.sample_id, v.verifier "
+            f"ORDER BY {retry_sort_key('v.verifier_version')} DESC, v.created_at DESC) = 1 "
+            "ORDER BY v.sample_id, v.verifier"
+        ).to_pylist()
+    finally:
+        store.con.unregister("_tm_verifiers")
+    todo = [r for r in rows if r["reason"] in reasons]
+    return pa.table(
+        {
+            "sample_id": pa.array([r["sample_id"] for r in todo], pa.string()),
+            "verifier": pa.array([r["verifier"] for r in todo], pa.string()),
+            "version": pa.array(
+                [retry_version(r["retry_of"], int(r["attempt"]) + 1) for r in todo], pa.string()
+            ),
+            "retry_of": pa.array([r["retry_of"] for r in todo], pa.string()),
+            "fallback_for": pa.array([r["fallback_for"] for r in todo], pa.string()),
+        }
+    )
+
+
+def fallback_samples(
+    store: Any, *, where: str | None = None, sources: Sequence[str] = ()
+) -> pa.Table:
+    """Samples for the judge fallback: primary verdict without an answer, no judge verdict yet.
+
+    Columns: ``sample_id, verifier`` (``judge``) and ``fallback_for`` (the primary).
+    A sample that already has a judge verdict at the judge's current version (say, from
+    an audit run) is not asked again: that verdict stays an audit.
+    """
+    from tracemill.catalogs.views import FALLBACK_REASONS, FALLBACK_VERIFIER, sql_in_list
+    from tracemill.catalogs.views import latest_verdicts_sql as latest
+    from tracemill.pipelines.verify import get_verifier
+
+    judge = get_verifier(FALLBACK_VERIFIER)
+    samples = _samples_sql(where, sources)
+    rows = store.sql(
+        "SELECT v.sample_id, ? AS verifier, v.verifier AS fallback_for "
+        f"FROM ({latest()}) v JOIN {samples} s ON s.sample_id = v.sample_id "
+        "JOIN problems p ON p.problem_id = v.problem_id "
+        f"WHERE v.verifier = p.verifier AND p.verifier <> ? AND v.reason IN "
+        f"{sql_in_list(FALLBACK_REASONS)} AND NOT EXISTS (SELECT 1 FROM verdicts j "
+        "WHERE j.sample_id = v.sample_id AND j.verifier = ? "
+        "AND split_part(j.verifier_version, '+', 1) = ?) ORDER BY v.sample_id",
+        [judge.name, judge.name, judge.name, judge.version],
+    )
+    return rows
+
+
+# --- verifying ----------------------------------------------------------------------
+
+
+def _merge_detail(table: pa.Table, extra: list[dict[str, Any]]) -> pa.Table:
+    details = []
+    for text, more in zip(table.column("detail").to_pylist(), extra, strict=True):
+        try:
+            base = json.loads(text) if text else {}
+        except ValueError:
+            base = {"detail": text}
+        details.append(
+            json.dumps({**base, **more}, ensure_ascii=False, default=str, sort_keys=True)
+        )
+    i = table.schema.get_field_index("detail")
+    return table.set_column(i, table.schema.field(i), pa.array(details, pa.string()))
+
+
+def _with_inner_timeouts(problems: pa.Table, deadline_s: float) -> pa.Table:
+    """Problems whose math spec lets math-verify use a share of a longer deadline."""
+    seconds = max(1, int(deadline_s * INNER_TIMEOUT_SHARE))
+    specs = []
+    for text in problems.column("verifier_spec").to_pylist():
+        try:
+            spec = json.loads(text) if text else {}
+        except ValueError:
+            spec = {}
+        if not isinstance(spec, dict):
+            spec = {}
+        spec.update(parse_timeout_s=seconds, compare_timeout_s=seconds)
+        specs.append(json.dumps(spec, sort_keys=True))
+    i = problems.schema.get_field_index("verifier_spec")
+    return problems.set_column(i, problems.schema.field(i), pa.array(specs, pa.string()))
 
 
 def verify_pending(
     store: Any,
     todo: pa.Table,
     *,
-    verifier: str | None = None,
     workers: int | None = None,
     run_id: str | None = None,
     batch_size: int = 512,
-    deadline_s: float = 10.0,
-    progress: Callable[[int], None] | None = None,
+    deadline_s: float = DEFAULT_DEADLINE_S,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Verify the samples in `todo` batch by batch, appending verdicts; counters."""
+    """Verify the (sample_id, verifier) rows of `todo` batch by batch, appending verdicts.
+
+    Optional `todo` columns: ``version`` (record this version instead of the
+    verifier's: retries), ``retry_of`` and ``fallback_for`` (added to the detail).
+    """
     from tracemill.pipelines.verify import verifier_pool, verify_table
     from tracemill.pipelines.verify.batch import POOLED
 
-    ids = todo.column("sample_id").to_pylist()
-    names = set(todo.column("verifier").to_pylist())
+    rows = todo.to_pylist()
+    retry = "version" in todo.column_names
     reasons: Counter[str] = Counter()
     per: dict[str, dict[str, Any]] = {}
     inserted = verified = passed = 0
-    with ExitStack() as stack:
-        if names & POOLED:
-            stack.enter_context(verifier_pool(workers, deadline_s=deadline_s))
-        for start in range(0, len(ids), batch_size):
-            chunk = pa.table({"sample_id": pa.array(ids[start : start + batch_size], pa.string())})
-            samples, problems = _read_batch(store, chunk)
-            offset = start
+    total = len(rows)
+    with (
+        verifier_pool(workers, deadline_s=deadline_s)
+        if any(r["verifier"] in POOLED for r in rows)
+        else _nothing()
+    ):
+        for start in range(0, total, batch_size):
+            chunk = rows[start : start + batch_size]
+            tables = []
+            for name in sorted({r["verifier"] for r in chunk}):
+                group = [r for r in chunk if r["verifier"] == name]
+                ids = pa.table(
+                    {"sample_id": pa.array([r["sample_id"] for r in group], pa.string())}
+                )
+                samples, problems = _read_batch(store, ids)
+                if retry and name in POOLED:
+                    problems = _with_inner_timeouts(problems, deadline_s)
+                done = start + sum(t.num_rows for t in tables)
 
-            def tick(n: int, offset: int = offset) -> None:
-                if progress is not None:
-                    progress(offset + n)
+                def tick(n: int, done: int = done) -> None:
+                    if progress is not None:
+                        progress(done + n, total)
 
-            table = verify_table(
-                problems,
-                samples,
-                verifier=verifier,
-                workers=workers,
-                run_id=run_id,
-                progress=tick,
-            )
-            result = store.append({"verdicts": table}, message=f"verify {len(ids[start:])} left")
+                table = verify_table(
+                    problems, samples, verifier=name, workers=workers, run_id=run_id,
+                    progress=tick,
+                )  # fmt: skip
+                tables.append(_annotate(table, group, retry, deadline_s))
+            table = pa.concat_tables(tables) if tables else None
+            if table is None or table.num_rows == 0:
+                continue
+            result = store.append({"verdicts": table}, message=f"verify {total - start} left")
             inserted += result["verdicts"].inserted
             for row in table.select(["verifier", "passed", "reason"]).to_pylist():
                 verified += 1
@@ -155,6 +496,34 @@ def verify_pending(
         "by_reason": dict(sorted(reasons.items())),
         "by_verifier": per,
     }
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def _annotate(
+    table: pa.Table, group: list[dict[str, Any]], retry: bool, deadline: float
+) -> pa.Table:
+    """Retry versions and detail notes of `group` (rows of `todo`) on its verdicts."""
+    by_id = {r["sample_id"]: r for r in group}
+    order = [by_id[sid] for sid in table.column("sample_id").to_pylist()]
+    extra: list[dict[str, Any]] = []
+    for r in order:
+        more: dict[str, Any] = {}
+        if r.get("fallback_for"):
+            more["fallback_for"] = r["fallback_for"]
+        if retry:
+            more.update(retry_of=r["retry_of"], deadline_s=deadline)
+        extra.append(more)
+    if any(extra):
+        table = _merge_detail(table, extra)
+    if retry:
+        i = table.schema.get_field_index("verifier_version")
+        versions = pa.array([r["version"] for r in order], pa.string())
+        table = table.set_column(i, table.schema.field(i), versions)
+    return table
 
 
 def _read_batch(store: Any, chunk: pa.Table) -> tuple[pa.Table, pa.Table]:
@@ -174,31 +543,101 @@ def _read_batch(store: Any, chunk: pa.Table) -> tuple[pa.Table, pa.Table]:
     return samples, problems
 
 
+def _add(total: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
+    out = dict(total)
+    for key in ("verified", "passed", "inserted"):
+        out[key] = out.get(key, 0) + more[key]
+    reasons = Counter(out.get("by_reason", {}))
+    reasons.update(more["by_reason"])
+    out["by_reason"] = dict(sorted(reasons.items()))
+    per = {k: {**v, "reasons": dict(v["reasons"])} for k, v in out.get("by_verifier", {}).items()}
+    for name, entry in more["by_verifier"].items():
+        mine = per.setdefault(name, {"verified": 0, "passed": 0, "reasons": {}})
+        mine["verified"] += entry["verified"]
+        mine["passed"] += entry["passed"]
+        for reason, n in entry["reasons"].items():
+            mine["reasons"][reason] = mine["reasons"].get(reason, 0) + n
+    out["by_verifier"] = per
+    return out
+
+
+def _disagreements(store: Any, sample_ids: list[str]) -> dict[str, Any]:
+    """How many of `sample_ids` have verifiers that disagree, and which pairs."""
+    from tracemill.catalogs.views import verdict_disagreements_sql
+
+    if not sample_ids:
+        return {"samples": 0, "pairs": {}}
+    ids = pa.table({"sample_id": pa.array(sorted(set(sample_ids)), pa.string())})
+    rows = store.sql_with(
+        "_tm_verify_seen",
+        ids,
+        f"SELECT d.* FROM ({verdict_disagreements_sql()}) d "
+        "SEMI JOIN _tm_verify_seen USING (sample_id)",
+    ).to_pylist()
+    pairs: Counter[str] = Counter()
+    for r in rows:
+        for a in r["passed_verifiers"]:
+            for b in r["failed_verifiers"]:
+                pairs[f"{a} passes, {b} fails"] += 1
+    return {"samples": len(rows), "pairs": dict(sorted(pairs.items()))}
+
+
 def verify_samples(
     store: Any,
     *,
     verifier: str | None = None,
+    ensemble: Sequence[str] = (),
     where: str | None = None,
+    sources: Sequence[str] = (),
     workers: int | None = None,
     force: bool = False,
+    retry_timeouts: bool = False,
+    retry_errors: bool = False,
+    judge_fallback: bool = False,
     run_id: str | None = None,
     batch_size: int = 512,
-    deadline_s: float = 10.0,
-    progress: Callable[[int], None] | None = None,
+    deadline_s: float | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Find the samples lacking a current verdict and verify them (see the module doc)."""
-    todo, skipped = pending_samples(store, verifier=verifier, where=where, force=force)
-    counts = verify_pending(
-        store,
-        todo,
-        verifier=verifier,
-        workers=workers,
-        run_id=run_id,
-        batch_size=batch_size,
-        deadline_s=deadline_s,
-        progress=progress,
+    """Verify what the options ask for (see the module doc); counters.
+
+    The judge, when needed, is the configured one (``configure_judge`` /
+    ``judge_client``; :func:`run_verify` sets it from a :class:`JudgeConfig`).
+    """
+    if verifier and ensemble:
+        raise ValueError("give either verifier or ensemble, not both")
+    select: dict[str, Any] = dict(
+        verifier=verifier, ensemble=list(ensemble), where=where, sources=list(sources)
     )
-    return {**counts, **skipped}
+    common: dict[str, Any] = dict(
+        workers=workers, run_id=run_id, batch_size=batch_size, progress=progress
+    )
+    counts: dict[str, Any] = {}
+    seen: list[str] = []
+    if retry_timeouts or retry_errors:
+        reasons = ("timeout",) * retry_timeouts + RETRY_ERROR_REASONS * retry_errors
+        factor = RETRY_DEADLINE_FACTOR if retry_timeouts else 1.0
+        deadline = deadline_s or DEFAULT_DEADLINE_S * factor
+        todo = retry_candidates(store, reasons, **select)
+        todo, no_judge = _drop_judge(todo)
+        counts = _add(counts, verify_pending(store, todo, deadline_s=deadline, **common))
+        counts.update(retried=todo.num_rows, judge_unconfigured=no_judge, deadline_s=deadline)
+    else:
+        deadline = deadline_s or DEFAULT_DEADLINE_S
+        todo, skipped = pending_samples(store, force=force, **select)
+        counts = _add(counts, verify_pending(store, todo, deadline_s=deadline, **common))
+        counts.update(skipped)
+    seen += todo.column("sample_id").to_pylist()
+    if judge_fallback:
+        if not _judge_ready():
+            raise ValueError("the judge fallback needs a judge model (--judge-model / judge:)")
+        todo = fallback_samples(store, where=where, sources=sources)
+        counts = _add(counts, verify_pending(store, todo, deadline_s=deadline, **common))
+        counts["fallback"] = todo.num_rows
+        seen += todo.column("sample_id").to_pylist()
+    if ensemble or verifier or judge_fallback:
+        counts["disagreements"] = _disagreements(store, seen)
+    return counts
 
 
 def verify_report(report: Report, counts: dict[str, Any]) -> None:
@@ -213,31 +652,73 @@ def verify_report(report: Report, counts: dict[str, Any]) -> None:
         f"verified {counts['verified']:,} sample(s), {counts['inserted']:,} new",
         ["verifier", "reason", "samples", "pass rate"], rows, right=["samples", "pass rate"],
     )  # fmt: skip
+    if "retried" in counts:
+        report.note(
+            f"retried {counts['retried']:,} verdict(s) with a {counts['deadline_s']:g}s deadline"
+        )
+    if "fallback" in counts:
+        report.note(f"judge fallback: {counts['fallback']:,} sample(s) without a primary answer")
+    found = counts.get("disagreements")
+    if found and found["samples"]:
+        pairs = "; ".join(f"{pair}: {n:,}" for pair, n in found["pairs"].items())
+        report.note(
+            f"{found['samples']:,} sample(s) with disagreeing verifiers ({pairs}); see "
+            'tracemill sql "SELECT * FROM verdict_disagreements"'
+        )
     for key in ("no_verifier", "unknown_verifier"):
         if counts.get(key):
             report.note(f"{counts[key]:,} sample(s) skipped: {key.replace('_', ' ')}", "yellow")
+    if counts.get("judge_unconfigured"):
+        report.note(
+            f"{counts['judge_unconfigured']:,} sample(s) skipped: they need the judge; give "
+            "--judge-model (and --judge-base-url for a server)",
+            "yellow",
+        )
+
+
+def run_verify(
+    cfg: VerifyStage, *, catalog: str | None, run_id: str | None, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Run a ``verify`` stage config against a catalog (the stage, and Python callers).
+
+    Raises :class:`~tracemill.pipelines.verify.judge.JudgeUnavailable` when the judge
+    cannot be asked at all; verdicts committed before stay.
+    """
+    from tracemill.stores.catalog import open_catalog
+
+    judge = cfg.judge()
+    with open_catalog(catalog) as store, _judge_for(judge):
+        return verify_samples(
+            store,
+            verifier=cfg.verifier,
+            ensemble=cfg.ensemble,
+            where=cfg.where,
+            sources=cfg.source,
+            workers=cfg.workers,
+            force=cfg.force,
+            retry_timeouts=cfg.retry_timeouts,
+            retry_errors=cfg.retry_errors,
+            judge_fallback=bool(judge and judge.fallback),
+            run_id=run_id,
+            batch_size=cfg.batch_size,
+            deadline_s=cfg.deadline_s,
+            progress=progress,
+        )
 
 
 @register_stage("verify", VerifyStage)
 def verify_stage(ctx: StageContext, cfg: VerifyStage) -> dict[str, Any]:
     """Verify samples that have no verdict for their verifier's current version."""
-    from tracemill.stores.catalog import open_catalog
+    from tracemill.flows.common import UserError
+    from tracemill.pipelines.verify.judge import JudgeUnavailable
 
-    with open_catalog(ctx.catalog) as store:
-        todo, skipped = pending_samples(
-            store, verifier=cfg.verifier, where=cfg.where, force=cfg.force
-        )
-        with ctx.progress("verify", todo.num_rows, unit="samples") as tick:
-            counts = verify_pending(
-                store,
-                todo,
-                verifier=cfg.verifier,
-                workers=cfg.workers,
-                run_id=ctx.run_id,
-                batch_size=cfg.batch_size,
-                deadline_s=cfg.deadline_s,
-                progress=tick,
-            )
-    counts = {**counts, **skipped}
+    with ctx.progress("verify", None, unit="samples") as tick:
+        try:
+            counts = run_verify(cfg, catalog=ctx.catalog, run_id=ctx.run_id, progress=tick)
+        except JudgeUnavailable as e:
+            raise UserError(
+                f"judge unavailable: {e} (verdicts committed before stay; run again once the "
+                "judge is up)"
+            ) from e
     verify_report(ctx.report, counts)
     return counts

@@ -33,7 +33,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pyarrow as pa
-from tracemill.catalogs.views import version_sort_key
+from tracemill.catalogs.views import (
+    INFRA_REASONS,
+    verdict_disagreements_sql,
+    verdict_roles_sql,
+    version_sort_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +107,10 @@ class CardStats:
     by_domain: dict[str, int] = field(default_factory=dict)
     by_teacher: dict[str, int] = field(default_factory=dict)
     verifiers: list[dict[str, Any]] = field(default_factory=list)
+    roles: list[dict[str, Any]] = field(default_factory=list)
+    """Latest verdicts per verifier and policy role (primary, fallback, audit)."""
+    disagreements: int = 0
+    """Samples whose verifiers disagree (``verdict_disagreements``)."""
     dedup: list[dict[str, Any]] = field(default_factory=list)
     levels: dict[str, int] = field(default_factory=dict)
     licenses: list[dict[str, Any]] = field(default_factory=list)
@@ -217,6 +226,19 @@ def collect_stats(
         "GROUP BY verifier, verifier_version "
         f"ORDER BY verifier, {version_sort_key('verifier_version')}, verifier_version"
     ).to_pylist()
+    timeouts_negative = bool(stats.params.get("timeouts_negative", False))
+    roles = verdict_roles_sql(snap, timeouts_negative=timeouts_negative)
+    stats.roles = store.sql(
+        "SELECT verifier, role, count(*) AS samples, count(*) FILTER (WHERE passed) AS passed, "
+        "count(*) FILTER (WHERE unknown) AS no_outcome, "
+        "count(*) FILTER (WHERE decisive) AS deciding "
+        f"FROM ({roles}) WHERE {in_ids} GROUP BY ALL ORDER BY role DESC, verifier"
+    ).to_pylist()
+    stats.disagreements = int(
+        store.sql(
+            f"SELECT count(*) AS n FROM ({verdict_disagreements_sql(snap)}) WHERE {in_ids}"
+        ).column("n")[0].as_py()
+    )
     stats.dedup = store.sql(
         "SELECT method, count(DISTINCT config_id) AS runs, count(DISTINCT problem_id) AS problems, "
         "count(DISTINCT problem_id) FILTER (WHERE NOT kept) AS dropped, "
@@ -261,6 +283,46 @@ def _count_section(title: str, counts: dict[str, int], total: int) -> str:
         return ""
     rows = [(k, v, f"{100 * v / total:.1f}%" if total else "-") for k, v in counts.items()]
     return f"### By {title}\n\n" + _table([title, "rows", "share"], rows) + "\n"
+
+
+def _policy_section(stats: CardStats) -> str:
+    """How verdicts decided which samples count as correct (the verdict policy)."""
+    infra = ", ".join(f"`{r}`" for r in INFRA_REASONS)
+    timeouts = (
+        "Timeouts count as negatives in this build (`timeouts_negative`)."
+        if stats.params.get("timeouts_negative")
+        else "Timeouts are treated the same way."
+    )
+    text = [
+        "### Verdict policy\n",
+        "Each problem has one *primary* verifier (its `verifier` column). A sample counts "
+        "as correct when the latest verdict of that verifier (highest version; a retry of a "
+        "timed-out verdict above the row it retried) passed, or, where the primary found no "
+        "answer or had no usable reference, when an opt-in judge fallback verdict passed. "
+        "Verdicts of other verifiers on the same sample are *audits*: recorded and reported "
+        "here, they never remove or add a sample. Infrastructure failures "
+        f"({infra}) say nothing about a response: such a sample is neither correct nor a "
+        f"negative. {timeouts}\n",
+    ]
+    if stats.roles:
+        text.append(
+            "Latest verdicts on this dataset's problems by role (`deciding`: verdicts that "
+            "decided their sample; `no outcome`: infrastructure failures and timeouts):\n\n"
+            + _table(
+                ["verifier", "role", "samples", "passed", "no outcome", "deciding"],
+                [
+                    (r["verifier"], r["role"], r["samples"], r["passed"], r["no_outcome"],
+                     r["deciding"])
+                    for r in stats.roles
+                ],
+            )  # fmt: skip
+            + "\n"
+        )
+        text.append(
+            f"Samples on which verifiers disagree (`verdict_disagreements`): "
+            f"{stats.disagreements}.\n"
+        )
+    return "\n".join(text)
 
 
 def render_card(
@@ -312,7 +374,7 @@ def render_card(
     if stats.verifiers:
         parts.append(
             "Verdicts on this dataset's problems at the catalog snapshot (all samples, all "
-            "verifier versions; builds use the latest version per sample and verifier).\n\n"
+            "verifier versions; which of them decide a sample is the verdict policy below).\n\n"
             + _table(
                 ["verifier", "version", "verdicts", "accept rate"],
                 [
@@ -324,6 +386,7 @@ def render_card(
         )
     else:
         parts.append("No verdicts recorded for these problems.\n")
+    parts.append(_policy_section(stats))
     parts.append("## Deduplication and decontamination\n")
     if stats.dedup:
         parts.append(

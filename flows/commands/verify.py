@@ -92,6 +92,26 @@ def check_command(
         float,
         typer.Option("--deadline", min=0.1, help="Math: hard per-item deadline in seconds."),
     ] = 10.0,
+    judge_backend: Annotated[
+        str, typer.Option("--judge-backend", help="Judge model backend: openai, transformers, …")
+    ] = "openai",
+    judge_model: Annotated[
+        str | None,
+        typer.Option("--judge-model", help="Judge model (a server's model name or a local path)."),
+    ] = None,
+    judge_base_url: Annotated[
+        str | None,
+        typer.Option("--judge-base-url", help="openai judge: server URL, e.g. http://host/v1."),
+    ] = None,
+    judge_max_tokens: Annotated[
+        int, typer.Option("--judge-max-tokens", min=1, help="Longest judge reply (tokens).")
+    ] = 1024,
+    judge_option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--judge-option", metavar="KEY=VALUE", help="Judge backend option (repeatable)."
+        ),
+    ] = None,
 ) -> None:
     """Verify one response; the verdict is one JSON object on the last line of stdout.
 
@@ -101,14 +121,28 @@ def check_command(
     with invocation("check"):
         import json
 
+        from tracemill.flows.options import parse_assignment
+        from tracemill.flows.verify import JudgeConfig, make_judge
         from tracemill.pipelines.verify import verify_one
+        from tracemill.pipelines.verify.judge import judge_client
 
         problem = _check_problem(reference, problem_json, spec)
         name = verifier or problem.get("verifier")
         if not name:
             raise ValueError("--verifier is required (the problem row names no verifier)")
         text = _read_arg(response)
-        reg, verdict = verify_one(str(name), problem, text, deadline_s=deadline_s)
+        judge = None
+        if judge_model is not None:
+            options = dict(parse_assignment(o, what="--judge-option KEY=VALUE")
+                           for o in judge_option or [])  # fmt: skip
+            judge = make_judge(
+                JudgeConfig(backend=judge_backend, model=judge_model, base_url=judge_base_url,
+                            max_tokens=judge_max_tokens, options=options)
+            )  # fmt: skip
+        elif judge_base_url or judge_option:
+            raise ValueError("--judge-base-url and --judge-option need --judge-model")
+        with judge_client(judge):
+            reg, verdict = verify_one(str(name), problem, text, deadline_s=deadline_s)
     status = "passed" if verdict.passed else "failed"
     err_console.print(f"{reg.name}@{reg.version}: {status} ({verdict.reason})", highlight=False)
     out = {

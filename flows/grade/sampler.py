@@ -74,9 +74,12 @@ class CatalogSampler:
             want,
             "SELECT s.sample_id, s.completion_tokens, s.final, s.completion, v.passed "
             "FROM samples s JOIN _tm_grade_want w USING (sample_id) "
-            "LEFT JOIN (SELECT sample_id, passed FROM verdicts WHERE sample_id IN "
-            "(SELECT sample_id FROM _tm_grade_want) QUALIFY row_number() OVER "
-            "(PARTITION BY sample_id ORDER BY created_at DESC, verifier_version DESC) = 1"
+            # the primary verifier's latest verdict (an audit verdict never grades)
+            "LEFT JOIN (SELECT v.sample_id, v.passed FROM verdicts v "
+            "JOIN problems p ON p.problem_id = v.problem_id "
+            "AND coalesce(p.verifier, 'none') = v.verifier "
+            "WHERE v.sample_id IN (SELECT sample_id FROM _tm_grade_want) QUALIFY row_number() "
+            f"OVER (PARTITION BY v.sample_id ORDER BY {_latest_order()}) = 1"
             ") v USING (sample_id)",
         ).to_pylist()
         return {r["sample_id"]: r for r in rows}
@@ -168,3 +171,14 @@ def _outcome(row: Mapping[str, Any], problem_id: str, index: int) -> Any:
     answer = row.get("final") or row.get("completion")
     return Outcome(problem_id, index, bool(row.get("passed")), row.get("completion_tokens"),
                    answer)  # fmt: skip
+
+
+def _latest_order() -> str:
+    """ORDER BY of the latest verdict: highest version, a retry above its row, newest."""
+    from tracemill.catalogs.views import retry_sort_key, version_sort_key
+
+    column = "v.verifier_version"
+    return (
+        f"{version_sort_key(column)} DESC, {retry_sort_key(column)} DESC, {column} DESC, "
+        "v.created_at DESC"
+    )

@@ -126,6 +126,9 @@ class SftOptions:
     """Seed of the random order."""
     system_prompt: str | None = None
     """Optional system message put first in every conversation."""
+    primary_verifier: str | None = None
+    """Accept samples by this verifier's verdicts instead of each problem's own verifier
+    (for samples verified with ``verify --verifier NAME``)."""
 
     def __post_init__(self) -> None:
         _check_order(self.order, ORDERS, "order")
@@ -167,6 +170,12 @@ class PairsOptions:
     """Seed of the random pairing."""
     system_prompt: str | None = None
     """Optional system message put first in every prompt."""
+    timeouts_negative: bool = False
+    """Count a deciding ``timeout`` verdict as a negative (by default a timeout says
+    nothing about the response, like an infrastructure failure)."""
+    primary_verifier: str | None = None
+    """Decide positives and negatives by this verifier's verdicts instead of each
+    problem's own verifier (for samples verified with ``verify --verifier NAME``)."""
 
     def __post_init__(self) -> None:
         _check_order(self.pairing, PAIRINGS, "pairing")

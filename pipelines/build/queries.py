@@ -1,6 +1,9 @@
 r"""The SQL of the three builds, pinned to a catalog snapshot.
 
 Definitions (see :mod:`tracemill.catalogs.views` for "passing", "failing", "level", "dropped"):
+a sample is passing when the verdict policy accepts it: the latest verdict of its
+problem's primary verifier passed (or, where that verifier found no answer, an opt-in
+judge fallback did); other verifiers' verdicts are audits and never remove a sample.
 
 - ``sft``: one row per kept passing sample: ``messages`` = optional system, the user
   question, the assistant turn (``<think>\nREASONING\n</think>\n\nFINAL`` when the
@@ -9,10 +12,11 @@ Definitions (see :mod:`tracemill.catalogs.views` for "passing", "failing", "leve
 - ``rl``: one row per kept problem: ``prompt`` messages, verifier name and spec,
   reference answer/solution, level and pass rate.
 - ``pairs``: per problem up to ``per_problem`` (positive, negative) pairs, positives
-  from passing samples and negatives from failing ones (failures caused by the
-  verifier's infrastructure never count), the i-th positive meeting the i-th
-  negative; ``shortest_longest`` orders positives shortest first and negatives
-  longest first, ``random`` orders both by a seeded hash.
+  from accepted samples and negatives from samples whose deciding verdict failed
+  because of the response (infrastructure failures never count, timeouts only with
+  ``timeouts_negative``), the i-th positive meeting the i-th negative;
+  ``shortest_longest`` orders positives shortest first and negatives longest first,
+  ``random`` orders both by a seeded hash.
 
 With ``selection`` set, only the problems of that recorded selection (a ``datasets`` row
 of kind ``selection``, itself pinned to its own snapshot) are read.
@@ -96,12 +100,13 @@ def sft_query(
 ) -> str:
     """SQL of an ``sft`` build."""
     limit = "" if options.per_problem is None else f" WHERE r.rank <= {int(options.per_problem)}"
+    passing = passing_samples_sql(snapshot, primary=options.primary_verifier)
     messages = (
         _prompt(options.system_prompt)[:-1] + ", {'role': 'assistant', 'content': r.assistant}]"
     )
     return (
         f"WITH p AS ({_problems_cte(options.problems, snapshot, None, selection_sql)}), "
-        f"s AS ({_samples_cte(passing_samples_sql(snapshot), options.samples)}), "
+        f"s AS ({_samples_cte(passing, options.samples)}), "
         "r AS (SELECT s.*, row_number() OVER (PARTITION BY s.problem_id ORDER BY "
         f"{_rank_order(options.order, options.seed, 's.')}) AS rank "
         "FROM s JOIN p USING (problem_id)) "
@@ -141,15 +146,20 @@ def pairs_query(
     else:
         pos_order = neg_order = "random"
     seed = options.seed
+    primary = options.primary_verifier
+    passing = passing_samples_sql(snapshot, primary=primary)
+    failing = failing_samples_sql(
+        snapshot, timeouts_negative=options.timeouts_negative, primary=primary
+    )
     return (
         f"WITH p AS ({_problems_cte(options.problems, snapshot, None, selection_sql)}), "
         f"pos AS (SELECT s.*, row_number() OVER (PARTITION BY s.problem_id ORDER BY "
         f"{_rank_order(pos_order, seed, 's.')}) AS rank FROM "
-        f"({_samples_cte(passing_samples_sql(snapshot), options.samples)}) AS s "
+        f"({_samples_cte(passing, options.samples)}) AS s "
         "WHERE s.problem_id IN (SELECT problem_id FROM p)), "
         f"neg AS (SELECT s.*, row_number() OVER (PARTITION BY s.problem_id ORDER BY "
         f"{_rank_order(neg_order, seed, 's.')}) AS rank FROM "
-        f"({_samples_cte(failing_samples_sql(snapshot), options.samples)}) AS s "
+        f"({_samples_cte(failing, options.samples)}) AS s "
         "WHERE s.problem_id IN (SELECT problem_id FROM p)) "
         f"SELECT p.problem_id, {_prompt(options.system_prompt)} AS prompt, "
         "[{'role': 'assistant', 'content': pos.assistant}] AS chosen, "

@@ -2,7 +2,9 @@
 
 Routing: ``math`` runs in a :class:`~tracemill.pipelines.verify.pool.VerifierPool` (worker
 processes, hard per-item deadline), ``code`` in bubblewrap sandboxes started from up
-to ``workers`` threads, every other verifier inline in this process.
+to ``workers`` threads, ``judge`` as one batch for the judge model
+(:func:`~tracemill.pipelines.verify.judge.verify_judge_many`), every other verifier
+inline in this process.
 
 Samples that cannot be verified still get a row, so callers see every sample:
 
@@ -28,6 +30,7 @@ from typing import Any
 
 import pyarrow as pa
 from tracemill.catalogs import conform
+from tracemill.pipelines.verify.judge import verify_judge, verify_judge_many
 from tracemill.pipelines.verify.pool import DEFAULT_DEADLINE_S, PoolItem, VerifierPool
 from tracemill.pipelines.verify.registry import (
     RegisteredVerifier,
@@ -113,6 +116,7 @@ def verify_table(
         if progress is not None:
             progress(done)
 
+    judged: list[tuple[int, RegisteredVerifier, dict[str, Any]]] = []
     inline: list[tuple[int, RegisteredVerifier, dict[str, Any]]] = []
     pooled: list[tuple[int, RegisteredVerifier, dict[str, Any]]] = []
     sandboxed: list[tuple[int, RegisteredVerifier, dict[str, Any]]] = []
@@ -131,7 +135,17 @@ def verify_table(
             tick()
             continue
         group = pooled if name in POOLED else sandboxed if name in SANDBOXED else inline
+        if reg.fn is verify_judge:
+            group = judged
         group.append((i, reg, problem))
+
+    if judged:
+        start = time.perf_counter()
+        results = verify_judge_many([(problem, texts[i] or "") for i, _, problem in judged])
+        each = (time.perf_counter() - start) / len(judged)
+        for (i, reg, _), verdict in zip(judged, results, strict=True):
+            verdicts[i] = (reg.name, reg.version, verdict, each)
+            tick()
 
     for i, reg, problem in inline:
         start = time.perf_counter()

@@ -79,6 +79,8 @@ class MathVerifyConfig:
 
 DEFAULT_CONFIG = MathVerifyConfig()
 _SPEC_KEYS = {
+    "parse_timeout_s": int,
+    "compare_timeout_s": int,
     "float_rounding": int,
     "numeric_precision": int,
     "strict": bool,

@@ -435,3 +435,19 @@ def test_grade_tiny_local_model_end_to_end_then_rerun_samples_nothing(
     ])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "0 graded now, 12 already graded" in result.output
+
+
+def test_reused_samples_are_graded_by_the_primary_verifier_not_audits(store, tmp_path):
+    """Regression: a later audit verdict (any verifier) used to decide a reused sample."""
+    first = _grade(store, _cfg(method="fixed_k", k=4), Factory(), tmp_path)
+    passes = {r["problem_id"]: r["passes"] for r in first.grades.to_pylist()}
+    assert 0 < sum(passes.values()) < 40
+    audits = store.sql(
+        "SELECT sample_id, problem_id, 'numeric' AS verifier, '9' AS verifier_version, "
+        "true AS passed, 1.0::DOUBLE AS score, 'ok' AS reason FROM samples WHERE role = 'student'"
+    ).to_pylist()
+    store.append({"verdicts": audits})
+    again = Factory()
+    out = _grade(store, _cfg(method="fixed_k", k=4, bins=[0.5, 0.0]), again, tmp_path)
+    assert again.calls == 0
+    assert {r["problem_id"]: r["passes"] for r in out.grades.to_pylist()} == passes

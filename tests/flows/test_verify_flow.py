@@ -165,8 +165,13 @@ def test_disagreements_view_through_tracemill_sql(catalog, catalog_dir):
 
     catalog.append(
         {
+            "problems": [
+                {"problem_id": pid, "source": "t", "domain": "math", "question": pid,
+                 "answer": "1", "verifier": "math"}
+                for pid in ("p", "q")
+            ],  # fmt: skip
             "verdicts": [
-                # a: math passes, judge fails -> disagreement
+                # a: math passes, judge fails -> disagreement (math, the primary, accepts)
                 verdict("a", "math", "1", True),
                 verdict("a", "judge", "1", False),
                 # b: math@1 failed but the latest math@2 passes, judge passes -> agree
@@ -183,7 +188,10 @@ def test_disagreements_view_through_tracemill_sql(catalog, catalog_dir):
                 # e: all fail -> agree
                 verdict("e", "math", "1", False),
                 verdict("e", "exact", "1", False),
-            ]
+                # f: an erroring judge is no opinion -> not a disagreement
+                verdict("f", "math", "1", True),
+                {**verdict("f", "judge", "1", False), "reason": "judge_error"},
+            ],
         }
     )
     catalog.close()
@@ -197,12 +205,16 @@ def test_disagreements_view_through_tracemill_sql(catalog, catalog_dir):
         {
             "sample_id": "a",
             "problem_id": "p",
+            "primary_verifier": "math",
+            "accepted": True,
             "passed_verifiers": ["math"],
             "failed_verifiers": ["judge"],
         },
         {
             "sample_id": "d",
             "problem_id": "q",
+            "primary_verifier": "math",
+            "accepted": True,
             "passed_verifiers": ["code", "math"],
             "failed_verifiers": ["judge"],
         },
@@ -218,7 +230,13 @@ def test_disagreements_view_through_tracemill_sql(catalog, catalog_dir):
             str(catalog_dir),
         ],
     )
-    assert latest.exit_code == 0 and latest.stdout.splitlines() == ['"n"', "10"]
+    assert latest.exit_code == 0 and latest.stdout.splitlines() == ['"n"', "12"]
+    status = CliRunner().invoke(
+        app,
+        ["sql", "SELECT sample_id FROM sample_status WHERE passed ORDER BY 1", "--format", "csv",
+         "--catalog", str(catalog_dir)],
+    )  # fmt: skip
+    assert status.exit_code == 0 and status.stdout.split() == ['"sample_id"', '"a"', '"b"', '"d"', '"f"']
 
 
 def check(*args):

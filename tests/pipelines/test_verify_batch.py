@@ -51,7 +51,7 @@ def samples_table(rows=SAMPLES):
 
 class YesJudge:
     def complete(self, messages):
-        return "YES"
+        return "They agree.\nVERDICT: PASS"
 
 
 @pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed")

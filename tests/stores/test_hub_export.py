@@ -50,6 +50,10 @@ def test_card_contents(catalog, tmp_path):
     # verdicts on p1 and p2 (problems of the dataset): version 1 has 8, 5 passed
     assert "| tm_test_exact | 1 | 8 | 0.625 |" in body
     assert "| tm_test_exact | 1.10 | 1 | 0.000 |" in body
+    # the verdict policy, and the latest verdicts by role (one primary verifier here)
+    assert "### Verdict policy" in body and "never remove or add a sample" in body
+    assert "| tm_test_exact | primary | 8 | 5 | 0 | 8 |" in body
+    assert "Samples on which verifiers disagree (`verdict_disagreements`): 0." in body
     assert "| exact | 1 | 2 | 1 | 0 |" in body  # dedup: p1 kept, p4 dropped
     assert "| decontam | 1 | 1 | 0 | 0 |" in body
     assert "| 1 | 2 |" in body and "| 3 | 2 |" in body  # difficulty histogram
