@@ -15,6 +15,10 @@ their parts; this module then decides:
 - order: parts are compared in order, unless the reference is a set (``\{…\}``, "or",
   ``\pm``) or the question frees the order ("in any order", "find all …", "enter all …");
 - percent policy: see :func:`~tracemill.pipelines.verify.math_normalize.percent_variants`;
+- decimals: math-verify's match by rounding to ``float_rounding`` places must also hold
+  within a relative ``10**-(float_rounding - 1)`` (tiny values are not all 0);
+- symbols: a comparison that fails is retried with plain symbols, ``i`` as the imaginary
+  unit (math-verify can give one name two sets of assumptions);
 - size: answers longer than ``MAX_ANSWER_CHARS`` are ``too_long`` (never compared by a
   prefix); an expression hundreds of characters long for a numeric reference is
   ``invalid_answer``.

@@ -10,11 +10,14 @@ graders (ideas only, no code taken):
   ``1\!000``, ``1,\!000``, ``1\ 000``, ``1~000``, thin or plain spaces (PRM800K, Hendrycks
   MATH, math-verify);
 - repeating decimals: ``0.\overline{3}``, ``0.1\overline{6}``, ``0.\dot{3}``, ``0.(3)``,
-  ``0.333...`` (a tail that repeats) become exact fractions;
+  ``0.333...`` (a tail that repeats) become exact fractions; scientific notation
+  (``2.5 \times 10^{-4}``, ``1.6e-19``) becomes an exact decimal;
 - ``\text{}``/``\mathrm{}``/``\textbf{}``/``\mbox{}`` wrappers are unwrapped; trailing unit
   words (``cm``, ``km/h``, ``square units``, ``dollars``) and currency signs are dropped
   (Qwen2.5-Math, Hendrycks MATH, NeMo-Skills);
-- degrees (``^\circ``, ``°``, "degrees") are dropped: 30° equals 30, not π/6;
+- degrees (``^\circ``, ``°``, "degrees") are dropped: 30° equals 30, not π/6 (inside a
+  trigonometric function they can be read as angles instead: ``\sin 30^\circ`` is ½);
+- a short word after a number is a unit only if it is one (``5 cm``, not ``6 ab``);
 - percent signs and the words "percent"/"pct" become one marker ``\%`` (the policy that
   uses it is in :func:`percent_variants`);
 - number words ("twenty-five", "one hundred and five") become numerals (Qwen2.5-Math,
@@ -23,9 +26,12 @@ graders (ideas only, no code taken):
   (``\\frac``) → one; ``\left``/``\right`` dropped (an unbalanced pair makes the answer
   malformed); trailing punctuation and backslashes dropped (NeMo-Skills);
 - inequalities ↔ intervals (``x \ge 2`` ↔ ``[2, \infty)``, ``-1 < x \le 3``, unions joined
-  by "or");
+  by "or", ``|x - 2| < 3``); "all real numbers" / ``\mathbb{R}`` ↔ ``(-\infty, \infty)``;
+- column vectors ↔ tuples; subscripts are names (``I_{\max}``, ``R_{\odot}`` parse);
+  equations whose left side only names the answer (:func:`is_label`, :func:`same_quantity`);
+  times of day (:func:`time_of_day`);
 - the shape of an answer (:func:`split_answer`): a scalar, an ordered sequence (bare
-  comma list, tuple, vector) or a set (``\{…\}``, alternatives joined by "or", ``\pm``),
+  comma list, tuple, vector) or a set (``\{…\}``, ``{…}``, alternatives joined by "or", ``\pm``),
   with its parts, so ordered answers keep their order.
 
 Every function takes any string and never raises. Work is linear in the input (callers
