@@ -2,7 +2,7 @@
 
     python benchmarks/verify.py [--items 400] [--workers N] [--fresh-items 24]
                                 [--code-programs 8] [--code-cases 10] [--skip-code]
-                                [--agreement-only]
+                                [--agreement-only] [--heldout-only]
 
 Agreement: every case of ``tests/pipelines/math_equivalence_cases.py`` (the peer
 graders' own test cases and ours) through the math verifier: agreement with each peer's
@@ -11,6 +11,15 @@ accepts, and every disagreement with its reason. Extraction: seconds to extract 
 answer of adversarial responses (unclosed ``\boxed{``, ``<answer>``, ``$``) at growing
 sizes; the ratio of times at 4x the size stays near 4 (linear), where the old
 extraction was quadratic on unclosed boxes.
+
+Held-out: every case of ``tests/pipelines/math_heldout_cases.py`` (answer pairs from
+graders and sources the verifier was never tuned on, labelled by their mathematics)
+through the math verifier of the checkout that runs the script and, in the same run,
+through plain math-verify (``parse`` then ``verify``, gold first, default settings): false
+negatives and false accepts, all cases and outside the documented policies, per batch and
+per source, and every miss. Run it with another checkout's interpreter to measure that
+checkout on the same cases (``cd ../main && .venv/bin/python
+/path/to/this/benchmarks/verify.py --heldout-only``): the cases are loaded by path.
 
 Math: the worker pool versus a sequential in-process loop (all ``--items``) and versus
 math-verify in a fresh interpreter per item (``--fresh-items`` of them, run
@@ -26,6 +35,7 @@ case with the same parallelism (no isolation at all). Both paths' outputs are co
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import random
@@ -36,6 +46,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from tracemill.pipelines.verify import get_verifier
 from tracemill.pipelines.verify.pool import PoolItem, VerifierPool
@@ -212,6 +223,86 @@ def bench_agreement() -> None:
               f"peer={case.peer} ours={verdict.reason}: {case.why}")  # fmt: skip
 
 
+def _load_heldout() -> Any:
+    """The held-out cases module, loaded by path (the running checkout's tracemill stays)."""
+    path = Path(__file__).resolve().parents[1] / "tests" / "pipelines" / "math_heldout_cases.py"
+    spec = importlib.util.spec_from_file_location("math_heldout_cases", path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules["math_heldout_cases"] = module
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def _plain_math_verify(case: Any) -> bool:
+    """Plain math-verify: parse (gold wrapped in ``$…$``), then verify, defaults throughout."""
+    from math_verify import parse, verify
+
+    def latex(text: str) -> str:
+        return text if "$" in text or "\\boxed" in text else f"${text}$"
+
+    try:
+        gold = parse(latex(case.ref))
+        pred = parse(latex(case.resp) if case.level == "answer" else case.resp)
+        return bool(verify(gold, pred))
+    except BaseException:  # noqa: BLE001 - math-verify's timeouts derive from BaseException
+        return False
+
+
+def bench_heldout() -> None:
+    """FN / FA on the held-out set: this checkout's math verifier and plain math-verify."""
+    from tracemill.pipelines.verify.math_answer import (
+        check_math,
+        compare_answers,
+        config_from_spec,
+    )
+
+    import tracemill
+
+    cases_module = _load_heldout()
+    batches = {"first": cases_module.FIRST_BATCH, "second": cases_module.SECOND_BATCH}
+    print(f"== math held-out: {sum(map(len, batches.values()))} cases; tracemill from "
+          f"{Path(tracemill.__file__).resolve().parents[1]}")  # fmt: skip
+    start = time.perf_counter()
+    rows = []
+    for batch, cases in batches.items():
+        for case in cases:
+            cfg = config_from_spec(json.dumps(case.spec) if case.spec else None)
+            if case.level == "answer":
+                verdict = compare_answers(case.ref, case.resp, cfg, case.question)
+            else:
+                verdict = check_math(case.ref, case.resp, cfg, case.question)
+            rows.append((batch, case, verdict, _plain_math_verify(case)))
+    elapsed = time.perf_counter() - start
+
+    def rates(selected: list[Any], which: int) -> str:
+        pos = [r for r in selected if r[1].truth]
+        neg = [r for r in selected if not r[1].truth]
+        fn = sum(not (r[2].passed if which == 0 else r[3]) for r in pos)
+        fa = sum(bool(r[2].passed if which == 0 else r[3]) for r in neg)
+        return (f"FN {fn:>3}/{len(pos):<3} {fn / max(len(pos), 1):6.1%}  "
+                f"FA {fa:>3}/{len(neg):<3} {fa / max(len(neg), 1):6.1%}")  # fmt: skip
+
+    groups: list[tuple[str, list[Any]]] = [("all", rows)]
+    groups.append(("outside policy", [r for r in rows if not r[1].policy]))
+    groups += [(f"batch {b}", [r for r in rows if r[0] == b]) for b in batches]
+    sources = sorted({r[1].src for r in rows})
+    groups += [(f"src {s}", [r for r in rows if r[1].src == s]) for s in sources]
+    print(f"{'':22} {'tracemill math':34} {'plain math-verify':34}")
+    for name, selected in groups:
+        print(f"{name:22} {rates(selected, 0):34} {rates(selected, 1):34}")
+    print(f"({elapsed:.1f} s for both)")
+    print("tracemill misses:")
+    for batch, case, verdict, _ in rows:
+        if verdict.passed != case.truth:
+            kind = "FN" if case.truth else "FA"
+            print(f"  {kind} [{batch}/{case.src}] ref={case.ref!r:.50} resp={case.resp!r:.60} "
+                  f"-> {verdict.reason} {case.policy or ''}")  # fmt: skip
+    print("plain math-verify false accepts:")
+    for batch, case, _, plain in rows:
+        if plain and not case.truth:
+            print(f"  FA [{batch}/{case.src}] ref={case.ref!r:.50} resp={case.resp!r:.60}")
+
+
 def bench_extraction() -> None:
     """Extraction time on adversarial responses at growing sizes (linear in size)."""
     from tracemill.pipelines.extract import extract_answer
@@ -320,7 +411,11 @@ def main() -> None:
     parser.add_argument("--code-cases", type=int, default=10)
     parser.add_argument("--skip-code", action="store_true")
     parser.add_argument("--agreement-only", action="store_true")
+    parser.add_argument("--heldout-only", action="store_true")
     args = parser.parse_args()
+    bench_heldout()
+    if args.heldout_only:
+        return
     bench_agreement()
     bench_extraction()
     if args.agreement_only:

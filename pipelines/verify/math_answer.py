@@ -15,6 +15,10 @@ their parts; this module then decides:
 - order: parts are compared in order, unless the reference is a set (``\{…\}``, "or",
   ``\pm``) or the question frees the order ("in any order", "find all …", "enter all …");
 - percent policy: see :func:`~tracemill.pipelines.verify.math_normalize.percent_variants`;
+- decimals: math-verify's match by rounding to ``float_rounding`` places must also hold
+  within a relative ``10**-(float_rounding - 1)`` (tiny values are not all 0);
+- symbols: a comparison that fails is retried with plain symbols, ``i`` as the imaginary
+  unit (math-verify can give one name two sets of assumptions);
 - size: answers longer than ``MAX_ANSWER_CHARS`` are ``too_long`` (never compared by a
   prefix); an expression hundreds of characters long for a numeric reference is
   ``invalid_answer``.
@@ -49,13 +53,17 @@ from tracemill.pipelines.verify.math_normalize import (
     _MATH_WORDS,
     Normalized,
     Shape,
+    equation_sides,
     inequality_to_interval,
+    is_label,
     looks_like_inequality,
     normalize,
     percent_variants,
     question_allows_any_order,
+    same_quantity,
     split_answer,
     split_top_level,
+    time_of_day,
 )
 from tracemill.pipelines.verify.registry import Verdict, register_verifier
 
@@ -182,29 +190,89 @@ def _equivalent(
     timed_out = False
     for g in gold:
         for p in pred:
-            try:
-                if verify(
-                    g,
-                    p,
-                    float_rounding=cfg.float_rounding,
-                    numeric_precision=cfg.numeric_precision,
-                    strict=cfg.strict,
-                    allow_set_relation_comp=cfg.allow_set_relation_comp,
-                    timeout_seconds=timeout_s,
-                    raise_on_error=True,
-                ):
-                    return True
-            except TimeoutException:
-                timed_out = True
-            except Exception:  # noqa: BLE001 - a failed comparison is a non-match
-                log.debug("math-verify comparison failed", exc_info=True)
+            pairs = [(g, p)]
+            relaxed = _relaxed_symbols(g, p)
+            if relaxed is not None:
+                pairs.append(relaxed)
+            for a, b in pairs:
+                try:
+                    if verify(
+                        a,
+                        b,
+                        float_rounding=cfg.float_rounding,
+                        numeric_precision=cfg.numeric_precision,
+                        strict=cfg.strict,
+                        allow_set_relation_comp=cfg.allow_set_relation_comp,
+                        timeout_seconds=timeout_s,
+                        raise_on_error=True,
+                    ) and _close_enough(a, b, cfg.float_rounding):
+                        return True
+                except TimeoutException:
+                    timed_out = True
+                except Exception:  # noqa: BLE001 - a failed comparison is a non-match
+                    log.debug("math-verify comparison failed", exc_info=True)
     if timed_out:
         raise _Timeout("verify")
     return False
 
 
+def _relaxed_symbols(gold: Any, pred: Any) -> tuple[Any, Any] | None:
+    r"""Both sides with plain symbols (and ``i`` as the imaginary unit when both use it).
+
+    math-verify sometimes gives one symbol different assumptions on the two sides
+    (``1 - 2i`` has a real ``i``, ``1-2 i`` a non-real one), and then ``x - x`` is not
+    zero. ``i`` used on both sides (or on one side against a plain number) is the
+    imaginary unit: ``i(2-i)`` is ``1+2i`` and ``e^{i\pi}`` is ``-1``. ``None`` when neither
+    applies (nothing to retry).
+    """
+    from sympy import Basic, I, Symbol
+    from sympy.matrices import MatrixBase
+
+    if not isinstance(gold, (Basic, MatrixBase)) or not isinstance(pred, (Basic, MatrixBase)):
+        return None
+    g_syms = {s for s in gold.free_symbols if isinstance(s, Symbol)}
+    p_syms = {s for s in pred.free_symbols if isinstance(s, Symbol)}
+    g_names, p_names = {s.name for s in g_syms}, {s.name for s in p_syms}
+    # i on both sides, or on one side against a plain number, is the imaginary unit
+    imaginary = ("i" in g_names or not g_names) and ("i" in p_names or not p_names)
+    imaginary = imaginary and ("i" in g_names or "i" in p_names)
+    clash = any(a.name == b.name and a != b for a in g_syms for b in p_syms)
+    if not imaginary and not clash:
+        return None
+
+    def plain(expr: Any, syms: set[Any]) -> Any:
+        mapping = {s: I if imaginary and s.name == "i" else Symbol(s.name) for s in syms}
+        return expr.xreplace(mapping)
+
+    return plain(gold, g_syms), plain(pred, p_syms)
+
+
+def _close_enough(gold: Any, pred: Any, float_rounding: int) -> bool:
+    """Relative agreement of a decimal that math-verify matched by rounding.
+
+    math-verify rounds a decimal to ``float_rounding`` places, so every value below
+    ``5e-7`` equals 0 and ``1e-8`` equals ``2e-8``. A decimal must also agree within a
+    relative ``10**-(float_rounding - 1)`` (``0.333333`` still matches ``1/3``).
+    """
+    from sympy import Float
+
+    if not (isinstance(gold, Float) or isinstance(pred, Float)):
+        return True
+    try:
+        a, b = complex(gold.evalf()), complex(pred.evalf())
+    except (TypeError, ValueError, AttributeError):
+        return True
+    if a == b:
+        return True
+    return abs(a - b) <= 10.0 ** -max(float_rounding - 1, 0) * max(abs(a), abs(b))
+
+
 _CHOICE_REF = re.compile(r"^\(?([A-J])\)?\.?$|^\(([A-J])\)\s*\S.*$|^([A-J])[.)]\s+\S.*$")
-_CHOICE_PRED = re.compile(r"^\(?([A-Ja-j])\)?[.:]?$|^\(([A-J])\)\s+(?!.*\b(?:or|and)\b)\S.*$")
+_CHOICE_PRED = re.compile(
+    r"^\(?([A-Ja-j])\)?[.:]?$|^\(([A-J])\)\s+(?!.*\b(?:or|and)\b)\S.*$"
+    r"|^([A-J])\s*[:.)]\s*(?!.*\b(?:or|and)\b)\S.*$"
+    r"|^(?:[Oo]ption|[Cc]hoice|[Aa]nswer)\s*\(?([A-J])\)?[.:]?$"
+)
 _PROSE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}(?![A-Za-z])")
 _EXCLUSION = re.compile(r"^(?:but\s+|and\s+)?not\b", re.IGNORECASE)
 _LETTERS = re.compile(r"(?<![A-Za-z])[A-J](?![A-Za-z])")
@@ -217,6 +285,9 @@ _LATEX_NUMERIC_CMDS = re.compile(r"\\(?:frac|sqrt|pi|cdot|times|div)(?![A-Za-z])
 _COLLECTION_HINTS = re.compile(
     r"\\ldots|\\mathbb|\\begin\{cases\}|\\forall|\\mid|\\setminus|"
     r"\b(?:all|any|every)\s+(?:real|integers?|numbers?|values?)|\bintegers?\b"
+)
+_DEGREE_IN_TRIG = re.compile(
+    r"\\(?:sin|cos|tan|sec|csc|cot)(?![A-Za-z]).*(?:\\circ|\\degree|°)", re.DOTALL
 )
 _NUMERIC_LITERAL = re.compile(
     r"^-?(?:\d+(?:\.\d+)?|\.\d+|\d+/\d+|\\frac\{-?\d+\}\{\d+\})(?:\s*\\%)?$"
@@ -316,7 +387,28 @@ def _scalar_equal(ref: Normalized, pred: Normalized, ctx: _Ctx) -> bool:
     preds = percent_variants(p) if pred.percent else [p]
     if ref.percent and pred.percent:
         golds, preds = golds[:1], preds[:1]
-    return any(_mv_equal(g, q, ctx) for g in golds for q in preds)
+    if any(_mv_equal(g, q, ctx) for g in golds for q in preds):
+        return True
+    return _equation_equal(r, p, ctx)
+
+
+def _equation_equal(r: str, p: str, ctx: _Ctx) -> bool:
+    r"""Equations whose left sides name the answer: compare what they say it is.
+
+    ``I_{\max} = E`` against ``E`` (a name math-verify cannot parse), ``f(x) = E`` against
+    ``y = E`` (one function, two names), and ``L = E1`` against ``L = E2``. ``x = 2`` is
+    never ``y = 2``.
+    """
+    r_sides, p_sides = equation_sides(r), equation_sides(p)
+    if r_sides and p_sides:
+        if same_quantity(r_sides[0], p_sides[0]):
+            return _equal(r_sides[1], p_sides[1], ctx, depth=1)
+        return False
+    if r_sides and is_label(r_sides[0]):
+        return _equal(r_sides[1], p, ctx, depth=1)
+    if p_sides and is_label(p_sides[0]):
+        return _equal(r, p_sides[1], ctx, depth=1)
+    return False
 
 
 def _choice(ref: str, pred: str) -> bool | None:
@@ -330,7 +422,7 @@ def _choice(ref: str, pred: str) -> bool | None:
         raise _Ambiguous("several choices")
     p = _CHOICE_PRED.match(pred.strip())
     letter = next(g for g in m.groups() if g)
-    return bool(p) and (p.group(1) or p.group(2)).upper() == letter
+    return bool(p) and next(g for g in p.groups() if g).upper() == letter
 
 
 def _single_value(shape: Shape, norm: Normalized) -> bool:
@@ -435,6 +527,9 @@ def _equal(reference: str, answer: str, ctx: _Ctx, depth: int = 0) -> bool:
     choice = _choice(ref.text, pred.text)
     if choice is not None:
         return choice
+    r_time, p_time = time_of_day(reference), time_of_day(answer)
+    if r_time and p_time and (r_time[1] or p_time[1]):
+        return r_time[0] == p_time[0]  # 20:34 is 08:34 p.m. and 20:34:00
     if _is_text(ref.text) or _is_text(pred.text):
         if _is_text(ref.text) and _is_text(pred.text):
             return _text_key(ref.text) == _text_key(pred.text)
@@ -482,7 +577,13 @@ def _equal(reference: str, answer: str, ctx: _Ctx, depth: int = 0) -> bool:
         return _equal(r_shape.items[0], pred.text, ctx, depth + 1)
     if p_shape.kind == "set" and r_shape.kind == "scalar" and len(p_shape.items) == 1:
         return _equal(ref.text, p_shape.items[0], ctx, depth + 1)
-    return _scalar_equal(ref, pred, ctx)
+    if _scalar_equal(ref, pred, ctx):
+        return True
+    if _DEGREE_IN_TRIG.search(reference) or _DEGREE_IN_TRIG.search(answer):
+        # sin(90° - x) is cos x: read angles inside trig functions as degrees
+        return _scalar_equal(normalize(reference, trig_degrees=True),
+                             normalize(answer, trig_degrees=True), ctx)  # fmt: skip
+    return False
 
 
 def _huge_for(reference: str, answer: str) -> str | None:

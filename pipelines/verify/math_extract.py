@@ -47,7 +47,11 @@ class MathAnswer:
 
 _PHRASE = re.compile(
     r"(?:final\s+answer|the\s+answer|answer)\s*(?:is|:|=|would\s+be|will\s+be|should\s+be)"
-    r"|(?:answer|result)\s*(?:is|:)",
+    r"|(?:answer|result)\s*(?:is|:)"
+    # the same anchor in the languages of multilingual math sets (MGSM, lighteval)
+    r"|(?:réponse(?:\s+finale)?|respuesta(?:\s+final)?|resposta(?:\s+final)?|risposta"
+    r"|(?:endgültige\s+)?antwort|jawaban|jibu|ответ)\s*:"
+    r"|(?:最终)?答案\s*(?:是|为|[:：])|答\s*[:：]",
     re.IGNORECASE,
 )
 _ENVIRONMENTS = ("equation", "equation*", "align", "align*", "gather", "gather*", "displaymath")
@@ -90,8 +94,8 @@ EXPRESSION_WINDOW = 4000
 """Only this much of the end of a text is scanned for a plain expression."""
 
 
-def last_expression(text: str) -> str | None:
-    """The last complete math expression in prose (``None`` if there is none)."""
+def _expression_runs(text: str) -> tuple[str, list[tuple[int, int]], int]:
+    """(the scanned tail of `text`, the (start, end) runs of math in it, chars cut)."""
     cut = max(0, len(text) - EXPRESSION_WINDOW)
     text = text[cut:]
     runs: list[tuple[int, int]] = []
@@ -129,13 +133,50 @@ def last_expression(text: str) -> str | None:
         end = m.end()
     if start is not None:
         runs.append((start, end))
+    return text, runs, cut
+
+
+def _candidate(text: str, s: int, e: int) -> str | None:
+    candidate = text[s:e].strip().rstrip(".,;:!?").strip()
+    candidate = re.sub(r"^[A-Za-z]\s+(?=[-\d\\(])", "", candidate)  # "it's 5": not s·5
+    if re.search(r"\d|\\(?:frac|sqrt|pi|infty|begin)", candidate):
+        return _balanced_trim(candidate)
+    return None
+
+
+def last_expression(text: str) -> str | None:
+    """The last complete math expression in prose (``None`` if there is none)."""
+    text, runs, cut = _expression_runs(text)
     for s, e in reversed(runs):
         if cut and s == 0:
             break  # a run cut by the window may be a fragment of a longer expression
-        candidate = text[s:e].strip().rstrip(".,;:!?").strip()
-        candidate = re.sub(r"^[A-Za-z]\s+(?=[-\d\\(])", "", candidate)  # "it's 5": not s·5
-        if re.search(r"\d|\\(?:frac|sqrt|pi|infty|begin)", candidate):
-            return _balanced_trim(candidate)
+        found = _candidate(text, s, e)
+        if found:
+            return found
+    return None
+
+
+_NEGATION = re.compile(
+    r"\b(?:not|isn't|is\s+not|never|instead\s+of|rather\s+than)\b", re.IGNORECASE
+)
+
+
+def first_expression(text: str) -> str | None:
+    """The first complete math expression in prose that is not negated (``None`` if none).
+
+    "the answer is therefore not 12 as I first thought, but 13" states 13: an expression
+    right after a negation is skipped.
+    """
+    text, runs, cut = _expression_runs(text)
+    before = 0
+    for s, e in runs:
+        if cut and s == 0:
+            continue
+        found = _candidate(text, s, e)
+        if found:
+            if not _NEGATION.search(text[before:s]):
+                return found
+            before = e
     return None
 
 
@@ -225,7 +266,8 @@ def _math_after(text: str) -> str | None:
     words = sentence.split()
     if len(words) <= 6 and not any(w.lower() in _SENTENCE_WORDS for w in words):
         return sentence  # a short answer: "5 cm", "x = 3 or x = 4", "Evelyn"
-    return last_expression(sentence)
+    # "Answer: she still owes 220 dollars after 12 months": the answer comes first
+    return first_expression(sentence)
 
 
 def _adjacent_alternative(final: str, start: int, end: int) -> str | None:

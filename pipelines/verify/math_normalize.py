@@ -10,11 +10,14 @@ graders (ideas only, no code taken):
   ``1\!000``, ``1,\!000``, ``1\ 000``, ``1~000``, thin or plain spaces (PRM800K, Hendrycks
   MATH, math-verify);
 - repeating decimals: ``0.\overline{3}``, ``0.1\overline{6}``, ``0.\dot{3}``, ``0.(3)``,
-  ``0.333...`` (a tail that repeats) become exact fractions;
+  ``0.333...`` (a tail that repeats) become exact fractions; scientific notation
+  (``2.5 \times 10^{-4}``, ``1.6e-19``) becomes an exact decimal;
 - ``\text{}``/``\mathrm{}``/``\textbf{}``/``\mbox{}`` wrappers are unwrapped; trailing unit
   words (``cm``, ``km/h``, ``square units``, ``dollars``) and currency signs are dropped
   (Qwen2.5-Math, Hendrycks MATH, NeMo-Skills);
-- degrees (``^\circ``, ``°``, "degrees") are dropped: 30° equals 30, not π/6;
+- degrees (``^\circ``, ``°``, "degrees") are dropped: 30° equals 30, not π/6 (inside a
+  trigonometric function they can be read as angles instead: ``\sin 30^\circ`` is ½);
+- a short word after a number is a unit only if it is one (``5 cm``, not ``6 ab``);
 - percent signs and the words "percent"/"pct" become one marker ``\%`` (the policy that
   uses it is in :func:`percent_variants`);
 - number words ("twenty-five", "one hundred and five") become numerals (Qwen2.5-Math,
@@ -23,9 +26,12 @@ graders (ideas only, no code taken):
   (``\\frac``) → one; ``\left``/``\right`` dropped (an unbalanced pair makes the answer
   malformed); trailing punctuation and backslashes dropped (NeMo-Skills);
 - inequalities ↔ intervals (``x \ge 2`` ↔ ``[2, \infty)``, ``-1 < x \le 3``, unions joined
-  by "or");
+  by "or", ``|x - 2| < 3``); "all real numbers" / ``\mathbb{R}`` ↔ ``(-\infty, \infty)``;
+- column vectors ↔ tuples; subscripts are names (``I_{\max}``, ``R_{\odot}`` parse);
+  equations whose left side only names the answer (:func:`is_label`, :func:`same_quantity`);
+  times of day (:func:`time_of_day`);
 - the shape of an answer (:func:`split_answer`): a scalar, an ordered sequence (bare
-  comma list, tuple, vector) or a set (``\{…\}``, alternatives joined by "or", ``\pm``),
+  comma list, tuple, vector) or a set (``\{…\}``, ``{…}``, alternatives joined by "or", ``\pm``),
   with its parts, so ordered answers keep their order.
 
 Every function takes any string and never raises. Work is linear in the input (callers
@@ -151,6 +157,33 @@ def _rewrite_groups(text: str, pattern: re.Pattern[str], keep: str) -> str:
     return "".join(out)
 
 
+_SUBSCRIPT = re.compile(r"_\s*\{((?:[^{}]|\{[^{}]*\})*)\}")
+_SUBSCRIPT_COMMAND = re.compile(r"\\([A-Za-z]+)")
+_GREEK_NAMES = frozenset(
+    "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu "
+    "xi pi rho sigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma "
+    "Upsilon Phi Psi Omega".split()
+)
+
+
+def flatten_subscripts(text: str) -> str:
+    r"""``R_{\odot}`` → ``R_{odot}``, ``I_{\max}`` → ``I_{max}``: a subscript is a name.
+
+    latex2sympy reads ``\odot``/``\max`` as operators and gives up on the whole answer;
+    inside a subscript they only spell a label. Greek letters stay (they parse).
+    """
+    if "_" not in text or "\\" not in text:
+        return text
+
+    def flatten(m: re.Match[str]) -> str:
+        inner = _SUBSCRIPT_COMMAND.sub(
+            lambda c: c.group(0) if c.group(1) in _GREEK_NAMES else c.group(1), m.group(1)
+        )
+        return "_{" + inner.strip() + "}"
+
+    return _SUBSCRIPT.sub(flatten, text)
+
+
 def unwrap_commands(text: str) -> str:
     r"""Unwrap ``\text{…}``-like wrappers and drop invisible ones (``\phantom``, ``\color``)."""
     for _ in range(8):
@@ -197,6 +230,42 @@ def strip_thousands(text: str, comma: bool = True) -> str:
             text,
         )
     return _THOUSANDS.sub(_strip_thousands, text)
+
+
+_SCIENTIFIC = re.compile(
+    r"(?<![\w.\\}^])(-?)(\d+(?:\.\d+)?)\s*(?:\\times|\\cdot|\*)\s*10\s*\^\s*"
+    r"(?:\{\s*([+-]?\d{1,3})\s*\}|([+-]?\d))(?![\d.^])"
+)
+
+
+def _scientific_parts(sign: str, mantissa: str, exponent: str, match: re.Match[str]) -> str:
+    from decimal import Decimal
+
+    power = int(exponent)
+    if abs(power) > 60:
+        return match.group(0)  # left to math-verify rather than spelt out in digits
+    return sign + format(Decimal(mantissa).scaleb(power).normalize(), "f")
+
+
+def _scientific(match: re.Match[str]) -> str:
+    sign, mantissa, braced, bare = match.groups()
+    return _scientific_parts(sign, mantissa, braced or bare, match)
+
+
+_E_NOTATION = re.compile(r"(?<![\w.\\{^])(-?)(\d+(?:\.\d+)?)[eE]([+-]?\d{1,3})(?![\w.])")
+
+
+def scientific_to_decimal(text: str) -> str:
+    r"""``2.31 \times 10^{-3}`` → ``0.00231``; ``1.5 \cdot 10^6``, ``1.5e6`` → ``1500000`` (exact).
+
+    math-verify rounds a decimal to ``float_rounding`` places only when it stands alone;
+    as a product with a power of ten it must equal the reference exactly, so a long
+    decimal (``2.314814814815 \times 10^{-3}`` for ``\frac{1}{432}``) never matched.
+    """
+    text = _E_NOTATION.sub(lambda m: _scientific_parts(m.group(1), m.group(2), m.group(3), m), text)
+    if "10" not in text:
+        return text
+    return _SCIENTIFIC.sub(_scientific, text)
 
 
 _OVERLINE = re.compile(
@@ -309,6 +378,23 @@ _DEGREES = re.compile(
     r"\^\s*\{?\s*\\circ\s*\}?|\\degree(?![A-Za-z])|\\textdegree(?![A-Za-z])|"
     r"(?<=[\d}\s])\s*degrees?(?![A-Za-z])"
 )
+_TRIG = re.compile(r"\\(?:sin|cos|tan|sec|csc|cot)(?![A-Za-z])")
+_DEGREE_VALUE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|\\degree(?![A-Za-z])|°)")
+
+
+def trig_degrees_to_radians(text: str) -> str:
+    r"""``\sin(90^\circ - x)`` → ``\sin((\frac{90\pi}{180}) - x)``: degrees in a trig expression.
+
+    Degrees are otherwise dropped (30° is 30, never π/6), which makes ``\sin 30^\circ``
+    the sine of 30 radians; :func:`normalize` with ``trig_degrees=True`` converts the
+    angles of an expression that applies a trigonometric function instead (the verifier
+    tries that reading second).
+    """
+    if not _TRIG.search(text):
+        return text
+    return _DEGREE_VALUE.sub(lambda m: f"(\\frac{{{m.group(1)}\\pi}}{{180}})", text)
+
+
 _PERCENT = re.compile(r"\\?%|(?<=[\d}\s])\s*(?:percent(?:age)?|pct)(?![A-Za-z])")
 _CURRENCY = re.compile(
     r"\\\$|\$|€|£|¥|\\euro|(?<![A-Za-z])(?:USD|EUR|GBP|Rs\.?|INR)(?![A-Za-z])|"
@@ -324,6 +410,8 @@ _MATH_WORDS = frozenset(
      "infty", "inf", "lim", "cdot", "times", "circ", "pmod", "bmod", "deg", "dim", "ker"}
 )  # fmt: skip
 _SINGLE_LETTER_UNITS = frozenset("mgsLKNJWV")
+_VALUE_END = re.compile(r"(?:[\d})]|\\pi)\s*$")
+r"""What a value with a unit after it ends with: a digit, a group, a bracket or ``\pi``."""
 _UNIT_WORD = r"[A-Za-z]+\.?(?:\s*\^\s*\{?\s*-?\d\s*\}?)?"
 _UNIT_JOIN = r"(?:\s*(?:/|\\cdot)\s*|\s+(?:per\s+)?)"
 _TRAILING_UNITS = re.compile(
@@ -335,6 +423,15 @@ _ATTACHED_UNITS = frozenset(
      "m^2", "km^2", "cm^3", "m^3"}
 )  # fmt: skip
 
+_SHORT_UNITS = frozenset(
+    {"cm", "mm", "km", "dm", "nm", "kg", "mg", "lb", "lbs", "oz", "ft", "yd", "mi", "sq", "cu",
+     "ms", "ns", "min", "hr", "hrs", "sec", "day", "yr", "yrs", "h", "ml", "cc", "pa", "kpa",
+     "mpa", "hpa", "hz", "khz", "mhz", "ghz", "ev", "kev", "mev", "kj", "cal", "mph", "kph",
+     "kmh", "kn", "rad", "deg", "mol", "atm", "bar", "yen", "usd", "pts", "pt", "cup", "gal",
+     "qt", "ton", "per", "km2", "m2", "cm2", "in", "yds", "kw", "db"}
+)  # fmt: skip
+"""Unit words of up to three letters; any other short word after a number is a variable."""
+
 
 def strip_units(text: str, letter_units: bool = False) -> str:
     """Drop trailing unit words after a number (``5 cm``, ``12 km/h``, ``3 square units``)."""
@@ -342,13 +439,17 @@ def strip_units(text: str, letter_units: bool = False) -> str:
     if not m:
         return text
     head = text[: m.start()].rstrip()
-    if not head or not re.search(r"[\d}]\s*$", head) and not head.endswith(")"):
+    if not head or not _VALUE_END.search(head):
         return text
     words = re.findall(r"[A-Za-z]+", m.group(1))
     if any(w.lower() in _HEDGE_WORDS or w.lower() in _MATH_WORDS for w in words):
         return text
     if head.endswith(")") and not re.search(r"\d", head):
         return text
+    if len(words) > 1 or len(words[0]) > 1:
+        short = [w for w in words if len(w) <= 3]
+        if any(w.lower() not in _SHORT_UNITS and w not in _SINGLE_LETTER_UNITS for w in short):
+            return text  # "2 ab", "6 xy": a product of variables, not a unit
     unit_text = m.group(1).replace(" ", "")
     attached = m.start(1) == len(head) and re.search(r"\d$", head)
     if attached and unit_text not in _ATTACHED_UNITS and not (letter_units and len(words) == 1):
@@ -377,7 +478,7 @@ def strip_text_units(text: str) -> str:
         if any(w.lower() in _HEDGE_WORDS or w.lower() in _MATH_WORDS for w in words):
             break
         head = text[: m.start()].rstrip()
-        if not re.search(r"[\d}]$|\)$", head):
+        if not _VALUE_END.search(head):
             break
         text = head
     return text
@@ -406,7 +507,35 @@ _EMPTY_SET = re.compile(
     r"no\s+real\s+solutions?|there\s+(?:is|are)\s+no\s+solutions?|empty\s+set)$",
     re.IGNORECASE,
 )
+_ALL_REALS = re.compile(
+    r"^(?:[A-Za-z]\s*\\in\s*)?(?:\\mathbb\s*\{?R\}?|\\R|ℝ|\\text\{R\}|all\s+real\s+numbers|"
+    r"all\s+reals|every\s+real\s+number|the\s+set\s+of\s+(?:all\s+)?real\s+numbers|"
+    r"\(\s*-\s*\\infty\s*,\s*\+?\s*\\infty\s*\))$",
+    re.IGNORECASE,
+)
+_COLUMN_VECTOR = re.compile(r"^\\begin\{([pbBvV]?matrix)\}(.*)\\end\{\1\}$", re.DOTALL)
 _MIXED_NUMBER = re.compile(r"^(-?)(\d+)\s+(\d+)/(\d+)$")
+
+
+def column_vector_to_tuple(text: str) -> str:
+    r"""``\begin{pmatrix} 1 \\ 2 \end{pmatrix}`` → ``(1, 2)``: a column vector is its components.
+
+    Vectors are asked for as columns and answered as tuples as often; a matrix with more
+    than one column (or a single row) stays a matrix.
+    """
+    bare = text.strip()
+    if bare.startswith("(") and bare.endswith(")") and bare[1:].lstrip().startswith("\\begin"):
+        bare = bare[1:-1].strip()  # "(\begin{pmatrix}…\end{pmatrix})"
+    m = _COLUMN_VECTOR.match(bare)
+    if not m or "&" in m.group(2):
+        return text
+    rows = [r.strip() for r in m.group(2).split("\\\\")]
+    rows = [r for r in rows if r]
+    if len(rows) < 2:
+        return text
+    return "(" + ", ".join(rows) + ")"
+
+
 _VAR_IN = re.compile(r"^\s*[A-Za-z](?:_\{?\w+\}?)?\s*\\in\s*")
 
 
@@ -439,12 +568,16 @@ def _left_right_balanced(text: str) -> bool:
     return lefts == rights
 
 
-def normalize(text: str, comma_thousands: bool = True, letter_units: bool = False) -> Normalized:
+def normalize(
+    text: str, comma_thousands: bool = True, letter_units: bool = False, trig_degrees: bool = False
+) -> Normalized:
     """Rewrite an answer into the spelling math-verify reads as intended (see module doc).
 
     With ``comma_thousands=False`` a plain comma never joins digit groups ("100,200" stays
     a list of two numbers). With ``letter_units=True`` a trailing one-letter unit
     (``5 m``, ``2s``) is dropped too (callers do so only against a numeric reference).
+    With ``trig_degrees=True`` angles in degrees inside a trigonometric expression become
+    radians (:func:`trig_degrees_to_radians`) instead of being dropped.
     """
     if not text:
         return Normalized("")
@@ -462,11 +595,15 @@ def normalize(text: str, comma_thousands: bool = True, letter_units: bool = Fals
     text = _LEFT_RIGHT.sub("", text)
     text = strip_text_units(text)
     text = unwrap_commands(text)
+    text = flatten_subscripts(text)
     text = text.replace("\\lor", " or ").replace("\\vee", " or ")
     text = re.sub(r"\\(?:dots[bcmo]?|ldots|cdots|mathellipsis)(?![A-Za-z])|…", r"\\ldots ", text)
+    if trig_degrees:
+        text = trig_degrees_to_radians(text)
     text = _DEGREES.sub(" ", text)
     text = _CURRENCY.sub(" ", text)
     text = strip_thousands(text, comma_thousands)
+    text = scientific_to_decimal(text)
     text = repeating_decimals(text)
     percent = False
     if _PERCENT.search(text):
@@ -483,10 +620,13 @@ def normalize(text: str, comma_thousands: bool = True, letter_units: bool = Fals
     text = _TRAILING_JUNK.sub("", text).strip()
     if _EMPTY_SET.match(text):
         text = "\\emptyset"
+    elif _ALL_REALS.match(text):
+        text = "(-\\infty, \\infty)"
     else:
         number = words_to_number(text) if re.fullmatch(r"[A-Za-z \-,]+", text) else None
         if number is not None:
             text = number
+    text = column_vector_to_tuple(text)
     mixed = _MIXED_NUMBER.match(text)
     if mixed:  # "7 3/4" is seven and three quarters
         sign, whole, num, den = mixed.groups()
@@ -606,7 +746,11 @@ def split_answer(text: str) -> Shape:
         if open_ == "\\{":
             return Shape(tuple(p for p in parts if p), "set", open_, close)
         if open_ == "{":
-            return split_answer(inner)
+            inner_shape = split_answer(inner)
+            if inner_shape.kind == "seq" and not inner_shape.open:
+                # "{1, 2}" written without backslashes: a set, as in plain-text references
+                return Shape(inner_shape.items, "set", "\\{", "\\}")
+            return inner_shape
         if len(parts) >= 2:
             if len(parts) == 2 and (open_ + close in ("(]", "[)") or "\\infty" in inner):
                 return Shape(tuple(parts), "interval", open_, close)
@@ -684,8 +828,52 @@ def _one_inequality(text: str) -> tuple[str, str, tuple[str, str, str, str]] | N
     return None
 
 
+_ABS_INEQUALITY = re.compile(
+    r"^\s*\|\s*"
+    + _VAR
+    + r"\s*(?:([+-])\s*(\d+(?:\.\d+)?)\s*)?\|\s*"
+    + _REL
+    + r"\s*(\d+(?:\.\d+)?)\s*$"
+)
+
+
+def _abs_inequality(text: str) -> str | None:
+    r"""``|x| \le 1`` → ``[-1, 1]``; ``|x - 2| > 3`` → ``(-\infty, -1) \cup (5, \infty)``."""
+    m = _ABS_INEQUALITY.match(text)
+    if not m:
+        return None
+    from fractions import Fraction
+
+    _var, sign, shift, rel, bound = m.groups()
+    center = Fraction(shift or "0") * (1 if sign == "+" else -1 if sign else 0)
+    center = -center  # |x + c| is the distance from -c
+    radius = Fraction(bound)
+    low, high = center - radius, center + radius
+    kind = _REL_NORM.get(rel)
+
+    def num(v: Fraction) -> str:
+        return (
+            str(v.numerator)
+            if v.denominator == 1
+            else f"\\frac{{{v.numerator}}}{{{v.denominator}}}"
+        )
+
+    if kind == "lt":
+        return f"({num(low)}, {num(high)})"
+    if kind == "le":
+        return f"[{num(low)}, {num(high)}]"
+    if kind == "gt":
+        return f"(-\\infty, {num(low)}) \\cup ({num(high)}, \\infty)"
+    if kind == "ge":
+        return f"(-\\infty, {num(low)}] \\cup [{num(high)}, \\infty)"
+    return None
+
+
 def inequality_to_interval(text: str) -> str | None:
     r"""``x \ge 2`` → ``[2,\infty)``; ``x<-1 or x>3`` → a union; ``None`` if not one."""
+    absolute = _abs_inequality(text)
+    if absolute is not None:
+        return absolute
     ne = _NOT_EQUAL.match(text)
     if ne:
         bound = ne.group(2)
@@ -726,6 +914,85 @@ def looks_like_inequality(text: str) -> bool:
     return bool(
         re.search(r"<|>|!=|\\[lg]eq?(?![A-Za-z])|\\[lg]t(?![A-Za-z])|\\neq?(?![A-Za-z])", text)
     )
+
+
+# ---------------------------------------------------------------------------------------
+# equations: which side names the answer
+
+_GREEK = (
+    "alpha|beta|gamma|delta|epsilon|varepsilon|zeta|eta|theta|vartheta|iota|kappa|lambda|mu|"
+    "nu|xi|rho|sigma|tau|upsilon|phi|varphi|chi|psi|omega|Gamma|Delta|Theta|Lambda|Xi|Sigma|"
+    "Upsilon|Phi|Psi|Omega|hbar|ell"
+)
+_NAME = r"(?:[A-Za-z]|\\(?:" + _GREEK + r")(?![A-Za-z]))"
+_SUB = (
+    r"(?:_\s*\{(?:[^{}]|\{[^{}]*\})*\}|_\s*[A-Za-z0-9]|\^\s*\{\s*-1\s*\}"
+    r"|\^\s*\{\s*\\prime\s*\}|'|\\prime)"
+)
+_ARGS = r"(?:\s*\(\s*" + _NAME + r"(?:\s*,\s*" + _NAME + r")*\s*\))"
+_LABEL = re.compile(r"^\s*" + _NAME + r"(?:\s*" + _SUB + r")*(?:\s+" + _NAME + r"(?:\s*" + _SUB
+                    + r")*)?" + _ARGS + r"?\s*$")  # fmt: skip
+_FUNCTION_LABEL = re.compile(r"^(.*?)" + _ARGS + r"\s*$")
+
+
+def equation_sides(text: str) -> tuple[str, str] | None:
+    """(left, right) of an equation with one top-level ``=`` (``None`` otherwise)."""
+    if "=" not in text or looks_like_inequality(text):
+        return None
+    parts = split_top_level(text, ("=",))
+    if len(parts) != 2 or not parts[0] or not parts[1]:
+        return None
+    return parts[0], parts[1]
+
+
+def is_label(side: str) -> bool:
+    r"""True when an equation's side only names a quantity, so the other side is the answer.
+
+    Names: ``x``, ``a_n``, ``I_{\max}``, ``f(x)``, ``h^{-1}(x)``, ``\Delta p``.
+    """
+    return bool(_LABEL.match(side))
+
+
+def same_quantity(left: str, right: str) -> bool:
+    """True when two equation sides name the same quantity.
+
+    They do when equal up to spacing, or when one is a function of its arguments
+    (``f(x)``) and the other that function's value (``y``, or another name applied to the
+    same arguments). Two different plain variables never do.
+    """
+    a, b = re.sub(r"\s+", "", left), re.sub(r"\s+", "", right)
+    if a == b:
+        return True
+    if not (is_label(a) and is_label(b)):
+        return False
+    fa, fb = _FUNCTION_LABEL.match(a), _FUNCTION_LABEL.match(b)
+    if fa and fb:
+        return a[len(fa.group(1)) :] == b[len(fb.group(1)) :]
+    return bool(fa and b == "y" or fb and a == "y")
+
+
+# ---------------------------------------------------------------------------------------
+# time of day
+
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?\s*(?:([ap])\.?\s*m\.?)?$", re.IGNORECASE)
+
+
+def time_of_day(text: str) -> tuple[int, bool] | None:
+    """(seconds after midnight, explicit) for ``20:34``, ``8:34:00``, ``08:34 P.M.``.
+
+    ``explicit`` says the text is unmistakably a time (it has seconds or a.m./p.m.);
+    a bare ``20:34`` may as well be a ratio. ``None`` when it is no time.
+    """
+    m = _TIME.match(unwrap_commands(text).replace("$", " ").strip())
+    if not m:
+        return None
+    hours, minutes, seconds, half = m.groups()
+    h, mi, sec = int(hours), int(minutes), int(seconds or 0)
+    if mi >= 60 or sec >= 60 or h > 24 or (half and not 1 <= h <= 12):
+        return None
+    if half:
+        h = h % 12 + (12 if half.lower() == "p" else 0)
+    return (h * 3600 + mi * 60 + sec) % 86400, bool(seconds or half)
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,13 +15,20 @@ from tracemill.pipelines.extract import (
 from tracemill.pipelines.verify.math_answer import check_math, compare_answers
 from tracemill.pipelines.verify.math_extract import find_math_answer, last_expression
 from tracemill.pipelines.verify.math_normalize import (
+    column_vector_to_tuple,
+    flatten_subscripts,
     inequality_to_interval,
+    is_label,
     normalize,
     percent_variants,
     question_allows_any_order,
     repeating_decimals,
+    same_quantity,
+    scientific_to_decimal,
     split_answer,
     strip_thousands,
+    time_of_day,
+    trig_degrees_to_radians,
     words_to_number,
 )
 
@@ -184,3 +191,100 @@ def test_shapes_of_answers():
 )
 def test_question_wording_frees_the_order(question, free):
     assert question_allows_any_order(question) is free
+
+
+# --- regressions found on the held-out set (tests/pipelines/math_heldout_cases.py)
+
+
+def test_scientific_notation_becomes_an_exact_decimal():
+    assert scientific_to_decimal(r"2.314814814815 \times 10^{-3}") == "0.002314814814815"
+    assert scientific_to_decimal(r"1.5 \cdot 10^6") == "1500000"
+    assert scientific_to_decimal("1.6e-19") == "0.00000000000000000016"
+    assert scientific_to_decimal(r"2^3 \times 10^2") == r"2^3 \times 10^2"  # not a mantissa
+    assert scientific_to_decimal(r"x \times 10^3") == r"x \times 10^3"
+    assert scientific_to_decimal(r"3 \times 10^{400}") == r"3 \times 10^{400}"  # not spelt out
+
+
+def test_degrees_inside_trig_functions_are_angles():
+    assert trig_degrees_to_radians(r"\sin(90^{\circ}-x)") == r"\sin((\frac{90\pi}{180})-x)"
+    assert trig_degrees_to_radians(r"30^\circ") == r"30^\circ"  # no trig function: untouched
+
+
+def test_time_of_day_and_labels_and_subscripts_and_vectors():
+    assert time_of_day(r"08:34 \text{P.M.}") == (74040, True)
+    assert time_of_day("20:34") == (74040, False)  # may be a ratio
+    assert time_of_day("7:75") is None
+    assert is_label(r"I_{\max }") and is_label(r"h^{-1}(x)") and is_label(r"\Delta p")
+    assert not is_label("2x") and not is_label("x^2+y^2")
+    assert same_quantity("f(x)", "y") and same_quantity(r"f^{-1}(x)", "g(x)")
+    assert not same_quantity("x", "y") and not same_quantity("f(x)", "g(t)")
+    assert flatten_subscripts(r"R_{\odot}^2 + I_{\max}") == "R_{odot}^2 + I_{max}"
+    assert flatten_subscripts(r"n_{\gamma}") == r"n_{\gamma}"
+    assert column_vector_to_tuple(r"\begin{pmatrix} 1 \\ 2 \end{pmatrix}") == "(1, 2)"
+    assert column_vector_to_tuple(r"\begin{pmatrix} 1 & 2 \end{pmatrix}").startswith(r"\begin")
+    assert split_answer("{x, x - 1}").kind == "set"
+    assert normalize(r"\text{all real numbers}").text == r"(-\infty, \infty)"
+    assert inequality_to_interval(r"|x - 2| > 3") == r"(-\infty, -1) \cup (5, \infty)"
+
+
+@pytest.mark.parametrize(
+    ("reference", "answer", "passed"),
+    [
+        # tiny magnitudes: math-verify alone rounds both to 0 at 6 places
+        ("0.00000001", "0.00000002", False),
+        (r"1.5 \times 10^{-8}", r"2 \times 10^{-8}", False),
+        (r"\frac{1}{4096}", "0.000244", False),
+        (r"\frac{1}{3}", "0.333333", True),
+        (r"\frac{1}{432}", r"2.314814814815 \times 10^{-3}", True),
+        (r"1.6 \times 10^{-19}", "1.6e-19", True),
+        # products of variables are not units; units after a constant are
+        ("6", "6 ab", False),
+        ("6ab", "6 ab", True),
+        ("12", "12 in", True),
+        (r"16\pi", r"16\pi \text{ cm}^2", True),
+        # i: assumptions that differ between spellings; the imaginary unit
+        ("1 - 2i", "1-2 i", True),
+        ("1+2i", "i(2-i)", True),
+        ("-1", r"e^{i\pi}", True),
+        ("1", "i", False),
+        # degrees in trigonometric expressions, and outside them
+        (r"\sin(90^{\circ}-x)", r"\cos(x)", True),
+        (r"\frac{1}{2}", r"\sin 30^\circ", True),
+        (r"\frac{\sqrt{3}}{2}", r"\sin 30^\circ", False),
+        ("30", r"\frac{\pi}{6}", False),
+        # equations that name the answer
+        (r"I_{\max }=\frac{q_{0}}{\sqrt{2 L C}}", r"\frac{q_0}{\sqrt{2CL}}", True),
+        ("f(x) = 2x + 3", "y = 2x + 3", True),
+        ("f(x) = 2x + 3", "y = 2x - 3", False),
+        ("x = 2", "y = 2", False),
+        # times, sets in plain braces, vectors, all reals, absolute values, choices
+        ("20:34", r"08:34 \text{P.M.}", True),
+        ("20:34", "08:34 a.m.", False),
+        ("{1, 2}", "{2, 1}", True),
+        ("{1, 2}", "{1, 3}", False),
+        (r"\begin{pmatrix} 1 \\ 2 \end{pmatrix}", "(1, 2)", True),
+        (r"\begin{pmatrix} 1 \\ 2 \end{pmatrix}", "(2, 1)", False),
+        (r"(-\infty, \infty)", r"\text{all real numbers}", True),
+        ("[-1, 1]", r"|x| \le 1", True),
+        ("[-1, 1]", r"|x| < 1", False),
+        ("C", "C: 100", True),
+        ("(B)", r"\text{Option B}", True),
+        ("(B)", "Option C", False),
+    ],
+)
+def test_heldout_regressions(reference, answer, passed):
+    assert compare_answers(reference, answer).passed is passed
+
+
+@pytest.mark.parametrize(
+    ("reference", "response", "passed"),
+    [
+        ("220", "Réponse: Janeth aura encore 220 $ à payer d'ici 12 mois.", True),
+        ("7", "答案：7", True),
+        ("7", "Antwort: 8", False),
+        ("13", "The answer is therefore not 12 as I first thought, but 13 after all.", True),
+        ("12", "The answer is therefore not 12 as I first thought, but 13 after all.", False),
+    ],
+)
+def test_answer_anchors_in_other_languages_and_the_stated_expression(reference, response, passed):
+    assert check_math(reference, response).passed is passed
