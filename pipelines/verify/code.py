@@ -55,7 +55,8 @@ from tracemill.pipelines.verify.sandbox import (
 
 log = logging.getLogger(__name__)
 
-CODE_VERSION = "1"
+CODE_VERSION = "2"
+"""2: exact integers, plain serialised return values (unserialisable → wrong), per-run memory cap."""
 MAX_TIME_LIMIT_S = 30.0
 MAX_MEMORY_MB = 4096
 SHOW = 200
