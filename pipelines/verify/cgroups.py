@@ -244,7 +244,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_cgroups(site: CgroupSite | None = None) -> list[str]:
+def remove_stale_cgroups(site: CgroupSite | None = None, *, dry_run: bool = False) -> list[str]:
     """Delete run cgroups left by verifying processes that died; their paths."""
     site = site if site is not None else find_site()
     if site is None:
@@ -259,6 +259,6 @@ def remove_stale_cgroups(site: CgroupSite | None = None) -> list[str]:
             match = _NAME.fullmatch(child.name)
             if not match or not child.is_dir() or _pid_alive(int(match.group(1))):
                 continue
-            if RunCgroup(site, [child]).remove(wait_s=2.0):
+            if dry_run or RunCgroup(site, [child]).remove(wait_s=2.0):
                 removed.append(str(child))
     return removed

@@ -56,7 +56,7 @@ from tracemill.pipelines.verify.sandbox import (
 log = logging.getLogger(__name__)
 
 CODE_VERSION = "2"
-"""2: exact integers, plain serialised return values (unserialisable → wrong), per-run memory cap."""
+"""2: exact integers, plain serialised return values (unserialisable: wrong), run memory cap."""
 MAX_TIME_LIMIT_S = 30.0
 MAX_MEMORY_MB = 4096
 SHOW = 200

@@ -308,8 +308,14 @@ def _forget_site(config: SandboxConfig) -> None:
         _sites[config.cgroup_parent] = None
 
 
-def remove_stale_staging(folder: str | os.PathLike[str] | None = None) -> list[str]:
-    """Delete sandbox staging folders whose process died (or older than an hour)."""
+def remove_stale_staging(
+    folder: str | os.PathLike[str] | None = None, *, dry_run: bool = False
+) -> list[str]:
+    """Delete sandbox staging folders whose process died (or older than an hour).
+
+    ``folder`` is where they are made (default: the system temp folder); ``dry_run``
+    only lists them.
+    """
     base = Path(folder) if folder is not None else Path(tempfile.gettempdir())
     removed: list[str] = []
     try:
@@ -326,7 +332,9 @@ def remove_stale_staging(folder: str | os.PathLike[str] | None = None) -> list[s
         except OSError:
             continue
         dead = owner.isdigit() and not _pid_alive(int(owner))
-        if dead or old:
+        if (dead or old) and dry_run:
+            removed.append(str(path))
+        elif dead or old:
             _unlock(path)
             shutil.rmtree(path, ignore_errors=True)
             if not path.exists():
