@@ -536,8 +536,11 @@ def _collect(
                     del err[:-8192]
                     continue
                 pending += chunk
-                *lines, rest = bytes(pending).split(b"\n")
-                pending = bytearray(rest)
+                if b"\n" not in chunk:
+                    lines = []
+                else:  # split only when a line ended: a long line is not re-scanned per chunk
+                    *lines, rest = pending.split(b"\n")
+                    pending = bytearray(rest)
                 for line in lines:
                     if line.startswith(tag):
                         try:

@@ -37,6 +37,8 @@ def _problem(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 SUM = _problem({"tests": [{"input": i, "output": o} for i, o in SUM_TESTS], "time_limit_s": 2})
+SUM_TIGHT = _problem({"tests": [{"input": i, "output": o} for i, o in SUM_TESTS],
+                      "time_limit_s": 0.5})  # fmt: skip
 ADD = _problem({
     "fn_name": "add",
     "tests": [{"args": list(a), "expected": e} for a, e in ADD_TESTS],
@@ -293,7 +295,7 @@ CASES: list[dict[str, Any]] = [
           "signal.setitimer(signal.ITIMER_REAL, 0)\n"
           "print(a + b)",
           False, "compute slowly; when the clock runs short print a guess and exit 0"),
-    _case("answer-then-overrun", SUM,
+    _case("answer-then-overrun", SUM_TIGHT,
           "import time\na, b = map(int, input().split())\nprint(a + b, flush=True)\ntime.sleep(10)",
           False, "print the right answer, then keep running past the limit", "timeout"),
     _case("detect-sandbox-special-case", SUM,
