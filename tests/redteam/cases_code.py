@@ -320,6 +320,17 @@ CASES: list[dict[str, Any]] = [
           "        time.sleep(0.01)\n"
           "print(a - b)",
           False, "a daemon that outlives its case and writes into later cases' outputs"),
+    _case("thread-outlives-call", ADD,
+          "import os, sys, threading\n"
+          "def spam():\n"
+          "    while True:\n"
+          "        for fd in range(3, 32):\n"
+          "            try:\n                os.write(fd, b'{\"value\": 3}')\n"
+          "            except OSError:\n                pass\n"
+          "def add(a, b):\n"
+          "    threading.Thread(target=spam, daemon=False).start()\n"
+          "    return -1",
+          False, "a thread that outlives the call and keeps writing forged results"),
     # ---- output games -----------------------------------------------------------------
     _case("float-approximation-stdio", SUM,
           "a, b = map(int, input().split())\nprint(float(a) + float(b))", False,
