@@ -62,7 +62,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from tracemill.pipelines.verify.cgroups import CgroupSite, RunCgroup, find_site
+from tracemill.pipelines.verify.cgroups import (
+    CgroupSite,
+    RunCgroup,
+    find_site,
+    remove_stale_cgroups,
+)
 
 log = logging.getLogger(__name__)
 
@@ -361,16 +366,17 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _clean_once(folder: str | None) -> None:
-    """Before a process's first run in `folder`, remove what dead processes left there."""
+def _clean_once(folder: str | None, site: CgroupSite | None) -> None:
+    """Before this process's first run, remove what dead processes left in `folder`/`site`."""
     key = folder or tempfile.gettempdir()
+    keys = [key, *([str(site.memory)] if site is not None else [])]
     with _sites_lock:
-        if key in _cleaned:
-            return
-        _cleaned.add(key)
-    removed = remove_stale_staging(key)
-    if removed:
+        todo = [k for k in keys if k not in _cleaned]
+        _cleaned.update(todo)
+    if key in todo and (removed := remove_stale_staging(key)):
         log.info("removed %d stale sandbox folder(s) in %s", len(removed), key)
+    if site is not None and str(site.memory) in todo and (groups := remove_stale_cgroups(site)):
+        log.info("removed %d stale sandbox cgroup(s) in %s", len(groups), site.memory)
 
 
 def run_program(
@@ -396,8 +402,8 @@ def run_program(
         raise ValueError("call mode needs fn_name")
     python = resolve_python(cfg)
     resolve_bwrap(cfg)  # a missing bwrap fails before anything is made
-    _clean_once(cfg.tmp_dir)
     site = memory_site(cfg)
+    _clean_once(cfg.tmp_dir, site)
     run_mb = cfg.run_memory_mb or int(memory_mb) + cfg.run_overhead_mb
     group = None
     oom = 0
