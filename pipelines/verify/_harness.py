@@ -18,8 +18,8 @@ What the program can and cannot reach:
   writable folders (``/work``, ``/tmp``, ``/dev/shm``) are emptied, so nothing a case
   leaves behind (processes, files, state) reaches the next one;
 - a watchdog here caps the memory of all of a case's processes together, with the files
-  they wrote (checked every 20 ms; where ``sandbox.py`` could make a cgroup, the kernel
-  enforces the same cap exactly as well).
+  they wrote (checked every 20 ms, or less often when a check gets costly; where
+  ``sandbox.py`` could make a cgroup, the kernel enforces the same cap exactly as well).
 
 ``--call`` mode is the child side of function-call tests: it calls the function and
 writes the return value to a pipe as plain JSON built with the built-in types' own
@@ -194,16 +194,19 @@ def _run(cmd: list[str], stdin_path: str, cwd: str, cfg: dict, result_pipe: bool
     if rfd >= 0:
         sel.register(rfd, selectors.EVENT_READ, "res")
     over = timed_out = out_of_memory = False
-    checked = start
+    checked, interval = start, tick
     while sel.get_map():
         now = time.monotonic()
         left = start + wall - now
         if left <= 0:
             timed_out = True
             break
-        if watch and now - checked >= tick:
-            checked = now
-            if _memory_used() > int(watch):
+        if watch and now - checked >= interval:
+            used = _memory_used()
+            checked = time.monotonic()
+            # many processes make a check dear: keep its cost under a tenth of the time
+            interval = max(tick, 10 * (checked - now))
+            if used > int(watch):
                 out_of_memory = True
                 break
         for key, _ in sel.select(timeout=min(left, tick)):

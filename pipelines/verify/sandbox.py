@@ -20,12 +20,13 @@ Isolation (every run):
 - **a memory cap per run** over all its processes together (``run_memory_mb``, default
   the problem's ``memory_mb`` plus ``run_overhead_mb`` for the harness), files in its
   tmpfs folders included. The harness's watchdog sums the proportional set size of
-  every process of the case and the tmpfs usage every 20 ms and ends the case above the
-  cap (``memory_limit``). With a writable cgroup as well (see :mod:`.cgroups`;
-  ``memory_cap`` ``"auto"`` or ``"cgroup"``) the kernel enforces the same cap exactly,
-  and a process count per run; without one (``"watchdog"``, or ``"auto"`` where no
-  cgroup is writable) a program can overshoot by what it allocates within one interval
-  (tens of MB), and each process is still held to ``memory_mb`` of address space;
+  every process of the case and the tmpfs usage every 20 ms (less often when many
+  processes make a check costly) and ends the case above the cap (``memory_limit``).
+  With a writable cgroup as well (see :mod:`.cgroups`; ``memory_cap`` ``"auto"`` or
+  ``"cgroup"``) the kernel enforces a hard cap a little above it, and a process count
+  per run; without one (``"watchdog"``, or ``"auto"`` where no cgroup is writable) a
+  program can overshoot by what it allocates within one interval (tens of MB; more on
+  a loaded machine), and each process is still held to ``memory_mb`` of address space;
 - when the caller runs as root, bubblewrap itself is started as an unprivileged uid
   (root is exempt from the process-count limit).
 

@@ -63,8 +63,9 @@ def test_forked_memory_is_capped_per_run(mode):
     run = run_program(FORKED_MEMORY, [""], time_limit_s=3, memory_mb=256, config=cfg)
     (case,) = run.cases
     held = case.stdout.count("allocated")
-    # the watchdog checks every 20 ms: allow two more children allocating meanwhile
-    assert held * CHILD_MB <= 256 + 96 + 2 * CHILD_MB, (held, case)
+    # the watchdog checks every 20 ms or so: allow a few children allocating meanwhile
+    # (without a cap, about 60 of them would hold their memory)
+    assert held * CHILD_MB <= 256 + 96 + 4 * CHILD_MB, (held, case)
     assert case.status in ("memory_limit", "ok"), case
     if mode == "watchdog" or HAS_CGROUP:
         assert case.status == "memory_limit", case
