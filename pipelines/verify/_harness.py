@@ -46,12 +46,17 @@ MAX_DEPTH = 100
 """Deepest nesting of a return value that is serialised."""
 
 
+_LIBC: list = []
+"""The C library, loaded once before any fork (children must not load libraries)."""
+
+
 def _no_dump() -> None:
     """Make this process non-dumpable: its /proc files become unreadable to the program."""
     try:
         import ctypes
 
-        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+        _LIBC.append(ctypes.CDLL(None))
+        _LIBC[0].prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
     except Exception:  # noqa: BLE001 - best effort; the nonce still guards the report
         pass
 
@@ -69,7 +74,12 @@ def _limits(cfg: dict) -> None:
     ]
     for what, value in pairs:
         resource.setrlimit(what, (value, value))
-    try:  # under a cgroup memory cap the kernel's OOM killer picks the program, never us
+    # under a cgroup memory cap the kernel's OOM killer must pick the program, never us.
+    # A child of a non-dumpable process may not write its own /proc files until exec
+    # resets the flag: set it back first (exec would anyway)
+    try:
+        if _LIBC:
+            _LIBC[0].prctl(4, 1, 0, 0, 0)
         with open("/proc/self/oom_score_adj", "w") as f:
             f.write("1000")
     except OSError:

@@ -308,3 +308,10 @@ def test_run_cgroups_are_removed_after_each_run():
     assert [c.stdout for c in run.cases] == ["1\n", "1\n"]
     for parent in {site.memory, site.pids} - {None}:
         assert not [p for p in parent.iterdir() if p.name.startswith(mine)]
+
+
+@needs_bwrap
+def test_the_oom_killer_picks_the_program_not_the_harness():
+    src = "import os\nos.fork() or print(open('/proc/self/oom_score_adj').read().strip())\n"
+    run = run_program(src, [""])
+    assert [c.stdout for c in run.cases] == ["1000\n"], run  # the harness keeps 0
