@@ -3,8 +3,10 @@
     python benchmarks/redteam.py [--kind code --kind math ...] [--failures] [--json FILE]
                                  [--strict]
 
-Runs every case of ``tests/redteam/cases_*.py`` (math, code, rules, judge, ...: whatever
-files exist) through ``verify_one`` and the length-reward cases of
+Runs every case of ``tests/redteam/cases_*.py`` (math, code, rules, ...: whatever files
+exist) through ``verify_one``, the judge cases of ``tests/redteam/judge_cases.py``
+through the ``judge`` verifier asking the scripted gullible judge of
+``tests/redteam/judge_model.py``, and the length-reward cases of
 ``tests/redteam/length_cases.py`` through LASER / LASER-D, then prints per verifier:
 attacks tried and resisted (the verdict the case is labelled with; the labelled reason
 too where one is given), and honest controls tried and accepted. ``--failures`` lists
@@ -24,7 +26,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-REDTEAM = Path(__file__).resolve().parent.parent / "tests" / "redteam"
+ROOT = Path(__file__).resolve().parent.parent
+REDTEAM = ROOT / "tests" / "redteam"
 
 
 def _load(path: Path) -> ModuleType:
@@ -39,23 +42,41 @@ def _is_control(case: dict[str, Any]) -> bool:
     return bool(case["passed"])
 
 
+def _case_sets(kinds: set[str] | None) -> list[tuple[str, list[dict[str, Any]], Any]]:
+    """(kind, cases, judge factory or None) of every case file (of ``kinds``, when given)."""
+    sets: list[tuple[str, list[dict[str, Any]], Any]] = []
+    for path in sorted(REDTEAM.glob("cases_*.py")):
+        kind = path.stem.removeprefix("cases_")
+        if not kinds or kind in kinds:
+            sets.append((kind, _load(path).CASES, None))
+    if (REDTEAM / "judge_cases.py").exists() and (not kinds or "judge" in kinds):
+        if str(ROOT) not in sys.path:
+            sys.path.insert(0, str(ROOT))  # the judge files import tests.redteam.*
+        gullible = importlib.import_module("tests.redteam.judge_model").GullibleJudge
+        cases = importlib.import_module("tests.redteam.judge_cases").CASES
+        sets.append(("judge", cases, lambda case: gullible(keep=case.get("keep", "start"))))
+    return sets
+
+
 def verifier_rows(kinds: set[str] | None) -> list[dict[str, Any]]:
-    """One result per case of every ``cases_*.py`` (of ``kinds``, when given)."""
-    from tracemill.pipelines.verify import verifier_pool, verify_one
+    """One result per verifier case (of ``kinds``, when given)."""
+    from tracemill.pipelines.verify import configure_judge, verifier_pool, verify_one
 
     rows: list[dict[str, Any]] = []
     with verifier_pool(1):
-        for path in sorted(REDTEAM.glob("cases_*.py")):
-            kind = path.stem.removeprefix("cases_")
-            if kinds and kind not in kinds:
-                continue
-            for case in _load(path).CASES:
+        for kind, cases, judge in _case_sets(kinds):
+            for case in cases:
                 start = time.monotonic()
                 try:
+                    if judge is not None:
+                        configure_judge(judge(case))
                     _, verdict = verify_one(case["verifier"], case["problem"], case["response"])
                     got, reason = verdict.passed, verdict.reason
                 except Exception as e:  # noqa: BLE001 - a crash is a finding, not a stop
                     got, reason = None, f"raised {type(e).__name__}: {e}"[:200]
+                finally:
+                    if judge is not None:
+                        configure_judge(None)
                 want_reason = case.get("reason")
                 ok = got is case["passed"] and (want_reason is None or reason == want_reason)
                 rows.append({
@@ -108,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the red-team suite and print the report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--kind", action="append", help="only these case files (code, math, …, length)"
+        "--kind", action="append", help="only these kinds (code, math, rules, judge, length)"
     )
     parser.add_argument("--failures", action="store_true", help="list every case that failed")
     parser.add_argument("--json", type=Path, help="write per-case results to this file")
