@@ -274,6 +274,9 @@ class CatalogStore:
         self.con = self._connect(lock_timeout_s)
         if not read_only:
             self._ensure_tables()
+            from tracemill.stores.gc import remove_orphans_on_open
+
+            remove_orphans_on_open(self)  # what crashed writes left (see stores/gc.py)
 
     # -- connection -------------------------------------------------------------
 

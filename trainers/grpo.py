@@ -54,6 +54,9 @@ class GrpoConfig(TrainConfig):
     length_reward: str = opt("none", "Length shaping: none, laser or laser_d.")
     target_length: int = opt(4096, "LASER target / LASER-D initial and largest target (tokens).")
     length_bonus: float = opt(0.5, "Bonus for a correct answer within its target length.")
+    partial_credit: bool = opt(
+        False, "Reward the verifier's score (e.g. share of tests passed), not pass/fail."
+    )
     ecr: float = opt(1.0, "LASER-D: expected correct responses a target must keep.")
     laser_window: int = opt(512, "LASER-D: recent rollouts per level used to re-estimate.")
     laser_update_every: int = opt(1, "LASER-D: re-estimate targets every N reward calls.")
@@ -72,11 +75,17 @@ class GrpoConfig(TrainConfig):
 
 
 def make_reward(config: GrpoConfig) -> Any:
-    """The reward function a config asks for."""
-    from tracemill.trainers.rewards import LaserDReward, LaserReward, verifier_reward
+    """The reward function a config asks for (truncation = ``max_completion_length``)."""
+    from tracemill.trainers.rewards import (
+        LaserDReward,
+        LaserReward,
+        partial_verifier_reward,
+        verifier_reward,
+    )
 
+    shared = {"max_length": config.max_completion_length, "partial_credit": config.partial_credit}
     if config.length_reward == "laser":
-        return LaserReward(config.target_length, config.length_bonus)
+        return LaserReward(config.target_length, config.length_bonus, **shared)
     if config.length_reward == "laser_d":
         return LaserDReward(
             config.target_length,
@@ -86,8 +95,9 @@ def make_reward(config: GrpoConfig) -> Any:
             window=config.laser_window,
             update_every=config.laser_update_every,
             min_rollouts=config.laser_min_rollouts,
+            **shared,
         )
-    return verifier_reward
+    return partial_verifier_reward if config.partial_credit else verifier_reward
 
 
 def main(config: GrpoConfig) -> TrainResult:

@@ -16,9 +16,17 @@ The program is the last ```` ```python ```` fenced block of the response's final
 
 ``compare`` keys: ``mode`` (``tokens`` (default): whitespace-insensitive token match;
 ``lines``: line by line, trailing spaces and blank lines at the end ignored; ``exact``),
-``rel_tol``/``abs_tol`` (default 1e-6; applied to tokens that are both numbers and
-not both integers), ``case_sensitive`` (default true). Function results are compared
-structurally (tuples as lists, sets as sorted lists) with the same float tolerance.
+``rel_tol``/``abs_tol`` (default 1e-6), ``case_sensitive`` (default true). Numbers
+(ASCII digits only) are compared by value: where the expected token is an integer the
+output must be exactly that integer (``3`` or ``3.0``, never ``2.9999999`` nor
+``1e18`` for ``1000000000000000007``); where it is a decimal, within the tolerance.
+Function results are compared structurally (tuples as lists, sets as sorted lists) by
+the same rules; they arrive as plain JSON written by the sandbox's harness, so objects
+that override ``__eq__`` never take part in the comparison, and a value with no plain
+form (a custom object, a generator) is ``wrong``.
+
+Nothing inside the sandbox holds the expected outputs: they are compared here, in
+the verifying process, with what the program printed or returned.
 
 Score = fraction of tests passed; passed only when all pass; the reason is that of
 the first failing test, named (truncated) in the detail. After a case times out the
@@ -33,6 +41,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from tracemill.pipelines.extract import final_part
@@ -46,13 +55,15 @@ from tracemill.pipelines.verify.sandbox import (
 
 log = logging.getLogger(__name__)
 
-CODE_VERSION = "1"
+CODE_VERSION = "2"
+"""2: exact integers, plain serialised return values (unserialisable: wrong), run memory cap."""
 MAX_TIME_LIMIT_S = 30.0
 MAX_MEMORY_MB = 4096
 SHOW = 200
 """Characters of input/expected/actual kept in a verdict's detail."""
 _FENCE = re.compile(r"```([^\n`]*)\n(.*?)```", re.DOTALL)
-_INT = re.compile(r"[+-]?\d+")
+_INT = re.compile(r"[+-]?\d+", re.ASCII)
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _PY_TAGS = {"python", "py", "python3", "py3"}
 
 _config = SandboxConfig()
@@ -105,19 +116,19 @@ class Compare:
         )
 
     def token_equal(self, expected: str, got: str) -> bool:
-        """Two tokens match: equal text, or numbers within tolerance (ints exactly)."""
+        """Two tokens match: equal text, or equal numbers (see the module docstring)."""
         if not self.case_sensitive:
             expected, got = expected.lower(), got.lower()
         if expected == got:
             return True
-        if _INT.fullmatch(expected) and _INT.fullmatch(got):
-            return int(expected) == int(got)
-        try:
-            a, b = float(expected), float(got)
-        except ValueError:
+        if not (_NUMBER.fullmatch(expected) and _NUMBER.fullmatch(got)):
             return False
-        if math.isnan(a) or math.isnan(b):
-            return math.isnan(a) and math.isnan(b)
+        if _INT.fullmatch(expected):
+            # exact, at any size: an approximation of an integer answer is wrong
+            return Decimal(expected) == Decimal(got)
+        a, b = float(expected), float(got)
+        if math.isinf(a) or math.isinf(b):
+            return a == b
         return math.isclose(a, b, rel_tol=self.rel_tol, abs_tol=self.abs_tol)
 
     def text_equal(self, expected: str, got: str) -> bool:
@@ -134,11 +145,15 @@ class Compare:
         return len(exp_t) == len(got_t) and all(map(self.token_equal, exp_t, got_t))
 
     def value_equal(self, expected: Any, got: Any) -> bool:
-        """Structural equality of JSON values with float tolerance."""
+        """Structural equality of JSON values (integers exact, decimals within tolerance)."""
         if isinstance(expected, bool) or isinstance(got, bool):
             return type(expected) is type(got) and expected == got
         if isinstance(expected, (int, float)) and isinstance(got, (int, float)):
-            if isinstance(expected, int) and isinstance(got, int):
+            if isinstance(expected, int):
+                return expected == got  # an int equals only the same whole number
+            if math.isnan(expected) or math.isnan(got):
+                return math.isnan(expected) and math.isnan(got)
+            if math.isinf(expected) or math.isinf(got):
                 return expected == got
             return math.isclose(expected, got, rel_tol=self.rel_tol, abs_tol=self.abs_tol)
         if isinstance(expected, (list, tuple)) and isinstance(got, (list, tuple)):
@@ -149,7 +164,7 @@ class Compare:
             )
         if isinstance(expected, str) and isinstance(got, str) and not self.case_sensitive:
             return expected.lower() == got.lower()
-        return expected == got
+        return type(expected) is type(got) and expected == got
 
 
 @dataclass(frozen=True)
@@ -209,20 +224,26 @@ def _case_reason(tests: CodeTests, case: CaseResult) -> tuple[str, Any]:
     if case.status != "ok":
         return case.status, case.stdout
     if tests.mode == "call":
+        if case.result is None:
+            error = case.result_error or "no result"
+            return ("wrong" if error.startswith("unserialisable") else "runtime_error"), error
         try:
-            got = json.loads(case.result or "")
-        except ValueError:
-            return "runtime_error", case.result
-        options = tests.alternatives[case.index] if tests.alternatives else None
-        accepted = options if options is not None else [tests.expected[case.index]]
-        ok = any(tests.compare.value_equal(e, got) for e in accepted)
+            got = json.loads(case.result)
+            options = tests.alternatives[case.index] if tests.alternatives else None
+            accepted = options if options is not None else [tests.expected[case.index]]
+            ok = any(tests.compare.value_equal(e, got) for e in accepted)
+        except (ValueError, RecursionError):
+            return "runtime_error", "malformed result"
         return ("ok" if ok else "wrong"), got
     ok = tests.compare.text_equal(tests.expected[case.index], case.stdout)
     return ("ok" if ok else "wrong"), case.stdout
 
 
 def _show(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=repr)
+    try:
+        text = value if isinstance(value, str) else json.dumps(value, default=repr)
+    except (ValueError, RecursionError):
+        text = "<unprintable>"
     return text if len(text) <= SHOW else text[:SHOW] + "…"
 
 

@@ -216,7 +216,8 @@ HOSTILE = [
     _h(
         "write_outside_work_dir",
         _probe_paths(  # CANARY: a host file, replaced by its path at run time
-            ["CANARY", "/usr/x", "/etc/x", "/x", "/box/x", "/box/solution.py", "/proc/x"],
+            ["CANARY", "/usr/x", "/etc/x", "/x", "/box/x", "/box/solution.py", "/proc/x",
+             "/dev/x", "/dev/null/x"],
             "open(p, 'w').write('pwned'); print('WROTE', p)",
         )
         + "open('ok.txt', 'w').write('fine'); print('work ok')\n",

@@ -87,3 +87,44 @@ def test_laser_d_estimate_rule():
     small = LaserDReward(64, group_size=2, min_rollouts=10)
     small(["42"], completion_ids=[[0]], **_columns(1, 3))
     assert small.target_for(3) == 64
+
+
+@register_verifier("tm_test_partial", "1")
+def _partial(problem, response):
+    """Half credit for mentioning the answer once, a pass for saying it twice."""
+    hits = response.count(problem["answer"])
+    return Verdict(hits >= 2, min(hits, 2) / 2, "ok" if hits >= 2 else "partial")
+
+
+def test_correctness_is_all_or_nothing_unless_partial_credit():
+    from tracemill.trainers.rewards import partial_verifier_reward
+
+    cols = _columns(2, verifier="tm_test_partial")
+    assert verifier_reward(["42", "42 42"], **cols) == [0.0, 1.0]
+    assert partial_verifier_reward(["42", "42 42"], **cols) == [0.5, 1.0]
+    one = _columns(1, verifier="tm_test_partial")
+    assert LaserReward(10)(["42"], **one) == [0.0]
+    assert LaserReward(10, partial_credit=True)(["42"], **one) == [0.5]  # still no bonus
+
+
+def test_text_length_and_truncation():
+    from tracemill.trainers.rewards import is_truncated, text_length
+
+    assert text_length("a b c") == 3
+    assert text_length("x" * 400) == 100  # glued text counts by bytes
+    assert text_length("\u200b".join(["w"] * 100)) == 100  # zero-width joiners
+    assert is_truncated("<think>still thinking", 5, None)
+    assert not is_truncated("<think>done</think> 42", 5, None)
+    assert is_truncated("done</think> 42 <think>again", 5, None)
+    assert is_truncated("42", 64, 64) and not is_truncated("42", 63, 64)
+
+
+def test_grpo_reward_knows_the_completion_limit():
+    from tracemill.trainers.grpo import GrpoConfig, make_reward
+
+    cfg = GrpoConfig(dataset="d", model="m", length_reward="laser_d", max_completion_length=64)
+    reward = make_reward(cfg)
+    assert reward.max_length == 64 and not reward.partial_credit
+    ids = [[0] * 64, [0] * 10]
+    assert reward(["42", "42"], completion_ids=ids, **_columns(2)) == [1.0, 1.5]
+    assert make_reward(GrpoConfig(dataset="d", model="m")) is verifier_reward
