@@ -299,7 +299,10 @@ class _Vectors:
 
     def encoder(self) -> Any:
         if self._encoder is None:
+            self.progress("load encoder", 0, 1)
             self._encoder = build_encoder(self.choice, self.cfg, self.store.config.root)
+            self._encoder.encode(["warm up"])  # loads the model (distills it the first time)
+            self.progress("load encoder", 1, 1)
         return self._encoder
 
     def model_name(self) -> str:
@@ -342,7 +345,8 @@ class _Vectors:
             progress=self.progress,
         )
         if not self.dry_run:
-            cache.write(result.new)
+            for part in result.new_parts():
+                cache.write(part)
         self.encoded += result.encoded
         self.reused += result.reused
         return result
@@ -754,6 +758,7 @@ class CurateProgress:
         "exact": "exact dedup",
         "minhash": "shingling + MinHash",
         "lsh": "LSH bands",
+        "load encoder": "loading the encoder",
         "encode": "encoding",
         "neighbours": "neighbour search",
         "decontam": "decontamination",

@@ -268,21 +268,24 @@ def distill_static_model(
 def static_model_path(catalog_root: Path | None) -> Path:
     """The static model's folder beside the catalog, distilled on first use.
 
-    Looks beside the catalog (``<root>/models/``, or under ``$TRACEMILL_EMBEDDINGS`` for a
-    catalog without a local directory), then in ``$TRACEMILL_MODELS``; distills into the
-    first place when neither has it.
+    Looks beside the catalog (``<root>/models/``, or under ``$TRACEMILL_EMBEDDINGS`` when
+    set), then in ``$TRACEMILL_MODELS`` (``~/.cache/tracemill/models``); distills into the
+    first of these places when none has it (with no catalog root and no
+    ``$TRACEMILL_EMBEDDINGS``: into the models folder).
     """
     folder = _static_folder()
-    if catalog_root is not None and not os.environ.get(EMBEDDINGS_ENV):
-        local = Path(catalog_root) / "models" / folder
-    else:
-        local = embeddings_root(catalog_root) / "models" / folder
-    for place in (local, _shared_models_dir() / folder):
+    places: list[Path] = []
+    if os.environ.get(EMBEDDINGS_ENV):
+        places.append(embeddings_root(catalog_root) / "models" / folder)
+    elif catalog_root is not None:
+        places.append(Path(catalog_root) / "models" / folder)
+    places.append(_shared_models_dir() / folder)
+    for place in places:
         if _is_static_model(place):
             return place
     log.warning(
         "distilling the static encoder from the packaged all-MiniLM-L6-v2 into %s "
-        "(once per catalog, about a minute on two cores)",
-        local,
+        "(once, about a minute on two idle cores)",
+        places[0],
     )
-    return distill_static_model(local)
+    return distill_static_model(places[0])

@@ -6,7 +6,9 @@ Near and semantic dedup do not compare raw questions but their **matching texts*
 1. **Folding**: Unicode NFKC, lower case, LaTeX spacing and sizing commands dropped (the
    exact-dedup rules of :mod:`~tracemill.pipelines.curate.normalize`), math delimiters
    (``$``, ``\(``, ``\[``), Markdown emphasis and heading marks (``*``, ``#``, backticks)
-   and ``\text{…}`` wrappers removed, runs of white space collapsed.
+   and ``\text{…}`` wrappers removed, runs of white space collapsed. A capitalized
+   instruction word right after a lower-case word ("… metres Show your work") starts a
+   new segment, as if a full stop stood before it.
 2. **Boilerplate**: instruction segments at either end are stripped, repeatedly (at most
    :attr:`MatchConfig.max_segments` per end). A segment is a leading or trailing sentence
    (ending in ``.``, ``!``, ``?`` or ``:`` before white space, or a line). It is stripped
@@ -34,9 +36,10 @@ directly before it, leading zeros dropped). Three keys per text:
 
 * ``multiset`` — the sorted numbers (equal to ``number_signature``);
 * ``ordered`` — the numbers in order of appearance;
-* ``roles`` — every clause's numbers in order, each with the word right after it
-  (its unit or noun: ``12 km``, ``3 apples``), the clauses sorted. Moving whole
-  clauses keeps it; moving a number to another place changes it.
+* ``roles`` — every clause's numbers in order, each clause keyed by its words (a
+  clause ends at ``;``, ``!``, ``?``, a line break or a full stop), the clauses sorted.
+  Moving whole clauses keeps it; moving a number to another place (another clause, or
+  another position in its clause) changes it.
 
 Two problems may merge only when their multisets are equal **and** their ordered
 sequences or their roles are equal. So "3 h at 12 km/h" and "12 h at 3 km/h" never merge
@@ -47,6 +50,7 @@ gives such pairs a looser threshold (:class:`~tracemill.pipelines.curate.semanti
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -82,16 +86,21 @@ _LABEL = re.compile(
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 _HEAD = re.compile(r"\s*([^\n]*?(?:[.!?:]+(?=\s)|\n|$))")
 _TAIL_BOUNDARY = re.compile(r"(?:[.!?:](?=\s)|\n)")
+_STARTERS = (
+    "Show|Please|Put|Give|Provide|Write|Explain|Justify|Think|Answer|Solve|Return|Express"
+    "|Enter|Round|Remember|Note|Respond|Output|Format|Present|State|Select|Choose|Read"
+    "|Consider|Here|You|Make|Box|Let's|Reason"
+)
 _FOLD_RULES: tuple[tuple[str, str, str], ...] = (
     # (pattern, replacement, trigger)
     (r"\\(?:text|textbf|textit|mathrm|mathbf|emph|operatorname)\s*\{([^{}]*)\}", r"\1", r"\\"),
     (r"\$|\\\(|\\\)|\\\[|\\\]|`+|\*+|(?m:^\s*#+)|(?:^|\s)_{2,}|_{2,}(?:\s|$)", " ", r"[$\\`*#_]"),
     (r"[ \t\x0b\x0c\r\xa0]+", " ", r"[ \t\x0b\x0c\r\xa0]"),
     (r" ?\n[\n ]*", "\n", r"\n"),
+    # an instruction glued to a sentence without punctuation ("… metres Show your work")
+    (r"([\p{Ll}\d)\]}]) (" + _STARTERS + r")\b", "\\1\n\\2", r" (?:" + _STARTERS + r")\b"),
 )
-_NUMBER_ROLE = re.compile(
-    r"(?=[-+*/^=<>\s\d])([-+*/^=<>])?\s*(\d+(?:\.\d+)?)(?:[ \t]*([^\W\d_]+))?"
-)
+_NUMBER_ROLE = re.compile(r"(?=[-+*/^=<>\s\d])([-+*/^=<>])?\s*(\d+(?:\.\d+)?)")
 _CLAUSE = re.compile(r"[;!?\n]|\.(?!\d)")
 
 
@@ -260,8 +269,10 @@ def matching_texts(
     return out
 
 
-def _clause_key(matches: list[tuple[str, str, str]]) -> str:
-    return "|".join(f"{op}{_number(num)}~{word}" for op, num, word in matches)
+def _clause_key(clause: str, numbers: list[str]) -> str:
+    words = " ".join(w for w in _WORD.findall(clause) if not w.isdigit())
+    digest = hashlib.blake2b(words.encode("utf-8"), digest_size=6).hexdigest()
+    return f"{digest}:{'|'.join(numbers)}"
 
 
 def _number(num: str) -> str:
@@ -275,8 +286,9 @@ def number_profile(text: str) -> tuple[str, str, str]:
     for clause in _CLAUSE.split(text):
         found = _NUMBER_ROLE.findall(clause)
         if found:
-            ordered.extend(op + _number(num) for op, num, _ in found)
-            clauses.append(_clause_key(found))
+            numbers = [op + _number(num) for op, num in found]
+            ordered.extend(numbers)
+            clauses.append(_clause_key(clause, numbers))
     return ",".join(sorted(ordered)), ",".join(ordered), ";".join(sorted(clauses))
 
 

@@ -425,6 +425,7 @@ def minhash_matrix(
     a, b = _permutations(cfg.num_perm, cfg.seed)
     n = len(arr)
     out = np.empty((n, cfg.num_perm), dtype=np.uint32)
+    progress("minhash", 0, n)
     for start in range(0, n, block_rows):
         part = arr.slice(start, block_rows)
         shingles = _shingle_block(_shingle_texts(part, cfg), cfg.unit, cfg.ngram)
@@ -542,6 +543,7 @@ def lsh_pairs(
     bands, rows = lsh_bands(cfg.threshold, cfg.num_perm)
     label = np.arange(n)
     found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    progress("lsh", 0, bands)
     for band in range(bands):
         lo, hi = band * rows, (band + 1) * rows
         keys = _band_keys(sig[live, lo:hi])

@@ -297,3 +297,87 @@ def test_cli_explain_and_rethreshold(catalog_dir: Path) -> None:
     assert bad.exit_code == 2
     # nothing written, nothing encoded
     assert dedup_rows(catalog_dir) == rows and cache.count() == cached and enc.texts == encoded
+
+
+def test_benchmark_files_are_checked_before_any_work(catalog_dir: Path, tmp_path: Path) -> None:
+    seed(catalog_dir)
+    config = tmp_path / "benchmarks.yaml"
+    config.write_text("aime: {path: missing.jsonl}\n")
+    enc = FakeEncoder()
+    cfg = CurateStage(methods=["exact", "semantic"], encoder="fake", benchmarks=str(config))
+    with pytest.raises(FileNotFoundError, match="missing.jsonl"):
+        curate(cfg, catalog=str(catalog_dir), encoder=enc)
+    assert enc.calls == 0 and dedup_rows(catalog_dir) == []  # nothing encoded or written
+    (tmp_path / "empty.jsonl").write_text(json.dumps({"question": " "}) + "\n")
+    config.write_text("aime: {path: empty.jsonl}\n")
+    with pytest.raises(ValueError, match="no questions"):
+        curate(cfg, catalog=str(catalog_dir), encoder=enc)
+    result = CliRunner().invoke(app, ["curate", "-m", "exact", "--benchmarks", str(config)])
+    assert result.exit_code == 2 and "no questions" in result.output
+
+
+def test_decontam_report_covers_every_problem_on_every_run(
+    catalog_dir: Path, tmp_path: Path
+) -> None:
+    seed(catalog_dir)
+    (tmp_path / "aime.jsonl").write_text(json.dumps({"problem": QUESTIONS[6]}) + "\n")
+    config = tmp_path / "benchmarks.yaml"
+    config.write_text("aime: {path: aime.jsonl, field: problem}\n")
+    cfg = CurateStage(methods=["exact"], benchmarks=str(config))
+    first = curate(cfg, catalog=str(catalog_dir))
+    assert first.benchmarks[0]["problems"] == 1
+    # a new, clean problem: only it is checked, but the report still covers all 8
+    seed(catalog_dir, ["Count the lattice points inside a circle of radius 10"])
+    again = curate(cfg, catalog=str(catalog_dir))
+    assert again.methods["decontam"]["checked"] == 1
+    assert again.methods["decontam"]["earlier"] == 7
+    assert again.benchmarks[0]["problems"] == 1 and again.benchmarks[0]["matches"] == 1
+    assert again.benchmarks[0]["examples"][0]["problem_id"] == pid(6)
+    third = curate(cfg, catalog=str(catalog_dir))  # nothing new at all
+    assert third.methods["decontam"]["status"] == "skipped"
+    assert third.benchmarks[0]["problems"] == 1
+
+
+def test_explain_names_the_deciding_keep_criterion(catalog_dir: Path) -> None:
+    seed(catalog_dir, QUESTIONS[:2], answers={1: "768"})
+    curate(CurateStage(methods=["exact"]), catalog=str(catalog_dir))
+    runner = CliRunner()
+    dropped = runner.invoke(app, ["dedup", "explain", pid(0)])
+    assert dropped.exit_code == 0, dropped.output
+    text = " ".join(dropped.output.split())
+    assert "deciding keep criterion: answer" in text
+    assert "the representative has a reference answer, this one no answer" in text
+    kept = runner.invoke(app, ["dedup", "explain", pid(1)])
+    assert "kept as the representative of a cluster of 2" in " ".join(kept.output.split())
+
+
+def test_rethreshold_lists_the_pairs_that_would_change(catalog_dir: Path, tmp_path: Path) -> None:
+    seed(catalog_dir)
+    enc = FakeEncoder()
+    cfg = CurateStage(methods=["exact", "semantic"], encoder="fake", semantic_threshold=0.99)
+    curate(cfg, catalog=str(catalog_dir), encoder=enc)
+    before = dedup_rows(catalog_dir)
+    out = tmp_path / "changes.jsonl"
+    result = CliRunner().invoke(
+        app,
+        ["dedup", "rethreshold", "--threshold", "0.5", "--encoder", "fake", "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    changes = [json.loads(line) for line in out.read_text().splitlines()]
+    assert changes and all(c["change"] == "drop" for c in changes)
+    # each change names the pair: the problem and the representative it would be dropped for
+    assert {c["problem_id"] for c in changes} | {c["representative"] for c in changes} <= {
+        pid(i) for i in range(7)
+    }
+    assert "changed pairs" in result.output and "newly dropped" in result.output
+    assert dedup_rows(catalog_dir) == before  # a preview writes nothing
+
+
+@pytest.mark.slow  # distills a tiny static model once per test process (seconds)
+def test_cli_curate_with_no_flags_runs_all_three(catalog_dir: Path, static_models: Path) -> None:
+    seed(catalog_dir)
+    result = CliRunner().invoke(app, ["curate"])
+    assert result.exit_code == 0, result.output
+    methods = {r["method"] for r in dedup_rows(catalog_dir)}
+    assert methods == {"exact", "near", "semantic"}
+    assert "static" in result.output

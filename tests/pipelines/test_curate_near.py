@@ -12,6 +12,7 @@ from tracemill.pipelines.curate import (
     connected_clusters,
     lsh_edges,
     minhash_step,
+    near_clusters,
     shingle_step,
 )
 from tracemill.pipelines.curate.clusters import edges_table
@@ -224,3 +225,43 @@ def test_vectorized_text_helpers_match_the_scalar_ones() -> None:
     assert number_signatures(pa.array([None, "a 1"])) == ["", "1"]
     assert word_texts(arr).to_pylist() == [" ".join(w) for w in word_tokens(texts[1:])]
     assert word_texts([None, "A-b"]).to_pylist() == ["", "a b"]
+
+
+def test_lsh_is_linear_on_template_heavy_data(monkeypatch) -> None:
+    """Thousands of template siblings share buckets: pairs stay linear in the rows."""
+    from tracemill.pipelines.curate import near
+
+    confirmed = []
+    original = near._Confirm.__call__
+
+    def counting(self, i, j, lo, hi):
+        confirmed.append(len(i))
+        return original(self, i, j, lo, hi)
+
+    monkeypatch.setattr(near._Confirm, "__call__", counting)
+    n = 3000
+    texts = [
+        "A rectangular field is exactly {} metres long and the farmer walks around it twice "
+        "every single morning before breakfast with the dog".format(i)
+        for i in range(n)
+    ]
+    table = pa.table({"problem_id": [f"t{i:05d}" for i in range(n)], "question": texts})
+    loose = NearConfig(threshold=0.5, number_guard=False)
+    bands, _ = lsh_bands(loose.threshold, loose.num_perm)
+    found = near.near_clusters(table, loose)
+    # all pairs would be n * (n - 1) / 2 = 4.5 million per band
+    assert sum(confirmed) <= bands * loose.rounds * n
+    assert found.clusters.num_rows > 0.99 * n  # nearly every sibling joins one cluster
+    # with the guard the numbers split the buckets: nothing to confirm, nothing merged
+    confirmed.clear()
+    guarded = near.near_clusters(table, NearConfig(threshold=0.5))
+    assert sum(confirmed) == 0 and guarded.clusters.num_rows == 0
+
+
+def test_near_clusters_compare_matching_texts() -> None:
+    q = BASE.format(p=64)
+    texts = [q, "Question: " + q + " Show your work.", BASE.format(p=80)]
+    table = pa.table({"problem_id": ["a", "b", "c"], "question": texts})
+    found = near_clusters(table, NearConfig())
+    assert set(found.clusters.column("problem_id").to_pylist()) == {"a", "b"}
+    assert found.similarity(["b"], ["a"]).tolist() == [1.0]
