@@ -649,14 +649,17 @@ def _decontaminate(
 
 def _with_matching(problems: pa.Table, cfg: CurateStage, progress: Progress) -> pa.Table:
     """``problems`` with the ``matching`` column (matching texts) near and semantic read."""
-    from tracemill.pipelines.curate.matching import matching_texts
+    from tracemill.pipelines.curate.matching import matching_texts, number_profile_columns
 
     n = problems.num_rows
     progress("matching", 0, n)
     sources = problems.column("source") if "source" in problems.column_names else None
     texts = matching_texts(problems.column("question"), sources, _match_config(cfg))
+    problems = problems.append_column("matching", pa.array(texts, pa.string()))
+    for name, column in number_profile_columns(texts).items():
+        problems = problems.append_column(name, column)
     progress("matching", n, n)
-    return problems.append_column("matching", pa.array(texts, pa.string()))
+    return problems
 
 
 def _problems_sql(where: str | None) -> str:
@@ -699,9 +702,11 @@ def curate(
     # benchmark files are read before any work: a bad one fails at once
     benchmarks = load_benchmark_files(cfg, base_dir) if cfg.benchmarks else []
     report = CurateReport(dry_run=dry_run)
+    progress("read", 0, 1)
     with open_catalog(catalog, read_only=dry_run) as store:
         problems = store.sql(_problems_sql(cfg.where))
         report.problems = problems.num_rows
+        progress("read", 1, 1)
         chosen = cfg.chosen()
         if {"near", "semantic"} & set(chosen) or (
             "decontam" in chosen and cfg.decontam_embedding_threshold is not None
@@ -754,6 +759,7 @@ class CurateProgress:
     """Rich progress bars, one per curation phase (a :class:`Progress` callback)."""
 
     LABELS: dict[str, str] = {
+        "read": "reading problems",
         "matching": "matching texts",
         "exact": "exact dedup",
         "minhash": "shingling + MinHash",

@@ -85,7 +85,7 @@ _LABEL = re.compile(
 )
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 _HEAD = re.compile(r"\s*([^\n]*?(?:[.!?:]+(?=\s)|\n|$))")
-_TAIL_BOUNDARY = re.compile(r"(?:[.!?:](?=\s)|\n)")
+_DIGIT = re.compile(r"\d")
 _STARTERS = (
     "Show|Please|Put|Give|Provide|Write|Explain|Justify|Think|Answer|Solve|Return|Express"
     "|Enter|Round|Remember|Note|Respond|Output|Format|Present|State|Select|Choose|Read"
@@ -185,7 +185,7 @@ class _Classifier:
             return True
         if _LABEL.match(text):
             return True
-        if any(c.isdigit() for c in text):
+        if _DIGIT.search(text):
             return False
         words = _words(text)
         if not words or len(words) > self.cfg.max_words:
@@ -204,31 +204,42 @@ def _head(text: str) -> tuple[str, str]:
     return m.group(1), text[m.end() :]
 
 
+_BOUNDARIES = (". ", "! ", "? ", ": ", "\n")
+
+
 def _tail(text: str) -> tuple[str, str]:
-    """The rest of ``text`` and its last segment."""
+    """The rest of ``text`` and its last segment (white space is folded already)."""
     body = text.rstrip()
-    # the last boundary before the final character
+    end = max(len(body) - 1, 0)
+    # the last boundary (".", "!", "?" or ":" before white space, or a line break) before
+    # the final character
     last = -1
-    for m in _TAIL_BOUNDARY.finditer(body, 0, max(len(body) - 1, 0)):
-        last = m.end()
+    for b in _BOUNDARIES:
+        at = body.rfind(b, 0, end)
+        if at >= 0:
+            last = max(last, at + len(b))
     if last < 0:
         return "", text
     return text[:last], text[last:]
 
 
-def _content(text: str) -> int:
-    return sum(c.isalnum() for c in text[:64])
+_THREE = re.compile(r"[^\W_](?:.*?[^\W_]){2}", re.S)
+
+
+def _content(text: str) -> bool:
+    """At least three letters or digits."""
+    return _THREE.search(text) is not None
 
 
 def _strip(text: str, source: str, is_boilerplate: Callable[[str, str], bool], most: int) -> str:
     for _ in range(most):
         head, rest = _head(text)
-        if not rest or _content(rest) < 3 or not is_boilerplate(source, head):
+        if not rest or not is_boilerplate(source, head) or not _content(rest):
             break
         text = rest.lstrip()
     for _ in range(most):
         rest, tail = _tail(text)
-        if not rest or _content(rest) < 3 or not is_boilerplate(source, tail):
+        if not rest or not is_boilerplate(source, tail) or not _content(rest):
             break
         text = rest.rstrip()
     return text
@@ -281,15 +292,8 @@ def _number(num: str) -> str:
 
 def number_profile(text: str) -> tuple[str, str, str]:
     """``(multiset, ordered, roles)`` of a matching text (see the module docstring)."""
-    ordered: list[str] = []
-    clauses: list[str] = []
-    for clause in _CLAUSE.split(text):
-        found = _NUMBER_ROLE.findall(clause)
-        if found:
-            numbers = [op + _number(num) for op, num in found]
-            ordered.extend(numbers)
-            clauses.append(_clause_key(clause, numbers))
-    return ",".join(sorted(ordered)), ",".join(ordered), ";".join(sorted(clauses))
+    numbers = [op + _number(num) for op, num in _NUMBER_ROLE.findall(text)]
+    return ",".join(sorted(numbers)), ",".join(numbers), _roles(text)
 
 
 @dataclass(frozen=True)
@@ -321,24 +325,66 @@ class NumberProfiles:
         return (self.ordered[i] == self.ordered[j]) & self.has_numbers[i]
 
 
-def _codes(values: list[str]) -> np.ndarray:
-    arr = pa.array(values, pa.string())
-    return pc.dictionary_encode(arr).indices.to_numpy(zero_copy_only=False).astype(np.int64)
+def _codes(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return pc.dictionary_encode(values).indices.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+PROFILE_COLUMNS = ("numbers_multiset", "numbers_ordered", "numbers_roles")
+"""Columns holding the three number keys (see :func:`number_profile_columns`)."""
+
+
+def _roles(text: str) -> str:
+    clauses = []
+    for clause in _CLAUSE.split(text):
+        found = _NUMBER_ROLE.findall(clause)
+        if found:
+            clauses.append(_clause_key(clause, [op + _number(num) for op, num in found]))
+    return ";".join(sorted(clauses))
+
+
+def number_profile_columns(texts: Sequence[str]) -> dict[str, pa.Array]:
+    """The three number keys of matching texts, as string columns.
+
+    ``multiset`` and ``ordered`` come from the whole text; ``roles`` only matter between
+    texts with the same multiset, so they are computed only for those (others get "").
+    """
+    multiset: list[str] = []
+    ordered: list[str] = []
+    for text in texts:
+        if not _DIGIT.search(text):
+            multiset.append("")
+            ordered.append("")
+            continue
+        numbers = [op + _number(num) for op, num in _NUMBER_ROLE.findall(text)]
+        multiset.append(",".join(sorted(numbers)))
+        ordered.append(",".join(numbers))
+    counts = Counter(multiset)
+    roles = [
+        _roles(text) if m and counts[m] > 1 else ""
+        for text, m in zip(texts, multiset, strict=True)
+    ]
+    return {
+        name: pa.array(values, pa.string())
+        for name, values in zip(PROFILE_COLUMNS, (multiset, ordered, roles), strict=True)
+    }
+
+
+def profiles_of(columns: dict[str, pa.Array] | pa.Table) -> NumberProfiles:
+    """:class:`NumberProfiles` from the key columns of :func:`number_profile_columns`."""
+    multiset, ordered, roles = (columns[name] for name in PROFILE_COLUMNS)
+    if isinstance(multiset, pa.ChunkedArray):
+        multiset = multiset.combine_chunks()
+    has = pc.greater(pc.utf8_length(multiset), 0).to_numpy(zero_copy_only=False)
+    return NumberProfiles(
+        _codes(multiset), _codes(ordered), _codes(roles), np.asarray(has, dtype=bool)
+    )
 
 
 def number_profiles(texts: Sequence[str]) -> NumberProfiles:
     """:class:`NumberProfiles` of matching texts."""
-    keys = [number_profile(t) for t in texts]
-    if not keys:
-        empty = np.zeros(0, dtype=np.int64)
-        return NumberProfiles(empty, empty, empty, np.zeros(0, dtype=bool))
-    multiset, ordered, roles = (list(k) for k in zip(*keys, strict=True))
-    return NumberProfiles(
-        _codes(multiset),
-        _codes(ordered),
-        _codes(roles),
-        np.fromiter((bool(m) for m in multiset), dtype=bool, count=len(multiset)),
-    )
+    return profiles_of(number_profile_columns(texts))
 
 
 def unguarded(n: int) -> NumberProfiles:
@@ -351,10 +397,13 @@ __all__ = [
     "INSTRUCTION_WORDS",
     "MATCH_VERSION",
     "MatchConfig",
+    "PROFILE_COLUMNS",
     "NumberProfiles",
     "fold_texts",
     "matching_texts",
     "number_profile",
+    "number_profile_columns",
     "number_profiles",
+    "profiles_of",
     "unguarded",
 ]

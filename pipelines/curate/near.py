@@ -57,10 +57,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tracemill.pipelines.curate.clusters import connected_clusters, edges_table
 from tracemill.pipelines.curate.matching import (
+    PROFILE_COLUMNS,
     MatchConfig,
     NumberProfiles,
     matching_texts,
     number_profiles,
+    profiles_of,
 )
 from tracemill.pipelines.curate.normalize import (
     NormalizeConfig,
@@ -640,6 +642,13 @@ def matching_column(problems: pa.Table, match: MatchConfig) -> list[str]:
     return matching_texts(problems.column("question"), sources, match)
 
 
+def profiles_column(problems: pa.Table, texts: list[str]) -> NumberProfiles:
+    """The problems' number profiles: their profile columns, else computed from ``texts``."""
+    if all(name in problems.column_names for name in PROFILE_COLUMNS):
+        return profiles_of(problems)
+    return number_profiles(texts)
+
+
 def near_clusters(
     problems: pa.Table,
     config: NearConfig | None = None,
@@ -649,13 +658,14 @@ def near_clusters(
     """Matching texts → MinHash → linear LSH → clusters.
 
     ``problems`` needs ``problem_id`` and ``question`` (``source`` scopes recurring
-    boilerplate); a ``matching`` column, when present, is used as the matching texts.
+    boilerplate); ``matching`` and the number profile columns, when present, are used
+    instead of computing them (they must come from the same :class:`MatchConfig`).
     """
     cfg = config or NearConfig()
     ids = problems.column("problem_id")
     texts = matching_column(problems, cfg.match)
     sig = minhash_matrix(pa.array(texts, pa.string()), cfg, progress=progress)
-    profiles = number_profiles(texts) if cfg.number_guard else None
+    profiles = profiles_column(problems, texts) if cfg.number_guard else None
     lo, hi, sim = lsh_pairs(sig, cfg, profiles=profiles, order_key=_id_rank(ids), progress=progress)
     id_list = ids.to_pylist()
     id_arr = np.asarray(id_list, dtype=object)

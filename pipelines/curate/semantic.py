@@ -593,16 +593,22 @@ def semantic_clusters(
     progress: Progress = no_progress,
 ) -> pa.Table:
     """Neighbours → clusters for ``vectors`` (``problems`` gives the matching texts)."""
-    from tracemill.pipelines.curate.near import matching_column
+    from tracemill.pipelines.curate.near import matching_column, profiles_column
 
     cfg = config or SemanticConfig()
     if isinstance(vectors, EmbedResult):
         ids, matrix = vectors.ids, vectors.matrix
     else:
         ids, matrix = vectors.column("problem_id").to_pylist(), vector_matrix(vectors)
+    problem_ids = problems.column("problem_id").to_pylist()
+    if problem_ids != ids:  # vectors in another order (or of other problems): align
+        position = {pid: i for i, pid in enumerate(problem_ids)}
+        problems = problems.take(pa.array([position[pid] for pid in ids]))
     texts = matching_column(problems, cfg.match)
-    by_id = dict(zip(problems.column("problem_id").to_pylist(), texts, strict=True))
-    profiles = profiles_for([by_id.get(pid, "") for pid in ids], cfg.number_guard)
+    if cfg.number_guard:
+        profiles = profiles_column(problems, texts)
+    else:
+        profiles = unguarded(len(ids))
     return connected_clusters(semantic_edges(ids, matrix, profiles, cfg, progress=progress))
 
 
