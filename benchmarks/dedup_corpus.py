@@ -147,7 +147,6 @@ SYNONYMS = {
     "fail": "break down",
     "shows": "illustrates",
     "built on": "placed on",
-    "leaves": "yields",
     "Why does": "For what reason does",
 }
 # number-free templates: every slot draws from a long list (base problems rarely share a

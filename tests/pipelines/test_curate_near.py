@@ -241,8 +241,8 @@ def test_lsh_is_linear_on_template_heavy_data(monkeypatch) -> None:
     monkeypatch.setattr(near._Confirm, "__call__", counting)
     n = 3000
     texts = [
-        "A rectangular field is exactly {} metres long and the farmer walks around it twice "
-        "every single morning before breakfast with the dog".format(i)
+        f"A rectangular field is exactly {i} metres long and the farmer walks around it twice "
+        "every single morning before breakfast with the dog"
         for i in range(n)
     ]
     table = pa.table({"problem_id": [f"t{i:05d}" for i in range(n)], "question": texts})
