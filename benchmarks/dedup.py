@@ -205,7 +205,8 @@ def bench_end_to_end(
             if method == "semantic":
                 extra = (
                     f" ({counts.get('semantic.model')}, cos >= {counts.get('semantic.threshold')}"
-                    f", same numbers >= {counts.get('semantic.same_numbers_threshold')}; "
+                    f", same numbers >= {counts.get('semantic.same_numbers_threshold')}"
+                    f", no numbers >= {counts.get('semantic.no_numbers_threshold')}; "
                     f"encoded {counts.get('semantic.encoded', 0):,})"
                 )
             print(f"  {method:<9} dropped {counts[f'{method}.dropped']:>9,}{extra}")
@@ -498,7 +499,9 @@ def calibrate(corpus: Corpus, name: str, encoder: Any, grid: list[float]) -> Non
     texts = survivors.column("matching").to_pylist()
     profiles = number_profiles(texts)
     floor = min(grid)
-    floor_cfg = SemanticConfig(threshold=floor, same_numbers_threshold=floor)
+    floor_cfg = SemanticConfig(
+        threshold=floor, same_numbers_threshold=floor, no_numbers_threshold=floor
+    )
     i, j, sim = similar_pairs(vecs.matrix, profiles.multiset, floor_cfg)
     allowed = profiles.allowed(i, j)
     same = profiles.same_order(i, j)

@@ -97,6 +97,13 @@ class CurateStage(StageConfig):
         le=1,
         description="semantic: min cosine when the numbers match in order (default: the encoder's)",
     )
+    no_numbers_threshold: float | None = Field(
+        None,
+        ge=-1,
+        le=1,
+        description="semantic: min cosine when neither problem has a number (default: the "
+        "encoder's)",
+    )
     semantic_k: int = Field(16, ge=1, description="semantic: neighbours kept per problem")
     exact_below: int = Field(
         20_000, ge=0, description="decontam embeddings: exact search below N benchmark items"
@@ -210,6 +217,7 @@ class EncoderChoice:
     """The model name vectors are cached and configs hashed under."""
     threshold: float
     same_numbers_threshold: float
+    no_numbers_threshold: float
     path: str | None = None
     """The static model folder or the sentence-transformers model (None: packaged)."""
 
@@ -235,15 +243,17 @@ def _is_model2vec(path: str) -> bool:
 def choose_encoder(cfg: CurateStage, *, injected: bool = False) -> EncoderChoice:
     """The encoder ``cfg`` asks for (see :class:`CurateStage` ``encoder``)."""
     from tracemill.pipelines.curate.semantic import (
+        MINILM_NO_NUMBERS_THRESHOLD,
         MINILM_SAME_NUMBERS_THRESHOLD,
         MINILM_THRESHOLD,
+        STATIC_NO_NUMBERS_THRESHOLD,
         STATIC_SAME_NUMBERS_THRESHOLD,
         STATIC_THRESHOLD,
     )
     from tracemill.stores.embeddings import MINILM_NAME, static_name
 
-    static = (STATIC_THRESHOLD, STATIC_SAME_NUMBERS_THRESHOLD)
-    minilm = (MINILM_THRESHOLD, MINILM_SAME_NUMBERS_THRESHOLD)
+    static = (STATIC_THRESHOLD, STATIC_SAME_NUMBERS_THRESHOLD, STATIC_NO_NUMBERS_THRESHOLD)
+    minilm = (MINILM_THRESHOLD, MINILM_SAME_NUMBERS_THRESHOLD, MINILM_NO_NUMBERS_THRESHOLD)
     if injected:
         assert cfg.encoder is not None
         return EncoderChoice("injected", cfg.encoder, *minilm)
@@ -397,13 +407,18 @@ def _method_config(method: str, cfg: CurateStage, vectors: _Vectors) -> Any:
         )
     choice = vectors.choice
     threshold = choice.threshold if cfg.semantic_threshold is None else cfg.semantic_threshold
+    # an explicit threshold applies to every pair unless the others are set too
     same = cfg.same_numbers_threshold
     if same is None:
         same = choice.same_numbers_threshold if cfg.semantic_threshold is None else threshold
+    none = cfg.no_numbers_threshold
+    if none is None:
+        none = choice.no_numbers_threshold if cfg.semantic_threshold is None else threshold
     return SemanticConfig(
         model=choice.name,
         threshold=threshold,
         same_numbers_threshold=same,
+        no_numbers_threshold=none,
         k=cfg.semantic_k,
         exact_below=cfg.exact_below,
         number_guard=cfg.number_guard,
@@ -517,6 +532,7 @@ def _run_method(
             model=vectors.model_name(),
             threshold=method_cfg.threshold,
             same_numbers_threshold=method_cfg.same_numbers_threshold,
+            no_numbers_threshold=method_cfg.no_numbers_threshold,
         )
     counts["config_id"] = cid
     return _MethodRun(rows, dropped, counts, decisions)

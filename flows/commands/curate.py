@@ -62,7 +62,8 @@ def print_curate_report(report: Any) -> None:
         if method == "semantic" and counts.get("status") != "skipped":
             notes.append(
                 f"{counts.get('model', '')} cos>={counts.get('threshold')}"
-                f" (same numbers {counts.get('same_numbers_threshold')}); "
+                f" (same numbers {counts.get('same_numbers_threshold')}, no numbers "
+                f"{counts.get('no_numbers_threshold')}); "
                 f"encoded {counts.get('encoded', 0):,}, cached {counts.get('reused', 0):,}"
             )
         if method == "decontam":
@@ -119,6 +120,13 @@ def curate_command(
         typer.Option(
             help="Semantic: minimum cosine when both problems have the same numbers in the "
             "same order (default: the encoder's calibrated one)."
+        ),
+    ] = None,
+    no_numbers_threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="Semantic: minimum cosine when neither problem has a number (default: the "
+            "encoder's calibrated one)."
         ),
     ] = None,
     num_perm: Annotated[int, typer.Option(help="Near: MinHash permutations.")] = 128,
@@ -178,6 +186,7 @@ def curate_command(
             number_guard=number_guard,
             boilerplate=boilerplate,
             same_numbers_threshold=same_numbers_threshold,
+            no_numbers_threshold=no_numbers_threshold,
             encoder=encoder,
             device=device,
             benchmarks=str(benchmarks) if benchmarks else None,

@@ -43,7 +43,10 @@ def test_fake_encoder_is_an_encoder() -> None:
 def test_semantic_clusters_with_fake_encoder(exact_below: int) -> None:
     t = problems()
     vectors = embed_step(t, FakeEncoder()).vectors
-    cfg = SemanticConfig(model="fake", threshold=0.8, exact_below=exact_below)
+    cfg = SemanticConfig(
+        model="fake", threshold=0.8, same_numbers_threshold=None, no_numbers_threshold=None,
+        exact_below=exact_below,
+    )
     result = run_semantic(t, vectors, cfg)
     assert clusters_of(result) == {frozenset({"p0", "p1", "p2"})}
     rows = {r["problem_id"]: r for r in result.rows.to_pylist()}
@@ -52,7 +55,9 @@ def test_semantic_clusters_with_fake_encoder(exact_below: int) -> None:
     assert 0.8 <= rows["p1"]["similarity"] <= 1.0 and rows["p0"]["similarity"] == 1.0
     # without the number guard the renumbered triangle merges (same words)
     loose = run_semantic(
-        t, vectors, SemanticConfig(model="fake", threshold=0.8, number_guard=False)
+        t, vectors, SemanticConfig(
+            model="fake", threshold=0.8, no_numbers_threshold=None, number_guard=False
+        )
     )
     assert frozenset({"p4", "p5"}) in clusters_of(loose)
 
@@ -104,7 +109,7 @@ def test_packaged_minilm_semantic_dedup(tmp_path) -> None:
     t = problems()
     vectors = embed_step(t, encoder).vectors
     assert vector_matrix(vectors).shape == (6, 384)
-    result = run_semantic(t, vectors, SemanticConfig(threshold=0.9))
+    result = run_semantic(t, vectors, SemanticConfig(threshold=0.9, no_numbers_threshold=None))
     clusters = clusters_of(result)
     assert any({"p0", "p1"} <= c for c in clusters)
     assert not any({"p4", "p5"} <= c for c in clusters)  # number guard
