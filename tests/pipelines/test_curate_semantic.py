@@ -202,3 +202,15 @@ def test_embed_step_by_text_key_encodes_equal_texts_once() -> None:
     again = embed_step(t, None, known=result.new, text_column="matching", key_column="key")
     assert again.encoded == 0 and again.reused == 3
     np.testing.assert_array_equal(again.matrix, result.matrix)
+
+
+def test_pair_thresholds_by_number_evidence() -> None:
+    cfg = SemanticConfig(threshold=0.9, same_numbers_threshold=0.85, no_numbers_threshold=0.95)
+    same = np.array([True, False, False])
+    none = np.array([False, False, True])
+    assert cfg.pair_thresholds(same, none).tolist() == [0.85, 0.9, 0.95]
+    assert cfg.lowest == 0.85
+    plain = SemanticConfig(threshold=0.8, same_numbers_threshold=None, no_numbers_threshold=None)
+    assert plain.pair_thresholds(same, none).tolist() == [0.8, 0.8, 0.8]
+    with pytest.raises(ValueError, match="no_numbers_threshold"):
+        SemanticConfig(no_numbers_threshold=1.5)
