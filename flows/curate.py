@@ -45,14 +45,17 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, model_validator
+from tracemill.flows.options import Flag
+from tracemill.flows.reporting import Report
 from tracemill.flows.stages import StageConfig, StageContext, register_stage
 
 if TYPE_CHECKING:
@@ -62,67 +65,97 @@ log = logging.getLogger(__name__)
 
 Method = Literal["exact", "near", "semantic", "decontam"]
 DEDUP_ORDER: tuple[str, ...] = ("exact", "near", "semantic")
+EXACT, NEAR, SEMANTIC, DECONTAM = "Exact", "Near", "Semantic", "Decontamination"
 
 
 class CurateStage(StageConfig):
-    """Recipe stage ``curate``: dedup and decontaminate problems into ``dedup`` rows."""
+    """Dedup (exact, near, semantic) and decontaminate problems; reruns add nothing new."""
 
-    methods: list[Method] = Field(
+    methods: Annotated[list[Method], Flag(old=("-m",))] = Field(
         default_factory=lambda: ["exact", "near", "semantic"],
-        description="exact, near, semantic, decontam (decontam is added by `benchmarks`)",
+        description="exact, near, semantic or decontam (decontam is added by benchmarks)",
     )
     where: str | None = Field(None, description="SQL filter on problems (columns unqualified)")
     keep: list[str] = Field(
         default_factory=lambda: ["answer", "passing", "level", "shortest", "oldest"],
-        description="keep policy: answer, passing, level, shortest/longest, oldest/newest",
+        description="keep policy criteria in order: answer, passing, level, "
+        "shortest/longest, oldest/newest",
     )
-    case_sensitive: bool = Field(False, description="exact: keep case")
-    strip_digits: bool = Field(False, description="exact: remove digits (Light-R1 style)")
-    near_threshold: float = Field(0.8, gt=0, le=1, description="near: min estimated Jaccard")
-    num_perm: int = Field(128, ge=2, description="near: MinHash permutations")
-    near_ngram: int = Field(5, ge=1)
-    near_unit: Literal["word", "char"] = "word"
+    case_sensitive: Annotated[bool, Flag(panel=EXACT)] = Field(
+        False, description="keep case when comparing"
+    )
+    strip_digits: Annotated[bool, Flag(panel=EXACT)] = Field(
+        False, description="remove digits first (Light-R1 style)"
+    )
+    near_threshold: Annotated[float, Flag(panel=NEAR)] = Field(
+        0.8, gt=0, le=1, description="minimum estimated Jaccard"
+    )
+    num_perm: Annotated[int, Flag(panel=NEAR)] = Field(
+        128, ge=2, description="MinHash permutations"
+    )
+    near_ngram: Annotated[int, Flag(old=("--ngram",), panel=NEAR)] = Field(
+        5, ge=1, description="n-gram size"
+    )
+    near_unit: Annotated[Literal["word", "char"], Flag(panel=NEAR)] = Field(
+        "word", description="n-grams of words or characters"
+    )
     number_guard: bool = Field(
         True, description="never merge problems whose numbers (or their order/roles) differ"
     )
     boilerplate: bool = Field(
         True, description="near/semantic: strip instruction boilerplate before comparing"
     )
-    semantic_threshold: float | None = Field(
-        None, ge=-1, le=1, description="semantic: min cosine (default: the encoder's)"
+    semantic_threshold: Annotated[float | None, Flag(panel=SEMANTIC)] = Field(
+        None, ge=-1, le=1, description="minimum cosine (default: the encoder's calibrated one)"
     )
-    same_numbers_threshold: float | None = Field(
+    same_numbers_threshold: Annotated[float | None, Flag(panel=SEMANTIC)] = Field(
         None,
         ge=-1,
         le=1,
-        description="semantic: min cosine when the numbers match in order (default: the encoder's)",
+        description="minimum cosine when the numbers match in order (default: the encoder's)",
     )
-    no_numbers_threshold: float | None = Field(
+    no_numbers_threshold: Annotated[float | None, Flag(panel=SEMANTIC)] = Field(
         None,
         ge=-1,
         le=1,
-        description="semantic: min cosine when neither problem has a number (default: the "
+        description="minimum cosine when neither problem has a number (default: the "
         "encoder's)",
     )
-    semantic_k: int = Field(16, ge=1, description="semantic: neighbours kept per problem")
-    exact_below: int = Field(
-        20_000, ge=0, description="decontam embeddings: exact search below N benchmark items"
+    semantic_k: Annotated[int, Flag(panel=SEMANTIC)] = Field(
+        16, ge=1, description="neighbours kept per problem"
     )
-    encoder: str | None = Field(
+    exact_below: Annotated[int, Flag(panel=DECONTAM)] = Field(
+        20_000, ge=0, description="embedding matches: exact search below N benchmark items"
+    )
+    encoder: Annotated[str | None, Flag(panel=SEMANTIC)] = Field(
         None,
         description="static, minilm, a model2vec folder or a sentence-transformers model "
         "(default: static on CPU, minilm on GPU)",
     )
-    device: str | None = Field(None, description="encoder device (cpu, cuda, …)")
-    batch_size: int = Field(64, ge=1, description="encoder batch size")
-    benchmarks: str | None = Field(None, description="benchmark config (YAML/JSON)")
-    decontam_ngram: int = Field(8, ge=1)
-    decontam_unit: Literal["word", "char"] = "word"
-    decontam_min_matches: int = Field(1, ge=1)
-    decontam_embedding_threshold: float | None = Field(
-        None, description="also match by embedding cosine at least this"
+    device: Annotated[str | None, Flag(panel=SEMANTIC)] = Field(
+        None, description="encoder device: cpu, cuda, …"
     )
-    report: str | None = Field(None, description="write a JSON report to this file")
+    batch_size: Annotated[int, Flag(panel=SEMANTIC)] = Field(
+        64, ge=1, description="encoder batch size (sentence-transformers)"
+    )
+    benchmarks: Annotated[str | None, Flag(panel=DECONTAM)] = Field(
+        None, description="benchmark config (YAML/JSON): decontaminate too"
+    )
+    decontam_ngram: Annotated[int, Flag(panel=DECONTAM)] = Field(
+        8, ge=1, description="n-gram size"
+    )
+    decontam_unit: Annotated[Literal["word", "char"], Flag(panel=DECONTAM)] = Field(
+        "word", description="n-grams of words or characters"
+    )
+    decontam_min_matches: Annotated[int, Flag(panel=DECONTAM)] = Field(
+        1, ge=1, description="shared n-grams that make a match"
+    )
+    decontam_embedding_threshold: Annotated[
+        float | None, Flag("--decontam-embedding", panel=DECONTAM)
+    ] = Field(None, description="also match benchmarks by embedding cosine at least this")
+    report: Annotated[str | None, Flag("--report-json", old=("--report",), panel="Output")] = Field(
+        None, description="write a JSON report to this file"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> CurateStage:
@@ -771,69 +804,112 @@ def curate(
     return report
 
 
-class CurateProgress:
-    """Rich progress bars, one per curation phase (a :class:`Progress` callback)."""
+PHASES: dict[str, str] = {
+    "read": "reading problems",
+    "matching": "matching texts",
+    "exact": "exact dedup",
+    "minhash": "shingling + MinHash",
+    "lsh": "LSH bands",
+    "load encoder": "loading the encoder",
+    "encode": "encoding",
+    "neighbours": "neighbour search",
+    "decontam": "decontamination",
+    "write": "writing rows",
+}
+"""Progress bar labels of the curation phases."""
 
-    LABELS: dict[str, str] = {
-        "read": "reading problems",
-        "matching": "matching texts",
-        "exact": "exact dedup",
-        "minhash": "shingling + MinHash",
-        "lsh": "LSH bands",
-        "load encoder": "loading the encoder",
-        "encode": "encoding",
-        "neighbours": "neighbour search",
-        "decontam": "decontamination",
-        "write": "writing rows",
-    }
 
-    def __init__(self, console: Any = None) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+class PhaseBars:
+    """One progress bar per curation phase, fed by ``(phase, done, total)`` calls.
 
-        self._bar = Progress(
-            TextColumn("{task.description:<22}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=False,
-        )
-        self._tasks: dict[str, Any] = {}
+    ``open_bar`` is :func:`tracemill.flows.progress.progress` (or a stage context's
+    ``progress``); bars stay until the run ends.
+    """
 
-    def __enter__(self) -> CurateProgress:
-        self._bar.__enter__()
+    def __init__(self, open_bar: Callable[..., Any]) -> None:
+        self._open = open_bar
+        self._stack = ExitStack()
+        self._ticks: dict[str, Any] = {}
+
+    def __enter__(self) -> PhaseBars:
+        self._stack.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._bar.__exit__(*exc)
+        self._stack.__exit__(*exc)
 
     def __call__(self, phase: str, done: int, total: int) -> None:
         """Show ``done`` of ``total`` for ``phase`` (a new bar for a new phase)."""
-        task = self._tasks.get(phase)
-        if task is None:
-            task = self._bar.add_task(self.LABELS.get(phase, phase), total=total)
-            self._tasks[phase] = task
-        self._bar.update(task, completed=done, total=total)
+        tick = self._ticks.get(phase)
+        if tick is None:
+            bar = self._open(PHASES.get(phase, phase), total)
+            tick = self._ticks[phase] = self._stack.enter_context(bar)
+        tick(done, total)
+
+
+def _notes(method: str, counts: dict[str, Any]) -> str:
+    notes = []
+    if counts.get("status") == "skipped":
+        notes.append("up to date: skipped")
+    elif "new" in counts:
+        notes.append(f"{counts['new']:,} new")
+    if method == "semantic" and counts.get("status") != "skipped":
+        notes.append(
+            f"{counts.get('model', '')} cos>={counts.get('threshold')}"
+            f" (same numbers {counts.get('same_numbers_threshold')}, no numbers "
+            f"{counts.get('no_numbers_threshold')}); "
+            f"encoded {counts.get('encoded', 0):,}, cached {counts.get('reused', 0):,}"
+        )
+    if method == "decontam":
+        notes.append(
+            f"checked {counts.get('checked', 0):,} now, {counts.get('earlier', 0):,} "
+            f"earlier; {counts.get('matches', 0):,} matches"
+        )
+    return "; ".join(notes)
+
+
+def curate_report(report: Report, result: CurateReport) -> None:
+    """Fill a curate run's report: per-method and per-benchmark tables, totals."""
+    rows = [
+        [method, counts.get("input", 0), counts.get("clusters"), counts.get("dropped", 0),
+         _notes(method, counts)]
+        for method, counts in result.methods.items()
+    ]  # fmt: skip
+    title = "curate (dry run: nothing written)" if result.dry_run else "curate"
+    report.table(title, ["method", "input", "clusters", "dropped", "note"], rows,
+                 right=["input", "clusters", "dropped"])  # fmt: skip
+    if result.benchmarks:
+        bench = []
+        for b in result.benchmarks:
+            ex = b["examples"][0] if b["examples"] else None
+            example = f"{ex['problem_id'][:12]}… ~ {ex['benchmark_question'][:60]}" if ex else ""
+            bench.append([b["name"], b["items"], b["matches"], b["problems"],
+                          b["items_leaked"], example])  # fmt: skip
+        report.table(
+            f"decontamination of all {result.problems:,} problems",
+            ["benchmark", "items", "matches", "problems", "items leaked", "example"], bench,
+            right=["items", "matches", "problems", "items leaked"],
+        )  # fmt: skip
+    report.note(
+        f"problems {result.problems:,} · kept {result.kept:,} · "
+        f"dedup rows inserted {result.inserted:,}, already there {result.skipped:,}"
+    )
+
+
+def run_curate(
+    ctx: StageContext, cfg: CurateStage, *, dry_run: bool = False, allow_encode: bool = True
+) -> dict[str, Any]:
+    """Curate with a progress bar per phase and fill the stage's report; the counters."""
+    with PhaseBars(ctx.progress) as bars:
+        result = curate(
+            cfg, catalog=ctx.catalog, run_id=ctx.run_id, base_dir=ctx.base_dir,
+            dry_run=dry_run, allow_encode=allow_encode, progress=bars,
+        )  # fmt: skip
+    curate_report(ctx.report, result)
+    return result.counts()
 
 
 @register_stage("curate", CurateStage)
 def curate_stage(ctx: StageContext, cfg: CurateStage) -> dict[str, Any]:
     """Dedup (exact, near, semantic) and decontaminate problems into ``dedup`` rows."""
-    if sys.stderr.isatty():
-        from rich.console import Console
-
-        with CurateProgress(Console(stderr=True)) as bar:
-            report = curate(
-                cfg, catalog=ctx.catalog, run_id=ctx.run_id, base_dir=ctx.base_dir, progress=bar
-            )
-    else:
-        report = curate(cfg, catalog=ctx.catalog, run_id=ctx.run_id, base_dir=ctx.base_dir)
-    return report.counts()
+    return run_curate(ctx, cfg)

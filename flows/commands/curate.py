@@ -2,212 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from tracemill.flows.common import (
-    CatalogOption,
-    catalog_location,
-    console,
-    err_console,
-    user_errors,
-)
-
-METHODS = ("exact", "near", "semantic", "decontam")
-
-MethodOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--method",
-        "-m",
-        help="exact, near, semantic or decontam (repeatable; default: exact, near and semantic).",
-    ),
-]
+from tracemill.flows.command import invocation, stage_command, warn
+from tracemill.flows.common import CatalogOption, console
 
 
-def _thresholds(
-    methods: list[str], threshold: float | None, near: float | None, semantic: float | None
-) -> dict[str, float]:
-    out: dict[str, float] = {}
+def _thresholds(values: dict[str, Any], extras: Mapping[str, Any]) -> None:
+    """``--threshold`` is the threshold of the one similarity method chosen; ``--char``."""
+    threshold = extras.get("threshold")
     if threshold is not None:
+        methods = values.get("methods") or ["exact", "near", "semantic"]
         similar = [m for m in methods if m in ("near", "semantic")]
         if len(similar) != 1:
             raise ValueError(
                 "--threshold applies to exactly one of near/semantic; "
                 "use --near-threshold / --semantic-threshold"
             )
-        out[f"{similar[0]}_threshold"] = threshold
-    if near is not None:
-        out["near_threshold"] = near
-    if semantic is not None:
-        out["semantic_threshold"] = semantic
-    return out
+        values.setdefault(f"{similar[0]}_threshold", threshold)
+    if extras.get("char"):
+        warn("--char is deprecated; use --near-unit char")
+        values.setdefault("near_unit", "char")
 
 
-def print_curate_report(report: Any) -> None:
-    """Per-method and per-benchmark tables of a curate report."""
-    from rich.table import Table
+def _dry_run(ctx: Any, cfg: Any, extras: Mapping[str, Any]) -> dict[str, Any]:
+    from tracemill.flows.curate import run_curate
 
-    title = "curate (dry run: nothing written)" if report.dry_run else "curate"
-    view = Table(title=title)
-    for col in ("method", "input", "clusters", "dropped", "note"):
-        view.add_column(col, justify="left" if col in ("method", "note") else "right")
-    for method, counts in report.methods.items():
-        notes = []
-        if counts.get("status") == "skipped":
-            notes.append("up to date: skipped")
-        elif "new" in counts:
-            notes.append(f"{counts['new']:,} new")
-        if method == "semantic" and counts.get("status") != "skipped":
-            notes.append(
-                f"{counts.get('model', '')} cos>={counts.get('threshold')}"
-                f" (same numbers {counts.get('same_numbers_threshold')}, no numbers "
-                f"{counts.get('no_numbers_threshold')}); "
-                f"encoded {counts.get('encoded', 0):,}, cached {counts.get('reused', 0):,}"
-            )
-        if method == "decontam":
-            notes.append(
-                f"checked {counts.get('checked', 0):,} now, {counts.get('earlier', 0):,} "
-                f"earlier; {counts.get('matches', 0):,} matches"
-            )
-        note = "; ".join(notes)
-        view.add_row(
-            method,
-            f"{counts.get('input', 0):,}",
-            f"{counts['clusters']:,}" if "clusters" in counts else "",
-            f"{counts.get('dropped', 0):,}",
-            note,
-        )
-    console.print(view)
-    if report.benchmarks:
-        bench = Table(title=f"decontamination of all {report.problems:,} problems")
-        for col in ("benchmark", "items", "matches", "problems", "items leaked", "example"):
-            bench.add_column(col, justify="left" if col in ("benchmark", "example") else "right")
-        for b in report.benchmarks:
-            ex = b["examples"][0] if b["examples"] else None
-            example = f"{ex['problem_id'][:12]}… ~ {ex['benchmark_question'][:60]}" if ex else ""
-            bench.add_row(
-                b["name"],
-                f"{b['items']:,}",
-                f"{b['matches']:,}",
-                f"{b['problems']:,}",
-                f"{b['items_leaked']:,}",
-                example,
-            )
-        console.print(bench)
-    console.print(
-        f"problems {report.problems:,} · kept {report.kept:,} · "
-        f"dedup rows inserted {report.inserted:,}, already there {report.skipped:,}",
-        highlight=False,
-    )
-
-
-def curate_command(
-    method: MethodOption = None,
-    threshold: Annotated[
-        float | None, typer.Option(help="Threshold of the one similarity method chosen.")
-    ] = None,
-    near_threshold: Annotated[
-        float | None, typer.Option(help="Near: minimum estimated Jaccard (default 0.8).")
-    ] = None,
-    semantic_threshold: Annotated[
-        float | None,
-        typer.Option(help="Semantic: minimum cosine (default: the encoder's calibrated one)."),
-    ] = None,
-    same_numbers_threshold: Annotated[
-        float | None,
-        typer.Option(
-            help="Semantic: minimum cosine when both problems have the same numbers in the "
-            "same order (default: the encoder's calibrated one)."
-        ),
-    ] = None,
-    no_numbers_threshold: Annotated[
-        float | None,
-        typer.Option(
-            help="Semantic: minimum cosine when neither problem has a number (default: the "
-            "encoder's calibrated one)."
-        ),
-    ] = None,
-    num_perm: Annotated[int, typer.Option(help="Near: MinHash permutations.")] = 128,
-    ngram: Annotated[int, typer.Option(help="Near: n-gram size.")] = 5,
-    char: Annotated[bool, typer.Option("--char", help="Near: character n-grams.")] = False,
-    strip_digits: Annotated[bool, typer.Option(help="Exact: remove digits first.")] = False,
-    number_guard: Annotated[
-        bool, typer.Option(help="Never merge problems whose numbers (order, roles) differ.")
-    ] = True,
-    boilerplate: Annotated[
-        bool,
-        typer.Option(help="Near/semantic: strip instruction boilerplate before comparing."),
-    ] = True,
-    keep: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="Keep policy criteria in order (repeatable): answer, passing, "
-            "level, shortest, longest, oldest, newest."
-        ),
-    ] = None,  # fmt: skip
-    encoder: Annotated[
-        str | None,
-        typer.Option(
-            help="static (model2vec distilled from the packaged all-MiniLM-L6-v2), minilm, "
-            "a model2vec folder or a sentence-transformers model (default: static on CPU, "
-            "minilm on GPU)."
-        ),
-    ] = None,  # fmt: skip
-    device: Annotated[str | None, typer.Option(help="Encoder device: cpu, cuda, …")] = None,
-    benchmarks: Annotated[
-        Path | None, typer.Option(help="Benchmark config (YAML/JSON): decontaminate too.")
-    ] = None,
-    decontam_ngram: Annotated[int, typer.Option(help="Decontamination n-gram size.")] = 8,
-    decontam_embedding: Annotated[
-        float | None, typer.Option(help="Also match benchmarks by cosine at least this.")
-    ] = None,
-    where: Annotated[str | None, typer.Option(help="SQL filter on problems.")] = None,
-    report: Annotated[Path | None, typer.Option(help="Write a JSON report here.")] = None,
-    dry_run: Annotated[bool, typer.Option(help="Compute and print; write nothing.")] = False,
-    catalog: CatalogOption = None,
-) -> None:
-    """Dedup (exact, near, semantic) and decontaminate problems; reruns add nothing new."""
-    with user_errors():
-        from tracemill.catalogs import new_run_id
-        from tracemill.flows.curate import CurateProgress, CurateStage, curate
-
-        methods = list(method or ["exact", "near", "semantic"])
-        bad = [m for m in methods if m not in METHODS]
-        if bad:
-            raise ValueError(f"unknown method(s) {', '.join(bad)}; choose {', '.join(METHODS)}")
-        options: dict[str, Any] = dict(
-            methods=methods,
-            num_perm=num_perm,
-            near_ngram=ngram,
-            near_unit="char" if char else "word",
-            strip_digits=strip_digits,
-            number_guard=number_guard,
-            boilerplate=boilerplate,
-            same_numbers_threshold=same_numbers_threshold,
-            no_numbers_threshold=no_numbers_threshold,
-            encoder=encoder,
-            device=device,
-            benchmarks=str(benchmarks) if benchmarks else None,
-            decontam_ngram=decontam_ngram,
-            decontam_embedding_threshold=decontam_embedding,
-            where=where,
-            report=str(report) if report else None,
-        )
-        options.update(_thresholds(methods, threshold, near_threshold, semantic_threshold))
-        if keep:
-            options["keep"] = keep
-        cfg = CurateStage(**options)
-        with CurateProgress(err_console) as bar:
-            result = curate(
-                cfg,
-                catalog=catalog_location(catalog),
-                run_id=new_run_id(),
-                dry_run=dry_run,
-                progress=bar,
-            )
-        print_curate_report(result)
+    return run_curate(ctx, cfg, dry_run=bool(extras.get("dry_run")))
 
 
 def _quoted(ids: list[str]) -> str:
@@ -292,11 +116,11 @@ def explain_command(
     catalog: CatalogOption = None,
 ) -> None:
     """Show a problem's dedup decisions, the keep criterion behind each, its clusters."""
-    with user_errors():
+    with invocation("dedup explain", catalog=catalog) as run:
         from tracemill.flows.summary import arrow_to_rich
         from tracemill.stores.catalog import open_catalog
 
-        with open_catalog(catalog_location(catalog), read_only=True) as store:
+        with open_catalog(run.catalog, read_only=True) as store:
             mine = store.sql(
                 "SELECT method, config_id, cluster, representative, similarity, kept, "
                 "contamination, detail, run_id FROM dedup WHERE problem_id = ? "
@@ -384,6 +208,10 @@ def rethreshold_command(
         float | None,
         typer.Option(help="Semantic: the new threshold for problems whose numbers match."),
     ] = None,
+    no_numbers_threshold: Annotated[
+        float | None,
+        typer.Option(help="Semantic: the new threshold between problems without numbers."),
+    ] = None,
     encoder: Annotated[
         str | None,
         typer.Option(help="Encoder whose cached vectors to use (default: as curate)."),
@@ -401,13 +229,13 @@ def rethreshold_command(
     near) dropped, under any config: the problems the method saw when curate ran it. It
     lists the problems that would be dropped (and for which representative), that would
     no longer be dropped, or that would join another representative, against the
-    method's latest stored decisions.
+    method's latest stored decisions. A threshold given alone applies to every pair.
     """
-    with user_errors():
+    with invocation("dedup rethreshold", catalog=catalog) as run:
         import json
 
-        from rich.table import Table
-        from tracemill.flows.curate import DEDUP_ORDER, CurateStage, curate
+        from tracemill.flows.curate import DEDUP_ORDER, CurateStage, curate, curate_report
+        from tracemill.flows.reporting import Report, print_report
         from tracemill.stores.catalog import open_catalog
 
         if method not in ("semantic", "near"):
@@ -420,22 +248,24 @@ def rethreshold_command(
         options: dict[str, Any] = {f"{method}_threshold": threshold}
         if same_numbers_threshold is not None:
             options["same_numbers_threshold"] = same_numbers_threshold
+        if no_numbers_threshold is not None:
+            options["no_numbers_threshold"] = no_numbers_threshold
         cfg = CurateStage(
             methods=[method],
             encoder=encoder,
             where=f"({where}) AND {survivors}" if where else survivors,
             **options,
         )
-        location = catalog_location(catalog)
         result = curate(
-            cfg, catalog=location, dry_run=True, allow_encode=False, keep_decisions=True
+            cfg, catalog=run.catalog, dry_run=True, allow_encode=False, keep_decisions=True
         )
-        print_curate_report(result)
-        with open_catalog(location, read_only=True) as store:
+        report = Report("dedup rethreshold")
+        curate_report(report, result)
+        with open_catalog(run.catalog, read_only=True) as store:
             changes = threshold_changes(store, method, result.decisions.get(method))
-            ids = sorted({c["problem_id"] for c in changes[:limit]} |
-                         {c["representative"] for c in changes[:limit]})  # fmt: skip
-            questions = {}
+            shown = changes[:limit]
+            ids = sorted({c["problem_id"] for c in shown} | {c["representative"] for c in shown})
+            questions: dict[str, str] = {}
             if ids:
                 found = store.sql(
                     f"SELECT problem_id, question FROM problems WHERE problem_id IN "
@@ -449,37 +279,43 @@ def rethreshold_command(
                     )
                 )
         counts = {k: sum(c["change"] == k for c in changes) for k in ("drop", "keep", "move")}
-        console.print(
+        report.note(
             f"{len(changes):,} changed pairs at {method} threshold {threshold}: "
             f"{counts['drop']:,} newly dropped, {counts['keep']:,} no longer dropped, "
-            f"{counts['move']:,} with another representative",
-            highlight=False,
+            f"{counts['move']:,} with another representative"
         )
-        if changes:
-            view = Table(title=f"changed pairs (first {min(limit, len(changes))})")
-            for col in ("change", "problem", "representative", "sim", "question", "its pair"):
-                view.add_column(col, overflow="fold")
-            for c in changes[:limit]:
-                view.add_row(
-                    c["change"],
-                    c["problem_id"][:12] + "…",
-                    c["representative"][:12] + "…",
-                    f"{c['similarity']:.3f}" if c["similarity"] is not None else "",
-                    (questions.get(c["problem_id"]) or "")[:80],
-                    (questions.get(c["representative"]) or "")[:80],
-                )
-            console.print(view)
+        if shown:
+            report.table(
+                f"changed pairs (first {len(shown)})",
+                ["change", "problem", "representative", "sim", "question", "its pair"],
+                [
+                    [c["change"], c["problem_id"][:12] + "…", c["representative"][:12] + "…",
+                     f"{c['similarity']:.3f}" if c["similarity"] is not None else "",
+                     (questions.get(c["problem_id"]) or "")[:80],
+                     (questions.get(c["representative"]) or "")[:80]]
+                    for c in shown
+                ],
+            )  # fmt: skip
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)
             with out.open("w", encoding="utf-8") as f:
                 for c in changes:
                     f.write(json.dumps(c, ensure_ascii=False) + "\n")
-            console.print(f"wrote {len(changes):,} changed pairs to {out}", highlight=False)
+            report.note(f"wrote {len(changes):,} changed pairs to {out}")
+        print_report(report)
 
 
 def register(app: typer.Typer) -> None:
     """Add ``curate`` and the ``dedup`` group."""
-    app.command("curate")(curate_command)
+    extras = {
+        "threshold": (Annotated[float | None, typer.Option(
+            help="Threshold of the one similarity method chosen (near or semantic).")], None),
+        "dry_run": (Annotated[bool, typer.Option(
+            "--dry-run", help="Compute and print; write nothing.")], False),
+        "char": (Annotated[bool, typer.Option("--char", hidden=True)], False),
+    }  # fmt: skip
+    stage_command(app, "curate", config="tracemill.flows.curate:CurateStage", extras=extras,
+                  prepare=_thresholds, run=_dry_run)  # fmt: skip
     dedup = typer.Typer(help="Inspect and preview dedup decisions.", no_args_is_help=True)
     dedup.command("explain")(explain_command)
     dedup.command("rethreshold")(rethreshold_command)

@@ -312,7 +312,7 @@ def test_benchmark_files_are_checked_before_any_work(catalog_dir: Path, tmp_path
     config.write_text("aime: {path: empty.jsonl}\n")
     with pytest.raises(ValueError, match="no questions"):
         curate(cfg, catalog=str(catalog_dir), encoder=enc)
-    result = CliRunner().invoke(app, ["curate", "-m", "exact", "--benchmarks", str(config)])
+    result = CliRunner().invoke(app, ["curate", "--method", "exact", "--benchmarks", str(config)])
     assert result.exit_code == 2 and "no questions" in result.output
 
 
