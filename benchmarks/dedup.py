@@ -1,342 +1,337 @@
-"""Curation quality and throughput on a generated corpus with planted duplicates and leaks.
+"""Curation at scale: the default ``tracemill curate`` on generated problems with planted
+duplicates, against semhash and MiniLM, in one run.
 
-The corpus is math word problems from a few clause templates with random names, objects
-and numbers. A share of them get planted copies of five kinds:
+The corpus (``dedup_corpus.py``: numeric and number-free problems; planted exact,
+reformatted, reworded, reordered, boilerplate-wrapped — also in held-out phrasings —,
+re-cased and mixed copies; renumbered and number-swapped negatives; retargeted and
+one-word sibling hard negatives, scored apart) is written to a fresh catalog, and then,
+in one run:
 
-- ``exact``: re-cased, re-spaced, LaTeX spacing (``\\,``) — the same problem;
-- ``reformatted``: numbers in ``$…$``, a bold heading, one clause per line — the same;
-- ``reworded``: a few words replaced by synonyms — the same problem;
-- ``reordered``: the given clauses in another order — the same problem;
-- ``renumbered``: one number changed — a *different* problem that must NOT merge.
+1. **default curate, end to end**: ``curate(CurateStage())`` — exact, near and semantic
+   dedup with the static encoder — in a child process: wall time, peak memory (the
+   child's max RSS), time per phase (from the progress callback), precision and recall
+   by pair counting against the true families (hard negatives left out), recall per
+   planted kind, planted negatives merged, and quality after each method of the chain.
+   The static model is distilled beforehand (one time, cached; its time is printed).
+2. **semhash** (``SemHash.from_records`` + ``self_deduplicate``; dev extra) on the same
+   texts with the same static model at the static threshold, in its own child process
+   with a time limit: time, peak memory, precision and recall.
+3. **MiniLM** (the packaged all-MiniLM-L6-v2, CPU): its encoding rate on
+   ``--minilm-rows`` matching texts, and the ratio of the default curate's rate to it
+   (the target is at least 20x); the default curate of a ``--minilm-rows`` corpus with
+   MiniLM vs the static encoder, each at its calibrated thresholds (precision, recall).
+4. **decontamination** (word 8-grams with vectorized screening) against the leaked
+   benchmark: precision, recall, rows/s.
+5. **near dedup vs the per-row datasketch path** it replaced on the first
+   ``--near-baseline-rows`` rows: speed-up, bit-identical shingles and signatures, the
+   same clusters (LSH now pairs bucket members with the bucket's first member only).
+6. ``--calibrate``: precision and recall over a grid of semantic thresholds (standard
+   and same-numbers) for the static encoder and MiniLM (how the defaults were chosen).
 
-Besides, a generated benchmark (olympiad-style templates, not in the corpus) has some
-items leaked into the corpus with small edits (a synonym, casing, an added instruction).
+The machine's load average is printed before and after (the machine may be shared).
 
-Measured in one run (every method with its defaults unless stated):
-
-- precision and recall of **exact**, **near** (word 3-grams, Jaccard 0.6) and
-  **semantic** dedup, by pair counting against the true families (a problem and its
-  planted same-problem copies), the recall per planted kind, and how many renumbered
-  pairs each method merged (should be 0);
-- precision and recall of **decontam** (word 8-grams; with ``--encoder minilm`` also
-  by embedding cosine) against the planted leaks;
-- rows/s per stage: normalize, shingle, minhash, LSH, cluster (near), encode, index
-  (usearch neighbour search), cluster + keep policy (semantic), decontam;
-- the near stages against the **per-row path they replaced** (one ``datasketch.MinHash``
-  per row, rows inserted one by one into ``MinHashLSH``; kept here as the baseline), on
-  the same rows in the same run: speed-up per stage, and whether shingles, signatures
-  and edges are bit-identical (``--no-near-baseline`` skips it);
-- **semhash** (``SemHash.from_embeddings`` + ``self_deduplicate``) on the *same vectors*
-  at the same threshold as the baseline: time ratio and its precision/recall (it has no
-  number guard, so it merges renumbered problems). Nothing is downloaded: semhash gets
-  our vectors and encoder.
-
-Semantic dedup runs on its own smaller corpus (``--semantic-rows``, same generator),
-because encoding with all-MiniLM-L6-v2 on a loaded 2-core CPU runs ~50 rows/s;
-``--encoder hash`` swaps in a hashed bag-of-words encoder for a quick run.
-
-Usage: python benchmarks/dedup.py [--rows N] [--semantic-rows M] [--encoder minilm|hash]
-       [--device cpu|cuda] [--semantic-threshold T] [--no-semhash] [--no-near-baseline]
+Usage: python benchmarks/dedup.py [--rows N] [--seed S] [--calibrate]
+       [--minilm-rows M | --no-minilm] [--no-semhash] [--semhash-timeout SECONDS]
+       [--near-baseline-rows R] [--workdir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
 import os
-import re
+import resource
+import shutil
+import sys
+import tempfile
 import time
 import zlib
-from collections import Counter
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from dedup_corpus import (  # noqa: E402
+    KINDS,
+    Corpus,
+    format_score,
+    make_corpus,
+    planted_counts,
+    score,
+)
+
 if TYPE_CHECKING:
     from tracemill.pipelines.curate import NearConfig
 
-NAMES = (
-    "Alice Bob Carol Dmitri Elena Farah Goran Hana Ivan Jun Kofi Lena Mateo Nadia Omar "
-    "Priya Quinn Rosa Sven Tariq Uma Viktor Wen Ximena Yusuf Zara"
-).split()
-OBJECTS = (
-    "apple marble pencil sticker coin book ticket cookie stamp card shell bead candle "
-    "lemon notebook brick tile ribbon battery bottle"
-).split()
-PLACES = "box basket crate drawer jar bag shelf cart bucket tray".split()
-TEMPLATES: tuple[tuple[tuple[str, ...], str], ...] = (
-    (
-        (
-            "{n1} has {a} {o1}s in a {p1}",
-            "{n2} gives {n1} {b} more {o1}s",
-            "each {o1} costs {c} dollars",
-        ),
-        "How much are all the {o1}s in the {p1} worth?",
-    ),
-    (
-        (
-            "A train leaves {n1}'s town at {a} km per hour",
-            "a second train leaves {b} minutes later at {c} km per hour",
-            "both trains carry {o1}s for {n2}",
-        ),
-        "After how many minutes does the second train catch up with the first?",
-    ),
-    (
-        (
-            "A rectangular {p1} is {a} cm long and {b} cm wide",
-            "{n1} fills it with square {o1}s of side {c} cm",
-            "{n2} removes one {o1} from every row",
-        ),
-        "How many {o1}s are left in the {p1}?",
-    ),
-    (
-        (
-            "{n1} reads {a} pages of a {o1} catalogue on Monday",
-            "on each following day {n1} reads {b} pages more than the day before",
-            "the catalogue lent by {n2} has {c} pages",
-        ),
-        "On which day does {n1} finish the catalogue?",
-    ),
-    (
-        (
-            "A {p1} holds {a} red and {b} blue {o1}s",
-            "{n1} draws {c} {o1}s at random without replacement",
-            "{n2} records the colours",
-        ),
-        "What is the probability that all the {o1}s drawn are red?",
-    ),
-)
-SYNONYMS = {
-    "has": "owns",
-    "gives": "hands",
-    "costs": "is priced at",
-    "How much": "What amount",
-    "leaves": "departs from",
-    "carry": "transport",
-    "long": "in length",
-    "fills": "covers",
-    "removes": "takes away",
-    "reads": "studies",
-    "following": "subsequent",
-    "holds": "contains",
-    "draws": "picks",
-    "records": "notes down",
-    "left": "remaining",
-}
-BENCH_TEMPLATES = (
-    "Find the number of ordered pairs of positive integers (x, y) with x + y = {a} such "
-    "that the {w1} of x and y is a {w2} of {b}.",
-    "Let S be the set of {w1} integers n not exceeding {a} for which n squared leaves "
-    "remainder {b} upon division by a {w2} number; find the sum of the elements of S.",
-    "A regular polygon with {a} sides is inscribed in a {w1} circle of radius {b}; find the "
-    "{w2} of the area of the polygon and the area of the circle.",
-    "Call a positive integer {w1} if it is divisible by each of its {w2} digits; how many "
-    "{w1} integers lie between {a} and {b}?",
-)
-BENCH_WORDS = (
-    "product sum quotient remainder divisor multiple cube square prime odd even nonzero "
-    "distinct unit golden fixed ratio difference"
-).split()
-DUP_KINDS = ("exact", "reformatted", "reworded", "reordered")
-KINDS = (*DUP_KINDS, "renumbered")
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-@dataclass
-class Corpus:
-    """Questions, their true family (same family = same problem) and the plantings."""
-
-    table: pa.Table
-    family: np.ndarray
-    planted: list[tuple[int, int, str]] = field(default_factory=list)
-    """(source row, copy row, kind)."""
-    leaks: set[int] = field(default_factory=set)
-    """Rows that leak a benchmark item."""
-    benchmark: list[str] = field(default_factory=list)
-
-
-def _clauses(rng: np.random.Generator) -> tuple[list[str], str]:
-    given, ask = TEMPLATES[int(rng.integers(len(TEMPLATES)))]
-    n1, n2 = rng.choice(NAMES, size=2, replace=False)
-    slots = {
-        "n1": n1,
-        "n2": n2,
-        "o1": rng.choice(OBJECTS),
-        "p1": rng.choice(PLACES),
-        "a": int(rng.integers(2, 999)),
-        "b": int(rng.integers(2, 999)),
-        "c": int(rng.integers(2, 99)),
-    }
-    return [g.format(**slots) for g in given], ask.format(**slots)
-
-
-def _join(given: list[str], ask: str) -> str:
-    return "; ".join(given) + ". " + ask
-
-
-def _copy(kind: str, given: list[str], ask: str, rng: np.random.Generator) -> str:
-    text = _join(given, ask)
-    if kind == "exact":
-        return "  " + text.upper().replace("; ", " ;\\, ").replace(". ", ".   ") + " "
-    if kind == "reformatted":
-        body = "\n".join(re.sub(r"\b(\d+)\b", r"$\1$", g) + ";" for g in given)
-        return f"**Problem.**\n{body}\n{ask}"
-    if kind == "reworded":
-        words = [w for w in SYNONYMS if re.search(rf"\b{w}\b", text)]
-        for w in rng.permutation(words)[:3]:
-            text = re.sub(rf"\b{w}\b", SYNONYMS[str(w)], text, count=1)
-        return text
-    if kind == "reordered":
-        order = [len(given) - 1, *range(len(given) - 1)]
-        moved = [given[i] for i in order]
-        moved[0] = moved[0][0].upper() + moved[0][1:]
-        moved[1] = moved[1][0].lower() + moved[1][1:] if moved[1][:2] != "A " else moved[1]
-        return _join(moved, ask)
-    # renumbered: one number of the first clause changed
-    return re.sub(r"\b(\d+)\b", lambda m: str(int(m.group(1)) + 1), text, count=1)
-
-
-def _bench_item(rng: np.random.Generator) -> str:
-    template = BENCH_TEMPLATES[int(rng.integers(len(BENCH_TEMPLATES)))]
-    w1, w2 = rng.choice(BENCH_WORDS, size=2, replace=False)
-    return template.format(a=int(rng.integers(10, 5000)), b=int(rng.integers(2, 500)), w1=w1, w2=w2)
-
-
-def _leak(item: str, rng: np.random.Generator) -> str:
-    edit = int(rng.integers(3))
-    if edit == 0:
-        return item.replace("find", "determine", 1).replace("Find", "Determine", 1)
-    if edit == 1:
-        return item.lower()
-    return item + " Express your answer as an integer."
-
-
-def make_corpus(n: int, seed: int = 0, bench_items: int = 300, leaks: int = 150) -> Corpus:
-    """``n`` questions: 80% distinct, the rest planted copies and benchmark leaks."""
-    rng = np.random.default_rng(seed)
-    leaks = min(leaks, max(1, n // 50))
-    base_n = int(n * 0.8)
-    parts = [_clauses(rng) for _ in range(base_n)]
-    questions = [_join(g, a) for g, a in parts]
-    family = list(range(base_n))
-    benchmark = [_bench_item(rng) for _ in range(bench_items)]
-    corpus = Corpus(pa.table({}), np.zeros(0), benchmark=benchmark)
-    renumbered: dict[int, int] = {}
-    for i in range(leaks):
-        corpus.leaks.add(len(questions))
-        questions.append(_leak(benchmark[i * bench_items // leaks], rng))
-        family.append(len(family))
-    while len(questions) < n:
-        src = int(rng.integers(base_n))
-        kind = KINDS[len(questions) % len(KINDS)]
-        copy = _copy(kind, *parts[src], rng)
-        corpus.planted.append((src, len(questions), kind))
-        questions.append(copy)
-        # renumbered copies of one source are one new problem (they may coincide)
-        family.append(src if kind != "renumbered" else renumbered.setdefault(src, len(family)))
-    ids = [f"{i:08d}" for i in range(n)]
-    corpus.table = pa.table({"problem_id": ids, "question": questions})
-    corpus.family = np.asarray(family)
-    return corpus
-
-
-# -- scoring -----------------------------------------------------------------------
-
-
-def _pairs(counts: np.ndarray) -> int:
-    return int((counts * (counts - 1) // 2).sum())
-
-
-def _labels(n: int, members: list[tuple[int, str]]) -> np.ndarray:
-    """Predicted cluster label per row: singletons get their own label."""
-    labels = np.arange(n, dtype=np.int64)
-    names: dict[str, int] = {}
-    for row, cluster in members:
-        labels[row] = n + names.setdefault(cluster, len(names))
-    return labels
-
-
-def _score(corpus: Corpus, labels: np.ndarray) -> dict[str, object]:
-    """Pair-counting precision/recall, recall per kind, renumbered pairs merged."""
-    fam = corpus.family
-    together = Counter(zip(labels.tolist(), fam.tolist(), strict=True))
-    tp = _pairs(np.asarray(list(together.values())))
-    predicted = _pairs(np.bincount(np.unique(labels, return_inverse=True)[1]))
-    true = _pairs(np.bincount(fam))
-    per_kind: dict[str, float] = {}
-    for kind in KINDS:
-        pairs = [(s, c) for s, c, k in corpus.planted if k == kind]
-        same = sum(labels[s] == labels[c] for s, c in pairs)
-        per_kind[kind] = same / len(pairs) if pairs else 0.0
-    return {
-        "precision": tp / predicted if predicted else 1.0,
-        "recall": tp / true if true else 1.0,
-        "kinds": per_kind,
-        "renumbered_merged": sum(
-            labels[s] == labels[c] for s, c, k in corpus.planted if k == "renumbered"
-        ),
-    }
-
-
-def _rows_labels(n: int, rows: pa.Table) -> np.ndarray:
-    members = [
-        (int(pid), cluster)
-        for pid, cluster in zip(
-            rows.column("problem_id").to_pylist(), rows.column("cluster").to_pylist(), strict=True
-        )
-        if cluster is not None
-    ]
-    return _labels(n, members)
-
-
-def _print_quality(name: str, score: dict[str, object], extra: str = "") -> None:
-    kinds = score["kinds"]
-    assert isinstance(kinds, dict)
-    per = " ".join(f"{k}={v:.2f}" for k, v in kinds.items() if k != "renumbered")
-    print(
-        f"{name:<22} precision {score['precision']:.3f}  recall {score['recall']:.3f}  "
-        f"[recall by kind: {per}]  renumbered merged {score['renumbered_merged']}{extra}"
-    )
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} on {os.cpu_count()} cores"
 
 
 def _rate(name: str, rows: int, secs: float) -> None:
-    print(f"  stage {name:<24} {secs:7.2f}s {rows / max(secs, 1e-9):12,.0f} rows/s")
+    print(f"  {name:<30} {secs:8.2f}s {rows / max(secs, 1e-9):12,.0f} rows/s")
 
 
-# -- encoders ----------------------------------------------------------------------
+# -- the catalog and the end-to-end run ---------------------------------------------------
 
 
-class HashEncoder:
-    """Hashed bag of words (quick runs): texts with the same words get cosine 1."""
+def write_catalog(corpus: Corpus, root: Path) -> float:
+    """Write the corpus as ``problems`` into a fresh catalog; returns seconds."""
+    from tracemill.stores.catalog import open_catalog
 
-    def __init__(self, dim: int = 512) -> None:
-        self.dim = dim
-
-    def encode(self, texts: list[str], **_: object) -> np.ndarray:
-        """Embed ``texts``."""
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, text in enumerate(texts):
-            for word in re.findall(r"[a-z]+", text.lower()):
-                out[i, zlib.crc32(word.encode()) % self.dim] += 1.0
-        out[:, 0] += 0.01
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
-
-
-def _encoder(kind: str, device: str | None, batch_size: int) -> tuple[str, object]:
-    if kind == "hash":
-        return "hash-bow-512", HashEncoder()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from tracemill.pipelines.curate import SentenceTransformerEncoder
-    from tracemill.stores.embeddings import MINILM_NAME, packaged_minilm_path
-
-    enc = SentenceTransformerEncoder(
-        str(packaged_minilm_path()), device=device, batch_size=batch_size
+    t0 = time.perf_counter()
+    table = corpus.table
+    problems = pa.table(
+        {
+            "problem_id": table.column("problem_id"),
+            "source": table.column("source"),
+            "domain": pa.array(["math"] * table.num_rows, pa.string()),
+            "question": table.column("question"),
+        }
     )
-    enc.encode(["warm up"])
-    return MINILM_NAME, enc
+    with open_catalog(str(root)) as store:
+        for start in range(0, problems.num_rows, 250_000):
+            store.append({"problems": problems.slice(start, 250_000)}, check_keys=False)
+    return time.perf_counter() - t0
 
 
-# -- the per-row near dedup that the vectorized steps replaced (baseline only) -----------
+class _PhaseClock:
+    """A progress callback recording when each phase was first and last reported."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, float] = {}
+        self.last: dict[str, float] = {}
+        self.start = time.perf_counter()
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        self.first.setdefault(phase, now)
+        self.last[phase] = now
+
+    def spans(self) -> dict[str, float]:
+        """Seconds from the phase's first report (or the previous phase's end) to its last."""
+        out: dict[str, float] = {}
+        previous = self.start
+        for phase in sorted(self.first, key=self.first.__getitem__):
+            begin = min(self.first[phase], max(previous, self.start))
+            out[phase] = self.last[phase] - begin
+            previous = self.last[phase]
+        return out
+
+
+def _curate_child(catalog: str, models: str, options: dict[str, Any], queue: Any) -> None:
+    os.environ["TRACEMILL_MODELS"] = models
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from tracemill.flows.curate import CurateStage, curate
+
+    clock = _PhaseClock()
+    t0 = time.perf_counter()
+    report = curate(CurateStage(**options), catalog=catalog, progress=clock)
+    wall = time.perf_counter() - t0
+    queue.put(
+        {
+            "wall": wall,
+            "rss_mb": _rss_mb(),
+            "phases": clock.spans(),
+            "counts": report.counts(),
+        }
+    )
+
+
+def run_child(target: Any, args: tuple, timeout: float | None = None) -> dict[str, Any] | None:
+    """Run ``target(*args, queue)`` in a fresh (spawned) process; its result or None."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=target, args=(*args, queue))
+    proc.start()
+    try:
+        result = queue.get(timeout=timeout)
+    except Exception:  # noqa: BLE001 — queue.Empty on a timeout, or the child died
+        result = None
+    if result is None and proc.is_alive():
+        proc.kill()
+    proc.join()
+    return result
+
+
+def dedup_labels(catalog: str, n: int, methods: tuple[str, ...]) -> np.ndarray:
+    """Cluster labels from the ``dedup`` rows of ``methods`` (dropped → representative)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from tracemill.stores.catalog import open_catalog
+
+    quoted = ", ".join(f"'{m}'" for m in methods)
+    with open_catalog(catalog, read_only=True) as store:
+        rows = store.sql(
+            f"SELECT problem_id, representative FROM dedup WHERE NOT kept AND method IN ({quoted})"
+        )
+    a = np.asarray([int(x) for x in rows.column("problem_id").to_pylist()], dtype=np.int64)
+    b = np.asarray([int(x) for x in rows.column("representative").to_pylist()], dtype=np.int64)
+    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+def bench_end_to_end(
+    corpus: Corpus, workdir: Path, models: Path, label: str, options: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Write the corpus to a catalog, run curate in a child; print time, memory, quality."""
+    n = corpus.table.num_rows
+    catalog = workdir / f"catalog-{label}"
+    shutil.rmtree(catalog, ignore_errors=True)
+    secs = write_catalog(corpus, catalog)
+    print(f"\n== {label}: default curate of {n:,} problems, end to end ==")
+    print(f"  catalog written in {secs:.1f}s ({n / secs:,.0f} rows/s; not part of curate)")
+    result = run_child(_curate_child, (str(catalog), str(models), options))
+    if result is None:
+        print("  curate child failed (see its traceback above)")
+        return None
+    counts = result["counts"]
+    print(
+        f"  curate: {result['wall']:.1f}s ({n / result['wall']:,.0f} problems/s), "
+        f"peak memory {result['rss_mb'] / 1024:.2f} GB, kept {counts['kept']:,}, "
+        f"rows inserted {counts['inserted']:,}"
+    )
+    print("  phases: " + ", ".join(f"{k} {v:.1f}s" for k, v in result["phases"].items()))
+    for method in ("exact", "near", "semantic"):
+        if f"{method}.dropped" in counts:
+            extra = ""
+            if method == "semantic":
+                extra = (
+                    f" ({counts.get('semantic.model')}, cos >= {counts.get('semantic.threshold')}"
+                    f", same numbers >= {counts.get('semantic.same_numbers_threshold')}"
+                    f", no numbers >= {counts.get('semantic.no_numbers_threshold')}; "
+                    f"encoded {counts.get('semantic.encoded', 0):,})"
+                )
+            print(f"  {method:<9} dropped {counts[f'{method}.dropped']:>9,}{extra}")
+    chain: tuple[str, ...] = ()
+    for method in ("exact", "near", "semantic"):
+        if f"{method}.dropped" not in counts:
+            continue
+        chain = (*chain, method)
+        labels = dedup_labels(str(catalog), n, chain)
+        s = score(corpus, labels)
+        print(format_score(" + ".join(chain), s))
+        result["score"] = s
+    shutil.rmtree(catalog, ignore_errors=True)
+    return result
+
+
+# -- semhash -----------------------------------------------------------------------------
+
+
+def _semhash_child(texts: list[str], model_path: str, threshold: float, queue: Any) -> None:
+    from model2vec import StaticModel
+    from semhash import SemHash
+
+    model = StaticModel.from_pretrained(model_path)
+    records = [{"id": str(i), "question": q} for i, q in enumerate(texts)]
+    t0 = time.perf_counter()
+    sh = SemHash.from_records(records, columns=["question"], model=model)
+    result = sh.self_deduplicate(threshold=threshold)
+    wall = time.perf_counter() - t0
+    pairs = [(int(d.record["id"]), int(d.duplicate_of["id"])) for d in result.filtered]
+    queue.put({"wall": wall, "rss_mb": _rss_mb(), "pairs": pairs})
+
+
+def bench_semhash(
+    corpus: Corpus, model_path: Path, threshold: float, timeout: float, ours: float | None
+) -> None:
+    """semhash on the same texts with the same static model, in a child with a time limit."""
+    try:
+        import semhash  # noqa: F401
+    except ImportError:
+        print("\nsemhash not installed (dev extra): baseline skipped")
+        return
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = corpus.table.num_rows
+    print(f"\n== semhash (same texts, same static model, cos >= {threshold}) ==")
+    texts = corpus.table.column("question").to_pylist()
+    result = run_child(_semhash_child, (texts, str(model_path), threshold), timeout)
+    if result is None:
+        print(f"  semhash did not finish within {timeout:.0f}s (killed)")
+        return
+    pairs = np.asarray(result["pairs"], dtype=np.int64).reshape(-1, 2)
+    graph = coo_matrix(
+        (np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n)
+    )
+    labels = connected_components(graph, directed=False)[1]
+    print(
+        f"  semhash: {result['wall']:.1f}s ({n / result['wall']:,.0f} problems/s), "
+        f"peak memory {result['rss_mb'] / 1024:.2f} GB"
+    )
+    print(format_score("semhash", score(corpus, labels)))
+    if ours:
+        print(f"  time ratio semhash / tracemill default curate: {result['wall'] / ours:.2f}x")
+
+
+# -- MiniLM ------------------------------------------------------------------------------
+
+
+def minilm_rate(texts: list[str]) -> float:
+    """Rows/s of the packaged MiniLM encoding ``texts`` on the CPU (after a warm-up)."""
+    from tracemill.pipelines.curate import SentenceTransformerEncoder
+    from tracemill.stores.embeddings import packaged_minilm_path
+
+    enc = SentenceTransformerEncoder(str(packaged_minilm_path()), device="cpu", batch_size=64)
+    enc.encode(texts[:64])
+    t0 = time.perf_counter()
+    enc.encode(texts)
+    return len(texts) / (time.perf_counter() - t0)
+
+
+def bench_minilm(
+    rows: int, seed: int, workdir: Path, models: Path, curate_rate: float | None
+) -> None:
+    """MiniLM's encoding rate, the ratio to the default curate, and its dedup quality."""
+    from tracemill.pipelines.curate import matching_texts
+
+    corpus = make_corpus(rows, seed=seed + 1)
+    texts = matching_texts(corpus.table.column("question"), corpus.table.column("source"))
+    print(f"\n== MiniLM (packaged all-MiniLM-L6-v2, CPU) on {rows:,} problems ==")
+    rate = minilm_rate(texts)
+    print(f"  MiniLM encoding alone: {rate:,.0f} problems/s")
+    if curate_rate:
+        print(
+            f"  default curate (static encoder, whole chain): {curate_rate:,.0f} problems/s "
+            f"= {curate_rate / rate:.1f}x MiniLM encoding alone (target >= 20x)"
+        )
+    for label, encoder in (("static", "static"), ("MiniLM", "minilm")):
+        bench_end_to_end(corpus, workdir, models, f"{label} encoder", {"encoder": encoder})
+
+
+# -- decontamination ---------------------------------------------------------------------
+
+
+def bench_decontam(corpus: Corpus) -> None:
+    """n-gram decontamination (vectorized screening) against the leaked benchmark."""
+    from tracemill.pipelines.curate import Benchmark, DecontamConfig, ngram_matches
+
+    n = corpus.table.num_rows
+    bench = [Benchmark("genbench", tuple(corpus.benchmark))]
+    print(f"\n== decontam: {n:,} problems vs {len(corpus.benchmark)} benchmark items ==")
+    t0 = time.perf_counter()
+    matches = ngram_matches(corpus.table, bench, DecontamConfig())
+    secs = time.perf_counter() - t0
+    flagged = {int(p) for p in matches.column("problem_id").to_pylist()}
+    tp = len(flagged & corpus.leaks)
+    _rate("decontam 8-gram", n, secs)
+    print(
+        f"  precision {tp / len(flagged) if flagged else 1.0:.3f}  recall "
+        f"{tp / len(corpus.leaks) if corpus.leaks else 1.0:.3f} (flagged {len(flagged)}, "
+        f"planted leaks {len(corpus.leaks)})"
+    )
+
+
+# -- near dedup vs the per-row path it replaced (baseline only) -----------------------------
 
 
 def rowwise_shingles(table: pa.Table, cfg: NearConfig) -> pa.Table:
@@ -364,10 +359,7 @@ def rowwise_minhash(shingles: pa.Table, table: pa.Table, cfg: NearConfig) -> pa.
 
     sets = shingles.column("shingles").to_pylist()
     minhashes = MinHash.generator(
-        (s or [] for s in sets),
-        num_perm=cfg.num_perm,
-        seed=cfg.seed,
-        hashfunc=int,
+        (s or [] for s in sets), num_perm=cfg.num_perm, seed=cfg.seed, hashfunc=int
     )
     signatures = [m.hashvalues.astype(np.uint64).tolist() for m in minhashes]
     numbers = [number_signature(q or "") for q in table.column("question").to_pylist()]
@@ -385,9 +377,8 @@ def rowwise_lsh(signatures: pa.Table, cfg: NearConfig) -> pa.Table:
 
     ids = signatures.column("problem_id").to_pylist()
     sig = signature_matrix(signatures)
-    threshold, num_perm = cfg.threshold, cfg.num_perm
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    template = MinHash(num_perm=num_perm, seed=cfg.seed)
+    lsh = MinHashLSH(threshold=cfg.threshold, num_perm=cfg.num_perm)
+    template = MinHash(num_perm=cfg.num_perm, seed=cfg.seed)
     empty = np.all(sig == template.hashvalues.astype(np.uint64), axis=1)
     hashes = []
     with lsh.insertion_session() as session:
@@ -406,7 +397,7 @@ def rowwise_lsh(signatures: pa.Table, cfg: NearConfig) -> pa.Table:
                     right.append(j)
     li, ri = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
     sim = (sig[li] == sig[ri]).mean(axis=1)
-    ok = sim >= threshold
+    ok = sim >= cfg.threshold
     if cfg.number_guard:
         numbers = np.asarray(signatures.column("numbers").to_pylist(), dtype=object)
         ok &= numbers[li] == numbers[ri]
@@ -414,270 +405,213 @@ def rowwise_lsh(signatures: pa.Table, cfg: NearConfig) -> pa.Table:
     return edges_table(id_arr[li[ok]].tolist(), id_arr[ri[ok]].tolist(), sim[ok])
 
 
-def _near_stages(table: pa.Table, cfg: NearConfig, steps: tuple) -> tuple[dict[str, float], tuple]:
-    """Run shingle → minhash → LSH → cluster with ``steps``; seconds per stage, outputs.
-
-    An untimed warm-up on the first 1,000 rows comes first (imports, kernels, caches).
-    """
-    from tracemill.pipelines.curate.clusters import connected_clusters
-
-    shingle, minhash, lsh = steps
-    warm = table.slice(0, 1_000)
-    lsh(minhash(shingle(warm, cfg), warm, cfg), cfg)
+def _timed(fn: Any, *args: Any) -> tuple[Any, float]:
     t0 = time.perf_counter()
-    shingles = shingle(table, cfg)
-    t1 = time.perf_counter()
-    signatures = minhash(shingles, table, cfg)
-    t2 = time.perf_counter()
-    edges = lsh(signatures, cfg)
-    t3 = time.perf_counter()
-    connected_clusters(edges)
-    t4 = time.perf_counter()
-    times = {"shingle": t1 - t0, "minhash": t2 - t1, "lsh": t3 - t2, "near cluster": t4 - t3}
-    return times, (shingles, signatures, edges)
+    out = fn(*args)
+    return out, time.perf_counter() - t0
 
 
-def bench_near_baseline(
-    table: pa.Table, cfg: NearConfig, times: dict[str, float], out: tuple
-) -> None:
-    """The per-row path on the same rows: speed-up per stage and whether results agree."""
-    n = table.num_rows
-    base_times, base_out = _near_stages(
-        table, cfg, (rowwise_shingles, rowwise_minhash, rowwise_lsh)
-    )
-    print(f"  near vs the per-row datasketch path ({n:,} rows, same run):")
-    print(f"    {'stage':<14}{'per-row rows/s':>16}{'vectorized rows/s':>20}{'speed-up':>10}")
-    for stage in ("shingle", "minhash", "lsh"):
-        before, after = base_times[stage], times[stage]
-        print(
-            f"    {stage:<14}{n / max(before, 1e-9):16,.0f}{n / max(after, 1e-9):20,.0f}"
-            f"{before / max(after, 1e-9):9.1f}x"
-        )
-    before = sum(base_times[s] for s in ("shingle", "minhash", "lsh"))
-    after = sum(times[s] for s in ("shingle", "minhash", "lsh"))
-    print(
-        f"    {'all three':<14}{n / max(before, 1e-9):16,.0f}{n / max(after, 1e-9):20,.0f}"
-        f"{before / max(after, 1e-9):9.1f}x"
-    )
-    same = [new.equals(old) for new, old in zip(out, base_out, strict=True)]
-    print(
-        "    bit-identical to the per-row path: "
-        + ", ".join(
-            f"{k} {'yes' if ok else 'NO'}"
-            for k, ok in zip(("shingles", "signatures", "edges"), same, strict=True)
-        )
-    )
-
-
-# -- the run -----------------------------------------------------------------------
-
-
-def bench_exact_near(
-    corpus: Corpus, ngram: int, threshold: float, near_baseline: bool = True
-) -> None:
-    """Exact and near dedup: stages, quality, the pandas / per-row baselines."""
-    from tracemill.pipelines.curate import ExactConfig, NearConfig, run_exact, run_near
-    from tracemill.pipelines.curate.exact import exact_clusters, normalize_step
+def bench_near_baseline(corpus: Corpus, rows: int) -> None:
+    """Vectorized near steps vs the per-row datasketch path on the same rows."""
+    from tracemill.pipelines.curate import NearConfig
+    from tracemill.pipelines.curate.clusters import connected_clusters
     from tracemill.pipelines.curate.near import lsh_edges, minhash_step, shingle_step
 
-    table, n = corpus.table, corpus.table.num_rows
-    print(f"\n== exact and near: {n:,} rows ==")
-    t0 = time.perf_counter()
-    normalized = normalize_step(table, ExactConfig())
-    t1 = time.perf_counter()
-    exact_clusters(normalized)
-    t2 = time.perf_counter()
-    _rate("normalize", n, t1 - t0)
-    _rate("exact group", n, t2 - t1)
-    t0 = time.perf_counter()
-    exact = run_exact(table)
-    t_exact = time.perf_counter() - t0
-    _rate("exact (whole method)", n, t_exact)
-    frame = table.to_pandas()
-    t0 = time.perf_counter()
-    pandas_dropped = n - len(frame.drop_duplicates(subset="question"))
-    t_pandas = time.perf_counter() - t0
-    cfg = NearConfig(threshold=threshold, ngram=ngram)
-    times, near_out = _near_stages(table, cfg, (shingle_step, minhash_step, lsh_edges))
-    for name, secs in times.items():
-        _rate(name, n, secs)
-    t0 = time.perf_counter()
-    near = run_near(table, cfg)
-    t_near = time.perf_counter() - t0
-    _rate("near (whole method)", n, t_near)
-    _print_quality("exact", _score(corpus, _rows_labels(n, exact.rows)))
-    _print_quality(f"near (w{ngram}, J>={threshold})", _score(corpus, _rows_labels(n, near.rows)))
-    print(
-        f"baseline pandas drop_duplicates (raw text): dropped {pandas_dropped:,} vs exact "
-        f"{exact.dropped:,}; time ratio exact/pandas {t_exact / max(t_pandas, 1e-9):.1f}x"
-    )
-    if near_baseline:
-        bench_near_baseline(table, cfg, times, near_out)
-
-
-def bench_decontam(
-    corpus: Corpus, encoder: object | None, vectors: pa.Table | None, threshold: float
-) -> None:
-    """Decontamination against the generated benchmark: n-grams, then embeddings."""
-    from tracemill.pipelines.curate import (
-        Benchmark,
-        DecontamConfig,
-        embedding_matches,
-        ngram_matches,
-    )
-
-    table, n = corpus.table, corpus.table.num_rows
-    bench = [Benchmark("genbench", tuple(corpus.benchmark))]
-    print(f"\n== decontam: {n:,} rows vs {len(corpus.benchmark)} benchmark items ==")
-
-    def report(name: str, flagged: set[int], secs: float) -> None:
-        tp = len(flagged & corpus.leaks)
-        precision = tp / len(flagged) if flagged else 1.0
-        recall = tp / len(corpus.leaks) if corpus.leaks else 1.0
-        _rate(name, n, secs)
+    table = corpus.table.slice(0, rows)
+    n = table.num_rows
+    cfg = NearConfig()
+    warm = table.slice(0, 500)
+    lsh_edges(minhash_step(shingle_step(warm, cfg), warm, cfg), cfg)
+    print(f"\n== near dedup steps vs the per-row datasketch path ({n:,} rows, same run) ==")
+    ours, base = {}, {}
+    sh, ours["shingle"] = _timed(shingle_step, table, cfg)
+    sig, ours["minhash"] = _timed(minhash_step, sh, table, cfg)
+    edges, ours["lsh"] = _timed(lsh_edges, sig, cfg)
+    rsh, base["shingle"] = _timed(rowwise_shingles, table, cfg)
+    rsig, base["minhash"] = _timed(rowwise_minhash, rsh, table, cfg)
+    redges, base["lsh"] = _timed(rowwise_lsh, rsig, cfg)
+    print(f"    {'stage':<10}{'per-row rows/s':>16}{'vectorized rows/s':>20}{'speed-up':>10}")
+    for stage in ("shingle", "minhash", "lsh"):
         print(
-            f"{name:<22} precision {precision:.3f}  recall {recall:.3f}  "
-            f"(flagged {len(flagged)}, planted leaks {len(corpus.leaks)})"
+            f"    {stage:<10}{n / base[stage]:16,.0f}{n / ours[stage]:20,.0f}"
+            f"{base[stage] / ours[stage]:9.1f}x"
         )
 
-    t0 = time.perf_counter()
-    matches = ngram_matches(table, bench, DecontamConfig())
-    secs = time.perf_counter() - t0
-    report("decontam 8-gram", {int(p) for p in matches.column("problem_id").to_pylist()}, secs)
-    if encoder is None or vectors is None:
-        return
-    from tracemill.pipelines.curate.semantic import _normalize, vector_matrix
+    def members(e: pa.Table) -> set[frozenset[str]]:
+        groups: dict[str, set[str]] = {}
+        for r in connected_clusters(e).to_pylist():
+            groups.setdefault(r["cluster"], set()).add(r["problem_id"])
+        return {frozenset(g) for g in groups.values()}
 
-    t0 = time.perf_counter()
-    bvecs = _normalize(encoder.encode(list(corpus.benchmark)))
-    emb = embedding_matches(
-        vectors.column("problem_id").to_pylist(), vector_matrix(vectors), bench, [bvecs],
-        threshold,
-    )  # fmt: skip
-    secs = time.perf_counter() - t0
-    flagged = {int(p) for p in matches.column("problem_id").to_pylist()}
-    flagged |= {int(p) for p in emb.column("problem_id").to_pylist()}
-    report(f"decontam +cos>={threshold}", flagged, secs)
-
-
-def bench_semantic(
-    corpus: Corpus,
-    model: str,
-    encoder: object,
-    vectors: pa.Table,
-    t_enc: float,
-    threshold: float,
-    semhash: bool,
-) -> None:
-    """Semantic dedup stage by stage, then semhash on the same vectors."""
-    from tracemill.pipelines.curate import SemanticConfig, run_semantic
-    from tracemill.pipelines.curate.clusters import connected_clusters
-    from tracemill.pipelines.curate.normalize import number_signatures
-    from tracemill.pipelines.curate.semantic import neighbour_edges, vector_matrix
-
-    table, n = corpus.table, corpus.table.num_rows
-    print(f"\n== semantic: {n:,} rows, {model}, cosine >= {threshold} ==")
-    cfg = SemanticConfig(model=model, threshold=threshold)
-    _rate("encode", n, t_enc)
-    numbers = number_signatures(table.column("question"))
-    t0 = time.perf_counter()
-    edges = neighbour_edges(vectors, cfg, numbers=numbers)
-    t_index = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    connected_clusters(edges)
-    t_cluster = time.perf_counter() - t0
-    _rate("index (usearch k-NN)", n, t_index)
-    _rate("semantic cluster", n, t_cluster)
-    t0 = time.perf_counter()
-    result = run_semantic(table, vectors, cfg)
-    t_ours = time.perf_counter() - t0
-    _rate("semantic (whole method)", n, t_ours)
-    _print_quality("semantic", _score(corpus, _rows_labels(n, result.rows)))
-    unguarded = run_semantic(table, vectors, SemanticConfig(model=model, threshold=threshold,
-                                                            number_guard=False))  # fmt: skip
-    _print_quality("semantic, no guard", _score(corpus, _rows_labels(n, unguarded.rows)))
-    if not semhash:
-        return
-    try:
-        from semhash import SemHash
-    except ImportError:
-        print("semhash not installed (pip install semhash): baseline skipped")
-        return
-    records = [
-        {"id": pid, "question": q}
-        for pid, q in zip(
-            table.column("problem_id").to_pylist(), table.column("question").to_pylist(),
-            strict=True,
-        )
-    ]  # fmt: skip
-    matrix = vector_matrix(vectors)
-    t0 = time.perf_counter()
-    sh = SemHash.from_embeddings(matrix, records, model=encoder, columns=["question"])  # type: ignore[arg-type]
-    dedup = sh.self_deduplicate(threshold=threshold)
-    t_semhash = time.perf_counter() - t0
-    parent = list(range(n))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for dup in dedup.filtered:
-        a, b = find(int(dup.record["id"])), find(int(dup.duplicate_of["id"]))
-        parent[a] = b
-    labels = np.asarray([find(i) for i in range(n)])
-    _rate("semhash (same vectors)", n, t_semhash)
-    _print_quality("semhash", _score(corpus, labels))
     print(
-        f"baseline ratio: semhash {t_semhash:.2f}s / tracemill {t_ours:.2f}s "
-        f"(index + cluster + keep policy, same vectors) = {t_semhash / t_ours:.2f}x; "
-        f"encoding ({t_enc:.1f}s) is shared and dominates both"
+        f"    shingles bit-identical: {sh.equals(rsh)}; signatures bit-identical: "
+        f"{sig.column('signature').equals(rsig.column('signature'))}; same clusters: "
+        f"{members(edges) == members(redges)} (edges: {edges.num_rows:,} star vs "
+        f"{redges.num_rows:,} all pairs)"
     )
+
+
+# -- calibration -------------------------------------------------------------------------
+
+
+def _survivors(corpus: Corpus) -> pa.Table:
+    """The problems exact and near dedup keep (what semantic dedup sees), with matching."""
+    import pyarrow.compute as pc
+    from tracemill.pipelines.curate import matching_texts, run_exact, run_near
+
+    table = corpus.table
+    table = table.append_column(
+        "matching",
+        pa.array(matching_texts(table.column("question"), table.column("source")), pa.string()),
+    )
+    for run in (run_exact, run_near):
+        dropped = run(table).dropped_ids
+        table = table.filter(
+            pc.invert(pc.is_in(table.column("problem_id"), value_set=pa.array(dropped)))
+        )
+    return table
+
+
+def calibrate(corpus: Corpus, name: str, encoder: Any, grid: list[float]) -> None:
+    """Precision/recall of exact + near + semantic over a grid of semantic thresholds."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from tracemill.pipelines.curate import SemanticConfig, embed_step, run_exact, run_near
+    from tracemill.pipelines.curate.matching import number_profiles
+    from tracemill.pipelines.curate.semantic import similar_pairs
+
+    n = corpus.table.num_rows
+    base_edges: list[tuple[int, int]] = []
+    for run in (run_exact, run_near):
+        rows = run(corpus.table).rows.filter(pa.compute.invert(pa.compute.field("kept")))
+        base_edges += [
+            (int(a), int(b))
+            for a, b in zip(
+                rows.column("problem_id").to_pylist(),
+                rows.column("representative").to_pylist(),
+                strict=True,
+            )
+        ]
+    survivors = _survivors(corpus)
+    t0 = time.perf_counter()
+    vecs = embed_step(survivors, encoder, text_column="matching")
+    enc_secs = time.perf_counter() - t0
+    texts = survivors.column("matching").to_pylist()
+    profiles = number_profiles(texts)
+    floor = min(grid)
+    floor_cfg = SemanticConfig(
+        threshold=floor, same_numbers_threshold=floor, no_numbers_threshold=floor
+    )
+    i, j, sim = similar_pairs(vecs.matrix, profiles.multiset, floor_cfg)
+    allowed = profiles.allowed(i, j)
+    same = profiles.same_order(i, j)
+    ids = np.asarray([int(p) for p in survivors.column("problem_id").to_pylist()])
+    print(
+        f"\n== calibration: {name}, {n:,} problems ({survivors.num_rows:,} after exact + near; "
+        f"encoded in {enc_secs:.1f}s) =="
+    )
+    print("  rows: threshold (numbers differ in order or no numbers); columns: same numbers")
+    print("  cell: precision/recall (hard negatives merged: retargeted+sibling)")
+    header = "".join(f"{t:>22.2f}" for t in grid)
+    print(f"  {'':>6}{header}")
+    for t in grid:
+        cells = []
+        for t_same in grid:
+            thr = np.where(same, t_same, t)
+            ok = allowed & (sim >= thr)
+            a = np.concatenate([np.asarray([e[0] for e in base_edges], dtype=np.int64), ids[i[ok]]])
+            b = np.concatenate([np.asarray([e[1] for e in base_edges], dtype=np.int64), ids[j[ok]]])
+            graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
+            labels = connected_components(graph, directed=False)[1]
+            s = score(corpus, labels)
+            merged = s["merged"]
+            assert isinstance(merged, dict)
+            hard = merged["retargeted"] + merged["sibling"]
+            cells.append(f"{s['precision']:.3f}/{s['recall']:.3f} ({hard:>3})")
+        print(f"  {t:>6.2f}" + "".join(f"{c:>22}" for c in cells))
+
+
+# -- the run -------------------------------------------------------------------------------
+
+
+def static_model(models: Path) -> Path:
+    """The distilled static model under ``models`` (distilled now when missing)."""
+    os.environ["TRACEMILL_MODELS"] = str(models)
+    from tracemill.stores.embeddings import _static_folder, static_model_path
+
+    fresh = not (models / _static_folder()).exists()
+    t0 = time.perf_counter()
+    path = static_model_path(None)
+    if fresh:
+        print(f"static model distilled in {time.perf_counter() - t0:.0f}s (one time): {path}")
+    else:
+        print(f"static model distilled earlier: {path}")
+    return path
 
 
 def main() -> None:
     """Run the benchmark and print the figures."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--rows", type=int, default=20_000, help="exact/near/decontam rows")
-    parser.add_argument("--semantic-rows", type=int, default=3_000)
-    parser.add_argument("--encoder", choices=("minilm", "hash"), default="minilm")
-    parser.add_argument("--device", default=None, help="encoder device (cpu, cuda)")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--ngram", type=int, default=3)
-    parser.add_argument("--near-threshold", type=float, default=0.6)
-    parser.add_argument("--semantic-threshold", type=float, default=0.9)
-    parser.add_argument("--decontam-threshold", type=float, default=0.9)
+    parser.add_argument("--rows", type=int, default=20_000, help="problems in the corpus")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--minilm-rows", type=int, default=2_000)
+    parser.add_argument("--no-minilm", action="store_true")
     parser.add_argument("--no-semhash", action="store_true")
+    parser.add_argument("--semhash-timeout", type=float, default=1_800)
+    parser.add_argument("--near-baseline-rows", type=int, default=20_000, help="0 skips it")
+    parser.add_argument("--calibrate", action="store_true")
+    parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument(
-        "--no-near-baseline", action="store_true", help="skip the per-row near dedup baseline"
+        "--models", type=Path, default=None, help="where the static model is (or goes)"
     )
     args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
     start = time.perf_counter()
-    corpus = make_corpus(args.rows)
-    counts = Counter(k for _, _, k in corpus.planted)
+    print(_load() + " (start)")
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dedup-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    models = (args.models or Path.home() / ".cache" / "tracemill" / "models").expanduser()
+    path = static_model(models)
+    t0 = time.perf_counter()
+    corpus = make_corpus(args.rows, seed=args.seed)
+    counts = planted_counts(corpus)
     print(
-        f"corpus: {args.rows:,} problems; planted copies "
+        f"corpus: {args.rows:,} problems in {time.perf_counter() - t0:.0f}s; planted "
         + ", ".join(f"{k} {counts[k]:,}" for k in KINDS)
         + f"; benchmark leaks {len(corpus.leaks):,}"
     )
-    bench_exact_near(corpus, args.ngram, args.near_threshold, not args.no_near_baseline)
-    t0 = time.perf_counter()
-    model, encoder = _encoder(args.encoder, args.device, args.batch_size)
-    print(f"\nencoder {model} loaded in {time.perf_counter() - t0:.1f}s")
-    from tracemill.pipelines.curate import embed_step
+    if args.calibrate:
+        from tracemill.pipelines.curate import (
+            SentenceTransformerEncoder,
+            StaticModelEncoder,
+        )
+        from tracemill.stores.embeddings import packaged_minilm_path
 
-    bench_decontam(corpus, None, None, args.decontam_threshold)
-    small = make_corpus(args.semantic_rows, seed=1)
-    t0 = time.perf_counter()
-    vectors = embed_step(small.table, encoder, batch_size=1024).vectors  # type: ignore[arg-type]
-    t_enc = time.perf_counter() - t0
-    bench_decontam(small, encoder, vectors, args.decontam_threshold)
-    bench_semantic(
-        small, model, encoder, vectors, t_enc, args.semantic_threshold, not args.no_semhash
-    )
-    print(f"\ntotal {time.perf_counter() - start:.0f}s")
+        grid = [0.80, 0.82, 0.84, 0.86, 0.88, 0.90, 0.92, 0.94]
+        calibrate(corpus, "static", StaticModelEncoder(str(path)), grid)
+        small = make_corpus(args.minilm_rows, seed=args.seed)
+        enc = SentenceTransformerEncoder(str(packaged_minilm_path()), device="cpu")
+        calibrate(small, "MiniLM", enc, grid)
+        calibrate(make_corpus(args.minilm_rows, seed=args.seed), "static (same rows)",
+                  StaticModelEncoder(str(path)), grid)  # fmt: skip
+        return
+    from tracemill.pipelines.curate.semantic import STATIC_THRESHOLD
+
+    result = bench_end_to_end(corpus, workdir, models, "default", {})
+    curate_secs = result["wall"] if result else None
+    if not args.no_semhash:
+        bench_semhash(corpus, path, STATIC_THRESHOLD, args.semhash_timeout, curate_secs)
+    if not args.no_minilm:
+        rate = args.rows / curate_secs if curate_secs else None
+        bench_minilm(args.minilm_rows, args.seed, workdir, models, rate)
+    bench_decontam(corpus)
+    if args.near_baseline_rows:
+        bench_near_baseline(corpus, min(args.near_baseline_rows, args.rows))
+    print(f"\n{_load()} (end); total {time.perf_counter() - start:.0f}s")
+    if args.workdir is None:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

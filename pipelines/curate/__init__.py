@@ -1,6 +1,8 @@
 """Curation: exact, near (MinHash LSH) and semantic dedup, and benchmark decontamination.
 
-Every method is a chain of small steps over Arrow tables (see each module); the keep
+Every method is a chain of small steps over Arrow tables (see each module). Near and
+semantic dedup compare matching texts (folded, instruction boilerplate stripped) under a
+number guard (:mod:`tracemill.pipelines.curate.matching`). The keep
 policy (:mod:`tracemill.pipelines.curate.select`) picks one representative per cluster and every
 clustered problem gets an explainable ``dedup`` row.
 """
@@ -24,9 +26,19 @@ from tracemill.pipelines.curate.dedup import (
     run_semantic,
 )
 from tracemill.pipelines.curate.exact import ExactConfig, exact_clusters, normalize_step
+from tracemill.pipelines.curate.matching import (
+    MatchConfig,
+    NumberProfiles,
+    matching_texts,
+    number_profile,
+    number_profiles,
+)
 from tracemill.pipelines.curate.near import (
     NearConfig,
+    NearResult,
     lsh_edges,
+    lsh_pairs,
+    minhash_matrix,
     minhash_step,
     near_clusters,
     shingle_step,
@@ -38,6 +50,7 @@ from tracemill.pipelines.curate.normalize import (
     number_signature,
     word_tokens,
 )
+from tracemill.pipelines.curate.progress import Progress, no_progress
 from tracemill.pipelines.curate.select import (
     CRITERIA,
     DEFAULT_KEEP,
@@ -52,9 +65,13 @@ from tracemill.pipelines.curate.semantic import (
     Encoder,
     SemanticConfig,
     SentenceTransformerEncoder,
+    StaticModelEncoder,
     embed_step,
     neighbour_edges,
     semantic_clusters,
+    semantic_edges,
+    similar_pairs,
+    text_keys,
     vectors_table,
 )
 
@@ -73,10 +90,15 @@ __all__ = [
     "Encoder",
     "ExactConfig",
     "KeepPolicy",
+    "MatchConfig",
     "NearConfig",
+    "NearResult",
     "NormalizeConfig",
+    "NumberProfiles",
+    "Progress",
     "SemanticConfig",
     "SentenceTransformerEncoder",
+    "StaticModelEncoder",
     "connected_clusters",
     "contamination_report",
     "contamination_rows",
@@ -86,21 +108,30 @@ __all__ = [
     "embedding_matches",
     "exact_clusters",
     "lsh_edges",
+    "lsh_pairs",
+    "matching_texts",
     "method_config_id",
+    "minhash_matrix",
     "minhash_step",
     "near_clusters",
     "neighbour_edges",
     "ngram_matches",
+    "no_progress",
     "normalize_step",
     "normalize_text",
     "normalize_texts",
+    "number_profile",
+    "number_profiles",
     "number_signature",
     "run_exact",
     "run_near",
     "run_semantic",
     "select_representatives",
     "semantic_clusters",
+    "semantic_edges",
     "shingle_step",
+    "similar_pairs",
+    "text_keys",
     "unclustered_rows",
     "vectors_table",
     "word_tokens",

@@ -8,7 +8,10 @@ item that matched):
   punctuation and LaTeX markup dropped), character n-grams over the exact-dedup
   normalization. A problem matches an item when they share at least ``min_matches``
   n-grams. A benchmark item shorter than ``n`` words matches a problem that contains
-  its whole word sequence. ``score`` is the share of the item's n-grams found.
+  its whole word sequence. ``score`` is the share of the item's n-grams found. The
+  problems are first screened in blocks with the vectorized CRC-32 n-gram hashes of near
+  dedup (a problem none of whose hashed n-grams is a benchmark item's is clean); only the
+  few that pass are compared n-gram by n-gram, so a million problems take seconds.
 * :func:`embedding_matches` — cosine similarity of the problem's vector to its nearest
   benchmark item (same index machinery as semantic dedup) at least a threshold.
 
@@ -26,8 +29,18 @@ from typing import Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from tracemill.catalogs import conform
-from tracemill.pipelines.curate.normalize import NormalizeConfig, char_texts, word_tokens
+from tracemill.pipelines.curate.normalize import (
+    NormalizeConfig,
+    char_texts,
+    normalize_texts,
+    word_texts,
+    word_tokens,
+)
+from tracemill.pipelines.curate.progress import Progress, no_progress
+
+_SCREEN_ROWS = 16_384
 
 MATCHES = pa.schema(
     [
@@ -102,8 +115,61 @@ def _join(unit: list[str] | str) -> str:
     return unit if isinstance(unit, str) else " ".join(unit)
 
 
+def _prepared(texts: pa.Array | pa.ChunkedArray | list[str], cfg: DecontamConfig) -> pa.Array:
+    """Texts as near dedup shingles them: words joined by spaces, or normalized chars."""
+    if isinstance(texts, list):
+        texts = pa.array(texts, pa.string())
+    if cfg.unit == "word":
+        return word_texts(texts)
+    return normalize_texts(texts, cfg.normalize)
+
+
+def _hashed_grams(texts: pa.Array, cfg: DecontamConfig, n: int) -> pa.Array:
+    """CRC-32 hashes of each prepared text's n-grams (a list per text)."""
+    from tracemill.pipelines.curate.near import _shingle_block
+
+    return _shingle_block(texts, cfg.unit, n)
+
+
+def _screen(
+    problems: pa.Table,
+    benchmarks: list[Benchmark],
+    cfg: DecontamConfig,
+    lengths: list[int],
+    progress: Progress,
+) -> pa.Table:
+    """The problems sharing a hashed n-gram (of any needed length) with some item."""
+    wanted: dict[int, np.ndarray] = {}
+    for length in lengths:
+        hashes = [
+            pc.list_flatten(_hashed_grams(_prepared(list(b.questions), cfg), cfg, length))
+            for b in benchmarks
+        ]
+        flat = np.concatenate([h.to_numpy(zero_copy_only=False) for h in hashes])
+        wanted[length] = np.unique(flat.astype(np.uint32))
+    questions = problems.column("question")
+    keep = np.zeros(problems.num_rows, dtype=bool)
+    total = problems.num_rows
+    for start in range(0, total, _SCREEN_ROWS):
+        part = _prepared(questions.slice(start, _SCREEN_ROWS), cfg)
+        for length in lengths:
+            grams = _hashed_grams(part, cfg, length)
+            values = pc.list_flatten(grams).to_numpy(zero_copy_only=False)
+            if not len(values):
+                continue
+            rows = pc.list_parent_indices(grams).to_numpy(zero_copy_only=False)
+            hit = np.isin(values.astype(np.uint32), wanted[length], assume_unique=False)
+            keep[start + np.unique(rows[hit])] = True
+        progress("decontam", min(start + _SCREEN_ROWS, total), total)
+    return problems.filter(pa.array(keep))
+
+
 def ngram_matches(
-    problems: pa.Table, benchmarks: list[Benchmark], config: DecontamConfig | None = None
+    problems: pa.Table,
+    benchmarks: list[Benchmark],
+    config: DecontamConfig | None = None,
+    *,
+    progress: Progress = no_progress,
 ) -> pa.Table:
     """Problems sharing n-grams with benchmark items (:data:`MATCHES`)."""
     cfg = config or DecontamConfig()
@@ -127,8 +193,9 @@ def ngram_matches(
     out: dict[str, list] = {name: [] for name in MATCHES.names}
     if not index or problems.num_rows == 0:
         return MATCHES.empty_table()
-    ids = problems.column("problem_id").to_pylist()
     lengths = sorted(short_lengths | {n})
+    problems = _screen(problems, benchmarks, cfg, lengths, progress)
+    ids = problems.column("problem_id").to_pylist()
     for pid, unit in zip(ids, _units(problems.column("question").to_pylist(), cfg), strict=True):
         if not unit:
             continue
@@ -184,9 +251,13 @@ def embedding_matches(
 
 
 def contamination_rows(
-    matches: pa.Table, *, config_id: str, run_id: str | None = None, max_listed: int = 5
+    matches: pa.Table, *, config_id: str, run_id: str | None = None, max_listed: int = 50
 ) -> pa.Table:
-    """One ``dedup`` row per contaminated problem (its best match; detail lists matches)."""
+    """One ``dedup`` row per contaminated problem (its best match; detail lists matches).
+
+    ``detail`` holds the best ``max_listed`` matches and ``match_count`` (all of them);
+    :func:`stored_matches` reads the listed ones back for reports.
+    """
     if matches.num_rows == 0:
         return conform("dedup", [])
     ranked = matches.sort_by(
@@ -234,6 +305,32 @@ def contamination_rows(
             }
         )
     return conform("dedup", rows)
+
+
+def stored_matches(rows: pa.Table, benchmarks: list[Benchmark]) -> pa.Table:
+    """The matches listed in stored ``decontam`` rows (``problem_id``, ``detail``).
+
+    Matches of benchmarks not in ``benchmarks`` are left out.
+    """
+    by_name = {b.name: b for b in benchmarks}
+    out: dict[str, list] = {name: [] for name in MATCHES.names}
+    for pid, detail in zip(
+        rows.column("problem_id").to_pylist(), rows.column("detail").to_pylist(), strict=True
+    ):
+        for m in json.loads(detail or "{}").get("matches", []):
+            bench = by_name.get(m.get("benchmark"))
+            item = m.get("item")
+            if bench is None or not isinstance(item, int) or not 0 <= item < len(bench.questions):
+                continue
+            out["problem_id"].append(pid)
+            out["benchmark"].append(bench.name)
+            out["item"].append(item)
+            out["how"].append(m.get("how") or "ngram")
+            out["score"].append(float(m.get("score") or 0.0))
+            out["shared"].append(m.get("shared"))
+            out["evidence"].append(m.get("evidence"))
+            out["benchmark_question"].append(bench.questions[item])
+    return pa.table(out, schema=MATCHES)
 
 
 @dataclass

@@ -1,6 +1,8 @@
 """Whole dedup methods: each runs its steps and returns a typed, explainable result.
 
-``problems`` needs ``problem_id`` and ``question``; ``features`` (default: ``problems``)
+``problems`` needs ``problem_id`` and ``question`` (near and semantic also read ``source``,
+which scopes recurring boilerplate, and ``matching``, precomputed matching texts, when
+present); ``features`` (default: ``problems``)
 holds the keep-policy columns (:data:`~tracemill.pipelines.curate.select.FEATURES`). The result's
 ``rows`` are ``dedup`` rows for every member of a cluster of two or more, the kept
 representative included; ``similarity`` is the similarity to the representative
@@ -15,9 +17,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tracemill.catalogs import config_id as hash_config
 from tracemill.pipelines.curate.exact import ExactConfig, exact_clusters, normalize_step
-from tracemill.pipelines.curate.near import NearConfig, near_clusters, signature_similarity
+from tracemill.pipelines.curate.near import NearConfig, near_clusters
+from tracemill.pipelines.curate.progress import Progress, no_progress
 from tracemill.pipelines.curate.select import KeepPolicy, dedup_rows, select_representatives
-from tracemill.pipelines.curate.semantic import SemanticConfig, cosine_similarity, semantic_clusters
+from tracemill.pipelines.curate.semantic import (
+    EmbedResult,
+    SemanticConfig,
+    cosine_similarity,
+    semantic_clusters,
+)
 
 
 @dataclass
@@ -116,14 +124,16 @@ def run_near(
     features: pa.Table | None = None,
     policy: KeepPolicy | None = None,
     run_id: str | None = None,
+    progress: Progress = no_progress,
 ) -> DedupResult:
-    """Near dedup: shingle → MinHash → LSH → clusters → keep policy."""
+    """Near dedup: matching texts → MinHash → linear LSH → clusters → keep policy."""
     cfg = config or NearConfig()
     policy = policy or KeepPolicy()
-    clusters, signatures = near_clusters(problems, cfg)
-    decisions = select_representatives(clusters, problems if features is None else features, policy)
-    sim = signature_similarity(
-        signatures,
+    found = near_clusters(problems, cfg, progress=progress)
+    decisions = select_representatives(
+        found.clusters, problems if features is None else features, policy
+    )
+    sim = found.similarity(
         decisions.column("problem_id").to_pylist(),
         decisions.column("representative").to_pylist(),
     )
@@ -132,17 +142,18 @@ def run_near(
 
 def run_semantic(
     problems: pa.Table,
-    vectors: pa.Table,
+    vectors: pa.Table | EmbedResult,
     config: SemanticConfig | None = None,
     *,
     features: pa.Table | None = None,
     policy: KeepPolicy | None = None,
     run_id: str | None = None,
+    progress: Progress = no_progress,
 ) -> DedupResult:
-    """Semantic dedup over precomputed ``vectors`` (see :func:`embed_step`)."""
+    """Semantic dedup over precomputed ``vectors`` of the matching texts (:func:`embed_step`)."""
     cfg = config or SemanticConfig()
     policy = policy or KeepPolicy()
-    clusters = semantic_clusters(problems, vectors, cfg)
+    clusters = semantic_clusters(problems, vectors, cfg, progress=progress)
     decisions = select_representatives(clusters, problems if features is None else features, policy)
     sim = cosine_similarity(
         vectors,

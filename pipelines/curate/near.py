@@ -1,41 +1,53 @@
 """Near dedup: MinHash LSH over word or character n-grams, vectorized with numpy.
 
-Steps, each a function over tables:
+Steps, each a function over tables or arrays:
 
 1. :func:`shingle_step` — the n-gram set of each question, hashed to 32-bit integers
    (CRC-32 of the UTF-8 n-gram, deterministic across processes). Word n-grams are over
    the word tokens of :func:`~tracemill.pipelines.curate.normalize.word_tokens`; character
    n-grams over the exact-dedup normalization.
-2. :func:`minhash_step` — a MinHash signature of ``num_perm`` values per problem.
-3. :func:`lsh_edges` — candidate pairs from banded LSH (the bands and rows of
-   ``datasketch.MinHashLSH`` at ``threshold``), confirmed when the estimated Jaccard
-   similarity (share of equal signature values) is at least ``threshold``; with
-   ``number_guard`` pairs whose number signatures differ are dropped (renumbered problems
-   are different problems).
+2. :func:`minhash_step` — a MinHash signature of ``num_perm`` values per problem
+   (:func:`minhash_matrix` runs steps 1 and 2 block by block into one ``uint32`` matrix,
+   so memory stays at ``4 * num_perm`` bytes per row: 512 MB for a million rows).
+3. :func:`lsh_pairs` — candidate pairs from banded LSH (the bands and rows of
+   ``datasketch.MinHashLSH`` at ``threshold``), **linear in the rows**: inside a bucket
+   every member is paired with the bucket's first member only (datatrove's trick), never
+   with every other member. A pair is confirmed when the estimated Jaccard similarity
+   (share of equal signature values) is at least ``threshold`` and the number guard
+   allows it; members the first one rejects are paired with the first of the rejected
+   ones, for at most ``rounds`` rounds. Confirmed pairs join a union–find (connected
+   components, recomputed after each band), and later bands skip the pairs it already
+   joined. With the number guard the bucket key includes the problem's sorted numbers,
+   so template siblings that differ only in their numbers never share a bucket.
 4. :func:`~tracemill.pipelines.curate.clusters.connected_clusters` — clusters.
 
-:func:`near_clusters` runs all four.
+:func:`near_clusters` runs all four on the problems' matching texts
+(:mod:`~tracemill.pipelines.curate.matching`: folded, instruction boilerplate stripped)
+with the number guard of their number profiles.
 
-Every step works on blocks of rows at once instead of one object per row, and gives
-bit-identical results to the per-row ``datasketch`` code it replaced:
+Because a bucket is a star, a member that the first member rejects and that no later
+round or band pairs with a third member stays out of the cluster; every edge is still
+a confirmed pair, and on data without such chains the clusters equal those of all
+pairs (the tests compare with datasketch's all-pairs ``MinHashLSH``).
+
+Shingles and signatures are bit-identical to the per-row ``datasketch`` code they
+replaced:
 
 * the CRC-32 of every n-gram comes from the CRC register at each byte of its text
   (``crc(w) = P[end] ^ shift_len(P[start]) ^ crc(len zero bytes)``, CRC being linear), so
   each text is walked once whatever ``ngram`` (texts over 8 KiB take the per-row path);
 * signatures use datasketch's ``affine32`` scheme (its default since 2.0): the shingle
   pre-mixed with the MurmurHash3 finalizer, then ``a * h + b mod 2**32`` with ``(a, b)``
-  drawn from ``numpy.random.RandomState(seed)`` exactly as datasketch draws them;
-* LSH groups equal bands by sorting instead of inserting rows one by one into an index,
-  and confirms each candidate pair once, in chunks, in the first band where it collides.
+  drawn from ``numpy.random.RandomState(seed)`` exactly as datasketch draws them.
 
-Results do not depend on row order or block size. ``datasketch`` is still used for the
-LSH band layout (:func:`lsh_bands`) and is the reference the tests compare against.
+Results do not depend on row order or block size: bucket members are ordered by their
+problem id. ``datasketch`` is still used for the LSH band layout (:func:`lsh_bands`) and
+is the reference the tests compare against.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Literal
@@ -44,6 +56,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from tracemill.pipelines.curate.clusters import connected_clusters, edges_table
+from tracemill.pipelines.curate.matching import (
+    PROFILE_COLUMNS,
+    MatchConfig,
+    NumberProfiles,
+    matching_texts,
+    number_profiles,
+    profiles_of,
+)
 from tracemill.pipelines.curate.normalize import (
     NormalizeConfig,
     ngrams,
@@ -52,6 +72,7 @@ from tracemill.pipelines.curate.normalize import (
     text_bytes,
     word_texts,
 )
+from tracemill.pipelines.curate.progress import Progress, no_progress
 
 SHINGLES = pa.schema(
     [
@@ -91,6 +112,10 @@ class NearConfig:
     """Never merge problems whose numeric literals differ."""
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
     """Normalization before character n-grams (word n-grams use word tokens)."""
+    match: MatchConfig = field(default_factory=MatchConfig)
+    """How :func:`near_clusters` builds the matching texts it compares."""
+    rounds: int = 3
+    """Star rounds per bucket (see the module docstring)."""
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
@@ -101,11 +126,16 @@ class NearConfig:
             raise ValueError(f"ngram must be at least 1, got {self.ngram}")
         if self.unit not in ("word", "char"):
             raise ValueError(f"unit must be 'word' or 'char', got {self.unit!r}")
+        if self.rounds < 1:
+            raise ValueError(f"rounds must be at least 1, got {self.rounds}")
 
     def params(self) -> dict[str, object]:
         """JSON-able parameters (hashed into the dedup config id)."""
         out: dict[str, object] = {
             "method": "near",
+            "lsh": "star-1",
+            "rounds": self.rounds,
+            "match": self.match.params(),
             "threshold": self.threshold,
             "num_perm": self.num_perm,
             "ngram": self.ngram,
@@ -373,6 +403,42 @@ def minhash_step(
     )
 
 
+def _shingle_texts(questions: pa.Array | pa.ChunkedArray, cfg: NearConfig) -> pa.Array:
+    """The texts n-grams are taken from (words joined by spaces, or normalized chars)."""
+    if cfg.unit == "word":
+        return word_texts(questions)
+    return normalize_texts(questions, cfg.normalize)
+
+
+def minhash_matrix(
+    texts: pa.Array | pa.ChunkedArray | list[str],
+    config: NearConfig | None = None,
+    *,
+    block_rows: int = BLOCK_ROWS,
+    progress: Progress = no_progress,
+) -> np.ndarray:
+    """``(n, num_perm)`` ``uint32`` MinHash signatures of ``texts``, block by block.
+
+    The same values as :func:`minhash_step` over :func:`shingle_step`, without keeping
+    any shingle table (memory: the matrix and one block).
+    """
+    cfg = config or NearConfig()
+    arr = pa.array(texts, pa.string()) if isinstance(texts, list) else texts
+    a, b = _permutations(cfg.num_perm, cfg.seed)
+    n = len(arr)
+    out = np.empty((n, cfg.num_perm), dtype=np.uint32)
+    progress("minhash", 0, n)
+    for start in range(0, n, block_rows):
+        part = arr.slice(start, block_rows)
+        shingles = _shingle_block(_shingle_texts(part, cfg), cfg.unit, cfg.ngram)
+        sizes = pc.fill_null(pc.list_value_length(shingles), 0).to_numpy()
+        offsets = np.concatenate(([0], np.cumsum(sizes, dtype=np.int64)))
+        values = pc.list_flatten(shingles).to_numpy(zero_copy_only=False)
+        out[start : start + len(part)] = _minhash_block(values, offsets, a, b)
+        progress("minhash", min(start + block_rows, n), n)
+    return out
+
+
 def signature_matrix(signatures: pa.Table) -> np.ndarray:
     """The signatures as an ``(n, num_perm)`` uint64 array."""
     if signatures.num_rows == 0:
@@ -399,23 +465,117 @@ def _band_keys(cols: np.ndarray) -> np.ndarray:
     return key
 
 
-def _equal_key_pairs(keys: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """All pairs ``i < j`` with ``keys[i] == keys[j]``, in chunks (memory stays bounded)."""
-    order = np.argsort(keys, kind="stable")  # equal keys keep ascending rows
-    sorted_key = keys[order]
-    head = np.ones(len(order), dtype=bool)
-    head[1:] = sorted_key[1:] != sorted_key[:-1]
-    starts = np.flatnonzero(head)
-    size = np.diff(np.append(starts, len(order)))
-    end = np.repeat(starts + size, size)
-    pos = np.flatnonzero(np.repeat(size, size) > 1)
-    gap = 1
-    while len(pos):  # the pairs (p, p + gap) inside each group, for growing gaps
-        pos = pos[pos + gap < end[pos]]
-        for s in range(0, len(pos), _PAIR_CHUNK):
-            chunk = pos[s : s + _PAIR_CHUNK]
-            yield order[chunk], order[chunk + gap]
-        gap += 1
+def _components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Connected-component label of each of ``n`` nodes given edges ``(i, j)``."""
+    if len(i) == 0:
+        return np.arange(n)
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+def _stars(group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For positions sorted by ``group``: each group's first position, and the others."""
+    head = np.ones(len(group), dtype=bool)
+    head[1:] = group[1:] != group[:-1]
+    first = np.flatnonzero(head)
+    anchor = np.repeat(first, np.diff(np.append(first, len(group))))
+    other = np.flatnonzero(~head)
+    return anchor[other], other
+
+
+class _Confirm:
+    """Confirms candidate pairs: band equal, estimated Jaccard, number guard."""
+
+    def __init__(self, sig: np.ndarray, cfg: NearConfig, profiles: NumberProfiles | None) -> None:
+        self.sig = sig
+        self.cfg = cfg
+        self.profiles = profiles
+
+    def __call__(
+        self, i: np.ndarray, j: np.ndarray, lo: int, hi: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(ok, similarity)`` of pairs ``(i, j)`` colliding in columns ``lo:hi``."""
+        ok = np.zeros(len(i), dtype=bool)
+        sim = np.zeros(len(i))
+        for s in range(0, len(i), _PAIR_CHUNK):
+            a, b = i[s : s + _PAIR_CHUNK], j[s : s + _PAIR_CHUNK]
+            equal = self.sig[a] == self.sig[b]
+            part = equal.sum(axis=1, dtype=np.int64) / self.sig.shape[1]  # == .mean(axis=1)
+            good = equal[:, lo:hi].all(axis=1) & (part >= self.cfg.threshold)
+            if self.profiles is not None:
+                good &= self.profiles.allowed(a, b)
+            ok[s : s + len(a)] = good
+            sim[s : s + len(a)] = part
+        return ok, sim
+
+
+def lsh_pairs(
+    sig: np.ndarray,
+    config: NearConfig | None = None,
+    *,
+    profiles: NumberProfiles | None = None,
+    order_key: np.ndarray | None = None,
+    progress: Progress = no_progress,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Confirmed near-duplicate pairs ``(i, j, similarity)`` of signature rows.
+
+    Linear in the rows (see the module docstring). ``profiles`` enables the number guard;
+    ``order_key`` (e.g. the rank of each problem id) orders bucket members, so results do
+    not depend on row order.
+    """
+    cfg = config or NearConfig()
+    n = len(sig)
+    none = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    if n < 2:
+        return none
+    if sig.shape[1] != cfg.num_perm:
+        raise ValueError(f"Expecting signatures of {cfg.num_perm} values, got {sig.shape[1]}")
+    if sig.dtype != np.uint32 and sig.max() <= _MAX32:
+        sig = sig.astype(np.uint32)  # half the memory traffic; equality is unchanged
+    # an empty question keeps the initial signature: it takes no part
+    live = np.flatnonzero(sig.min(axis=1) != _MAX32)
+    rank = (np.arange(n) if order_key is None else np.asarray(order_key))[live]
+    mix = None
+    if profiles is not None:
+        mix = profiles.multiset[live].astype(np.uint64) * _MIX
+    confirm = _Confirm(sig, cfg, profiles)
+    bands, rows = lsh_bands(cfg.threshold, cfg.num_perm)
+    label = np.arange(n)
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    progress("lsh", 0, bands)
+    for band in range(bands):
+        lo, hi = band * rows, (band + 1) * rows
+        keys = _band_keys(sig[live, lo:hi])
+        if mix is not None:
+            keys ^= mix
+            keys *= _MIX
+        order = np.lexsort((rank, keys))
+        group = keys[order]
+        starts = np.flatnonzero(np.append(True, group[1:] != group[:-1]))
+        size = np.diff(np.append(starts, len(group)))
+        pending = np.flatnonzero(np.repeat(size, size) > 1)
+        for _ in range(cfg.rounds):
+            if len(pending) < 2:
+                break
+            at, other = _stars(group[pending])
+            i, j = live[order[pending[at]]], live[order[pending[other]]]
+            todo = label[i] != label[j]  # joined by an earlier band: nothing to add
+            ok, sim = confirm(i[todo], j[todo], lo, hi)
+            found.append((i[todo][ok], j[todo][ok], sim[ok]))
+            # the rejected ones try again among themselves
+            rejected = np.zeros(len(other), dtype=bool)
+            rejected[np.flatnonzero(todo)[~ok]] = True
+            pending = pending[other[rejected]]
+        all_i = np.concatenate([f[0] for f in found]) if found else np.zeros(0, np.int64)
+        all_j = np.concatenate([f[1] for f in found]) if found else np.zeros(0, np.int64)
+        label = _components(n, all_i, all_j)
+        progress("lsh", band + 1, bands)
+    if not found:
+        return none
+    return tuple(np.concatenate(part) for part in zip(*found, strict=True))  # type: ignore[return-value]
 
 
 def _number_codes(numbers: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -424,52 +584,93 @@ def _number_codes(numbers: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return pc.fill_null(pc.dictionary_encode(arr).indices, -1).to_numpy()
 
 
-def lsh_edges(signatures: pa.Table, config: NearConfig | None = None) -> pa.Table:
-    """Confirmed near-duplicate pairs (:data:`~tracemill.pipelines.curate.clusters.EDGES`)."""
+def _id_rank(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """The rank of each id in sorted order (row-order independent tie breaks)."""
+    return pc.rank(ids, sort_keys="ascending", tiebreaker="first").to_numpy().astype(np.int64)
+
+
+def lsh_edges(
+    signatures: pa.Table,
+    config: NearConfig | None = None,
+    *,
+    profiles: NumberProfiles | None = None,
+) -> pa.Table:
+    """Confirmed near-duplicate pairs (:data:`~tracemill.pipelines.curate.clusters.EDGES`).
+
+    Without ``profiles`` the guard compares the ``numbers`` column (the sorted numbers).
+    """
     cfg = config or NearConfig()
-    n = signatures.num_rows
-    if n < 2:
+    if signatures.num_rows < 2:
         return edges_table([], [], [])
     sig = signature_matrix(signatures)
-    if sig.shape[1] != cfg.num_perm:
-        raise ValueError(f"Expecting signatures of {cfg.num_perm} values, got {sig.shape[1]}")
-    if sig.max() <= _MAX32:
-        sig = sig.astype(np.uint32)  # half the memory traffic; equality is unchanged
-    # an empty question keeps the initial signature: it takes no part
-    live = np.flatnonzero(sig.min(axis=1) != _MAX32)
-    codes = _number_codes(signatures.column("numbers")) if cfg.number_guard else None
-    bands, rows = lsh_bands(cfg.threshold, cfg.num_perm)
-    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    for band in range(bands):
-        keys = _band_keys(sig[live, band * rows : (band + 1) * rows])
-        for i, j in _equal_key_pairs(keys):
-            i, j = live[i], live[j]
-            equal = sig[i] == sig[j]
-            # confirm each pair once, in the first band where it collides (the key is a
-            # hash: check the band itself too)
-            ok = equal[:, band * rows : (band + 1) * rows].all(axis=1)
-            if band:
-                earlier = equal[:, : band * rows].reshape(len(i), band, rows)
-                ok &= ~earlier.all(axis=2).any(axis=1)
-            sim = equal.sum(axis=1, dtype=np.int64) / sig.shape[1]  # == .mean(axis=1)
-            ok &= sim >= cfg.threshold
-            if codes is not None:
-                ok &= codes[i] == codes[j]
-            found.append((i[ok], j[ok], sim[ok]))
-    if not found:
-        return edges_table([], [], [])
-    lo, hi, sim = (np.concatenate(part) for part in zip(*found, strict=True))
+    if profiles is None and cfg.number_guard:
+        codes = _number_codes(signatures.column("numbers"))
+        profiles = NumberProfiles(codes, codes, codes, codes >= 0)
+    elif not cfg.number_guard:
+        profiles = None
     ids = signatures.column("problem_id")
+    lo, hi, sim = lsh_pairs(sig, cfg, profiles=profiles, order_key=_id_rank(ids))
+    if len(lo) == 0:
+        return edges_table([], [], [])
     return edges_table(ids.take(pa.array(lo)).to_pylist(), ids.take(pa.array(hi)).to_pylist(), sim)
 
 
+@dataclass
+class NearResult:
+    """What :func:`near_clusters` found, with what it needs to explain it."""
+
+    clusters: pa.Table
+    signatures: np.ndarray
+    """``(n, num_perm)`` signatures in input order."""
+    ids: list[str]
+
+    def similarity(self, a: list[str], b: list[str]) -> np.ndarray:
+        """Estimated Jaccard similarity of each pair ``(a[i], b[i])``."""
+        if not a:
+            return np.zeros(0)
+        index = {pid: i for i, pid in enumerate(self.ids)}
+        ia = np.fromiter((index[x] for x in a), dtype=np.int64, count=len(a))
+        ib = np.fromiter((index[x] for x in b), dtype=np.int64, count=len(b))
+        return (self.signatures[ia] == self.signatures[ib]).mean(axis=1)
+
+
+def matching_column(problems: pa.Table, match: MatchConfig) -> list[str]:
+    """The problems' matching texts: their ``matching`` column, else computed."""
+    if "matching" in problems.column_names:
+        return problems.column("matching").to_pylist()
+    sources = problems.column("source") if "source" in problems.column_names else None
+    return matching_texts(problems.column("question"), sources, match)
+
+
+def profiles_column(problems: pa.Table, texts: list[str]) -> NumberProfiles:
+    """The problems' number profiles: their profile columns, else computed from ``texts``."""
+    if all(name in problems.column_names for name in PROFILE_COLUMNS):
+        return profiles_of(problems)
+    return number_profiles(texts)
+
+
 def near_clusters(
-    problems: pa.Table, config: NearConfig | None = None
-) -> tuple[pa.Table, pa.Table]:
-    """Shingle → MinHash → LSH → clusters; returns ``(clusters, signatures)``."""
+    problems: pa.Table,
+    config: NearConfig | None = None,
+    *,
+    progress: Progress = no_progress,
+) -> NearResult:
+    """Matching texts → MinHash → linear LSH → clusters.
+
+    ``problems`` needs ``problem_id`` and ``question`` (``source`` scopes recurring
+    boilerplate); ``matching`` and the number profile columns, when present, are used
+    instead of computing them (they must come from the same :class:`MatchConfig`).
+    """
     cfg = config or NearConfig()
-    signatures = minhash_step(shingle_step(problems, cfg), problems, cfg)
-    return connected_clusters(lsh_edges(signatures, cfg)), signatures
+    ids = problems.column("problem_id")
+    texts = matching_column(problems, cfg.match)
+    sig = minhash_matrix(pa.array(texts, pa.string()), cfg, progress=progress)
+    profiles = profiles_column(problems, texts) if cfg.number_guard else None
+    lo, hi, sim = lsh_pairs(sig, cfg, profiles=profiles, order_key=_id_rank(ids), progress=progress)
+    id_list = ids.to_pylist()
+    id_arr = np.asarray(id_list, dtype=object)
+    clusters = connected_clusters(edges_table(id_arr[lo].tolist(), id_arr[hi].tolist(), sim))
+    return NearResult(clusters, sig, id_list)
 
 
 def signature_similarity(signatures: pa.Table, a: list[str], b: list[str]) -> np.ndarray:
@@ -487,8 +688,11 @@ __all__ = [
     "SHINGLES",
     "SIGNATURES",
     "NearConfig",
+    "NearResult",
     "lsh_bands",
     "lsh_edges",
+    "lsh_pairs",
+    "minhash_matrix",
     "minhash_step",
     "near_clusters",
     "shingle_step",

@@ -82,14 +82,24 @@ def _bool_col(table: pa.Table, name: str) -> pa.Array:
     return pc.fill_null(table.column(name), False).combine_chunks()
 
 
-def _sort_keys(table: pa.Table, policy: KeepPolicy) -> tuple[pa.Table, list[tuple[str, str]]]:
-    """Add sortable key columns; return the table and the sort order."""
+PRIOR = "prior"
+"""The criterion name of "kept by an earlier run" (ranks before the policy)."""
+TIE = "id"
+"""The criterion name of the final tie break (the smaller problem id)."""
+
+
+def _sort_keys(
+    table: pa.Table, policy: KeepPolicy
+) -> tuple[pa.Table, list[tuple[str, str]], dict[str, str]]:
+    """Add sortable key columns; return the table, the sort order and key → criterion."""
     cols: dict[str, pa.Array] = {}
     order: list[tuple[str, str]] = [("cluster", "ascending")]
+    names = {"_k_prior": PRIOR, "problem_id": TIE}
     cols["_k_prior"] = _bool_col(table, "prior_kept")
     order.append(("_k_prior", "descending"))
     for i, name in enumerate(policy.order):
         key = f"_k{i}"
+        names[key] = name
         if name == "answer":
             if "answer" not in table.column_names:
                 continue
@@ -118,7 +128,41 @@ def _sort_keys(table: pa.Table, policy: KeepPolicy) -> tuple[pa.Table, list[tupl
     order.append(("problem_id", "ascending"))
     for key, col in cols.items():
         table = table.append_column(key, col)
-    return table, order
+    return table, order, names
+
+
+def _comparable(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A column as a numpy array whose ``!=`` compares values (nulls equal each other)."""
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if pa.types.is_timestamp(arr.type):
+        arr = arr.cast(pa.int64())
+    if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+        return np.asarray(arr.fill_null("").to_pylist(), dtype=object)
+    return arr.fill_null(0 if not pa.types.is_boolean(arr.type) else False).to_numpy(
+        zero_copy_only=False
+    )
+
+
+def _deciding(
+    ranked: pa.Table, order: list[tuple[str, str]], names: dict[str, str], head: np.ndarray
+) -> list[str | None]:
+    """The criterion that ranked each member below its representative.
+
+    For a representative: the one that ranked it above the runner-up of its cluster.
+    """
+    n = ranked.num_rows
+    start = np.flatnonzero(head)
+    rep = np.repeat(start, np.diff(np.append(start, n)))
+    other = rep.copy()  # whom each row is compared with
+    runner = np.minimum(start + 1, n - 1)
+    other[start] = runner
+    decided = np.full(n, -1)
+    keys = [key for key, _ in order[1:]]  # after the cluster itself
+    for k, key in enumerate(keys):
+        values = _comparable(ranked.column(key))
+        differs = (values != values[other]) & (decided < 0)
+        decided[differs] = k
+    return [names[keys[d]] if d >= 0 else None for d in decided.tolist()]
 
 
 DECISIONS = pa.schema(
@@ -130,9 +174,13 @@ DECISIONS = pa.schema(
         pa.field("neighbour", pa.string()),
         pa.field("neighbour_similarity", pa.float64()),
         pa.field("size", pa.int64(), nullable=False),
+        pa.field("decided_by", pa.string()),
     ]
 )
-"""One row per clustered problem: its cluster, the cluster's representative, kept."""
+"""One row per clustered problem: its cluster, the cluster's representative, kept, and
+``decided_by``: the keep criterion that ranked it below the representative (for the
+representative: the one that ranked it above the runner-up), ``prior`` when an earlier
+run's decision stood, ``id`` when only the problem ids differed."""
 
 
 def select_representatives(
@@ -148,7 +196,7 @@ def select_representatives(
         return DECISIONS.empty_table()
     feats = features.select([c for c in FEATURES.names if c in features.column_names])
     joined = clusters.join(feats, "problem_id", join_type="left outer")
-    keyed, order = _sort_keys(joined, policy)
+    keyed, order, names = _sort_keys(joined, policy)
     ranked = keyed.sort_by(order)
     cluster = ranked.column("cluster").to_numpy(zero_copy_only=False)
     ids = ranked.column("problem_id").to_numpy(zero_copy_only=False)
@@ -166,6 +214,7 @@ def select_representatives(
             "neighbour": ranked.column("neighbour"),
             "neighbour_similarity": ranked.column("similarity"),
             "size": sizes.astype(np.int64),
+            "decided_by": pa.array(_deciding(ranked, order, names, head), pa.string()),
         },
         schema=DECISIONS,
     )
@@ -190,10 +239,16 @@ def dedup_rows(
     sim = np.ones(n) if similarity is None else np.asarray(similarity, dtype=np.float64)
     base = dict(detail or {})
     details = []
-    for nb, nb_sim, size in zip(
+    deciding = (
+        decisions.column("decided_by").to_pylist()
+        if "decided_by" in decisions.column_names
+        else [None] * n
+    )
+    for nb, nb_sim, size, decided in zip(
         decisions.column("neighbour").to_pylist(),
         decisions.column("neighbour_similarity").to_pylist(),
         decisions.column("size").to_pylist(),
+        deciding,
         strict=True,
     ):
         row = dict(base)
@@ -202,6 +257,7 @@ def dedup_rows(
                 "neighbour": nb,
                 "neighbour_similarity": None if nb_sim is None else round(nb_sim, 6),
                 "cluster_size": size,
+                "decided_by": decided,
             }
         )
         details.append(json.dumps(row, sort_keys=True, ensure_ascii=False))

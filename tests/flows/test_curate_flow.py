@@ -11,7 +11,15 @@ from tracemill.stores.catalog import open_catalog
 from tracemill.stores.embeddings import EmbeddingCache, embeddings_root
 from typer.testing import CliRunner
 
-from ..pipelines.curate_fakes import FakeEncoder
+from ..pipelines.curate_fakes import FakeEncoder, tiny_static_models
+
+
+@pytest.fixture
+def static_models(tmp_path_factory, monkeypatch) -> Path:
+    """$TRACEMILL_MODELS holding a tiny static model (the default CPU encoder)."""
+    root = tiny_static_models(tmp_path_factory.getbasetemp() / "static-models")
+    monkeypatch.setenv("TRACEMILL_MODELS", str(root))
+    return root
 
 BASE = (
     "A farmer has a rectangular field whose length is three times its width and whose "
@@ -57,33 +65,49 @@ def dedup_rows(catalog_dir: Path) -> list[dict]:
         ).to_pylist()
 
 
-def test_stage_writes_rows_and_rerun_inserts_nothing(catalog_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.slow  # distills a tiny static model once per test process (seconds)
+def test_stage_writes_rows_and_rerun_inserts_nothing(
+    catalog_dir: Path, tmp_path: Path, static_models: Path
+) -> None:
     seed(catalog_dir)
     spec = get_stage("curate")
+    # the defaults: exact, near and semantic with the static encoder
     cfg = spec.config.model_validate({"near_threshold": 0.6, "near_ngram": 3})
     ctx = StageContext(catalog=str(catalog_dir), run_id="r1", base_dir=tmp_path)
     counts = spec.fn(ctx, cfg)
     assert counts["exact.dropped"] == 1 and counts["near.dropped"] == 1
-    # one row per examined problem and method: 7 for exact, 6 (exact's survivors) for near
-    assert counts["inserted"] == 13 and counts["kept"] == 5
+    assert counts["semantic.status"] == "ran" and counts["semantic.input"] == 5
+    assert counts["semantic.model"].startswith("tracemill/all-MiniLM-L6-v2-static")
+    # one row per examined problem and method: 7 for exact, 6 (exact's survivors) for
+    # near, 5 for semantic
+    assert counts["inserted"] == 18 and counts["kept"] == 5 - counts["semantic.dropped"]
     assert counts["exact.status"] == counts["near.status"] == "ran"
+    # the static model was used from $TRACEMILL_MODELS, not distilled beside the catalog
+    assert not (catalog_dir / "models").exists()
     rows = dedup_rows(catalog_dir)
     dropped = {(r["method"], r["problem_id"]) for r in rows if not r["kept"]}
     # exact: equal length, so the smaller id wins; near: the reworded copy is longer
-    assert dropped == {("exact", max(pid(0), pid(1))), ("near", pid(2))}
+    assert {d for d in dropped if d[0] != "semantic"} == {
+        ("exact", max(pid(0), pid(1))),
+        ("near", pid(2)),
+    }
+    # semantic (tiny model): only the number-free pair 4/5 may merge (number guard)
+    assert {d[1] for d in dropped if d[0] == "semantic"} <= {pid(4), pid(5)}
     # renumbered: never merged, kept alone (a row with no cluster)
     assert {(r["method"], r["cluster"]) for r in rows if r["problem_id"] == pid(3)} == {
         ("exact", None),
         ("near", None),
+        ("semantic", None),
     }
     again = spec.fn(StageContext(catalog=str(catalog_dir), run_id="r2"), cfg)
-    assert again["exact.status"] == again["near.status"] == "skipped"
-    assert again["inserted"] == 0 and again["skipped"] == 0 and again["kept"] == 5
+    assert again["exact.status"] == again["near.status"] == again["semantic.status"] == "skipped"
+    assert again["inserted"] == 0 and again["skipped"] == 0 and again["kept"] == counts["kept"]
     assert again["exact.dropped"] == 1 and again["near.dropped"] == 1
-    assert len(dedup_rows(catalog_dir)) == 13
+    assert len(dedup_rows(catalog_dir)) == 18
     with open_catalog(catalog_dir, read_only=True) as store:
         create_views(store.con)
-        assert store.sql("SELECT count(*) AS n FROM kept_problems").column("n")[0].as_py() == 5
+        n = store.sql("SELECT count(*) AS n FROM kept_problems").column("n")[0].as_py()
+        assert n == counts["kept"]
         n = store.sql(f"SELECT count(*) AS n FROM ({kept_problems_sql(['exact'])})")
         assert n.column("n")[0].as_py() == 6
 
@@ -126,16 +150,17 @@ def test_semantic_uses_cache_and_rethreshold_does_not_encode(catalog_dir: Path) 
     enc = FakeEncoder()
     cfg = CurateStage(methods=["semantic"], encoder="fake", semantic_threshold=0.8)
     report = curate(cfg, catalog=str(catalog_dir), encoder=enc)
-    assert report.methods["semantic"]["encoded"] == 7 and enc.texts == 7
+    # problems 0 and 1 differ only in case and spacing: one matching text, encoded once
+    assert report.methods["semantic"]["encoded"] == 6 and enc.texts == 6
     rows = dedup_rows(catalog_dir)
     clustered = {r["problem_id"] for r in rows if r["cluster"] is not None}
     assert {pid(4), pid(5)} <= clustered
     assert pid(3) not in clustered  # number guard
     cache = EmbeddingCache(embeddings_root(catalog_dir.resolve()), "fake")
-    assert cache.count() == 7
+    assert cache.count() == 6
     again = curate(cfg, catalog=str(catalog_dir), encoder=enc)
     # nothing new: no work at all (not even reading the cache), no rows
-    assert again.methods["semantic"]["status"] == "skipped" and enc.texts == 7
+    assert again.methods["semantic"]["status"] == "skipped" and enc.texts == 6
     assert again.methods["semantic"]["encoded"] == again.methods["semantic"]["reused"] == 0
     assert again.inserted == 0 and again.skipped == 0
     # rethreshold: a dry run from cached vectors only, with no encoder at all
@@ -143,7 +168,7 @@ def test_semantic_uses_cache_and_rethreshold_does_not_encode(catalog_dir: Path) 
     preview = curate(lower, catalog=str(catalog_dir), dry_run=True, allow_encode=False)
     assert preview.methods["semantic"]["dropped"] >= again.methods["semantic"]["dropped"]
     assert preview.inserted == 0 and len(dedup_rows(catalog_dir)) == len(rows)
-    assert cache.count() == 7
+    assert cache.count() == 6
 
 
 def test_decontam_with_benchmarks_and_report(catalog_dir: Path, tmp_path: Path) -> None:
@@ -181,7 +206,7 @@ def test_config_validation() -> None:
         CurateStage(keep=["nicest"])
     with pytest.raises(ValueError):
         CurateStage(methods=["fuzzy"])  # type: ignore[list-item]
-    assert CurateStage(benchmarks="b.yaml").chosen() == ["exact", "near", "decontam"]
+    assert CurateStage(benchmarks="b.yaml").chosen() == ["exact", "near", "semantic", "decontam"]
 
 
 def test_cli_curate_and_explain(catalog_dir: Path, tmp_path: Path) -> None:
@@ -272,3 +297,87 @@ def test_cli_explain_and_rethreshold(catalog_dir: Path) -> None:
     assert bad.exit_code == 2
     # nothing written, nothing encoded
     assert dedup_rows(catalog_dir) == rows and cache.count() == cached and enc.texts == encoded
+
+
+def test_benchmark_files_are_checked_before_any_work(catalog_dir: Path, tmp_path: Path) -> None:
+    seed(catalog_dir)
+    config = tmp_path / "benchmarks.yaml"
+    config.write_text("aime: {path: missing.jsonl}\n")
+    enc = FakeEncoder()
+    cfg = CurateStage(methods=["exact", "semantic"], encoder="fake", benchmarks=str(config))
+    with pytest.raises(FileNotFoundError, match="missing.jsonl"):
+        curate(cfg, catalog=str(catalog_dir), encoder=enc)
+    assert enc.calls == 0 and dedup_rows(catalog_dir) == []  # nothing encoded or written
+    (tmp_path / "empty.jsonl").write_text(json.dumps({"question": " "}) + "\n")
+    config.write_text("aime: {path: empty.jsonl}\n")
+    with pytest.raises(ValueError, match="no questions"):
+        curate(cfg, catalog=str(catalog_dir), encoder=enc)
+    result = CliRunner().invoke(app, ["curate", "--method", "exact", "--benchmarks", str(config)])
+    assert result.exit_code == 2 and "no questions" in result.output
+
+
+def test_decontam_report_covers_every_problem_on_every_run(
+    catalog_dir: Path, tmp_path: Path
+) -> None:
+    seed(catalog_dir)
+    (tmp_path / "aime.jsonl").write_text(json.dumps({"problem": QUESTIONS[6]}) + "\n")
+    config = tmp_path / "benchmarks.yaml"
+    config.write_text("aime: {path: aime.jsonl, field: problem}\n")
+    cfg = CurateStage(methods=["exact"], benchmarks=str(config))
+    first = curate(cfg, catalog=str(catalog_dir))
+    assert first.benchmarks[0]["problems"] == 1
+    # a new, clean problem: only it is checked, but the report still covers all 8
+    seed(catalog_dir, ["Count the lattice points inside a circle of radius 10"])
+    again = curate(cfg, catalog=str(catalog_dir))
+    assert again.methods["decontam"]["checked"] == 1
+    assert again.methods["decontam"]["earlier"] == 7
+    assert again.benchmarks[0]["problems"] == 1 and again.benchmarks[0]["matches"] == 1
+    assert again.benchmarks[0]["examples"][0]["problem_id"] == pid(6)
+    third = curate(cfg, catalog=str(catalog_dir))  # nothing new at all
+    assert third.methods["decontam"]["status"] == "skipped"
+    assert third.benchmarks[0]["problems"] == 1
+
+
+def test_explain_names_the_deciding_keep_criterion(catalog_dir: Path) -> None:
+    seed(catalog_dir, QUESTIONS[:2], answers={1: "768"})
+    curate(CurateStage(methods=["exact"]), catalog=str(catalog_dir))
+    runner = CliRunner()
+    dropped = runner.invoke(app, ["dedup", "explain", pid(0)])
+    assert dropped.exit_code == 0, dropped.output
+    text = " ".join(dropped.output.split())
+    assert "deciding keep criterion: answer" in text
+    assert "the representative has a reference answer, this one no answer" in text
+    kept = runner.invoke(app, ["dedup", "explain", pid(1)])
+    assert "kept as the representative of a cluster of 2" in " ".join(kept.output.split())
+
+
+def test_rethreshold_lists_the_pairs_that_would_change(catalog_dir: Path, tmp_path: Path) -> None:
+    seed(catalog_dir)
+    enc = FakeEncoder()
+    cfg = CurateStage(methods=["exact", "semantic"], encoder="fake", semantic_threshold=0.99)
+    curate(cfg, catalog=str(catalog_dir), encoder=enc)
+    before = dedup_rows(catalog_dir)
+    out = tmp_path / "changes.jsonl"
+    result = CliRunner().invoke(
+        app,
+        ["dedup", "rethreshold", "--threshold", "0.5", "--encoder", "fake", "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    changes = [json.loads(line) for line in out.read_text().splitlines()]
+    assert changes and all(c["change"] == "drop" for c in changes)
+    # each change names the pair: the problem and the representative it would be dropped for
+    assert {c["problem_id"] for c in changes} | {c["representative"] for c in changes} <= {
+        pid(i) for i in range(7)
+    }
+    assert "changed pairs" in result.output and "newly dropped" in result.output
+    assert dedup_rows(catalog_dir) == before  # a preview writes nothing
+
+
+@pytest.mark.slow  # distills a tiny static model once per test process (seconds)
+def test_cli_curate_with_no_flags_runs_all_three(catalog_dir: Path, static_models: Path) -> None:
+    seed(catalog_dir)
+    result = CliRunner().invoke(app, ["curate"])
+    assert result.exit_code == 0, result.output
+    methods = {r["method"] for r in dedup_rows(catalog_dir)}
+    assert methods == {"exact", "near", "semantic"}
+    assert "static" in result.output

@@ -121,3 +121,50 @@ def test_embedding_matches_with_fake_encoder() -> None:
     m = embedding_matches(t.column("problem_id").to_pylist(), pv, bench, [bv], 0.7)
     assert m.column("problem_id").to_pylist() == ["p0"]
     assert m.column("how").to_pylist() == ["embedding"]
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [DecontamConfig(), DecontamConfig(ngram=3), DecontamConfig(ngram=13, unit="char")],
+    ids=["word8", "word3", "char13"],
+)
+def test_screening_loses_no_match(cfg: DecontamConfig, monkeypatch) -> None:
+    import random
+
+    from tracemill.pipelines.curate import decontam
+
+    rng = random.Random(5)
+    items = [*AIME, *MATH, "What is 17 times 23?", "Primes"]
+    bench = [Benchmark("b", tuple(items))]
+    words = " ".join(items).split()
+    questions = []
+    for _ in range(400):  # random excerpts of the items, shuffled words, other text
+        item = rng.choice(items).split()
+        start = rng.randrange(len(item))
+        piece = item[start : start + rng.randint(1, 12)]
+        noise = [rng.choice(words) for _ in range(rng.randint(0, 8))]
+        questions.append(" ".join(noise + piece if rng.random() < 0.5 else piece + noise))
+    t = problems(questions)
+    screened = decontam.ngram_matches(t, bench, cfg)
+    monkeypatch.setattr(decontam, "_screen", lambda problems, *a: problems)
+    full = decontam.ngram_matches(t, bench, cfg)
+    assert full.num_rows > 20 and screened.equals(full)
+
+
+def test_stored_matches_read_rows_back() -> None:
+    from tracemill.pipelines.curate.decontam import stored_matches
+
+    bench = [Benchmark("aime", tuple(AIME)), Benchmark("math", tuple(MATH))]
+    t = problems(["leak: " + AIME[1], MATH[0] + " now"])
+    matches = ngram_matches(t, bench)
+    rows = contamination_rows(matches, config_id="cfg")
+    back = stored_matches(rows.select(["problem_id", "detail"]), bench)
+    key = ["problem_id", "benchmark", "item", "how"]
+    assert back.select(key).sort_by([(k, "ascending") for k in key]).equals(
+        matches.select(key).sort_by([(k, "ascending") for k in key])
+    )
+    assert back.column("benchmark_question").to_pylist() == matches.column(
+        "benchmark_question"
+    ).to_pylist()
+    # a benchmark no longer configured is left out
+    assert stored_matches(rows.select(["problem_id", "detail"]), bench[:1]).num_rows == 1

@@ -181,3 +181,29 @@ def test_unclustered_rows_record_kept_singletons() -> None:
     clean = unclustered_rows(["p3"], method="decontam", config_id="d", representative=False)
     assert clean.column("representative").to_pylist() == [None]
     assert unclustered_rows([], method="exact", config_id="e").num_rows == 0
+
+
+def test_decided_by_names_the_deciding_criterion() -> None:
+    f = _keep_fixture()
+    clusters = pa.table(
+        {
+            "problem_id": [f"p{i}" for i in range(5)],
+            "cluster": ["c"] * 5,
+            "neighbour": ["p4"] * 5,
+            "similarity": [0.9] * 5,
+        }
+    )
+    decisions = {r["problem_id"]: r for r in select_representatives(clusters, f).to_pylist()}
+    # p4 is kept; p0/p1 lack an answer, p2 a passing verdict, p3 is newer than p4
+    assert decisions["p4"]["kept"] and decisions["p4"]["decided_by"] == "oldest"  # over p3
+    assert [decisions[p]["decided_by"] for p in ("p0", "p1", "p2", "p3")] == [
+        "answer", "answer", "passing", "oldest",
+    ]  # fmt: skip
+    prior = f.append_column("prior_kept", pa.array([False, True, False, False, False]))
+    decisions = {r["problem_id"]: r for r in select_representatives(clusters, prior).to_pylist()}
+    assert decisions["p1"]["kept"] and decisions["p4"]["decided_by"] == "prior"
+    same = pa.table({"problem_id": ["p0", "p1"], "question": ["a", "b"]})
+    ties = select_representatives(clusters.slice(0, 2), same, KeepPolicy.of(["shortest"]))
+    assert ties.column("decided_by").to_pylist() == ["id", "id"]
+    rows = run_exact(problems(["What is 1+1?", "what is 1 + 1?"], answer=[None, "2"])).rows
+    assert {json.loads(d)["decided_by"] for d in rows.column("detail").to_pylist()} == {"answer"}

@@ -12,8 +12,10 @@ from tracemill.pipelines.curate import (
     connected_clusters,
     lsh_edges,
     minhash_step,
+    near_clusters,
     shingle_step,
 )
+from tracemill.pipelines.curate.clusters import edges_table
 from tracemill.pipelines.curate.near import lsh_bands, signature_matrix
 from tracemill.pipelines.curate.normalize import (
     char_texts,
@@ -89,6 +91,13 @@ def edge_set(edges: pa.Table) -> set[tuple[str, str, float]]:
     return {(r["a"], r["b"], r["similarity"]) for r in edges.to_pylist()}
 
 
+def cluster_sets(edges: pa.Table) -> set[frozenset[str]]:
+    groups: dict[str, set[str]] = {}
+    for row in connected_clusters(edges).to_pylist():
+        groups.setdefault(row["cluster"], set()).add(row["problem_id"])
+    return {frozenset(g) for g in groups.values()}
+
+
 CONFIGS = [
     NearConfig(threshold=0.6, ngram=3),
     NearConfig(threshold=0.8, ngram=5, num_perm=64, seed=7),
@@ -112,9 +121,14 @@ def test_steps_are_bit_identical_to_the_per_row_code(cfg: NearConfig) -> None:
         assert sig[i].tolist() == m.hashvalues.tolist()
     assert signatures.column("numbers").to_pylist() == [number_signature(q) for q in questions]
 
+    # LSH pairs each bucket member with the bucket's first member only (linear), so its
+    # edges are some of datasketch's all-pairs edges, and the clusters are the same
     edges = lsh_edges(signatures, cfg)
     assert edges.num_rows > 0
-    assert edge_set(edges) == reference_edges(signatures, cfg)
+    reference = reference_edges(signatures, cfg)
+    assert edge_set(edges) <= reference
+    a, b, sim = (list(col) for col in zip(*reference, strict=True))
+    assert cluster_sets(edges) == cluster_sets(edges_table(a, b, sim))
 
 
 def test_estimate_matches_datasketch_jaccard() -> None:
@@ -143,7 +157,8 @@ def test_near_duplicates_at_the_threshold_are_found_and_distinct_texts_are_not()
     table = pa.table({"problem_id": [f"p{i}" for i in range(len(texts))], "question": texts})
     signatures = minhash_step(shingle_step(table, cfg), table, cfg)
     edges = edge_set(lsh_edges(signatures, cfg))
-    assert {(a, b) for a, b, _ in edges} == {("p0", "p1"), ("p0", "p2"), ("p1", "p2")}
+    # a star: p1 and p2 join p0 (the bucket's first member); p1-p2 adds nothing
+    assert {(a, b) for a, b, _ in edges} == {("p0", "p1"), ("p0", "p2")}
     assert all(sim >= cfg.threshold for _, _, sim in edges)
     # a bar the pairs cannot reach: no edge
     strict = NearConfig(threshold=0.95, ngram=3)
@@ -210,3 +225,43 @@ def test_vectorized_text_helpers_match_the_scalar_ones() -> None:
     assert number_signatures(pa.array([None, "a 1"])) == ["", "1"]
     assert word_texts(arr).to_pylist() == [" ".join(w) for w in word_tokens(texts[1:])]
     assert word_texts([None, "A-b"]).to_pylist() == ["", "a b"]
+
+
+def test_lsh_is_linear_on_template_heavy_data(monkeypatch) -> None:
+    """Thousands of template siblings share buckets: pairs stay linear in the rows."""
+    from tracemill.pipelines.curate import near
+
+    confirmed = []
+    original = near._Confirm.__call__
+
+    def counting(self, i, j, lo, hi):
+        confirmed.append(len(i))
+        return original(self, i, j, lo, hi)
+
+    monkeypatch.setattr(near._Confirm, "__call__", counting)
+    n = 3000
+    texts = [
+        f"A rectangular field is exactly {i} metres long and the farmer walks around it twice "
+        "every single morning before breakfast with the dog"
+        for i in range(n)
+    ]
+    table = pa.table({"problem_id": [f"t{i:05d}" for i in range(n)], "question": texts})
+    loose = NearConfig(threshold=0.5, number_guard=False)
+    bands, _ = lsh_bands(loose.threshold, loose.num_perm)
+    found = near.near_clusters(table, loose)
+    # all pairs would be n * (n - 1) / 2 = 4.5 million per band
+    assert sum(confirmed) <= bands * loose.rounds * n
+    assert found.clusters.num_rows > 0.99 * n  # nearly every sibling joins one cluster
+    # with the guard the numbers split the buckets: nothing to confirm, nothing merged
+    confirmed.clear()
+    guarded = near.near_clusters(table, NearConfig(threshold=0.5))
+    assert sum(confirmed) == 0 and guarded.clusters.num_rows == 0
+
+
+def test_near_clusters_compare_matching_texts() -> None:
+    q = BASE.format(p=64)
+    texts = [q, "Question: " + q + " Show your work.", BASE.format(p=80)]
+    table = pa.table({"problem_id": ["a", "b", "c"], "question": texts})
+    found = near_clusters(table, NearConfig())
+    assert set(found.clusters.column("problem_id").to_pylist()) == {"a", "b"}
+    assert found.similarity(["b"], ["a"]).tolist() == [1.0]
