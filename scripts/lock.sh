@@ -17,6 +17,11 @@ fi
 override="$(mktemp)"
 trap 'rm -f "$override"' EXIT
 echo "$TORCH_CPU" > "$override"
+# uv prefers the versions already in its output file: start from the current lock so a
+# plain re-lock only adds or removes what pyproject.toml changed (--upgrade takes newest)
+if [ -f requirements/cpu.lock.txt ]; then
+  cp requirements/cpu.lock.txt requirements/cpu.lock.txt.new
+fi
 "$TOOLS/bin/uv" pip compile pyproject.toml --extra dev \
   --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
   --find-links "$FIND_LINKS" --override "$override" \
