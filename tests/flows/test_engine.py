@@ -70,17 +70,6 @@ def test_stage_options_retry_only_idempotent_stages_and_only_transient_failures(
     assert not _retriable(None, None, failed(KeyError("unknown stage")))
 
 
-def test_counters_markdown_and_artifact_keys():
-    from tracemill.flows.engine import _artifact_key, counters_markdown
-
-    text = counters_markdown("synth-sat", "synth", {"inserted": 3, "per_level": {"1": 2},
-                                                    "note": "a|b"})  # fmt: skip
-    assert "| inserted | 3 |" in text and '| per_level | {"1": 2} |' in text
-    assert "a/b" in text  # a pipe would break the table
-    assert _artifact_key("Ingest Math_2") == "ingest-math-2-summary"
-    assert _artifact_key("!!!") == "stage-summary"
-
-
 def test_cache_keys_cover_content_catalog_and_config(tmp_path):
     from tracemill.flows.engine import stage_cache_key
     from tracemill.stores.catalog import open_catalog
