@@ -159,7 +159,7 @@ def test_two_drivers_on_the_shared_catalog(shared_catalog, ray_cluster):
 def test_a_recipe_on_the_ray_task_runner_is_cached_when_rerun(
     shared_catalog, ray_cluster, prefect_server, tmp_path, monkeypatch
 ):
-    from tracemill.flows.recipe import run_recipe
+    from tracemill.flows.runner import run_recipe
 
     monkeypatch.setenv("PREFECT_API_URL", prefect_server.api_url)
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
