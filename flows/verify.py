@@ -514,7 +514,6 @@ def verify_pending(
     }
 
 
-@contextmanager
 def _verify_pending_ray(
     store: Any,
     rows: list[dict[str, Any]],
@@ -571,6 +570,7 @@ def _verify_pending_ray(
     }
 
 
+@contextmanager
 def _nothing() -> Iterator[None]:
     yield
 
@@ -630,6 +630,8 @@ def _add(total: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
         for reason, n in entry["reasons"].items():
             mine["reasons"][reason] = mine["reasons"].get(reason, 0) + n
     out["by_verifier"] = per
+    if "ray_nodes" in more:  # verified on a Ray cluster: how many nodes took part
+        out["ray_nodes"] = max(out.get("ray_nodes", 0), more["ray_nodes"])
     return out
 
 
