@@ -136,13 +136,13 @@ def engine_actors(state: str | None) -> list[dict]:
             and (state is None or a["State"] == state)]  # fmt: skip
 
 
-def test_two_drivers_on_the_shared_catalog(shared_catalog, ray_cluster):
+def test_two_drivers_on_the_shared_catalog(shared_catalog, ray_cluster, tmp_path):
     env = {**os.environ, **shared_catalog}
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "tracemill.flows.cli", "synth", "sat", "--count", "40",
              "--start", str(start), "--level", "4", "--chunk-size", "10", "--executor", "ray",
-             "--address", ray_cluster.address],
+             "--address", ray_cluster.address, "--report-dir", str(tmp_path / f"r{start}")],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         for start in (0, 20)
@@ -167,7 +167,7 @@ def test_a_recipe_on_the_ray_task_runner_is_cached_when_rerun(
     recipe.write_text(
         f"name: ray-recipe\nexecutor: ray\nray_address: {ray_cluster.address}\n"
         "stages:\n  - stage: synth\n    family: sat\n    count: 30\n    level: 5\n"
-        "    chunk_size: 10\n"
+        f"    chunk_size: 10\n    report_dir: {tmp_path / 'report'}\n"
     )
     first = run_recipe(recipe)
     assert first.status == "completed"
@@ -196,7 +196,8 @@ def test_a_deployment_run_completes(shared_catalog, ray_cluster, prefect_server,
         api = prefect_server.api_url
         deployment = httpx.get(f"{api}/deployments/name/synth/synth", timeout=10).json()
         config = {"family": "sat", "count": 20, "level": 6, "chunk_size": 10,
-                  "executor": "ray", "ray_address": ray_cluster.address}  # fmt: skip
+                  "executor": "ray", "ray_address": ray_cluster.address,
+                  "report_dir": str(tmp_path / "report")}  # fmt: skip
         run = httpx.post(f"{api}/deployments/{deployment['id']}/create_flow_run",
                          json={"parameters": {"config": config}}, timeout=10).json()  # fmt: skip
         state = None
