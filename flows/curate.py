@@ -54,9 +54,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, model_validator
+from tracemill.flows.executor import ExecutorFields
 from tracemill.flows.options import Flag
 from tracemill.flows.reporting import Report
-from tracemill.flows.stages import StageConfig, StageContext, register_stage
+from tracemill.flows.stages import StageContext, register_stage
 
 if TYPE_CHECKING:
     from tracemill.pipelines.curate.progress import Progress
@@ -68,7 +69,7 @@ DEDUP_ORDER: tuple[str, ...] = ("exact", "near", "semantic")
 EXACT, NEAR, SEMANTIC, DECONTAM = "Exact", "Near", "Semantic", "Decontamination"
 
 
-class CurateStage(StageConfig):
+class CurateStage(ExecutorFields):
     """Dedup (exact, near, semantic) and decontaminate problems; reruns add nothing new."""
 
     methods: Annotated[list[Method], Flag(old=("-m",))] = Field(
@@ -309,6 +310,15 @@ def build_encoder(choice: EncoderChoice, cfg: CurateStage, catalog_root: Path | 
 
     if choice.kind == "static":
         return StaticModelEncoder(choice.path or str(static_model_path(catalog_root)))
+    if cfg.executor == "ray":
+        from tracemill.flows.executor import RayEncoder
+        from tracemill.stores.embeddings import MINILM_NAME
+
+        # encoder actors on the cluster: the packaged model is unpacked on each worker (by
+        # name); another model path must exist on every node
+        return RayEncoder(choice.path or MINILM_NAME, device=cfg.device,
+                          batch_size=cfg.batch_size, address=cfg.ray_address,
+                          workers=cfg.ray_workers)  # fmt: skip
     path = choice.path or str(packaged_minilm_path())
     return SentenceTransformerEncoder(path, device=cfg.device, batch_size=cfg.batch_size)
 
@@ -752,7 +762,8 @@ def curate(
     benchmarks = load_benchmark_files(cfg, base_dir) if cfg.benchmarks else []
     report = CurateReport(dry_run=dry_run)
     progress("read", 0, 1)
-    with open_catalog(catalog, read_only=dry_run) as store:
+    # locked only while curate reads or commits, never while it encodes
+    with open_catalog(catalog, read_only=dry_run, release=True) as store:
         problems = store.sql(_problems_sql(cfg.where))
         report.problems = problems.num_rows
         progress("read", 1, 1)
@@ -789,6 +800,9 @@ def curate(
             tables.append(run.rows)
             report.methods[method] = run.counts
         report.kept = len(set(current.column("problem_id").to_pylist()) - contaminated)
+        ray_nodes = getattr(vectors._encoder, "nodes", None)
+        if ray_nodes is not None:
+            report.methods.setdefault("encode", {})["ray_nodes"] = len(ray_nodes)
         rows = pa.concat_tables(tables) if tables else _empty_rows()
         if not dry_run and rows.num_rows:
             progress("write", 0, rows.num_rows)

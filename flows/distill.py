@@ -21,8 +21,14 @@ itself fails (a verifier pool that cannot start), the batch is stored without ve
 (counted as ``unverified``; the ``verify`` stage picks them up later): generated samples
 are the expensive part and are never dropped for it.
 
-The run holds the catalog open from planning to the last commit (an embedded catalog
-admits one writer; use a PostgreSQL catalog to run several distills at once).
+An embedded catalog is locked only while the run plans, reads a batch's problems or
+commits a batch, so ``tracemill sql`` answers during a long distill.
+
+With ``executor: ray`` the prompts go out in shards of ``batch_size`` samples to one
+:class:`DistillWorker` actor per GPU (per node on CPU-only clusters, or
+``ray_workers``), each holding its engine; an actor generates, verifies and writes the
+samples and verdicts as data files, and the driver commits each shard's files in one
+transaction. A killed actor is restarted (its engine reloaded) and its shard retried.
 """
 
 from __future__ import annotations
@@ -40,8 +46,9 @@ from typing import Annotated, Any, Literal
 
 import pyarrow as pa
 from pydantic import Field, field_validator
+from tracemill.flows.executor import ExecutorFields
 from tracemill.flows.options import Flag
-from tracemill.flows.stages import StageConfig, StageContext, register_stage
+from tracemill.flows.stages import StageContext, register_stage
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +58,7 @@ Progress = Callable[[int, int], None]
 SAMPLING, PROBLEMS, BACKEND = "Sampling", "Problems", "Backend"
 
 
-class DistillStage(StageConfig):
+class DistillStage(ExecutorFields):
     """Sample a teacher on chosen problems, verify, and commit in batches (resumable)."""
 
     backend: Annotated[str, Flag(short="-b")] = Field(
@@ -176,6 +183,8 @@ class DistillReport:
     tokens_out: int = 0
     reasoning_tokens: int = 0
     batches: int = 0
+    ray_nodes: int = 0
+    """Ray nodes that generated samples (0: ran in this process)."""
     load_s: float = 0.0
     generate_s: float = 0.0
     cost_usd: float | None = None
@@ -404,7 +413,7 @@ def distill(
     params = sampling_params(cfg)
     text = params_text(params, system_prompt=cfg.system_prompt, template=cfg.template)
     report = DistillReport(model=model_name, backend=cfg.backend)
-    with open_catalog(catalog) as store:
+    with open_catalog(catalog, release=True) as store:
         problems = select_problems(store, cfg)
         candidates = candidate_ids(
             problems.column("problem_id"), model=model_name, params_json=text, n=cfg.n
@@ -433,9 +442,13 @@ def distill(
         )
         if not requests:
             return report
-        teacher = backend if backend is not None else make_teacher(cfg, model_name)
-        report.backend = getattr(teacher, "name", cfg.backend)
-        _run(cfg, store, problems, requests, teacher, params, report, run_id, progress, total)
+        if cfg.executor == "ray":
+            _run_ray(cfg, store, problems, requests, params, report, run_id, progress, total)
+        else:
+            teacher = backend if backend is not None else make_teacher(cfg, model_name)
+            report.backend = getattr(teacher, "name", cfg.backend)
+            _run(cfg, store, problems, requests, teacher, params, report, run_id, progress,
+                 total)  # fmt: skip
     if cfg.prices:
         report.cost_usd = (
             report.tokens_in * cfg.prices.get("input", 0.0)
@@ -542,6 +555,165 @@ def _run(
     committer.check()
 
 
+class DistillWorker:
+    """A Ray actor holding one engine; turns prompt shards into committed-ready data files.
+
+    The engine is built from the stage config on the actor's first shard (on its GPU,
+    when it has one) and kept for every later shard.
+    """
+
+    def __init__(self, config: dict[str, Any], model_name: str, catalog: Any) -> None:
+        self.cfg = DistillStage.model_validate(config)
+        self.model_name = model_name
+        self.catalog = catalog
+        self.teacher: Any = None
+        self._pool = ExitStack()
+        self._pool_started = False
+
+    def run(
+        self, requests: list[Any], problems: pa.Table, run_id: str | None
+    ) -> dict[str, Any]:
+        """Generate, verify and write one shard; data files and what the driver counts."""
+        from tracemill.flows.executor import node_id
+        from tracemill.pipelines.generate import samples_table
+        from tracemill.stores.catalog import write_data_file
+
+        cfg = self.cfg
+        load_s = 0.0
+        if self.teacher is None:
+            t0 = time.perf_counter()
+            self.teacher = make_teacher(cfg, self.model_name)
+            load = getattr(self.teacher, "load", None)
+            if callable(load):
+                load()
+            load_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        generated = list(self.teacher.generate(iter(requests)))
+        generate_s = time.perf_counter() - t0
+        ok = [g for g in generated if g.finish_reason != "error"]
+        params = sampling_params(cfg)
+        samples = samples_table(
+            ok, {r.problem_id: r for r in requests}, model=self.model_name,
+            backend=getattr(self.teacher, "name", cfg.backend), params=params, role=cfg.role,
+            run_id=run_id,
+        )  # fmt: skip
+        verdicts = None
+        no_verifier = unverified = 0
+        if cfg.verify and samples.num_rows:
+            try:
+                if not self._pool_started:
+                    from tracemill.pipelines.verify import verifier_pool
+
+                    self._pool.enter_context(verifier_pool(1))
+                    self._pool_started = True
+                verdicts, no_verifier = storable_verdicts(problems, samples, cfg.verifier, run_id)
+            except Exception as e:  # noqa: BLE001 - never lose generated samples to it
+                log.warning("verification failed, storing %d samples unverified: %s",
+                            samples.num_rows, e)  # fmt: skip
+                unverified = samples.num_rows
+        return {
+            "files": [
+                write_data_file(self.catalog, "samples", samples),
+                None if verdicts is None else write_data_file(self.catalog, "verdicts", verdicts),
+            ],
+            "samples": samples.select(
+                ["prompt_tokens", "completion_tokens", "reasoning_tokens", "finish_reason"]
+            ),
+            "verdicts": None if verdicts is None else verdicts.select(["problem_id", "passed"]),
+            "errors": len(generated) - len(ok),
+            "no_verifier": no_verifier,
+            "unverified": unverified,
+            "backend": getattr(self.teacher, "name", cfg.backend),
+            "load_s": load_s,
+            "generate_s": generate_s,
+            "node": node_id(),
+        }
+
+
+def _shards(requests: list[Any], size: int) -> list[list[Any]]:
+    """Requests grouped into shards of about ``size`` samples (whole problems)."""
+    shards: list[list[Any]] = []
+    current: list[Any] = []
+    samples = 0
+    for r in requests:
+        current.append(r)
+        samples += r.n
+        if samples >= size:
+            shards.append(current)
+            current, samples = [], 0
+    if current:
+        shards.append(current)
+    return shards
+
+
+def _run_ray(
+    cfg: DistillStage,
+    store: Any,
+    problems: pa.Table,
+    requests: list[Any],
+    params: Any,
+    report: DistillReport,
+    run_id: str | None,
+    progress: Progress | None,
+    total: int,
+) -> None:
+    from tracemill.flows.executor import connect, default_workers, map_actors
+
+    ray = connect(cfg.ray_address)
+    gpus = cluster_gpus = int(ray.cluster_resources().get("GPU", 0))
+    if cfg.backend == "openai" or (cfg.device or "").startswith("cpu"):
+        gpus = 0
+    per_actor = (cfg.tensor_parallel_size or 1) if gpus else 0
+    actors = cfg.ray_workers or (max(1, cluster_gpus // per_actor) if per_actor else None)
+    actors = actors or default_workers(ray, "gpu_or_node", None)
+    shards = _shards(requests, cfg.batch_size)
+    meta = {
+        r["problem_id"]: (r["domain"], r["source"])
+        for r in problems.select(["problem_id", "domain", "source"]).to_pylist()
+    }
+    store.release()
+    log.info("distill on Ray: %d shards over %d actor(s) (%s GPU each)",
+             len(shards), min(actors, len(shards)), per_actor)  # fmt: skip
+
+    def calls() -> Any:
+        for shard in shards:
+            rows = fetch_problems(store, sorted({r.problem_id for r in shard}))
+            store.release()
+            yield shard, rows, run_id
+
+    nodes: set[str] = set()
+    done = 0
+    t0 = time.perf_counter()
+    for out in map_actors(
+        DistillWorker, (cfg.model_dump(mode="json"), report.model, store.config), calls(),
+        address=cfg.ray_address, actors=min(actors, len(shards)), num_gpus=per_actor,
+        num_cpus=0 if per_actor else 1,
+    ):  # fmt: skip
+        result = store.commit_files(out["files"], message=f"distill {report.model}")
+        result.setdefault("samples", _empty_result("samples"))
+        if out["verdicts"] is not None:
+            result.setdefault("verdicts", _empty_result("verdicts"))
+        report.backend = out["backend"]
+        report.errors += out["errors"]
+        report.no_verifier += out["no_verifier"]
+        report.unverified += out["unverified"]
+        report.load_s = max(report.load_s, out["load_s"])
+        _account(report, out["samples"], result, out["verdicts"], meta)
+        if out["node"]:
+            nodes.add(out["node"])
+        done += out["samples"].num_rows + out["errors"]
+        if progress is not None:
+            progress(done, total)
+    report.ray_nodes = len(nodes)
+    report.generate_s = time.perf_counter() - t0  # wall time over all actors
+
+
+def _empty_result(table: str) -> Any:
+    from tracemill.stores.catalog import AppendResult
+
+    return AppendResult(table, 0, 0)
+
+
 def _verdicts(
     cfg: DistillStage,
     store: Any,
@@ -549,20 +721,29 @@ def _verdicts(
     run_id: str | None,
     report: DistillReport,
 ) -> pa.Table:
+    pids = sorted(set(samples.column("problem_id").to_pylist()))
+    problems = fetch_problems(store, pids)
+    store.release()  # verification may take a while: let readers in
+    verdicts, unstorable = storable_verdicts(problems, samples, cfg.verifier, run_id)
+    report.no_verifier += unstorable
+    return verdicts
+
+
+def storable_verdicts(
+    problems: pa.Table, samples: pa.Table, verifier: str | None, run_id: str | None
+) -> tuple[pa.Table, int]:
+    """Verdicts of ``samples`` worth storing, and how many had no (known) verifier."""
     import pyarrow.compute as pc
     from tracemill.pipelines.verify import NO_VERIFIER, verify_table
     from tracemill.pipelines.verify.batch import UNKNOWN_VERSION
 
-    pids = sorted(set(samples.column("problem_id").to_pylist()))
-    verdicts = verify_table(
-        fetch_problems(store, pids), samples, verifier=cfg.verifier, run_id=run_id
-    )
+    verdicts = verify_table(problems, samples, verifier=verifier, run_id=run_id)
     storable = pc.and_(
         pc.not_equal(verdicts.column("verifier"), NO_VERIFIER),
         pc.not_equal(verdicts.column("verifier_version"), UNKNOWN_VERSION),
     )
-    report.no_verifier += verdicts.num_rows - pc.sum(pc.cast(storable, pa.int64())).as_py()
-    return verdicts.filter(storable)
+    dropped = verdicts.num_rows - pc.sum(pc.cast(storable, pa.int64())).as_py()
+    return verdicts.filter(storable), dropped
 
 
 def _account(

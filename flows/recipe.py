@@ -12,6 +12,17 @@ stages:
   - stage: summary
 ```
 
+Scaling out is configuration too (see README "Running on a cluster")::
+
+    catalog: "postgres:dbname=tracemill host=db.internal user=tm"
+    data_path: s3://my-bucket/tracemill/      # where data files go ($TRACEMILL_DATA_PATH)
+    object_storage: {endpoint: "http://minio:9000", region: us-east-1, url_style: path}
+    executor: ray                             # default of every stage that can fan out
+    ray_address: auto                         # default $RAY_ADDRESS, else a local Ray
+
+Object-storage credentials never go in a recipe: they come from ``AWS_ACCESS_KEY_ID`` /
+``AWS_SECRET_ACCESS_KEY`` (or the nodes' own credentials).
+
 Unknown keys are errors, at the top level and inside every stage. Strings may use
 ``${catalog}`` (the catalog's directory: a place for models, exports and reports that
 belong with the data) and ``${recipe_dir}``. A run records one
@@ -30,11 +41,12 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -74,15 +86,44 @@ class StageEntry(BaseModel):
     stage: str
     name: str | None = None
 
-    def config(self) -> StageConfig:
-        """The stage's validated config (unknown keys are errors)."""
+    def config(self, defaults: dict[str, Any] | None = None) -> StageConfig:
+        """The stage's validated config (unknown keys are errors).
+
+        ``defaults`` fill fields the stage has and the entry leaves out (the recipe's
+        ``executor`` and ``ray_address``).
+        """
         spec = get_stage(self.stage)
-        return spec.config.model_validate(dict(self.model_extra or {}))
+        values = dict(self.model_extra or {})
+        for key, value in (defaults or {}).items():
+            if key in spec.config.model_fields and key not in values and value is not None:
+                values[key] = value
+        return spec.config.model_validate(values)
 
     @property
     def label(self) -> str:
         """The stage's label in summaries and Prefect task names."""
         return self.name or self.stage
+
+
+class ObjectStorageConfig(BaseModel):
+    """Where an S3-compatible object store is (credentials come from the environment)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    endpoint: str | None = None
+    """URL of a non-AWS S3 server, e.g. http://127.0.0.1:8333 ($TRACEMILL_S3_ENDPOINT)."""
+    region: str | None = None
+    """$AWS_REGION."""
+    url_style: Literal["path", "vhost"] | None = None
+    """$TRACEMILL_S3_URL_STYLE (path by default when an endpoint is given)."""
+
+    def env(self) -> dict[str, str]:
+        """The environment variables these settings stand for."""
+        pairs = (
+            ("TRACEMILL_S3_ENDPOINT", self.endpoint), ("AWS_REGION", self.region),
+            ("TRACEMILL_S3_URL_STYLE", self.url_style),
+        )  # fmt: skip
+        return {k: v for k, v in pairs if v is not None}
 
 
 class Recipe(BaseModel):
@@ -93,8 +134,21 @@ class Recipe(BaseModel):
     name: str
     description: str | None = None
     catalog: str | None = None
+    data_path: str | None = None
+    """Data files' location for a database catalog ($TRACEMILL_DATA_PATH)."""
+    object_storage: ObjectStorageConfig | None = None
+    executor: Literal["local", "ray"] = "local"
+    """Default executor of the stages that can fan out (each stage may override it)."""
+    ray_address: str | None = None
     prefect: bool = True
     stages: list[StageEntry]
+
+    def env(self) -> dict[str, str]:
+        """Environment variables a run of this recipe sets (data path, object storage)."""
+        env = dict(self.object_storage.env()) if self.object_storage else {}
+        if self.data_path:
+            env["TRACEMILL_DATA_PATH"] = self.data_path
+        return env
 
     @field_validator("stages")
     @classmethod
@@ -149,9 +203,10 @@ def load_recipe(path: str | os.PathLike[str]) -> LoadedRecipe:
     except ValidationError as e:
         raise RecipeError(f"{path}: {_describe(e, '')}") from e
     configs = []
+    defaults = {"executor": recipe.executor, "ray_address": recipe.ray_address}
     for i, entry in enumerate(recipe.stages):
         try:
-            configs.append(entry.config())
+            configs.append(entry.config(defaults))
         except KeyError as e:
             raise RecipeError(f"{path}: stages.{i}: {e.args[0]}") from e
         except ValidationError as e:
@@ -222,21 +277,37 @@ def execute_recipe(
     from tracemill.flows.runs import record_run
     from tracemill.stores.catalog import open_catalog
 
-    run_id = new_run_id()
-    started = datetime.now(UTC)
-    result = RunResult(run_id, loaded.recipe.name, "running", catalog=catalog)
-    with open_catalog(catalog):
-        pass  # create the catalog (and fail early on a bad location) before any stage runs
-    try:
-        result.stages = executor(loaded, catalog, run_id)
-        result.status = "completed"
-    except BaseException as e:
-        result.status = "failed"
-        result.error = f"{type(e).__name__}: {e}"
+    with recipe_environment(loaded.recipe.env()):
+        run_id = new_run_id()
+        started = datetime.now(UTC)
+        result = RunResult(run_id, loaded.recipe.name, "running", catalog=catalog)
+        with open_catalog(catalog):
+            pass  # create the catalog (and fail early on a bad location) before any stage runs
+        try:
+            result.stages = executor(loaded, catalog, run_id)
+            result.status = "completed"
+        except BaseException as e:
+            result.status = "failed"
+            result.error = f"{type(e).__name__}: {e}"
+            _record(record_run, open_catalog, result, loaded, started)
+            raise
         _record(record_run, open_catalog, result, loaded, started)
-        raise
-    _record(record_run, open_catalog, result, loaded, started)
-    return result
+        return result
+
+
+@contextmanager
+def recipe_environment(env: dict[str, str]) -> Iterator[None]:
+    """Set a recipe's environment variables for its run (restored afterwards)."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _record(

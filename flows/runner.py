@@ -34,10 +34,11 @@ def run_recipe(
     prefect = loaded.recipe.prefect if use_prefect is None else use_prefect
     if not prefect:
         return execute_recipe(loaded, catalog=catalog, executor=run_stages_inline)
+    from tracemill.flows.recipe import recipe_environment
     from tracemill.flows.settings import configure_prefect
     from tracemill.stores.catalog import open_catalog
 
-    with open_catalog(catalog):
+    with recipe_environment(loaded.recipe.env()), open_catalog(catalog):
         pass  # the catalog directory holds Prefect's home: create it first
     configure_prefect(catalog)  # before Prefect is imported
     from tracemill.flows.engine import run_stages_in_prefect

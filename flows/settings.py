@@ -8,7 +8,8 @@ import os
 def configure_prefect(catalog: str | None) -> None:
     """Point Prefect's local home at the catalog directory and quiet its start-up.
 
-    Values the user already set win. ``PREFECT_HOME`` is only set for an embedded catalog
+    Values the user already set win (tracemill is added to the user's extra loggers).
+    ``PREFECT_HOME`` is only set for an embedded catalog
     and when no Prefect server (``PREFECT_API_URL``) is configured.
     """
     from tracemill.stores.catalog import CatalogConfig
@@ -18,6 +19,12 @@ def configure_prefect(catalog: str | None) -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_UI_ENABLED", "false")
+    # tracemill's own log lines reach the Prefect UI / API beside the task's
+    extra = [x for x in os.environ.get("PREFECT_LOGGING_EXTRA_LOGGERS", "").split(",") if x]
+    if "tracemill" not in extra:
+        os.environ["PREFECT_LOGGING_EXTRA_LOGGERS"] = ",".join([*extra, "tracemill"])
+    # tracemill logs from threads outside a run (committers, pools) are not errors
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
     if "PREFECT_API_URL" in os.environ or "PREFECT_HOME" in os.environ:
         return
     config = CatalogConfig.resolve(catalog)

@@ -4,6 +4,10 @@ Items are generated in chunks of ``chunk_size`` and each chunk is one catalog ap
 a big run shows progress and a crash loses at most the chunk in flight. Problem ids are
 content hashes, so a rerun (same family, knobs, seed and range) inserts nothing new.
 
+With ``executor: ray`` each chunk is a Ray task that writes its rows as a data file; the
+driver commits the files as they finish (chunks may land out of order; a retried or
+repeated chunk adds nothing).
+
 ``levels: "1-10"`` (instead of ``level``) spreads ``count`` evenly over the levels, easy
 to hard (see :func:`tracemill.pipelines.synth.base.spread_count`): ``count`` stays the total, the
 lower levels take the remainder, and the levels get consecutive index ranges from
@@ -19,8 +23,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
+from tracemill.flows.executor import ExecutorFields
 from tracemill.flows.options import Flag
-from tracemill.flows.stages import StageConfig, StageContext, register_stage
+from tracemill.flows.stages import StageContext, register_stage
 
 if TYPE_CHECKING:
     from tracemill.stores.catalog import CatalogStore
@@ -31,7 +36,7 @@ Progress = Callable[[int, int], None]
 """``progress(items_done, items_total)``."""
 
 
-class SynthStage(StageConfig):
+class SynthStage(ExecutorFields):
     """Generate synthetic problems of one family into the catalog (reruns add nothing).
 
     ``level`` sets one level; ``levels`` spreads ``count`` evenly over several, easy to
@@ -118,6 +123,10 @@ def _synthesize(
     if cfg.levels is not None:
         counts["per_level"] = {}
     began = time.monotonic()
+    if cfg.executor == "ray":
+        _synthesize_ray(cfg, store, run_id, progress, plan, counts)
+        counts["seconds"] = round(time.monotonic() - began, 3)
+        return counts
     done = 0
     for level, first, count in plan:
         tally = {"generated": 0, "inserted": 0, "skipped": 0}
@@ -154,11 +163,57 @@ def _synthesize(
     return counts
 
 
+def _synthesize_ray(
+    cfg: SynthStage,
+    store: CatalogStore,
+    run_id: str | None,
+    progress: Progress | None,
+    plan: list[tuple[int | None, int, int]],
+    counts: dict[str, Any],
+) -> None:
+    from tracemill.flows.executor import connect, default_workers, map_tasks, synth_chunk
+
+    ray = connect(cfg.ray_address)
+    calls = [
+        (store.config, cfg.family, min(cfg.chunk_size, first + count - lo), level, cfg.seed,
+         lo, cfg.source, run_id, dict(cfg.knobs))
+        for level, first, count in plan
+        for lo in range(first, first + count, cfg.chunk_size)
+    ]  # fmt: skip
+    in_flight = 2 * default_workers(ray, "cpu", cfg.ray_workers)
+    nodes: set[str] = set()
+    done = 0
+    for out in map_tasks(synth_chunk, calls, address=cfg.ray_address, in_flight=in_flight):
+        n = out["generated"]
+        at_level = f" level {out['level']}" if cfg.levels is not None else ""
+        message = f"synth {cfg.family}{at_level} items {out['start']}-{out['start'] + n - 1}"
+        result = store.commit_files([out["file"]], message=message).get("problems")
+        inserted = result.inserted if result else 0
+        tally = {"generated": n, "inserted": inserted, "skipped": n - inserted}
+        for key, value in tally.items():
+            counts[key] += value
+            if cfg.levels is not None:
+                level = counts["per_level"].setdefault(str(out["level"]), dict.fromkeys(tally, 0))
+                level[key] += value
+        counts["chunks"] += 1
+        if out["node"]:
+            nodes.add(out["node"])
+        done += n
+        log.info("synth %s: %d/%d items (%d new)", cfg.family, done, cfg.count, counts["inserted"])
+        if progress is not None:
+            progress(done, cfg.count)
+    counts["ray_nodes"] = len(nodes)
+
+
 @register_stage("synth", SynthStage)
 def synth_stage(ctx: StageContext, cfg: SynthStage) -> dict[str, Any]:
     """Generate synthetic problems of one family into ``problems``."""
     with ctx.progress(f"synth {cfg.family}", cfg.count, unit="items") as tick:
-        counts = synthesize(cfg, catalog=ctx.catalog, run_id=ctx.run_id, progress=tick)
+        from tracemill.stores.catalog import open_catalog
+
+        # released between chunks: the catalog stays readable while synth runs
+        with open_catalog(ctx.catalog, release=True) as store:
+            counts = synthesize(cfg, store=store, run_id=ctx.run_id, progress=tick)
     rows = [
         [name, t["generated"], t["inserted"], t["skipped"]]
         for name, t in counts.get("per_level", {}).items()

@@ -33,6 +33,10 @@ Options:
 - ``force`` verifies matching samples again even when a verdict exists and reports the
   counters; rows already stored are immutable and stay as they are (the append skips
   existing keys): to record changed results, bump the verifier's version.
+- ``executor: ray``: the driver reads each batch and a pool of Ray verifier actors
+  verifies it and writes the verdicts as a data file, which the driver commits (see
+  :mod:`tracemill.flows.executor`). On an embedded catalog the driver holds the catalog
+  only while it reads a batch or commits one.
 """
 
 from __future__ import annotations
@@ -47,9 +51,10 @@ from typing import Annotated, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from tracemill.flows.executor import ExecutorFields
 from tracemill.flows.options import Flag
 from tracemill.flows.reporting import Report
-from tracemill.flows.stages import StageConfig, StageContext, register_stage
+from tracemill.flows.stages import StageContext, register_stage
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +89,7 @@ class JudgeConfig(BaseModel):
     )
 
 
-class VerifyStage(StageConfig):
+class VerifyStage(ExecutorFields):
     """Recipe stage ``verify``: samples → ``verdicts``."""
 
     verifier: str | None = Field(
@@ -434,15 +439,26 @@ def verify_pending(
     batch_size: int = 512,
     deadline_s: float = DEFAULT_DEADLINE_S,
     progress: Progress | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
+    ray_workers: int | None = None,
 ) -> dict[str, Any]:
     """Verify the (sample_id, verifier) rows of `todo` batch by batch, appending verdicts.
 
     Optional `todo` columns: ``version`` (record this version instead of the
     verifier's: retries), ``retry_of`` and ``fallback_for`` (added to the detail).
+    With ``executor="ray"`` plain verification (none of those columns) runs on Ray
+    verifier actors that write the verdicts as data files the driver commits.
     """
     from tracemill.pipelines.verify import verifier_pool, verify_table
     from tracemill.pipelines.verify.batch import POOLED
 
+    plain = not ({"version", "retry_of", "fallback_for"} & set(todo.column_names))
+    if executor == "ray" and plain and todo.num_rows:
+        return _verify_pending_ray(store, todo.to_pylist(), run_id=run_id,
+                                   batch_size=batch_size, deadline_s=deadline_s,
+                                   progress=progress, address=ray_address,
+                                   workers=ray_workers)  # fmt: skip
     rows = todo.to_pylist()
     retry = "version" in todo.column_names
     reasons: Counter[str] = Counter()
@@ -495,6 +511,62 @@ def verify_pending(
         "inserted": inserted,
         "by_reason": dict(sorted(reasons.items())),
         "by_verifier": per,
+    }
+
+
+def _verify_pending_ray(
+    store: Any,
+    rows: list[dict[str, Any]],
+    *,
+    run_id: str | None,
+    batch_size: int,
+    deadline_s: float,
+    progress: Progress | None,
+    address: str | None,
+    workers: int | None,
+) -> dict[str, Any]:
+    """:func:`verify_pending` on a pool of Ray verifier actors (see the module doc)."""
+    from tracemill.flows.executor import VerifyWorker, connect, default_workers, map_actors
+
+    ray = connect(address)
+    actors = min(default_workers(ray, "cpu", workers), max(1, -(-len(rows) // batch_size)))
+
+    def calls() -> Iterator[tuple[Any, ...]]:
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start : start + batch_size]
+            for name in sorted({r["verifier"] for r in chunk}):
+                group = [r["sample_id"] for r in chunk if r["verifier"] == name]
+                ids = pa.table({"sample_id": pa.array(group, pa.string())})
+                samples, problems = _read_batch(store, ids)
+                yield problems, samples, run_id, name
+
+    reasons: Counter[str] = Counter()
+    per: dict[str, dict[str, Any]] = {}
+    inserted = verified = passed = 0
+    nodes: set[str] = set()
+    for out in map_actors(VerifyWorker, (store.config, deadline_s), calls(), address=address,
+                          actors=actors):  # fmt: skip
+        result = store.commit_files([out["file"]], message=f"verify on {out['node']}")
+        inserted += result["verdicts"].inserted if "verdicts" in result else 0
+        for row in out["summary"].to_pylist():
+            verified += 1
+            passed += bool(row["passed"])
+            reasons[row["reason"]] += 1
+            entry = per.setdefault(row["verifier"], {"verified": 0, "passed": 0, "reasons": {}})
+            entry["verified"] += 1
+            entry["passed"] += bool(row["passed"])
+            entry["reasons"][row["reason"]] = entry["reasons"].get(row["reason"], 0) + 1
+        if out["node"]:
+            nodes.add(out["node"])
+        if progress is not None:
+            progress(verified, len(rows))
+    return {
+        "verified": verified,
+        "passed": passed,
+        "inserted": inserted,
+        "by_reason": dict(sorted(reasons.items())),
+        "by_verifier": per,
+        "ray_nodes": len(nodes),
     }
 
 
@@ -558,6 +630,8 @@ def _add(total: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
         for reason, n in entry["reasons"].items():
             mine["reasons"][reason] = mine["reasons"].get(reason, 0) + n
     out["by_verifier"] = per
+    if "ray_nodes" in more:  # verified on a Ray cluster: how many nodes took part
+        out["ray_nodes"] = max(out.get("ray_nodes", 0), more["ray_nodes"])
     return out
 
 
@@ -598,6 +672,9 @@ def verify_samples(
     batch_size: int = 512,
     deadline_s: float | None = None,
     progress: Progress | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
+    ray_workers: int | None = None,
 ) -> dict[str, Any]:
     """Verify what the options ask for (see the module doc); counters.
 
@@ -610,8 +687,9 @@ def verify_samples(
         verifier=verifier, ensemble=list(ensemble), where=where, sources=list(sources)
     )
     common: dict[str, Any] = dict(
-        workers=workers, run_id=run_id, batch_size=batch_size, progress=progress
-    )
+        workers=workers, run_id=run_id, batch_size=batch_size, progress=progress,
+        executor=executor, ray_address=ray_address, ray_workers=ray_workers,
+    )  # fmt: skip
     counts: dict[str, Any] = {}
     seen: list[str] = []
     if retry_timeouts or retry_errors:
@@ -687,7 +765,8 @@ def run_verify(
     from tracemill.stores.catalog import open_catalog
 
     judge = cfg.judge()
-    with open_catalog(catalog) as store, _judge_for(judge):
+    # released between batches: the catalog stays readable while verify runs
+    with open_catalog(catalog, release=True) as store, _judge_for(judge):
         return verify_samples(
             store,
             verifier=cfg.verifier,
@@ -703,6 +782,9 @@ def run_verify(
             batch_size=cfg.batch_size,
             deadline_s=cfg.deadline_s,
             progress=progress,
+            executor=cfg.executor,
+            ray_address=cfg.ray_address,
+            ray_workers=cfg.ray_workers,
         )
 
 

@@ -131,7 +131,8 @@ def calibrate_stage(ctx: StageContext, cfg: CalibrateStage) -> dict[str, Any]:
     """Measure a model's pass rate per nominal level of a synthetic family."""
     from tracemill.stores.catalog import open_catalog
 
-    with open_catalog(ctx.catalog) as store:
+    # locked only while it reads or commits: readers get in while the student samples
+    with open_catalog(ctx.catalog, release=True) as store:
         counters, _ = calibrate(
             cfg, store=store, run_id=ctx.run_id, report_dir=ctx.report_dir(cfg),
             report=ctx.report,

@@ -328,7 +328,8 @@ def grade_stage(ctx: StageContext, cfg: GradeStage) -> dict[str, Any]:
     """Grade problems by a student model's pass rate (adaptive k by default)."""
     from tracemill.stores.catalog import open_catalog
 
-    with open_catalog(ctx.catalog) as store:
+    # locked only while it reads or commits: readers get in while the student samples
+    with open_catalog(ctx.catalog, release=True) as store:
         problems = choose_problems(
             store, source=cfg.source, domain=cfg.domain, where=cfg.where, limit=cfg.limit
         )

@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 import textwrap
@@ -128,6 +129,9 @@ def test_second_writer_gets_a_clear_lock_error(catalog_dir):
         )
     assert "LOCKED" in out.stdout, out.stdout + out.stderr
     assert "one writer at a time" in out.stdout
+    # the error names the holder: this process, its command, since when
+    assert f"locked by pid {os.getpid()} on " in out.stdout
+    assert "holding it since 20" in out.stdout
     assert CatalogLockedError.__mro__[1] is CatalogError
 
 

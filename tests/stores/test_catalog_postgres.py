@@ -265,9 +265,12 @@ def test_a_writer_waits_for_the_writer_lock_then_gives_up(pg_catalog: str) -> No
     with open_catalog(pg_catalog) as a, open_catalog(pg_catalog, lock_timeout_s=0.3) as b:
         with a._writer_lock():
             began = time.monotonic()
-            with pytest.raises(CatalogLockedError, match="writer lock"):
+            with pytest.raises(CatalogLockedError, match="writer lock") as err:
                 b.append({"problems": problems(["x"])})
             assert 0.25 < time.monotonic() - began < 5
+            # the error names the holder: its backend, the tracemill process, since when
+            assert f"tracemill pid {os.getpid()}" in str(err.value), str(err.value)
+            assert "backend pid" in str(err.value) and "since 20" in str(err.value)
         assert b.append({"problems": problems(["x"])})["problems"].inserted == 1
 
 

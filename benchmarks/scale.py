@@ -1,0 +1,192 @@
+"""Scale-out on this machine: verify and synth throughput on 1 vs 2 Ray nodes, commit cost.
+
+    .venv/bin/python benchmarks/scale.py [--samples 2000] [--synth 3000]
+
+A Ray cluster of one node (1 CPU) is started on 127.0.0.2, measured, then a second node
+(1 CPU, 127.0.0.3) joins and the same work is measured again on a fresh catalog (same
+problems and samples, so the same verdicts). Scaling efficiency = (rate on 2 nodes /
+rate on 1 node) / 2. The driver (planning, reading batches, committing data files) runs
+in this process beside the nodes, so on a 2-core machine it competes with them; the
+``reference`` line (pure-CPU Ray tasks, no tracemill) shows what two nodes can give on
+this machine at the time of the run.
+
+Commit overhead per data file: files written as a worker would (write_data_file), each
+committed in its own transaction (commit_files: key check + ducklake_add_data_files),
+against store.append of the same rows (which writes the file itself), on an embedded
+catalog.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the test services start the cluster (loopback only)
+
+
+def prepare(catalog: Path, problems: int, n: int) -> int:
+    """Math problems from examples/ plus fake teacher samples (``\\boxed{i}``) to verify."""
+    from tracemill.flows.distill import DistillStage, distill
+    from tracemill.flows.ingest import IngestStage, ingest_stage
+    from tracemill.flows.stages import StageContext
+
+    ingest_stage(StageContext(str(catalog), "bench", REPO),
+                 IngestStage(paths=["examples/math.jsonl"], source="m", domain="math"))  # fmt: skip
+    cfg = DistillStage(backend="fake", model="bench-teacher", n=n, verify=False,
+                       batch_size=4096, limit=problems)  # fmt: skip
+    return distill(cfg, catalog=str(catalog)).samples
+
+
+def run_verify(catalog: Path, address: str, batch: int) -> tuple[float, dict]:
+    from tracemill.flows.verify import verify_samples
+    from tracemill.stores.catalog import open_catalog
+
+    with open_catalog(catalog, release=True) as store:
+        t0 = time.perf_counter()
+        out = verify_samples(store, run_id="bench", batch_size=batch, executor="ray",
+                             ray_address=address)  # fmt: skip
+        return time.perf_counter() - t0, out
+
+
+def run_synth(catalog: Path, count: int, chunk: int) -> tuple[float, dict]:
+    from tracemill.flows.synth import SynthStage, synthesize
+    from tracemill.stores.catalog import open_catalog
+
+    cfg = SynthStage(family="sat", count=count, level=10, chunk_size=chunk, executor="ray")
+    with open_catalog(catalog, release=True) as store:
+        t0 = time.perf_counter()
+        out = synthesize(cfg, store=store, run_id="bench")
+        return time.perf_counter() - t0, out
+
+
+def spin(n: int) -> int:
+    """Pure CPU work: the reference for what two nodes on this machine can give at best."""
+    x = 0
+    for i in range(n):
+        x += i * i
+    return x
+
+
+def run_reference(address: str, tasks: int, n: int) -> float:
+    from tracemill.flows.executor import map_tasks
+
+    t0 = time.perf_counter()
+    for _ in map_tasks(spin, [(n,)] * tasks, address=address, in_flight=4):
+        pass
+    return tasks / (time.perf_counter() - t0)
+
+
+def commit_overhead(root: Path, files: int, rows: int) -> None:
+    from tracemill.catalogs import problem_id
+    from tracemill.stores.catalog import CatalogConfig, open_catalog, write_data_file
+
+    def batch(i: int) -> list[dict]:
+        return [{"problem_id": problem_id("math", f"q{i}-{j}"), "source": "s", "domain": "math",
+                 "question": f"q{i}-{j}"} for j in range(rows)]  # fmt: skip
+
+    config = CatalogConfig.resolve(root / "files")
+    with open_catalog(root / "files") as store:
+        written = [write_data_file(config, "problems", batch(i)) for i in range(files)]
+        t0 = time.perf_counter()
+        for f in written:
+            store.commit_files([f])
+        per_file = (time.perf_counter() - t0) / files
+        again = time.perf_counter()
+        store.commit_files([write_data_file(config, "problems", batch(0))])  # all rows exist
+        repeat = time.perf_counter() - again
+    with open_catalog(root / "append") as store:
+        t0 = time.perf_counter()
+        for i in range(files):
+            store.append({"problems": batch(i)})
+        per_append = (time.perf_counter() - t0) / files
+    print(f"commit_files: {per_file * 1000:.1f} ms per data file of {rows} rows "
+          f"(store.append of the same rows, file written inside: {per_append * 1000:.1f} ms; "
+          f"ratio {per_file / per_append:.2f}); a file whose rows all exist: "
+          f"{repeat * 1000:.1f} ms")  # fmt: skip
+
+
+def reader_latency(root: Path) -> None:
+    """How long a read-only open + count takes while a distill commits batch after batch."""
+    from tracemill.stores.catalog import open_catalog
+
+    from tests.stores.test_catalog_files import probe_readers_during_distill
+
+    waits, seen, _ = probe_readers_during_distill(root / "readers", timeout_s=30)
+    idle = []
+    for _ in range(5):  # the same read with no writer: the baseline
+        t0 = time.perf_counter()
+        with open_catalog(root / "readers", read_only=True) as reader:
+            reader.count("samples")
+        idle.append(time.perf_counter() - t0)
+    waits.sort()
+    idle.sort()
+    print(f"reads during a distill (embedded catalog): {len(waits)} reads, median "
+          f"{waits[len(waits) // 2]:.2f} s, max {waits[-1]:.2f} s, {len(seen)} distinct counts; "
+          f"the same read with no writer: median {idle[2]:.2f} s, max {idle[-1]:.2f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--problems", type=int, default=250)
+    parser.add_argument("--n", type=int, default=8, help="samples per problem to verify")
+    parser.add_argument("--batch", type=int, default=250, help="verify batch (one file each)")
+    parser.add_argument("--synth", type=int, default=4000, help="sat items to synthesize")
+    parser.add_argument("--chunk", type=int, default=200)
+    parser.add_argument("--files", type=int, default=40)
+    parser.add_argument("--rows", type=int, default=2000)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    from tests.cluster import services
+
+    root = Path(tempfile.mkdtemp(prefix="tm-scale-"))
+    try:
+        commit_overhead(root, args.files, args.rows)
+        reader_latency(root)
+        cats = {nodes: root / f"verify-{nodes}" for nodes in (1, 2)}
+        for cat in cats.values():
+            samples = prepare(cat, args.problems, args.n)
+        print(f"verify: {samples} math samples (math-verify, one worker per actor), "
+              f"batches of {args.batch}; synth: {args.synth} sat items at level 10, "
+              f"chunks of {args.chunk}")  # fmt: skip
+        with services.ray_cluster(root / "ray", nodes=1, cpus=1) as cluster:
+            os.environ.update(cluster.env)
+            os.environ["TRACEMILL_RAY_NODE_IP"] = cluster.head_ip
+            from tracemill.flows.executor import connect
+
+            ray = connect(cluster.address)
+            results: dict[tuple[str, int], float] = {}
+            for nodes in (1, 2):
+                if nodes == 2:
+                    services.add_ray_node(cluster, root / "ray", cpus=1)
+                    deadline = time.monotonic() + 60
+                    while sum(n["Alive"] for n in ray.nodes()) < 2 and time.monotonic() < deadline:
+                        time.sleep(0.5)
+                run_synth(root / f"warm-{nodes}", 2 * args.chunk, args.chunk)  # warm workers
+                results[("reference", nodes)] = run_reference(cluster.address, 16, 3_000_000)
+                print(f"reference (pure-CPU Ray tasks) on {nodes} node(s): "
+                      f"{results[('reference', nodes)]:.2f} tasks/s")
+                seconds, out = run_verify(cats[nodes], cluster.address, args.batch)
+                results[("verify", nodes)] = out["verified"] / seconds
+                print(f"verify on {nodes} node(s): {out['verified']} samples in {seconds:.1f} s "
+                      f"= {results[('verify', nodes)]:.0f}/s (nodes used: {out['ray_nodes']})")
+                seconds, out = run_synth(root / f"synth-{nodes}", args.synth, args.chunk)
+                results[("synth", nodes)] = out["generated"] / seconds
+                print(f"synth on {nodes} node(s): {out['generated']} items in {seconds:.1f} s "
+                      f"= {results[('synth', nodes)]:.0f}/s (nodes used: {out['ray_nodes']})")
+            ray.shutdown()
+        for work in ("reference", "verify", "synth"):
+            speedup = results[(work, 2)] / results[(work, 1)]
+            print(f"{work}: 2-node speed-up {speedup:.2f}x, scaling efficiency {speedup / 2:.2f}")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
