@@ -49,7 +49,9 @@ every scan is linear in the length of the text.
 
 from __future__ import annotations
 
+import ast
 import bisect
+import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -129,7 +131,18 @@ class Region:
 
 # --------------------------------------------------------------------------- cleaning
 
-_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\ufe0e\ufe0f]")
+_PICTOGRAPH = (
+    "\U0001f0a0-\U0001f0ff\U0001f1e6-\U0001f1ff\U0001f300-\U0001f5ff\U0001f600-\U0001f64f"
+    "\U0001f680-\U0001f6ff"
+    "\U0001f900-\U0001f9ff\U0001fa70-\U0001faff"
+)
+_DECORATION = re.compile(
+    "[\u2705\u2713\u2714\u2611]"
+    f"|[{_PICTOGRAPH}][ \t]*(?=[A-Za-z]{{2}})|(?<=[A-Za-z]{{2}})([.!:)]?)[ \t]*[{_PICTOGRAPH}]"
+)
+"""Check marks, and pictographs next to a word (``🛡️ Knight``, ``Done 🎉``), decorate an
+answer; crosses (``✗``, ``❌``) and symbols used as cells (``⬛``, ``🟩``, ``🌲``) are kept."""
 _DASHES = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-", "\u2011": "-"})
 _HTML_BREAK = re.compile(r"<br\s*/?>", re.I)
 _HTML_TAG = re.compile(
@@ -194,7 +207,9 @@ _LATEX_ESCAPED = re.compile(r"\\([#_{}%&$])")
 _MATH_DELIM = re.compile(r"\$\$?|\\[()\[\]]")
 _SUBSCRIPT = re.compile(r"([A-Za-z])_\{?(\d{1,4})\}?")
 _HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+(?=[^\n]*[A-Za-z]{2})", re.M)
-_QUOTE_LINE = re.compile(r"^[ \t]*>+[ \t]?(?=[^\n]*[A-Za-z]{2})", re.M)
+_QUOTE_LINE = re.compile(r"^[ \t]*>+[ \t]?(?=[^\n]*[A-Za-z0-9#*■□⬛⬜●○★⭐])", re.M)
+"""A quote marker before words, digits or cells (``> 4 2 1``, ``> . # .``); a line of
+brackets and punctuation (``> ) ].``, a Dyck answer) keeps its ``>``."""
 _BULLET = re.compile(r"^[ \t]*[-*+•·▪►][ \t]+(?=[^\n]*[A-Za-z]{2})", re.M)
 _STRIKE = re.compile(r"~~[^~\n]{1,200}~~")
 _BOLD = re.compile(r"(\*\*)(?=[^\s*])([^\n]*?)(?<=[^\s*])\*\*")
@@ -222,6 +237,20 @@ def _unbold(m: re.Match[str]) -> str:
     return inner if _ALNUM.search(inner) else m.group(0)
 
 
+_CELL_NEIGHBOURS = frozenset(".#")
+
+
+def _unitalic(m: re.Match[str]) -> str:
+    """Italics go, except ``*`` cells in a row of cells (``.*TT*.``: two tents by trees)."""
+    text, start, end = m.string, m.start(), m.end()
+    before = text[start - 1] if start else ""
+    after = text[end] if end < len(text) else ""
+    beyond = text[end + 1] if end + 1 < len(text) else ""
+    if before in _CELL_NEIGHBOURS or (after in _CELL_NEIGHBOURS and beyond not in ("", " ", "\n")):
+        return m.group(0)
+    return m.group(2)
+
+
 def clean(text: str) -> str:
     r"""Plain answer text: markdown, HTML, LaTeX layout and quoting removed, lines kept.
 
@@ -232,7 +261,12 @@ def clean(text: str) -> str:
     ``_``, ``.``) survive: emphasis markers are only removed around letters or digits.
     """
     out = unicodedata.normalize("NFKC", text)
-    out = _ZERO_WIDTH.sub("", out).translate(_DASHES).replace("\r\n", "\n").replace("\r", "\n")
+    out = (
+        _DECORATION.sub(r"\1", _ZERO_WIDTH.sub("", out))
+        .translate(_DASHES)
+        .replace("\r\n", "\n")
+        .replace("\r", "\n")
+    )
     out = _HTML_BREAK.sub("\n", out)
     out = _HTML_TAG.sub("", out)
     out = _FENCE_LINE.sub("", out)
@@ -261,7 +295,7 @@ def clean(text: str) -> str:
     out = _BULLET.sub("", out)
     for _ in range(2):
         out = _BOLD.sub(_unbold, out)
-    out = _ITALIC.sub(r"\2", out)
+    out = _ITALIC.sub(_unitalic, out)
     out = _BACKTICK.sub("", out)
     out = "\n".join("" if is_table_rule(line) else line for line in out.split("\n"))
     out = _TABLE_EDGE.sub(lambda m: m.group(1).strip(), out)
@@ -273,7 +307,8 @@ def clean(text: str) -> str:
 
 # --------------------------------------------------------------------------- regions
 
-_ANSWER_OPEN = re.compile(r"<answer>", re.I)
+_ANSWER_OPEN = re.compile(r"<answer>|^[ \t]*answer>", re.I | re.M)
+"""An answer tag, or one whose ``<`` was lost at the start of a line (``answer>7</answer>``)."""
 _ANSWER_CLOSE = re.compile(r"</answer>", re.I)
 _FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*\n(.*?)(?:^[ \t]*\1[ \t]*$|\Z)", re.M | re.S)
 _DISPLAY_MARK = re.compile(r"\$\$|\\\[|\\\]|\\(begin|end)\{(array|[pbBvV]?matrix|tabular)\}")
@@ -316,18 +351,22 @@ def _tags(final: str) -> list[Region]:
     """``<answer>…</answer>`` regions, found in one pass.
 
     Each close pairs with the last open before it; a final open tag whose close was cut
-    off by a stop string runs to the end.
+    off by a stop string runs to the end. An open tag that lost its ``<`` (a line starting
+    ``answer>``) counts only when a close follows it.
     """
-    opens = [m.end() for m in _ANSWER_OPEN.finditer(final)]
+    opens = [(m.start(), m.end()) for m in _ANSWER_OPEN.finditer(final)]
+    ends = [end for _, end in opens]
     out: list[Region] = []
     done = 0  # text before this offset is already inside a region
     for close in _ANSWER_CLOSE.finditer(final):
-        k = bisect.bisect_right(opens, close.start()) - 1
-        if k >= 0 and opens[k] >= done:
-            out.append(Region(final[opens[k] : close.start()], "tag", opens[k] - 8, close.end()))
+        k = bisect.bisect_right(ends, close.start()) - 1
+        if k >= 0 and ends[k] >= done:
+            start, end = opens[k]
+            out.append(Region(final[end : close.start()], "tag", start, close.end()))
             done = close.end()
-    if opens and opens[-1] >= done:
-        out.append(Region(final[opens[-1] :], "tag", opens[-1] - 8, len(final)))
+    if opens and opens[-1][1] >= done and final[opens[-1][0] : opens[-1][1]].lstrip()[0] == "<":
+        start, end = opens[-1]
+        out.append(Region(final[end:], "tag", start, len(final)))
     return out
 
 
@@ -355,11 +394,52 @@ def _block_after(lines: list[str], starts: list[int], i: int) -> tuple[str, int,
             k += 1
         end = min(k, len(lines))
     else:
-        while k < len(lines) and lines[k].strip():
-            k += 1
+        shape = row_shape(first)
+        while k < len(lines):
+            if lines[k].strip():
+                k += 1
+            elif (  # a row block double-spaced (or spaced by lines of blanks) goes on
+                shape is not None
+                and k + 1 < len(lines)
+                and lines[k + 1].strip()
+                and same_rows(shape, row_shape(lines[k + 1]))
+            ):
+                k += 2
+            else:
+                break
         end = k
     text = "\n".join(lines[j:end])
     return text, starts[j], starts[end - 1] + len(lines[end - 1])
+
+
+_ROW_TOKENS = re.compile(r"[^\s,;|]+")
+_PROSE_WORDS = re.compile(r"[A-Za-z]{3,}")
+
+
+def same_rows(a: tuple[int, bool] | None, b: tuple[int, bool] | None) -> bool:
+    """Whether two row shapes belong to one block.
+
+    Rows of symbols only (a grid, whose rows may differ by signs between cells) do, and so
+    do rows with words and as many cells.
+    """
+    if a is None or b is None:
+        return False
+    return (not a[1] and not b[1]) or a == b
+
+
+def row_shape(line: str) -> tuple[int, bool] | None:
+    """A line's shape as a row of cells: (cell count, holds words), None for prose.
+
+    Rows of a grid or a table share one shape, so a blank line between two lines of the
+    same shape separates rows of one block rather than two blocks.
+    """
+    plain = line.strip()
+    if not plain or len(plain) > 300 or _is_sentence(plain):
+        return None
+    tokens = _ROW_TOKENS.findall(plain)
+    if len(tokens) < 2:
+        return None
+    return len(tokens), bool(_PROSE_WORDS.search(plain))
 
 
 def _cues(final: str) -> list[Region]:
@@ -430,14 +510,15 @@ _TAIL_LINK = re.compile(
     re.I,
 )
 _STANDALONE_NUMBER = re.compile(r"(?<![\w.])\d+(?![\w.])")
-_END_PUNCT = re.compile(r"(?<=[A-Za-z0-9)\]}])[.!;,]+$")
+_END_PUNCT = re.compile(r"(?<=[A-Za-z0-9)\]}])[ \t]*[.!;,]+$")
+"""A sentence's closing punctuation, also after math (``$x$.`` cleans to ``x .``)."""
 _REMARK = re.compile(r"\s*\(([^()\n]{1,60})\)[.!]?$")
 _REMARK_WORD = re.compile(r"[A-Za-z]{3,}")
 _REMARK_REFUSED = re.compile(
     r"(?i)\b(?:or|either|maybe|perhaps|possibly|actually|rather|instead|not|correction)\b"
 )
 _TRAILING_PUNCT = re.compile(r"[\s.!;,]+$")
-_LEAD_IN = re.compile(r"[:：]\s*$")
+_LEAD_IN = re.compile(r"[:：][)\]]?\s*$")
 _WORD3 = re.compile(r"[A-Za-z]{3,}")
 
 
@@ -494,17 +575,46 @@ def _display_blocks(text: str) -> list[str]:
     return out
 
 
+def _spaced_rows(text: str) -> Iterator[str]:
+    """Runs of same-shaped rows separated by blank lines (a double-spaced grid), joined.
+
+    Only runs with at least one blank line inside are yielded (others are paragraphs).
+    """
+    run: list[str] = []
+    shape: tuple[int, bool] | None = None
+    gaps = blank = 0
+    for line in [*text.split("\n"), "\x00"]:
+        if not line.strip():
+            blank += 1
+            continue
+        current = row_shape(line) if line != "\x00" else None
+        if same_rows(current, shape) and blank <= 1:
+            gaps += blank > 0
+            run.append(line)
+        else:
+            if len(run) >= 2 and gaps:
+                yield "\n".join(run)
+            run, shape, gaps = ([line], current, 0) if current is not None else ([], None, 0)
+        blank = 0
+
+
 def _paragraphs(text: str) -> list[str]:
     return [p for p in _PARAGRAPH_SPLIT.split(text) if p.strip()]
 
 
 def _without_lead_in(paragraph: str) -> str | None:
-    """A paragraph without leading lines that introduce it ("Here is the grid:")."""
+    """A paragraph without leading lines that introduce it.
+
+    A line ending with ":" ("Here is the grid:"), a cue ("Final answer"), or a line of
+    words above a row of symbols ("(or possibly)" above ``4 2 1 3``).
+    """
     lines = paragraph.strip().split("\n")
     k = 0
     while k < len(lines) - 1 and k < 3:
         plain = _LINE_MARKUP.sub("", lines[k]).strip()
-        if _LEAD_IN.search(plain) or (re.search(r"[A-Za-z]{3}", plain) and _CUE_START.match(plain)):
+        words = _WORD3.search(plain)
+        above_symbols = bool(words) and not _WORD3.search(lines[k + 1]) and row_shape(lines[k + 1])
+        if _LEAD_IN.search(plain) or (words and _CUE_START.match(plain)) or above_symbols:
             k += 1
             continue
         break
@@ -538,19 +648,108 @@ def _is_remark(inner: str) -> bool:
     )
 
 
+_QUOTED = re.compile(r'"([^"\n]{1,200})"|“([^”\n]{1,200})”')
+_NEGATION = re.compile(r"(?i)\b(?:not|never|no longer|instead|rather|wrong|incorrect)\b|n't\b")
+
+
 def _tails(line: str) -> list[str]:
     """Short answers inside one prose line ("The next term is **-58**.").
 
-    Its bold spans, and what follows its first "is"/"are"/":" when the words before hold
-    no number.
+    Its bold spans, its one double-quoted span (when nothing in the line negates it:
+    'the answer is not "7"'), and what follows its first "is"/"are"/":" when the words
+    before hold no number.
     """
     out = [m.group(2) for m in _BOLD.finditer(line)]
+    quoted = _QUOTED.findall(line)
+    if len(quoted) == 1 and not _NEGATION.search(line):  # 'We need to add ") ]".'
+        out.append(quoted[0][0] or quoted[0][1])
     m = _TAIL_LINK.search(line)
     if m and not _STANDALONE_NUMBER.search(line[: m.start()]):
         tail = _TRAILING_PUNCT.sub("", line[m.end() :]).strip()
         if tail:
             out.append(tail)
     return out
+
+
+_LITERAL_FENCE = re.compile(r"^\s*(?:```|~~~)[^\n]*\n(.*?)\n\s*(?:```|~~~)\s*$", re.S)
+_ANSWER_KEYS = frozenset({"solution", "answer", "final_answer", "finalanswer", "result"})
+
+
+def literal_lines(raw: str) -> str | None:
+    """A JSON or Python literal answer (``{"x1": true}``, ``((1,2),(2,1))``) as plain lines.
+
+    Dicts become ``key: value`` lines (a nested dict of values on one line), lists of
+    lists become rows of cells, lists of tuples ``(a, b)`` pairs; an object holding an
+    ``answer``/``solution``/``result`` key gives that value alone (ZebraLogic's
+    ``{"reasoning": …, "solution": {…}}``), and so does an object of one key holding a
+    list or an object (``{"grid": [[…]]}``). Anything deeper or not a literal is None.
+    Literals are read with :func:`json.loads` or :func:`ast.literal_eval` (no code runs).
+    """
+    text = raw.strip()
+    fenced = _LITERAL_FENCE.match(text)
+    if fenced:
+        text = fenced.group(1).strip()
+    if len(text) < 2 or text[0] not in "[{(" or text[-1] not in "]})":
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        try:
+            data = ast.literal_eval(text)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return None
+    return _flatten(data)
+
+
+def _atom(value: Any) -> str | None:
+    if isinstance(value, bool) or isinstance(value, (int, float, str)):
+        return str(value)
+    return None
+
+
+def _row(value: Any) -> str | None:
+    """One line: a value, a list of values (spaced), a tuple ``(a, b)`` or pairs."""
+    atom = _atom(value)
+    if atom is not None:
+        return atom
+    if isinstance(value, (list, tuple)) and value:
+        parts = [_atom(v) for v in value]
+        if all(p is not None for p in parts):
+            joined = ", ".join(parts) if isinstance(value, tuple) else " ".join(parts)
+            return f"({joined})" if isinstance(value, tuple) else joined
+        if all(isinstance(v, tuple) for v in value):
+            pairs = [_row(v) for v in value]
+            return None if any(p is None for p in pairs) else ", ".join(pairs)  # type: ignore[arg-type]
+    if isinstance(value, dict) and value:
+        items = [(str(k), _atom(v)) for k, v in value.items()]
+        if all(v is not None for _, v in items):
+            return ", ".join(f"{k}: {v}" for k, v in items)
+    return None
+
+
+def _flatten(data: Any) -> str | None:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if re.sub(r"[\s_-]", "", str(key).lower()) in _ANSWER_KEYS:
+                return _flatten(value) if isinstance(value, (dict, list, tuple)) else _atom(value)
+        if len(data) == 1:  # {"grid": [[…]]}, {"sorted": […]}: the one key only labels it
+            (value,) = data.values()
+            if isinstance(value, (dict, list, tuple)):
+                return _flatten(value)
+        lines = [(str(k), _row(v)) for k, v in data.items()]
+        if not lines or any(v is None for _, v in lines):
+            return None
+        return "\n".join(f"{k}: {v}" for k, v in lines)
+    if isinstance(data, (list, tuple)) and data:
+        atoms = [_atom(v) for v in data]
+        if all(a is not None for a in atoms):
+            return ", ".join(atoms)  # type: ignore[arg-type]
+        if all(isinstance(v, tuple) and len(v) == 2 for v in data):
+            pairs = [_row(v) for v in data]  # (row, column) pairs
+            return None if any(p is None for p in pairs) else ", ".join(pairs)  # type: ignore[arg-type]
+        rows = [_row(list(v) if isinstance(v, tuple) else v) for v in data]
+        return None if any(r is None for r in rows) else "\n".join(rows)  # type: ignore[arg-type]
+    return None
 
 
 def _structural(text: str) -> Iterator[tuple[str, str]]:
@@ -565,6 +764,8 @@ def _structural(text: str) -> Iterator[tuple[str, str]]:
         yield "table", table
     for block in _display_blocks(rest):
         yield "math", block
+    for run in _spaced_rows(rest):
+        yield "block", run
     for para in _paragraphs(rest):
         yield "block", para
         lead = _without_lead_in(para)
@@ -619,6 +820,10 @@ class _Reader(Generic[T]):
         remark = _REMARK.search(text) if "\n" not in text else None
         if remark and _is_remark(remark.group(1)):
             texts.append(text[: remark.start()].rstrip())
+        if self.tables:
+            data = literal_lines(raw)
+            if data is not None:
+                texts.append(data)
         for candidate in texts:
             if not candidate:
                 continue
@@ -750,6 +955,8 @@ def read_answer(
         text, source, error = found.hedge
         return Reading("ambiguous", text=text, source=source, error=error)
     if decided is not None:
+        if decided.ok and not loose:
+            return _later_answer(reader, window, regions, decided, list(ignore)) or decided
         return decided
 
     rest = _without(window, regions)
@@ -778,6 +985,43 @@ def read_answer(
         status = "too_long" if error == TOO_LONG else "format" if structured else "no_answer"
         return Reading(status, text=text, source=source, error=error)
     return Reading("no_answer")
+
+
+def _later_answer(
+    reader: _Reader[T],
+    window: str,
+    regions: Sequence[Region],
+    decided: Reading[T],
+    ignore: Sequence[Any],
+) -> Reading[T] | None:
+    """``ambiguous`` when a different answer follows the explicit ones, else None.
+
+    "Final answer:" and a grid, then "(or possibly:)" and another grid, is a hedge even
+    though only the first grid is in a cue region. Fences, tables, display math and
+    paragraphs of two or more lines after the last explicit region are read (one-line
+    prose is not: "This took 3 steps." restates nothing); a value the question shows
+    (``ignore``) is no alternative.
+    """
+    after = window[max(r.end for r in regions) :]
+    if not after.strip():
+        return None
+    found: _Found[T] = _Found()
+    for kind, piece in _structural(after):
+        if kind == "block" and "\n" not in piece.strip():
+            continue
+        reader.attempt(piece, kind, found, long=False)
+        if found.exhausted:
+            return _too_many()
+    for value, text, source in found.values:
+        if value != decided.value and not any(value == x for x in ignore):
+            return Reading(
+                "ambiguous",
+                text=text,
+                source=source,
+                error="a different answer follows the answer",
+                alternatives=(decided.text or "", text),
+            )
+    return None
 
 
 def _too_many() -> Reading[Any]:

@@ -34,7 +34,7 @@ from typing import Any
 from tracemill.pipelines.verify.answers import AmbiguousAnswer, Reading, read_answer
 from tracemill.pipelines.verify.registry import Verdict, register_verifier
 
-RULES_VERSION = "2"
+RULES_VERSION = "3"
 _NAMED_LABEL_WORDS = 6
 """A label is picked out of a text ("I pick B") only when the text is this short."""
 
