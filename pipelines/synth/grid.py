@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from pysat.card import CardEnc, EncType
 from pysat.formula import IDPool
 from pysat.solvers import Solver
+from tracemill.pipelines.synth.textutil import ORDINAL_ROW_LABEL, without_index_header
 from tracemill.pipelines.verify.registry import Verdict
 
 T = TypeVar("T")
@@ -38,11 +39,19 @@ SOLVER = "minisat22"
 # characters that separate cells; everything else in an answer line is a cell
 _SEPARATORS = re.compile(r"[\s,;|\[\]{}()\"'`]+")
 _ROW_LABEL = re.compile(
-    r"^\s*(?:(?:row|line|r)\s*\d{1,2}\s*[:=.)\-]|\d{1,2}\s*[:)]|\(\d{1,2}\))\s*", re.IGNORECASE
+    r"^\s*(?:(?:row|line|r)\s*\d{1,2}\s*[:=.)\-]|\d{1,2}\s*[:)]|\(\d{1,2}\))\s*|"
+    + ORDINAL_ROW_LABEL,
+    re.IGNORECASE,
 )
 _RULE_LINE = re.compile(r"^[\s\-=+_|:*]*$")
 _PAIR_LABEL = re.compile(r"(?i)\b(?:rows?|r|columns?|cols?|c)\s*(?=\d)|(?<=\d)\s*(?:r|c)(?=\d)")
 _INTS = re.compile(r"\d+")
+_LIST_NUMBER = re.compile(r"^[ \t]*\d{1,3}[.)][ \t]+(?=\D)", re.M)
+"""List numbering at the start of a line ("1. (1, 3)")."""
+_COUNT_PHRASE = re.compile(
+    r"(?i)\b\d{1,3}\s+(?:mines?|cells?|stars?|tents?|moves?|steps?|presses|squares?)\b"
+)
+"""A count in the prose around a list ("There are 5 mines at …")."""
 _PAIR_FILLER = re.compile(r"[\s,;:|()\[\]{}<>.\-→]+")
 _WORDS = re.compile(r"[A-Za-z]+")
 _OR = re.compile(r"(?i)\b(?:or|either|maybe|possibly)\b|/")
@@ -50,7 +59,7 @@ _OR = re.compile(r"(?i)\b(?:or|either|maybe|possibly)\b|/")
 FILLED = "#"
 EMPTY = "."
 BINARY_CELLS: dict[str, bool] = {
-    **dict.fromkeys("#1xX*■█⬛◼▪●★bB", True),
+    **dict.fromkeys("#1xX*■█⬛◼▪●★⭐bB", True),
     **dict.fromkeys(".0-_oO□⬜◻▫○·░wW", False),
 }
 """Tolerant spellings of a shaded (True) / unshaded (False) cell."""
@@ -86,13 +95,14 @@ def parse_grid(text: str, rows: int, cols: int, alphabet: Mapping[str, T]) -> li
     """Parse a ``rows`` × ``cols`` grid of one-character cells from answer text.
 
     Cells may be separated by spaces, commas, ``|`` or nothing, rows by newlines
-    (optionally labelled ``Row 1:``, ``1:``, ``(1)``); brackets and quotes are ignored, so
+    (optionally labelled ``Row 1:``, ``1:``, ``(1)``, "First row:", under a header line of
+    column indices); brackets and quotes are ignored, so
     ``[[1,2],[2,1]]`` also parses, and ruled lines (``---+---``) between rows are skipped
     when their characters are not cells. Every cell must be a key of ``alphabet``; the
     text must hold exactly ``rows`` × ``cols`` cells.
     """
     check_length(text)
-    lines = _grid_lines(text)
+    lines = _grid_lines(without_index_header(text, cols))
     if len(lines) != rows and any(_RULE_LINE.match(line) for line in lines):
         ruled = [line for line in lines if not (_RULE_LINE.match(line) and len(line) != cols)]
         if len(ruled) == rows or len("".join(ruled)) == rows * cols:
@@ -129,12 +139,53 @@ _COORDINATES = re.compile(r"\(\s*\d{1,3}\s*,\s*\d{1,3}\s*\)|\br\s*\d{1,3}\s*c\s*
 """A coordinate list instead of a grid: "(1, 2), (1, 3)" or "r1c2 r1c3"."""
 
 
+def has_coordinates(text: str) -> bool:
+    """Whether an answer lists cells as coordinates (``(1, 2)``, ``r1c2``) rather than a grid."""
+    return bool(_COORDINATES.search(text))
+
+
+_ROW_COLUMNS = re.compile(
+    r"^\s*row\s*(\d{1,2})\s*[:\-]\s*(?:(?:columns?|cols?)\s+(\d{1,2}(?:\s*(?:,|&|\band\b)\s*\d{1,2})*)"
+    r"|none|nothing|-)\s*\.?\s*$",
+    re.IGNORECASE,
+)
+"""A row's marked columns in words: "Row 1: column 3", "Row 2: columns 1, 4", "Row 3: none"."""
+
+
+def _by_row_columns(text: str, rows: int, cols: int) -> list[list[bool]] | None:
+    """A shading written row by row as its marked columns, or None when not so written."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    matches = [_ROW_COLUMNS.match(line) for line in lines]
+    if not lines or any(m is None for m in matches):
+        return None
+    grid = [[False] * cols for _ in range(rows)]
+    seen = set()
+    for m in matches:
+        r = int(m.group(1))  # type: ignore[union-attr]
+        if not 1 <= r <= rows or r in seen:
+            raise ValueError(f"row {r} is not a row of the grid, or is given twice")
+        seen.add(r)
+        for c in map(int, re.findall(r"\d+", m.group(2) or "")):  # type: ignore[union-attr]
+            if not 1 <= c <= cols:
+                raise ValueError(f"column {c} is not a column of the grid")
+            grid[r - 1][c - 1] = True
+    if len(seen) != rows:
+        raise ValueError(f"expected all {rows} rows")
+    return grid
+
+
 def parse_shaded(text: str, rows: int, cols: int) -> list[list[bool]]:
-    """A shading: a binary grid, or the shaded cells as 1-based ``(row, column)`` pairs.
+    """A shading: a binary grid, shaded cells as pairs, or each row's shaded columns.
+
+    Pairs are 1-based ``(row, column)``; rows by columns read "Row 1: columns 2, 4",
+    "Row 2: none" (every row given).
 
     See :func:`parse_binary_grid` and :func:`parse_pairs`.
     """
-    if _COORDINATES.search(check_length(text)):
+    by_rows = _by_row_columns(check_length(text), rows, cols)
+    if by_rows is not None:
+        return by_rows
+    if _COORDINATES.search(text):
         cells = parse_cells(text, rows, cols)
         return [[(r, c) in cells for c in range(cols)] for r in range(rows)]
     return parse_binary_grid(text, rows, cols)
@@ -144,14 +195,16 @@ def parse_pairs(text: str, rows: int, cols: int, limit: int = 1000) -> list[Cell
     """1-based ``(row, col)`` pairs in order → 0-based cells.
 
     Accepted: ``(1, 2), (3, 4)``, ``[[1,2],[3,4]]``, ``r1c2 r3c4``, ``Row 1, Column 2``,
-    one pair per line, and a little prose around them ("The mines are at … and …").
-    Raises ``ValueError`` for an odd count, cells off the grid, digits or many words
+    one pair per line (numbered lists too), and a little prose around them ("The 5 mines
+    are at … and …").
+    Raises ``ValueError`` for an odd count (also on one line: a table row ``1 | 1 | 3`` is
+    an index and a pair, not pairs), cells off the grid, digits or many words
     outside the pairs, and :class:`AmbiguousAnswer` for "or"-style alternatives.
     """
     from tracemill.pipelines.verify.answers import AmbiguousAnswer
 
     check_length(text)
-    plain = _PAIR_LABEL.sub(" ", text)
+    plain = _PAIR_LABEL.sub(" ", _COUNT_PHRASE.sub(" ", _LIST_NUMBER.sub("", text)))
     numbers = _INTS.findall(plain)
     if not numbers:
         raise ValueError("no (row, column) pairs")
@@ -167,6 +220,10 @@ def parse_pairs(text: str, rows: int, cols: int, limit: int = 1000) -> list[Cell
         raise ValueError("the cells are not a plain list of (row, column) pairs")
     if len(numbers) % 2:
         raise ValueError("expected (row, column) pairs, found an odd number of coordinates")
+    for line in plain.split("\n"):  # a pair never spans lines ("1 | 1 | 3" is a table row)
+        count = len(_INTS.findall(line))
+        if count > 1 and count % 2:
+            raise ValueError(f"a line holds {count} coordinates, not (row, column) pairs")
     cells = []
     for i in range(0, len(numbers), 2):
         r, c = int(numbers[i]), int(numbers[i + 1])
@@ -177,8 +234,15 @@ def parse_pairs(text: str, rows: int, cols: int, limit: int = 1000) -> list[Cell
 
 
 def parse_cells(text: str, rows: int, cols: int, limit: int = 1000) -> set[Cell]:
-    """Parse 1-based ``(row, col)`` coordinates (see :func:`parse_pairs`) → 0-based cells."""
-    return set(parse_pairs(text, rows, cols, limit))
+    """Parse 1-based ``(row, col)`` coordinates (see :func:`parse_pairs`) → 0-based cells.
+
+    A set of cells lists each once: a cell given twice is two lists run together (two
+    options, or a draft and the answer), so it does not read.
+    """
+    cells = parse_pairs(text, rows, cols, limit)
+    if len(set(cells)) != len(cells):
+        raise ValueError("a cell is listed twice")
+    return set(cells)
 
 
 def format_grid(grid: Iterable[Iterable[Any]], sep: str = " ") -> str:

@@ -224,25 +224,59 @@ def parse_vocabulary_list(
 _INT = re.compile(r"[-+]?\d+")
 _RULE_LINE = re.compile(r"\s*[-=+_|:]{3,}[-=+_|: ]*")
 _INT_SEPARATORS = re.compile(r"[\s,;|\[\](){}]+")
-_ROW_LABEL = re.compile(
-    r"^\s*(?:(?:row|line|r)\s*\d{1,2}\s*[:=.)\-]|\d{1,2}\s*:|\(\d{1,2}\))\s*", re.IGNORECASE
+ORDINAL_ROW_LABEL = (
+    r"^\s*(?:the\s+)?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|"
+    r"eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth)\s+row\s*(?:[:=.)\-]|is\b)\s*"
 )
+"""A row label in words ("First row:", "The second row is"), as models write them."""
+_ROW_LABEL = re.compile(
+    r"^\s*(?:(?:row|line|r)\s*\d{1,2}\s*[:=.)\-]|\d{1,2}\s*:|\(\d{1,2}\))\s*|" + ORDINAL_ROW_LABEL,
+    re.IGNORECASE,
+)
+
+
+_HEADER_TOKENS = re.compile(r"[^\s|,;:]+")
+_LABELLED = re.compile(r"^\s*(?:row\s*)?(\d{1,2})\s*(?:[:|.)]|\s)", re.IGNORECASE)
+
+
+def without_index_header(text: str, cols: int) -> str:
+    """``text`` without a first line of column indices (``1 2 3 4`` or ``A B C D``).
+
+    Dropped only when every following line starts with its row number (``1: 4 2 3 1``,
+    ``2 | 3 1 2 4``), so a first row that happens to read ``1 2 3 4`` stays.
+    """
+    lines = [line for line in text.split("\n") if line.strip()]
+    if len(lines) < 2:
+        return text
+    head = _HEADER_TOKENS.findall(lines[0])
+    if head not in ([str(c) for c in range(1, cols + 1)], [chr(65 + c) for c in range(cols)]):
+        return text
+    for i, line in enumerate(lines[1:], 1):
+        m = _LABELLED.match(line)
+        if m is None or int(m.group(1)) != i:
+            return text
+    return "\n".join(lines[1:])
 
 
 def parse_int_grid(text: str, rows: int, cols: int) -> list[list[int]]:
     """Read a ``rows``×``cols`` grid of integers in reading order.
 
     Separators are free (spaces, commas, newlines, brackets, ``|``), optional ``Row k:``
-    labels and ruled lines (``---+---``) are ignored; every other token must be an
-    integer, and there must be exactly ``rows * cols`` of them (one row per line, or all
-    on one line).
+    labels, a header line of column indices (see :func:`without_index_header`) and ruled
+    lines (``---+---``) are ignored; rows of single digits may be run together (``3412``);
+    every other token must be an integer, and there must be exactly ``rows * cols`` of
+    them (one row per line, or all on one line).
     """
     if not isinstance(text, str):
         raise TypeError("answer must be a string")
     if len(text) > 40 * rows * cols + 200:
         raise ValueError("grid answer too long")
     grid_rows: list[list[int]] = []
-    for line in text.split("\n"):
+    text = without_index_header(text, cols)
+    lines = [line for line in text.split("\n") if not _RULE_LINE.fullmatch(line) and line.strip()]
+    if len(lines) == rows and all(re.fullmatch(rf"\s*\d{{{cols}}}\s*", line) for line in lines):
+        lines = [" ".join(line.strip()) for line in lines]  # rows of single digits run together
+    for line in lines:
         if _RULE_LINE.fullmatch(line):
             continue  # a ruled line between rows (---+---)
         tokens = [t for t in _INT_SEPARATORS.split(_ROW_LABEL.sub(" ", line)) if t]
@@ -263,6 +297,24 @@ def parse_int_grid(text: str, rows: int, cols: int) -> list[list[int]]:
 _HEDGE = re.compile(r"(?i)\b(?:or|either|maybe|perhaps|possibly|otherwise|alternatively)\b")
 _SIGNED = re.compile(r"([+-]?)\s*(\d{1,3}(?:,\d{3})+|\d{1,40})")
 _ANY_INT = re.compile(r"\d+")
+
+
+_REMARK = re.compile(r"(?<=[\w.!?])[ \t]*\(([^()\n]{1,80})\)")
+
+
+def remarks(text: str) -> list[str]:
+    """The parenthesised remarks that follow a word (``PACK (change R to P)``)."""
+    return _REMARK.findall(text)
+
+
+def strip_remarks(text: str) -> str:
+    """``text`` without the parenthesised remarks that follow a word.
+
+    A parenthesis right after a word comments on it ("PACK (change R to P)", "Emma: yes
+    (truth-teller)"); one that opens an item ("seed, (deed)") is kept. Callers refuse
+    hedges ("(or 43)") first with :func:`refuse_hedge`.
+    """
+    return _REMARK.sub("", text)
 
 
 def refuse_hedge(text: str, what: str = "answers") -> None:
