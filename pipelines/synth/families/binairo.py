@@ -111,7 +111,7 @@ class BinairoTask(Task):
 
     name = "binairo"
     domain = "logic"
-    version = "2"
+    version = "3"
     description = "Binairo/Takuzu 4x4 to 10x10 with a solver-checked unique solution."
     Config = BinairoConfig
 

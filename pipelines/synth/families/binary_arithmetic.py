@@ -19,7 +19,8 @@ from tracemill.pipelines.verify.registry import Verdict
 
 OPS = ("AND", "OR", "XOR", "+")
 _BINARY = re.compile(r"[01]{1,400}")
-_BASE_SUFFIX = re.compile(r"(?:_\{?2\}?|\(base\s*2\)|\s+in\s+binary|\(binary\))$")
+_BASE_SUFFIX = re.compile(r"(?:_\{?2\}?|(?<=\))2|\(base\s*2\)|\s+in\s+binary|\(binary\))$")
+"""``_2``, ``_{2}``, ``(…)₂`` (``)2`` once NFKC-normalised), "(base 2)", "in binary"."""
 _DECIMAL_NOTE = re.compile(
     r"\s*\(\s*(?:=|which\s+is|that\s+is|i\.e\.,?)?\s*\d{1,40}"
     r"(?:\s*(?:in\s+)?(?:decimal|base\s*10|_\{?10\}?))?\s*\)$",
@@ -65,13 +66,16 @@ def _operand(bits: int, rng: random.Random) -> tuple[str, int]:
 def parse_binary(text: str) -> int:
     """A non-negative binary number.
 
-    A ``0b`` prefix, a ``_2``/``(base 2)`` suffix, digit-group spaces or ``_`` and a
+    A ``0b`` prefix, a ``_2``/``(base 2)`` suffix (also on a parenthesised number,
+    ``(11101)_2``), digit-group spaces or ``_`` and a
     trailing decimal reading in parentheses (``11101 (29)``) are allowed.
     """
     if len(text) > 1000:
         raise ValueError("binary answer too long")
     plain = _DECIMAL_NOTE.sub("", text.strip().rstrip(".").lower()).strip()
     plain = _BASE_SUFFIX.sub("", plain).strip()
+    if plain.startswith("(") and plain.endswith(")"):  # (11101)_2
+        plain = plain[1:-1]
     cleaned = re.sub(r"[\s_]", "", plain).removeprefix("0b")
     if not _BINARY.fullmatch(cleaned):
         if len(re.findall(r"[01]{2,}", text)) > 1:
@@ -86,7 +90,7 @@ class BinaryArithmeticTask(Task):
 
     name = "binary_arithmetic"
     domain = "logic"
-    version = "2"
+    version = "3"
     description = "Evaluate AND/OR/XOR/+/shift expressions over binary numbers; answer in binary."
     Config = BinaryArithmeticConfig
 

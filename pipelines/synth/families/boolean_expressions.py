@@ -38,7 +38,7 @@ class BooleanExpressions(Task):
     """Evaluate a Boolean expression."""
 
     name = "boolean_expressions"
-    version = "2"
+    version = "3"
     description = "Evaluate nested not/and/or/xor expressions over True and False."
 
     @dataclass(frozen=True)

@@ -132,7 +132,7 @@ class Calcudoku(Task):
     """Fill a Latin square so every cage reaches its target (unique solution)."""
 
     name = "calcudoku"
-    version = "2"
+    version = "3"
     description = "KenKen: Latin square with arithmetic cages."
 
     @dataclass(frozen=True)

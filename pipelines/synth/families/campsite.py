@@ -22,8 +22,10 @@ from tracemill.pipelines.synth.grid import (
     format_cells,
     format_grid,
     grid_answer_format,
+    has_coordinates,
     neighbors4,
     neighbors8,
+    parse_cells,
     parse_grid,
     positive_int,
     unique_or_reveal,
@@ -156,7 +158,7 @@ class CampsiteTask(Task):
 
     name = "campsite"
     domain = "logic"
-    version = "2"
+    version = "3"
     description = "Campsite / Tents and Trees 4x4 to 10x10 with row/column counts, unique."
     Config = CampsiteConfig
 
@@ -220,8 +222,22 @@ class CampsiteTask(Task):
         )
 
     def parse(self, spec: Mapping[str, Any], text: str) -> list[list[str]]:
-        """A rows × cols grid of tree / tent / empty cells."""
-        return parse_grid(text, int(spec["rows"]), int(spec["cols"]), _CELLS)
+        """A rows × cols grid of tree / tent / empty cells, or the tents as (row, column) pairs.
+
+        Listed tents are placed on the puzzle's own trees; a listed cell holding a tree is
+        not a tent position (``ValueError``).
+        """
+        R, C = int(spec["rows"]), int(spec["cols"])
+        if not has_coordinates(text):
+            return parse_grid(text, R, C, _CELLS)
+        tents = parse_cells(text, R, C)
+        trees = {(r, c) for r, c in spec["trees"]}
+        if tents & trees:
+            raise ValueError("a listed tent is on a tree")
+        return [
+            [TREE if (r, c) in trees else TENT if (r, c) in tents else EMPTY for c in range(C)]
+            for r in range(R)
+        ]
 
     def echoes(self, spec: Mapping[str, Any]) -> list[Any]:
         """The puzzle as shown: trees and no tents."""

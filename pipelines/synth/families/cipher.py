@@ -73,7 +73,7 @@ class CipherTask(Task):
 
     name = "cipher"
     domain = "logic"
-    version = "2"
+    version = "3"
     description = "Decode Caesar / Vigenère ciphertext given the key."
     Config = CipherConfig
 

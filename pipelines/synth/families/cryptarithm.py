@@ -85,12 +85,52 @@ def solve_cryptarithm(
 _PAIR = re.compile(r"(?<![A-Za-z])([A-Za-z])\s*(?:=|:|->|→|\||\bis\b)\s*(\d+)\b")
 
 
+_CELLS = re.compile(r"[^\s|,;]+")
+_SUM = re.compile(r"^\s*(\d+(?:\s*\+\s*\d+)+)\s*=\s*(\d+)\s*\.?\s*$")
+
+
+def _columns(text: str) -> list[tuple[str, str]]:
+    """A table with the letters on one row and their digits on the next (``K | L`` / ``0 | 7``)."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    if len(lines) != 2:
+        return []
+    letters, digits = _CELLS.findall(lines[0]), _CELLS.findall(lines[1])
+    if (
+        len(letters) != len(digits)
+        or not all(re.fullmatch(r"[A-Za-z]", x) for x in letters)
+        or not all(re.fullmatch(r"\d", x) for x in digits)
+    ):
+        return []
+    return list(zip(letters, digits, strict=True))
+
+
+def _substituted(text: str, addends: list[str], result: str) -> list[tuple[str, str]]:
+    """The sum with its letters replaced by digits (``93 + 501 = 594``), as letter/digit pairs.
+
+    The numbers must have the words' lengths, in order; a letter read as two different
+    digits does not read (``ValueError``).
+    """
+    m = _SUM.match(text.strip())
+    if not m:
+        return []
+    numbers = [v.strip() for v in m.group(1).split("+")] + [m.group(2)]
+    words = [*addends, result]
+    if [len(v) for v in numbers] != [len(w) for w in words]:
+        return []
+    pairs = [
+        (ch, d) for w, v in zip(words, numbers, strict=True) for ch, d in zip(w, v, strict=True)
+    ]
+    if len(set(pairs)) != len({ch for ch, _ in pairs}):
+        raise ValueError("the sum gives one letter two different digits")
+    return pairs
+
+
 @register_task
 class Cryptarithm(Task):
     """Decode a letter-for-digit addition puzzle with a unique solution."""
 
     name = "cryptarithm"
-    version = "2"
+    version = "3"
     description = "Find the digit of each letter in a column addition."
 
     @dataclass(frozen=True)
@@ -177,14 +217,23 @@ class Cryptarithm(Task):
         return Item(question, answer, spec, difficulty=difficulty)
 
     def parse(self, spec: Mapping[str, Any], text: str) -> dict[str, int]:
-        """A digit for every letter of the puzzle (``A=1, B=2``, ``A: 1``, table rows)."""
+        """A digit for every letter of the puzzle.
+
+        Read: ``A=1, B=2``, ``A: 1``, table rows, a table of letters over digits, or the sum
+        with its letters replaced (``93 + 501 = 594``, as SynLogic asks for it).
+        """
         if len(text) > 2000:
             raise ValueError("answer too long")
         addends = [str(w) for w in spec["addends"]]
         letters = set("".join([*addends, str(spec["result"])]))
         refuse_hedge(text, "digits")
         mapping: dict[str, int] = {}
-        for letter, digit in _PAIR.findall(text):
+        pairs = (
+            _PAIR.findall(text)
+            or _columns(text)
+            or _substituted(text, addends, str(spec["result"]))
+        )
+        for letter, digit in pairs:
             letter = letter.upper()
             if letter not in letters:
                 raise ValueError(f"{letter} is not a letter of the puzzle")

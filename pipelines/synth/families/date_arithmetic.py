@@ -104,7 +104,7 @@ class DateArithmeticTask(Task):
 
     name = "date_arithmetic"
     domain = "logic"
-    version = "2"
+    version = "3"
     description = "Calendar arithmetic: dates after offsets, days between dates, weekdays."
     Config = DateArithmeticConfig
 

@@ -34,7 +34,7 @@ class DyckLanguage(Task):
     """Complete a bracket sequence so that every bracket is properly closed."""
 
     name = "dyck_language"
-    version = "2"
+    version = "3"
     description = "Close the open brackets of a Dyck-language prefix."
 
     @dataclass(frozen=True)

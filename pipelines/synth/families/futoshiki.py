@@ -9,6 +9,7 @@ return for easier levels.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -88,13 +89,17 @@ def _listing(less: list[list[list[int]]]) -> str:
     return "; ".join(f"({a + 1},{b + 1}) < ({c + 1},{d + 1})" for (a, b), (c, d) in less)
 
 
+_INEQUALITY = re.compile(r"[<>^∧∨]|(?<![^\s])[vV](?![^\s])")
+"""Inequality signs of a board written in the question's layout (``v`` only standing alone)."""
+
+
 @register_task
 class FutoshikiTask(Task):
     """Fill a Latin square respecting inequality signs (unique solution)."""
 
     name = "futoshiki"
     domain = "logic"
-    version = "2"
+    version = "3"
     description = "Futoshiki (Latin square + inequalities), 4x4 to 7x7, unique solution."
     Config = FutoshikiConfig
 
@@ -173,9 +178,14 @@ class FutoshikiTask(Task):
         )
 
     def parse(self, spec: Mapping[str, Any], text: str) -> list[list[int]]:
-        """A size × size grid of digits 1…size."""
+        """A size × size grid of digits 1…size.
+
+        The board may be written as the question shows it: inequality signs between cells
+        (``2 > 1``) and lines of ``^``/``v`` (or ``∧``/``∨``) between rows are dropped; only
+        the digits are the answer.
+        """
         n = int(spec["size"])
-        return parse_grid(text, n, n, digit_alphabet(n))
+        return parse_grid(_INEQUALITY.sub(" ", text), n, n, digit_alphabet(n))
 
     def judge(self, spec: Mapping[str, Any], grid: list[list[int]]) -> Verdict | float:
         """Latin square, givens kept, every inequality (``less`` pairs: a < b) holds."""

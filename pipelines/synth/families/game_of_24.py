@@ -64,7 +64,7 @@ class GameOf24(Task):
     """Reach a target with each given number used exactly once."""
 
     name = "game_of_24"
-    version = "2"
+    version = "3"
     description = "Combine numbers with + - * / and parentheses to reach a target."
 
     @dataclass(frozen=True)

@@ -83,7 +83,7 @@ class GraphColoringTask(Task):
 
     name = "graph_coloring"
     domain = "logic"
-    version = "2"
+    version = "3"
     description = "Properly colour a small graph with its chromatic number of colours."
     Config = GraphColoringConfig
 

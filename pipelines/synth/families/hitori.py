@@ -25,6 +25,7 @@ from tracemill.pipelines.synth.grid import (
     format_binary_grid,
     format_grid,
     grid_answer_format,
+    has_coordinates,
     is_connected,
     neighbors4,
     number_in,
@@ -36,6 +37,7 @@ from tracemill.pipelines.synth.grid import (
     without_row_labels,
     wrong,
 )
+from tracemill.pipelines.synth.textutil import without_index_header
 from tracemill.pipelines.verify.registry import Verdict
 
 _DRAWS = 50
@@ -166,7 +168,6 @@ def hitori_violation(numbers: list[list[int]], shaded: list[list[bool]]) -> str 
     return None
 
 
-_COORDINATES_HINT = re.compile(r"\(\s*\d{1,2}\s*,\s*\d{1,2}\s*\)")
 _SHADE_MARKS = "#xX*■█"
 
 
@@ -177,8 +178,9 @@ def parse_shading(answer: str, n: int) -> list[list[bool]]:
     (any digit 2–9 appears), a digit is an unshaded cell and ``#``, ``X`` or ``*`` a
     shaded one.
     """
-    if _COORDINATES_HINT.search(check_length(answer)):
+    if has_coordinates(check_length(answer)):
         return parse_shaded(answer, n, n)
+    answer = without_index_header(answer, n)
     if re.search(r"[2-9]", without_row_labels(answer)):
         alphabet = {str(d): False for d in range(10)} | dict.fromkeys(_SHADE_MARKS, True)
         return parse_grid(answer, n, n, alphabet)
@@ -191,7 +193,7 @@ class HitoriTask(Task):
 
     name = "hitori"
     domain = "logic"
-    version = "2"
+    version = "3"
     description = "Hitori 4x4 to 8x8: shade cells to remove repeats, unique solution."
     Config = HitoriConfig
 

@@ -88,7 +88,7 @@ class KakurasuTask(Task):
 
     name = "kakurasu"
     domain = "logic"
-    version = "2"
+    version = "3"
     description = "Kakurasu 3x3 to 8x8: weighted row/column sums, unique solution."
     Config = KakurasuConfig
 

@@ -18,12 +18,12 @@ from tracemill.pipelines.synth.wordlists import NAMES
 from tracemill.pipelines.verify.answers import AmbiguousAnswer
 
 _ROLE = re.compile(
-    r"\b([A-Za-z]+)\s*(?::|=|-|→|->|\||\bis\s+(?:an?\s+)?|\bwas\s+(?:an?\s+)?)\s*(knight|knave)s?\b",
+    r"\b([A-Za-z]+)\s*(?::|=|-|→|->|\||\(|\bis\s+(?:an?\s+)?|\bwas\s+(?:an?\s+)?)\s*(knight|knave)s?\b(?!\s*:)",
     re.I,
 )
 _GROUP = re.compile(
     r"\b(knight|knave)s?\s*(?:are|is|:|-)\s*([A-Za-z ,;&]+?)"
-    r"(?=$|\n|[.;]|\b(?:and\s+)?knaves?\b|\b(?:and\s+)?knights?\b)",
+    r"(?=$|\n|[.;|]|\b(?:and\s+)?knaves?\b|\b(?:and\s+)?knights?\b)",
     re.I,
 )
 _PLURAL = re.compile(
@@ -31,6 +31,12 @@ _PLURAL = re.compile(
     r"(?:both\s+|all\s+)?(knight|knave)s\b",
     re.I,
 )
+_BEHAVIOUR = re.compile(
+    r"\b([A-Za-z]+)\s+(?:is\s+|was\s+)?(?:(telling\s+the\s+truth|tells\s+the\s+truth|truthful|honest)"
+    r"|(lying|lies|a\s+liar))\b",
+    re.I,
+)
+"""Roles said through behaviour: "Uma is telling the truth" (knight), "Carol lies" (knave)."""
 _ROLE_HEDGE = re.compile(
     r"(?i)\b(knight|knave)s?\s+(?:or|and/or|/)\s+(?:an?\s+)?(knight|knave)"
     r"|\b(?:either|maybe|possibly|perhaps|could be|might be)\b"
@@ -89,7 +95,7 @@ class KnightsAndKnaves(Task):
     """Decide who is a knight and who is a knave (unique solution)."""
 
     name = "knights_and_knaves"
-    version = "2"
+    version = "3"
     description = "Knights tell the truth, knaves lie: classify every islander."
 
     @dataclass(frozen=True)
@@ -155,7 +161,8 @@ class KnightsAndKnaves(Task):
     def parse(self, spec: Mapping[str, Any], text: str) -> dict[str, bool]:
         """Each inhabitant's role, everyone named.
 
-        Read: ``Nora: knight``, "Nora is a knight", table rows, groups ("Knights: Nora,
+        Read: ``Nora: knight``, "Nora is a knight", ``Nora (knight)``, "Nora is telling the
+        truth" / "Nora lies", table rows, groups ("Knights: Nora,
         Tina"). Two roles for one name, or "knight or knave", are ambiguous.
         """
         if len(text) > 3000:
@@ -174,6 +181,8 @@ class KnightsAndKnaves(Task):
 
         for name, role in _ROLE.findall(text):
             assign(name, role)
+        for name, truthful, _ in _BEHAVIOUR.findall(text):
+            assign(name, "knight" if truthful else "knave")
         for role, group in _GROUP.findall(text):
             for name in re.findall(r"[A-Za-z]+", group):
                 assign(name, role)

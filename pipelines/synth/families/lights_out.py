@@ -70,7 +70,7 @@ class LightsOutTask(Task):
 
     name = "lights_out"
     domain = "logic"
-    version = "2"
+    version = "3"
     description = "Lights Out: choose cells to press so that every light ends off."
     Config = LightsOutConfig
 

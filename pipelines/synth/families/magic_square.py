@@ -168,7 +168,7 @@ class MagicSquare(Task):
     """Complete a partially filled magic square."""
 
     name = "magic_square"
-    version = "2"
+    version = "3"
     description = "Fill the blanks of an n×n magic square of consecutive integers."
 
     @dataclass(frozen=True)

@@ -42,7 +42,7 @@ class MathPath(Task):
     """Fill the missing digits of an arithmetic equation."""
 
     name = "math_path"
-    version = "2"
+    version = "3"
     description = "Replace each ? with a digit 0-9 so the equation is true."
 
     @dataclass(frozen=True)

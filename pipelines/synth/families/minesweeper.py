@@ -79,7 +79,7 @@ class MinesweeperTask(Task):
 
     name = "minesweeper"
     domain = "logic"
-    version = "2"
+    version = "3"
     description = "Minesweeper deduction: list every mine given revealed numbers; unique."
     Config = MinesweeperConfig
 

@@ -105,7 +105,7 @@ class NonogramTask(Task):
 
     name = "nonogram"
     domain = "logic"
-    version = "2"
+    version = "3"
     description = "Nonograms 4x4 to 12x12 from row/column run clues, unique solution."
     Config = NonogramConfig
 

@@ -356,7 +356,7 @@ class NorinoriTask(Task):
 
     name = "norinori"
     domain = "logic"
-    version = "2"
+    version = "3"
     description = "Norinori 4x4 to 10x10 (two shaded cells per region, all in dominoes), unique."
     Config = NorinoriConfig
 

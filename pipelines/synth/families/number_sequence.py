@@ -172,7 +172,7 @@ class NumberSequenceTask(Task):
 
     name = "number_sequence"
     domain = "logic"
-    version = "2"
+    version = "3"
     description = "Next term of an integer sequence (rule types listed; unique by check)."
     Config = NumberSequenceConfig
 

@@ -42,7 +42,7 @@ class ObjectCounting(Task):
     """Count the objects of one category among many."""
 
     name = "object_counting"
-    version = "2"
+    version = "3"
     description = "Count the items of a category, with distractors and later changes."
 
     @dataclass(frozen=True)

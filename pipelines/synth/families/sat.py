@@ -172,6 +172,27 @@ _NAMED = re.compile(
 _UNDECIDED = {"any", "both", "free", "either", "dont", "x", "?"}
 _SPACES = re.compile(r"\s+")
 _TOKEN_SPLIT = re.compile(r"[\s,;\[\]{}()]+")
+_GROUPED = re.compile(
+    r"(?i)\b(?:(?:variables?|literals?)\s+(?:set\s+to|that\s+are)\s+)?(?P<value>true|false)"
+    r"(?:\s+(?:variables?|literals?))?\s*[:=]\s*"
+    r"(?P<vars>none|x_?\{?\d{1,4}\}?(?:\s*(?:,|\band\b)\s*x_?\{?\d{1,4}\}?)*)"
+)
+"""A group of variables sharing a value: "True: x1, x3", "Variables set to false: x2"."""
+_VAR = r"x_?\{?\d{1,4}\}?"
+_TUPLE_EQUATION = re.compile(
+    rf"\(\s*(?P<vars>{_VAR}(?:\s*,\s*{_VAR})*)\s*\)\s*=\s*\(\s*(?P<vals>[^()]*)\)\s*\.?",
+    re.IGNORECASE,
+)
+"""A tuple of variables equal to a tuple of values: "(x1, x2, x3) = (1, 0, 1)"."""
+_ALL_EXCEPT = re.compile(
+    r"(?:the\s+answer\s*:?\s*)?all\s+(?:the\s+)?(?:variables\s+|of\s+them\s+)?(?:are\s+|=\s*)?"
+    r"(?P<value>true|false|1|0)\s*,?\s*except\s+(?:for\s+)?"
+    rf"(?P<vars>{_VAR}(?:(?:\s*,\s*(?:and\s+)?|\s+and\s+){_VAR})*)"
+    r"(?:\s*,?\s*which\s+(?:is|are)\s+(?P<then>true|false|1|0))?\s*\.?",
+    re.IGNORECASE,
+)
+"""A default and its exceptions: "All variables are true except x2 and x4 (which are false)"."""
+_GROUP_GLUE = re.compile(r"(?i)[\s,;.]+|\band\b")
 _LITERAL_GLUE = re.compile(r"(?i)[\s,;.()\[\]{}∧&|]+|\band\b")
 _HEDGE = re.compile(
     r"(?i)\b(?:or|either|any|anything|whatever|maybe|arbitrary)\b|(?<=[01a-z]) ?/ ?(?=[01a-z])"
@@ -184,7 +205,9 @@ def parse_assignment(text: str, n: int) -> dict[int, bool]:
     Accepted: ``x1=1, x2=0`` (also ``:``, ``|`` (table rows), ``is``, ``→``, "set x1 to";
     values 1/0, True/False, T/F), literal lists ``x1, ¬x2, x3`` (``¬``, ``~``, ``!``,
     ``-``, ``not``; only separators and "and" between them), bit vectors ``[1, 0, 1]`` /
-    ``101`` / ``[True, False, True]``, and DIMACS ``1 -2 3 0`` (``v`` lines too). Raises
+    ``101`` / ``[True, False, True]``, DIMACS ``1 -2 3 0`` (``v`` lines too), groups
+    "True: x1, x3 / False: x2" (nothing else around them), a tuple equation
+    ``(x1, x2) = (1, 0)`` and "All variables are true except x2". Raises
     ``ValueError`` for partial, out-of-range or unreadable assignments and
     :class:`AmbiguousAnswer` for contradictory or hedged ones ("x3 = 0 or 1").
     """
@@ -201,7 +224,30 @@ def parse_assignment(text: str, n: int) -> dict[int, bool]:
         values[var] = value
 
     named = list(_NAMED.finditer(text))
-    if named:
+    groups = list(_GROUPED.finditer(text))
+    vector = _TUPLE_EQUATION.fullmatch(text.strip())
+    default = _ALL_EXCEPT.fullmatch(text.strip())
+    if vector:  # "(x1, x2, x3) = (1, 0, 1)"
+        names = re.findall(r"\d{1,4}", vector.group("vars"))
+        given = [t.lower() for t in re.split(r"\s*,\s*", vector.group("vals").strip())]
+        if len(names) != len(given) or not all(t in _TRUE | _FALSE for t in given):
+            raise ValueError("the tuple of values does not match the tuple of variables")
+        for var, token in zip(names, given, strict=True):
+            assign(int(var), token in _TRUE)
+    elif default:  # "All variables are true except x2 and x4"
+        value = default.group("value").lower() in _TRUE
+        if default.group("then") and (default.group("then").lower() in _TRUE) == value:
+            raise ValueError("the exceptions are given the same value as the rest")
+        exceptions = {int(v) for v in re.findall(r"\d{1,4}", default.group("vars"))}
+        for var in range(1, n + 1):
+            assign(var, value != (var in exceptions))
+        for var in exceptions:
+            assign(var, not value)
+    elif groups and not _GROUP_GLUE.sub("", _GROUPED.sub(" ", text)):
+        for match in groups:  # "True: x1, x3  False: x2"
+            for var in re.findall(r"\d{1,4}", match.group("vars")):
+                assign(int(var), match.group("value").lower() == "true")
+    elif named:
         valued = [m for m in named if m.group("val") is not None]
         leftover = _NAMED.sub(" ", text)
         if _HEDGE.search(_NAMED.sub("v", text)):  # "v" keeps "x1=0/1" visible as "v/1"
@@ -268,7 +314,7 @@ class SatTask(Task):
 
     name = "sat"
     domain = "sat"
-    version = "2"
+    version = "3"
     description = "Random k-SAT with a planted solution; any satisfying assignment passes."
     Config = SatConfig
 
@@ -392,7 +438,7 @@ class SatDecisionTask(Task):
 
     name = "sat_decision"
     domain = "sat"
-    version = "2"
+    version = "3"
     description = "Random k-SAT near the threshold: answer SAT or UNSAT (solver-checked labels)."
     Config = SatDecisionConfig
 

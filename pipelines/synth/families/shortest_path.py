@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -82,11 +83,23 @@ def dijkstra(grid: Sequence[Sequence[int]]) -> int | None:
     return None
 
 
+_COST = re.compile(
+    r"[\s,;:(\[-]*\b(?:with|for|at)?\s*(?:an?\s+)?(?:(?:total|minimum|minimal|path)\s+)?"
+    r"(?:cost|costing)\b(?:\s+(?:of|is|equals))?\s*[:=]?\s*\d{1,6}\s*[)\]]?\.?[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+"""The path's cost stated after it ("… with a total cost of 16", "(cost 16)", "Total cost: 16")."""
+
+
 def parse_path(text: str, rows: int, cols: int) -> list[tuple[int, int]]:
-    """1-based ``(row, col)`` pairs in order → 0-based cells (see :func:`parse_pairs`)."""
+    """1-based ``(row, col)`` pairs in order → 0-based cells (see :func:`parse_pairs`).
+
+    A cost stated after the path (one number) is not part of it and is dropped; the judge
+    computes the path's own cost.
+    """
     if len(text) > 16 * rows * cols + 200:
         raise ValueError("path answer too long")
-    return parse_pairs(text, rows, cols)
+    return parse_pairs(_COST.sub("", text), rows, cols)
 
 
 def path_cost(grid: Sequence[Sequence[int]], path: Sequence[tuple[int, int]]) -> str | int:
@@ -111,7 +124,7 @@ class ShortestPathTask(Task):
 
     name = "shortest_path"
     domain = "logic"
-    version = "2"
+    version = "3"
     description = "Cheapest corner-to-corner path on a weighted grid with walls (Dijkstra)."
     Config = ShortestPathConfig
 

@@ -113,7 +113,7 @@ class SkyscrapersTask(Task):
 
     name = "skyscrapers"
     domain = "logic"
-    version = "2"
+    version = "3"
     description = "Skyscrapers 4x4 to 6x6: visibility clues on the edges, unique solution."
     Config = SkyscrapersConfig
 

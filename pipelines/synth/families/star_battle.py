@@ -169,7 +169,7 @@ class StarBattleTask(Task):
 
     name = "star_battle"
     domain = "logic"
-    version = "2"
+    version = "3"
     description = "Star Battle 5x5 to 10x10 (one star per row/column/region), unique solution."
     Config = StarBattleConfig
 

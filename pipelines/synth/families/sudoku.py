@@ -134,7 +134,7 @@ class SudokuTask(Task):
 
     name = "sudoku"
     domain = "logic"
-    version = "2"
+    version = "3"
     description = "Sudoku 4x4 / 6x6 / 9x9 with a solver-checked unique solution."
     Config = SudokuConfig
 

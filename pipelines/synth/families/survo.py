@@ -7,6 +7,7 @@ backtracking solver, revealing a cell where two solutions differ until one remai
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -76,12 +77,30 @@ def solve_survo(
     return solutions
 
 
+_NUMBER = re.compile(r"[-+]?\d+")
+
+
+def without_sums(text: str, m: int, n: int) -> str:
+    """``text`` without a row-sum column and column-sum line that agree with its numbers."""
+    lines = [line for line in text.split("\n") if _NUMBER.search(line)]
+    rows = [[int(v) for v in _NUMBER.findall(line)] for line in lines]
+    if len(rows) not in (m, m + 1) or any(len(r) != n + 1 for r in rows[:m]):
+        return text
+    if any(sum(r[:n]) != r[n] for r in rows[:m]):
+        return text
+    if len(rows) == m + 1:
+        columns = [sum(r[j] for r in rows[:m]) for j in range(n)]
+        if rows[m] not in (columns, [*columns, sum(columns)]):
+            return text
+    return "\n".join(" ".join(str(v) for v in r[:n]) for r in rows[:m])
+
+
 @register_task
 class Survo(Task):
     """Complete a Survo grid (unique solution)."""
 
     name = "survo"
-    version = "2"
+    version = "3"
     description = "Place the missing numbers so rows and columns reach their sums."
 
     @dataclass(frozen=True)
@@ -158,9 +177,15 @@ class Survo(Task):
         return Item(question, format_grid(grid), spec, difficulty=float(len(hidden)))
 
     def parse(self, spec: Mapping[str, Any], text: str) -> list[list[int]]:
-        """An m × n grid of integers (the sums not included)."""
+        """An m × n grid of integers.
+
+        The board may be written as the question shows it, each row followed by its sum
+        (``10 3 6 7 | 26``) and the column sums on a last line: sums that agree with the
+        numbers are dropped (sums that do not are left, and the grid does not read).
+        """
         givens = spec["givens"]
-        return parse_int_grid(text, len(givens), len(givens[0]))
+        m, n = len(givens), len(givens[0])
+        return parse_int_grid(without_sums(text, m, n), m, n)
 
     def judge(self, spec: Mapping[str, Any], grid: list[list[int]]) -> float:
         """1.0 if the grid uses 1..m·n once, keeps the givens and meets every sum."""

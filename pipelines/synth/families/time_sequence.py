@@ -43,7 +43,7 @@ class TimeSequence(Task):
     """Schedule a meeting around everyone's busy times."""
 
     name = "time_sequence"
-    version = "2"
+    version = "3"
     description = "Earliest common meeting time and the number of possible start times."
 
     @dataclass(frozen=True)

@@ -14,8 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
-from tracemill.pipelines.synth.textutil import parse_list, refuse_hedge
+from tracemill.pipelines.synth.textutil import (
+    normalize_token,
+    parse_list,
+    refuse_hedge,
+    remarks,
+    strip_remarks,
+)
 from tracemill.pipelines.synth.wordlists import NAMES
+from tracemill.pipelines.verify.answers import AmbiguousAnswer
 
 _YES = {"yes", "true", "truthful", "honest", "truth-teller", "truthteller", "tells the truth"}
 _NO = {"no", "false", "liar", "lies", "lying", "is lying", "is a liar", "does not tell the truth"}
@@ -26,6 +33,18 @@ _VERDICT = re.compile(
 )
 
 Claim = tuple[int, str, Callable[[tuple[bool, ...]], bool]]
+
+
+_NAME_DASH = re.compile(rf"\b([A-Za-z]+)\s+-\s+(?=(?:{_WORDS})\b)", re.I)
+"""``Rosa - liar``: a name and its verdict joined by a dash (not a list separator)."""
+
+
+def _verdict(item: str) -> str | None:
+    """``yes``/``no`` for one verdict item ("Rosa: yes", "lies"), None if it is not one."""
+    m = _VERDICT.fullmatch(normalize_token(item))
+    if not m:
+        return None
+    return "yes" if next(g for g in m.groups() if g) in _YES else "no"
 
 
 def _claim(speaker: int, pool: list[int], names: list[str], rng: random.Random, two: bool) -> Claim:
@@ -51,7 +70,7 @@ class WebOfLies(Task):
     """Decide who tells the truth in a chain of accusations."""
 
     name = "web_of_lies"
-    version = "2"
+    version = "3"
     description = "Truth-tellers and liars accusing each other; answer yes/no per person."
 
     @dataclass(frozen=True)
@@ -123,21 +142,37 @@ class WebOfLies(Task):
         return Item(question, answer, spec, difficulty=float(n + 2 * len(asked)))
 
     def parse(self, spec: Mapping[str, Any], text: str) -> tuple[str, ...]:
-        """One yes/no per person asked, in order (``Rosa: yes``, "Rosa lies" also read)."""
+        """One yes/no per person asked, in order (``Rosa: yes``, "Rosa lies" also read).
+
+        A remark after a verdict ("Rosa: yes (truth-teller)", "Yes - Rosa tells the truth.")
+        is dropped; one that says the opposite makes the answer ambiguous.
+        """
         wanted = len(spec["answers"])
         if len(text) > 60 * wanted + 100:
             raise ValueError("answer too long")
         refuse_hedge(text, "verdicts")
-        items = parse_list(text, max_items=wanted + 10)
+        lines = []
+        for line in text.split("\n"):
+            # "Rosa: yes (liar)" and "Yes - Rosa lies" contradict themselves
+            parts = [strip_remarks(line), *remarks(line)]
+            head, dash, explained = parts[0].partition(" - ")
+            said = {_verdict(p) for p in parts[1:]} | {_verdict(parts[0])}
+            if dash and _verdict(head) and _verdict(explained):  # "Yes - Rosa tells the truth."
+                said |= {_verdict(head), _verdict(explained)}
+                parts[0] = head
+            if {"yes", "no"} <= said:
+                raise AmbiguousAnswer("a verdict and its explanation disagree")
+            lines.append(_NAME_DASH.sub(r"\1: ", parts[0]))
+        plain = "\n".join(lines)
+        items = parse_list(plain, max_items=wanted + 10)
         if len(items) == 1 and wanted > 1:
-            items = parse_list(text, split_spaces=True, max_items=wanted + 10)
+            items = parse_list(plain, split_spaces=True, max_items=wanted + 10)
         verdicts = []
         for item in items:
-            m = _VERDICT.fullmatch(item)
-            if not m:
+            verdict = _verdict(item)
+            if verdict is None:
                 raise ValueError(f"{item[:30]!r} is not yes or no")
-            word = next(g for g in m.groups() if g)
-            verdicts.append("yes" if word in _YES else "no")
+            verdicts.append(verdict)
         if len(verdicts) != wanted:
             raise ValueError(f"expected {wanted} yes/no answers, found {len(verdicts)}")
         return tuple(verdicts)

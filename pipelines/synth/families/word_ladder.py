@@ -18,11 +18,13 @@ from typing import Any
 
 from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
 from tracemill.pipelines.synth.grid import positive_int, wrong
-from tracemill.pipelines.synth.textutil import parse_list, refuse_hedge
+from tracemill.pipelines.synth.textutil import parse_list, refuse_hedge, strip_remarks
 from tracemill.pipelines.synth.wordlists import FOUR_LETTER_WORDS
 from tracemill.pipelines.verify.registry import Verdict
 
 _WORD = re.compile(r"[a-z]+")
+_JOINER = re.compile(r"(?<=[A-Za-z])-(?=[A-Za-z])|\s+>\s+|\s*\\to\s*")
+"""Rungs joined by a hyphen (``SEED-DEED-DEAD``), ``>`` or LaTeX ``\to``."""
 
 _LEVELS = {
     1: (2, 10),
@@ -88,7 +90,7 @@ class WordLadderTask(Task):
 
     name = "word_ladder"
     domain = "logic"
-    version = "2"
+    version = "3"
     description = "Shortest one-letter-at-a-time ladder between two words from a given list."
     Config = WordLadderConfig
 
@@ -137,13 +139,18 @@ class WordLadderTask(Task):
         )
 
     def parse(self, spec: Mapping[str, Any], text: str) -> tuple[str, ...]:
-        """The rungs in order: words as long as the start word, separated by commas or arrows."""
+        r"""The rungs in order: words as long as the start word, separated by commas or arrows.
+
+        Rungs may also be joined by ``-``, ``>`` or ``\to``; a remark after a rung ("PACK
+        (change R to P)") is not a rung.
+        """
         steps = int(spec["steps"])
         if len(text) > 20 * (steps + 1) + 200:
             raise ValueError("answer too long")
         refuse_hedge(text, "ladders")
         size = len(str(spec["start"]))
-        ladder = parse_list(text, split_spaces=True, max_items=4 * (steps + 1) + 10)
+        plain = _JOINER.sub(", ", strip_remarks(text))
+        ladder = parse_list(plain, split_spaces=True, max_items=4 * (steps + 1) + 10)
         bad = next((w for w in ladder if not _WORD.fullmatch(w) or len(w) != size), None)
         if bad is not None or len(ladder) < 2:
             raise ValueError(f"{(bad or '')[:30]!r} is not a ladder of {size}-letter words")

@@ -42,7 +42,7 @@ class WordSorting(Task):
     """Sort words by a rule."""
 
     name = "word_sorting"
-    version = "2"
+    version = "3"
     description = "Sort a list of words alphabetically or by another stated rule."
 
     @dataclass(frozen=True)

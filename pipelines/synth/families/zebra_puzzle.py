@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracemill.pipelines.synth.base import Item, Task, check_level, register_task
-from tracemill.pipelines.synth.textutil import count_models, normalize_token, refuse_hedge
+from tracemill.pipelines.synth.textutil import (
+    count_models,
+    normalize_token,
+    refuse_hedge,
+    strip_remarks,
+)
 from tracemill.pipelines.verify.answers import AmbiguousAnswer
 
 ATTRIBUTES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -104,7 +109,7 @@ class ZebraPuzzle(Task):
     """Place every attribute value in a row of houses (unique solution)."""
 
     name = "zebra_puzzle"
-    version = "2"
+    version = "3"
     description = "Einstein-style puzzle: deduce the full house/attribute table from clues."
 
     @dataclass(frozen=True)
@@ -246,6 +251,7 @@ class ZebraPuzzle(Task):
             raise ValueError("answer too long")
         vocabulary = {str(v).lower() for row in expected for v in row}
         refuse_hedge(text, "values")
+        text = _HOUSE_START.sub("\n", text)
         lines = [line for line in text.split("\n") if line.strip()]
         houses = _by_columns(lines, n, vocabulary)
         if houses is None:
@@ -264,7 +270,11 @@ class ZebraPuzzle(Task):
         return 1.0 if list(value) == expected else 0.0
 
 
-_HOUSE_LINE = re.compile(r"^\s*(?:house\s*#?\s*)?(\d{1,2})\s*(?:[:=)|.,\-]|\s)\s*(.+)$", re.I)
+_HOUSE_LINE = re.compile(
+    r"^\s*(?:house\s*(?:#|[:=]|number)?\s*)?(\d{1,2})\s*(?:[:=)|.,\-]|\s)\s*(.+)$", re.I
+)
+_HOUSE_START = re.compile(r"[.;]?[ \t]+(?=house\s*#?\s*\d{1,2}\s*[:=\-])", re.I)
+"""Where a second house starts on the same line ("House 1: Emma, tea. House 2: …")."""
 _HOUSE_HEADING = re.compile(r"^\s*house\s*#?\s*(\d{1,2})\s*[:.]?\s*$", re.I)
 _HOUSE_CELL = re.compile(r"^\s*(?:house\s*#?\s*)?(\d{1,2})\s*$", re.I)
 _ATTRIBUTE_PREFIX = re.compile(r"^[a-z][a-z ]{0,20}\s*[:=\-]\s*")
@@ -280,6 +290,8 @@ def _values(cells: list[str], vocabulary: set[str]) -> list[str] | None:
             continue
         if item not in vocabulary:
             item = normalize_token(_ATTRIBUTE_PREFIX.sub("", item))
+        if item not in vocabulary:  # "Grace (name)": the attribute named after the value
+            item = normalize_token(_ATTRIBUTE_PREFIX.sub("", strip_remarks(cell.strip()).lower()))
         if item not in vocabulary:
             return None
         out.append(item)
