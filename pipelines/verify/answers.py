@@ -207,8 +207,8 @@ _LATEX_ESCAPED = re.compile(r"\\([#_{}%&$])")
 _MATH_DELIM = re.compile(r"\$\$?|\\[()\[\]]")
 _SUBSCRIPT = re.compile(r"([A-Za-z])_\{?(\d{1,4})\}?")
 _HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+(?=[^\n]*[A-Za-z]{2})", re.M)
-_QUOTE_LINE = re.compile(r"^[ \t]*>+[ \t]?(?=[^\n]*[A-Za-z0-9#*■□⬛⬜●○★⭐])", re.M)
-"""A quote marker before words, digits or cells (``> 4 2 1``, ``> . # .``); a line of
+_QUOTE_LINE = re.compile(r"^[ \t]*>+[ \t]?(?=[^\n]*(?:[A-Za-z0-9#*■□⬛⬜●○★⭐]|\.[ \t]*\.))", re.M)
+"""A quote marker before words, digits or cells (``> 4 2 1``, ``> . . .``); a line of
 brackets and punctuation (``> ) ].``, a Dyck answer) keeps its ``>``."""
 _BULLET = re.compile(r"^[ \t]*[-*+•·▪►][ \t]+(?=[^\n]*[A-Za-z]{2})", re.M)
 _STRIKE = re.compile(r"~~[^~\n]{1,200}~~")

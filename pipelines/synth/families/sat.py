@@ -228,6 +228,8 @@ def parse_assignment(text: str, n: int) -> dict[int, bool]:
     vector = _TUPLE_EQUATION.fullmatch(text.strip())
     default = _ALL_EXCEPT.fullmatch(text.strip())
     if vector:  # "(x1, x2, x3) = (1, 0, 1)"
+        if _HEDGE.search(vector.group("vals")):
+            raise AmbiguousAnswer("the tuple of values offers alternatives")
         names = re.findall(r"\d{1,4}", vector.group("vars"))
         given = [t.lower() for t in re.split(r"\s*,\s*", vector.group("vals").strip())]
         if len(names) != len(given) or not all(t in _TRUE | _FALSE for t in given):
