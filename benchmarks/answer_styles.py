@@ -1,18 +1,19 @@
 """Realistic answer styles accepted, per synthetic family (and corrupted answers rejected).
 
-    python benchmarks/answer_styles.py [--set tuned|heldout-a|heldout-b|real]
+    python benchmarks/answer_styles.py [--set tuned|heldout-a|heldout-b|heldout-c|real]
                                        [--families sat,sudoku] [--levels 1,5,10]
                                        [--items 2] [--seed 7]
 
 ``--set tuned`` (default): for every family, level and item, the reference answer is
 written in each style of ``tests/pipelines/answer_styles.py`` (the styles the answer layer
 was built with) and a wrong answer of the same shape in the same styles.
-``--set heldout-a`` / ``heldout-b``: the same with ``tests/pipelines/heldout_answers.py``,
+``--set heldout-a|b|c``: the same with ``tests/pipelines/heldout_answers.py``,
 styles copied from real model outputs (reasoning-gym-eval completions, SynLogic answer
 formats, BBH predictions, ZebraLogic JSON), written apart from the tuned styles; its
 corrupted answers add hedges, corrections to a wrong answer and shape changes. Batch A
 was written first and its failures fixed; batch B was written after those fixes and
-measured once before its own (defaults for both: levels 2,4,7,9, seed 20251, 1 item).
+measured once before its own; batch C after those (defaults: levels 2,4,7,9, seed 20251,
+1 item).
 Prints, per family: responses, the share the family's verifier accepts, the share a
 baseline accepts in the same run — the pre-layer reading (``extract_answer``: tag, box,
 final fence, "answer:" line) with the same parsers and rules — and how many corrupted
@@ -184,7 +185,9 @@ def main() -> None:
     """Run the requested set and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--set", default="tuned", choices=["tuned", "heldout-a", "heldout-b", "real"]
+        "--set",
+        default="tuned",
+        choices=["tuned", "heldout-a", "heldout-b", "heldout-c", "real"],
     )
     parser.add_argument("--families", default="", help="comma-separated (default: all)")
     parser.add_argument("--levels", default="", help="default 1,5,10 (tuned), 2,4,7,9 (held-out)")

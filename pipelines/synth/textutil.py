@@ -166,7 +166,9 @@ def format_number(value: Fraction | int) -> str:
 
 _LIST_SPLIT = re.compile(r"\s*(?:,|;|\n|\s\|\s|→|->|=>|\s-\s|\s<\s)\s*")
 _WRAPPERS = "[](){}\"'`"
-_NUMBERING = re.compile(r"^\s*(?:\d{1,3}[.)]|\(\d{1,3}\)|[a-z][.)])\s+")
+_NUMBERING = re.compile(
+    r"^\s*(?:\d{1,3}[.)]|\(\d{1,3}\)|[a-z][.)]|(?:step|move)\s*\d{1,3}\s*[:.)])\s+", re.I
+)
 _AND = re.compile(r"(?i)^(?:and|then)\s+")
 _NUMBER_TOKEN = re.compile(r"\(?\d{1,3}[.)]")
 
@@ -181,7 +183,7 @@ def parse_list(text: str, *, max_items: int = 1000, split_spaces: bool = False) 
     """Split an answer list into normalized tokens (see :func:`normalize_token`).
 
     Items are separated by commas, semicolons, newlines, `` | ``, arrows (``→``, ``->``)
-    or, with ``split_spaces``, spaces; list numbering (``1.``, ``(2)``) and a joining
+    or, with ``split_spaces``, spaces; list numbering (``1.``, ``(2)``, ``Step 2:``) and a joining
     "and" before the last item are dropped; empty tokens are dropped.
     """
     if not isinstance(text, str):

@@ -708,14 +708,14 @@ def _atom(value: Any) -> str | None:
 
 
 def _row(value: Any) -> str | None:
-    """One line: a value, a list of values (spaced), a tuple ``(a, b)`` or pairs."""
+    """One line: a value, a list of values (comma-separated), a tuple ``(a, b)`` or pairs."""
     atom = _atom(value)
     if atom is not None:
         return atom
     if isinstance(value, (list, tuple)) and value:
         parts = [_atom(v) for v in value]
         if all(p is not None for p in parts):
-            joined = ", ".join(parts) if isinstance(value, tuple) else " ".join(parts)
+            joined = ", ".join(parts)  # type: ignore[arg-type]
             return f"({joined})" if isinstance(value, tuple) else joined
         if all(isinstance(v, tuple) for v in value):
             pairs = [_row(v) for v in value]

@@ -2,7 +2,8 @@ r"""Held-out answer styles for every synthetic family, modelled on real model ou
 
 An evaluation set written apart from ``answer_styles.py`` (the styles the answer layer was
 tuned on): each style copies the layout of answers real models gave to logic puzzles, and
-names where that layout was seen. The reference answer of a generated problem is written
+names where that layout was seen. Three batches, each written before the reader was fixed
+for it: A (first), B (after A's fixes), C (after B's) — ``styles(family, row, batch)``. The reference answer of a generated problem is written
 in each style of its family (:func:`styles`); a wrong answer of the same shape — one cell,
 value or word changed, a row added or dropped — in the same styles, plus hedges and
 "corrections" to a wrong answer, must never pass (:func:`corrupted`).
@@ -1501,6 +1502,247 @@ RENDER_B: dict[str, Callable[[str, Any, dict[str, Any]], list[Style]]] = {
 }
 
 
+# -- batch C: written after all fixes, measured once --------------------------------------------------
+
+
+def grid_styles_c(family: str, grid: list[list[str]], row: dict[str, Any]) -> list[Style]:
+    """Grids, batch C."""
+    numeric = all(v.lstrip("-").isdigit() for r in grid for v in r)
+    array = " \\\\\n".join(" & ".join(_latex(v) for v in r) for r in grid)
+    quoted = [[v if numeric else f'"{v}"' for v in r] for r in grid]
+    return [
+        ("md-line-breaks", "**Solution:**\n" + "\n".join(" ".join(r) + "  " for r in grid)),
+        ("html-pre", "<pre>\n" + "\n".join(" ".join(r) for r in grid) + "\n</pre>"),
+        (
+            "labelled-pipes-no-rule",
+            "\n".join(f"| R{i + 1} | " + " | ".join(r) + " |" for i, r in enumerate(grid)),
+        ),
+        (
+            "display-array-no-box",
+            f"$$\n\\begin{{array}}{{{'c' * len(grid[0])}}}\n{array}\n\\end{{array}}\n$$",
+        ),
+        (
+            "tag-with-boxed-array",
+            f"<answer>\\boxed{{\\begin{{array}}{{{'c' * len(grid[0])}}} {array} \\end{{array}}}}</answer>",
+        ),
+        (
+            "bracket-rows-trailing-commas",
+            "Final grid:\n" + "\n".join("[" + ", ".join(r) + "]," for r in quoted),
+        ),
+        (
+            "grid-then-signoff",
+            "The grid is as follows:\n\n"
+            + "\n".join(" ".join(r) for r in grid)
+            + "\n\nHope this helps!",
+        ),
+        (
+            "fence-then-explanation-with-numbers",
+            "**Final Answer**\n\n```\n"
+            + "\n".join(" ".join(r) for r in grid)
+            + "\n```\n\n### Explanation\nRow 1 was fixed first, then columns 2 and 3 followed from the clues.",
+        ),
+    ]
+
+
+def cells_styles_c(family: str, cells: list[tuple[int, int]], row: dict[str, Any]) -> list[Style]:
+    """Coordinate lists, batch C."""
+    return [
+        ("semicolon-pairs", "Cells: " + "; ".join(f"({a},{b})" for a, b in cells) + "."),
+        ("hyphen-chain", "<answer>" + "-".join(f"({a},{b})" for a, b in cells) + "</answer>"),
+        ("bracketed-tuples", f"Final answer: [{', '.join(f'({a}, {b})' for a, b in cells)}]"),
+        ("rc-lower", "Answer: " + ", ".join(f"r{a}c{b}" for a, b in cells)),
+        ("bold-line", "**" + ", ".join(f"({a}, {b})" for a, b in cells) + "**"),
+        ("boxed-tuples", f"\\boxed{{{', '.join(f'({a},{b})' for a, b in cells)}}}"),
+    ]
+
+
+def sat_styles_c(family: str, values: list[tuple[int, int]], row: dict[str, Any]) -> list[Style]:
+    """Assignments, batch C."""
+    word = {1: "true", 0: "false"}
+    return [
+        ("left-arrows", "<answer>" + ", ".join(f"x{v} ← {b}" for v, b in values) + "</answer>"),
+        ("t-f-spaces", "Final answer: " + " ".join(f"x{v}={'T' if b else 'F'}" for v, b in values)),
+        ("boxed-thin-spaces", "\\boxed{" + ",\\ ".join(f"x_{v}={b}" for v, b in values) + "}"),
+        ("set-sentence", "Set " + ", ".join(f"x{v} to {word[b]}" for v, b in values) + "."),
+        ("yes-no", "\n".join(f"x{v}: {'yes' if b else 'no'}" for v, b in values)),
+        (
+            "bits-line",
+            "Answer (x1..x" + str(len(values)) + "): " + "".join(str(b) for _, b in values),
+        ),
+    ]
+
+
+def mapping_styles_c(family: str, pairs: list[tuple[str, int]], row: dict[str, Any]) -> list[Style]:
+    """Letter maps, batch C."""
+    return [
+        ("pipes", "<answer>" + " | ".join(f"{k}={v}" for k, v in pairs) + "</answer>"),
+        ("mapsto", "$" + ",\\ ".join(f"{k} \\mapsto {v}" for k, v in pairs) + "$"),
+        (
+            "vertical-table",
+            "| Letter | Value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in pairs),
+        ),
+        ("unquoted-braces", "{" + ", ".join(f"{k}: {v}" for k, v in pairs) + "}"),
+        ("equals-lines", "Final Answer:\n" + "\n".join(f"{k} = {v}" for k, v in pairs)),
+        ("bold-inline", "The digits are " + ", ".join(f"**{k} = {v}**" for k, v in pairs) + "."),
+    ]
+
+
+def roles_styles_c(family: str, pairs: list[tuple[str, str]], row: dict[str, Any]) -> list[Style]:
+    """Knights and knaves, batch C."""
+    knights = [n for n, r in pairs if r == "knight"]
+    knaves = [n for n, r in pairs if r == "knave"]
+    return [
+        ("capital-sentences", " ".join(f"{n} is a {r.title()}." for n, r in pairs)),
+        ("em-dash-bullets", "\n".join(f"- {n} — {r}" for n, r in pairs)),
+        ("python-lists", f"knights = {knights}\nknaves = {knaves}"),
+        (
+            "tag-lines",
+            "<answer>\n" + "\n".join(f"{n}: {r.title()}" for n, r in pairs) + "\n</answer>",
+        ),
+        ("boxed-colons", "\\boxed{" + ", ".join(f"\\text{{{n}: {r}}}" for n, r in pairs) + "}"),
+        (
+            "bold-names-table",
+            "| Name | Type |\n|:--|:--|\n" + "\n".join(f"| **{n}** | {r} |" for n, r in pairs),
+        ),
+    ]
+
+
+def zebra_styles_c(family: str, value: Any, row: dict[str, Any]) -> list[Style]:
+    """Zebra tables, batch C."""
+    keys, houses = value
+    return [
+        (
+            "headerless-pipes",
+            "\n".join(f"| {i + 1} | " + " | ".join(h) + " |" for i, h in enumerate(houses)),
+        ),
+        ("hash-labels", "\n".join(f"House #{i + 1}: {', '.join(h)}" for i, h in enumerate(houses))),
+        (
+            "paren-numbers",
+            "Final answer:\n"
+            + "\n".join(f"{i + 1}) {' - '.join(h)}" for i, h in enumerate(houses)),
+        ),
+        ("json-rows", "```json\n" + json.dumps(houses) + "\n```"),
+        (
+            "tag-titled",
+            "<answer>\n"
+            + "\n".join(
+                f"House {i + 1}: {', '.join(v.title() for v in h)}" for i, h in enumerate(houses)
+            )
+            + "\n</answer>",
+        ),
+        (
+            "header-table-tag-less",
+            "| House | "
+            + " | ".join(k.title() for k in keys)
+            + " |\n|---|"
+            + "---|" * len(keys)
+            + "\n"
+            + "\n".join(f"| {i + 1} | " + " | ".join(h) + " |" for i, h in enumerate(houses)),
+        ),
+    ]
+
+
+def words_styles_c(family: str, words: list[str], row: dict[str, Any]) -> list[Style]:
+    """Word lists, batch C."""
+    if family == "cipher":
+        text = " ".join(words)
+        return [
+            ("decrypted-upper", f"Decrypted: {text.upper()}"),
+            ("tag-newlines", f"<answer>\n{text}\n</answer>"),
+            ("quoted-bold", f'**"{text}"**'),
+            ("final-answer-line", f"Final answer: {text}"),
+            ("boxed-text-upper", f"\\boxed{{\\text{{{text.upper()}}}}}"),
+            ("fence", f"```\n{text}\n```"),
+        ]
+    if family == "graph_coloring":
+        return [
+            ("semicolon-pairs", "; ".join(f"{i + 1}: {c.title()}" for i, c in enumerate(words))),
+            (
+                "tag-lines",
+                "<answer>\n"
+                + "\n".join(f"vertex {i + 1} = {c}" for i, c in enumerate(words))
+                + "\n</answer>",
+            ),
+            ("bracket-list", "[" + ", ".join(f"'{c}'" for c in words) + "]"),
+            ("bold-list", "**Colours:** " + ", ".join(words)),
+            (
+                "table-bold",
+                "| Vertex | Colour |\n|---|---|\n"
+                + "\n".join(f"| **{i + 1}** | {c} |" for i, c in enumerate(words)),
+            ),
+            ("final-answer-line", f"Final answer: {', '.join(words)}"),
+        ]
+    if family == "word_ladder":
+        return [
+            ("fat-arrows", " => ".join(words)),
+            ("tag-upper-spaces", "<answer>" + ", ".join(w.upper() for w in words) + "</answer>"),
+            ("numbered-steps", "\n".join(f"Step {i}: {w}" for i, w in enumerate(words))),
+            ("code-spans", ", ".join(f"`{w}`" for w in words)),
+            ("boxed", "\\boxed{" + ", ".join(words) + "}"),
+            ("final-answer-arrows", "Final answer: " + " → ".join(w.upper() for w in words)),
+        ]
+    if family == "web_of_lies":
+        return [
+            ("semicolons", "; ".join(w.title() for w in words)),
+            ("tag-upper", "<answer>" + ", ".join(w.upper() for w in words) + "</answer>"),
+            ("numbered", "\n".join(f"{i + 1}. {w}" for i, w in enumerate(words))),
+            ("bold-final", "**Final answer:** " + ", ".join(w.title() for w in words)),
+            ("boxed", "\\boxed{" + ", ".join(words) + "}"),
+            ("code-span", "`" + ", ".join(words) + "`"),
+        ]
+    return [
+        ("code-spans", ", ".join(f"`{w}`" for w in words)),
+        ("tag-newlines", "<answer>\n" + "\n".join(words) + "\n</answer>"),
+        ("semicolons", "; ".join(words)),
+        ("bold-final", "**Final answer:** " + ", ".join(words)),
+        ("boxed", "\\boxed{" + ", ".join(words) + "}"),
+        ("numbered-inline", " ".join(f"{i + 1}. {w}" for i, w in enumerate(words))),
+    ]
+
+
+def scalar_styles_c(family: str, value: str, row: dict[str, Any]) -> list[Style]:
+    """Short answers, batch C."""
+    latex = f"\\text{{{value}}}" if re.search(r"[A-Za-z]", value) else value
+    if family == "dyck_language":
+        latex = value.replace("{", "\\{").replace("}", "\\}")
+    return [
+        ("upper-label", f"ANSWER: {value}"),
+        ("result-equals", f"Final result = {value}"),
+        ("answer-bold-colon", f"The answer: **{value}**"),
+        ("check-emoji", f"{value} ✔️"),
+        ("tag-newlines", f"<answer>\n{value}\n</answer>"),
+        ("boxed-bold", f"\\boxed{{\\mathbf{{{latex}}}}}"),
+    ]
+
+
+def expression_styles_c(family: str, value: str, row: dict[str, Any]) -> list[Style]:
+    """Expressions, batch C."""
+    tight = value.replace(" ", "").replace("*", "×").replace("-", "−")
+    latex = value.replace("(", "\\left(").replace(")", "\\right)").replace("*", "\\times ")
+    tail = " = 24" if family == "game_of_24" else ""
+    return [
+        ("unicode-tight", f"{tight}{tail}"),
+        ("left-right", f"$${latex}$$"),
+        ("tag-newlines", f"<answer>\n{value}\n</answer>"),
+        ("upper-label", f"ANSWER: {value}"),
+        ("bold-final", f"**Final answer:** {value}"),
+        ("boxed", f"\\boxed{{{value}}}"),
+    ]
+
+
+RENDER_C: dict[str, Callable[[str, Any, dict[str, Any]], list[Style]]] = {
+    "grid": grid_styles_c,
+    "cells": cells_styles_c,
+    "sat": sat_styles_c,
+    "mapping": mapping_styles_c,
+    "roles": roles_styles_c,
+    "zebra": zebra_styles_c,
+    "words": words_styles_c,
+    "scalar": scalar_styles_c,
+    "expression": expression_styles_c,
+}
+
+
 # -- assembly -----------------------------------------------------------------------------------------
 
 RENDER: dict[str, Callable[[str, Any, dict[str, Any]], list[Style]]] = {
@@ -1528,9 +1770,9 @@ CORRUPT: dict[str, Callable[[str, dict[str, Any], Any], Iterator[Any]]] = {
 
 
 def _renderers(batch: str) -> dict[str, Callable[[str, Any, dict[str, Any]], list[Style]]]:
-    if batch not in ("a", "b"):
-        raise ValueError(f"unknown batch {batch!r} (a or b)")
-    return RENDER if batch == "a" else RENDER_B
+    if batch not in ("a", "b", "c"):
+        raise ValueError(f"unknown batch {batch!r} (a, b or c)")
+    return {"a": RENDER, "b": RENDER_B, "c": RENDER_C}[batch]
 
 
 def styles(family: str, row: dict[str, Any], batch: str = "a") -> list[Style]:
@@ -1554,6 +1796,8 @@ def corrupted(family: str, row: dict[str, Any], batch: str = "a") -> list[Style]
     out = [(f"wrong/{name}", text) for name, text in _renderers(batch)[kind](family, wrong, row)]
     if batch == "b":
         return out + _hedges_b(family, right, wrong)
+    if batch == "c":
+        return out + _hedges_c(family, right, wrong)
     right_text, wrong_text = text_of(family, right), text_of(family, wrong)
     boxed = wrong_text.replace("{", "\\{").replace("}", "\\}").replace("\n", " \\\\ ")
     out += [
@@ -1622,6 +1866,24 @@ def _hedges_b(family: str, right: Any, wrong: Any) -> list[Style]:
                 + "\n</answer>",
             )
         )
+    return out
+
+
+def _hedges_c(family: str, right: Any, wrong: Any) -> list[Style]:
+    right_text, wrong_text = text_of(family, right), text_of(family, wrong)
+    out = [
+        ("hedge/either-lines", f"Either\n{right_text}\nor\n{wrong_text}"),
+        (
+            "hedge/answer-then-not-sure",
+            f"**Final Answer:**\n\n```\n{right_text}\n```\n\nI'm not sure, it might also be:\n\n```\n{wrong_text}\n```",
+        ),
+        (
+            "correction/box-then-wrong-box",
+            f"\\boxed{{{right_text.replace(chr(10), ' ')}}}\n\nWait, fixing an error:\n\\boxed{{{wrong_text.replace(chr(10), ' ')}}}",
+        ),
+    ]
+    if "\n" not in right_text:
+        out.append(("hedge/remark", f"<answer>{right_text} (or {wrong_text})</answer>"))
     return out
 
 

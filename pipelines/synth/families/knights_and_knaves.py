@@ -22,7 +22,7 @@ _ROLE = re.compile(
     re.I,
 )
 _GROUP = re.compile(
-    r"\b(knight|knave)s?\s*(?:are|is|:|-)\s*([A-Za-z ,;&]+?)"
+    r"\b(knight|knave)s?\s*(?:are|is|:|-|=)\s*\[?([A-Za-z ,;&]+?)\]?"
     r"(?=$|\n|[.;|]|\b(?:and\s+)?knaves?\b|\b(?:and\s+)?knights?\b)",
     re.I,
 )

@@ -166,7 +166,7 @@ _FALSE = {"0", "false", "f", "no", "n", "off"}
 # applied to text whose whitespace runs are collapsed to one space: no ambiguous repeats
 _NAMED = re.compile(
     r"(?P<neg>¬|~|!|-|\bnot )? ?\bx_?\{?(?P<var>\d{1,4})\}?"
-    r"(?: ?(?::=|==|=|:|->|→|\||\bis(?: set to)?\b|\bto\b) ?(?P<val>[A-Za-z]{1,5}|[01])\b)?",
+    r"(?: ?(?::=|==|=|:|->|→|<-|←|\||\bis(?: set to)?\b|\bto\b) ?(?P<val>[A-Za-z]{1,5}|[01])\b)?",
     re.IGNORECASE,
 )
 _UNDECIDED = {"any", "both", "free", "either", "dont", "x", "?"}

@@ -279,6 +279,7 @@ _HOUSE_HEADING = re.compile(r"^\s*house\s*#?\s*(\d{1,2})\s*[:.]?\s*$", re.I)
 _HOUSE_CELL = re.compile(r"^\s*(?:house\s*#?\s*)?(\d{1,2})\s*$", re.I)
 _ATTRIBUTE_PREFIX = re.compile(r"^[a-z][a-z ]{0,20}\s*[:=\-]\s*")
 _ITEM_SPLIT = re.compile(r"\s*(?:[,|;/]|\band\b)\s*", re.I)
+_DASH_SPLIT = re.compile(r"\s+-\s+|\s*(?:[,|;/]|\band\b)\s*", re.I)
 
 
 def _values(cells: list[str], vocabulary: set[str]) -> list[str] | None:
@@ -296,6 +297,16 @@ def _values(cells: list[str], vocabulary: set[str]) -> list[str] | None:
             return None
         out.append(item)
     return out
+
+
+def _split_values(text: str, vocabulary: set[str]) -> list[str] | None:
+    """A house's values: split at commas, ``|``, ``;``, "and", or else at spaced dashes."""
+    values = _values(_ITEM_SPLIT.split(text), vocabulary)
+    if " - " in text:  # "1) Alice - red - tea" (not "name - Alice")
+        dashed = _values(_DASH_SPLIT.split(text), vocabulary)
+        if dashed is not None and len(dashed) > len(values or []):
+            return dashed
+    return values
 
 
 def _assign(houses: dict[int, list[str]], house: int, values: list[str]) -> None:
@@ -319,13 +330,13 @@ def _by_rows(lines: list[str], n: int, vocabulary: set[str]) -> dict[int, list[s
             continue
         m = _HOUSE_LINE.match(line)
         if m:
-            values = _values(_ITEM_SPLIT.split(m.group(2)), vocabulary)
+            values = _split_values(m.group(2), vocabulary)
             if values is None:
                 raise ValueError(f"house {m.group(1)}: {m.group(2)[:60]!r} holds unknown values")
             _assign(houses, int(m.group(1)), values)
             heading = None
             continue
-        values = _values(_ITEM_SPLIT.split(line), vocabulary)
+        values = _split_values(line, vocabulary)
         if values and heading is not None:
             houses[heading].extend(values)
         elif values:
