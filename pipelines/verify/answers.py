@@ -10,16 +10,22 @@ prose: it is given small pieces and must reject anything that is not wholly an a
 Where answers are looked for, in the *final part* of a response (after ``</think>``):
 
 1. **explicit** regions: ``<answer>…</answer>`` (also a final ``<answer>`` whose closing
-   tag was cut off by a stop string), ``\boxed{…}``/``\fbox{…}`` (LaTeX ``array``,
-   ``matrix`` and ``tabular`` inside them become lines), and cue lines — "Final answer:",
-   "The answer is …", "**Answer**", "Solution:" — with the rest of their line or, when
-   that is empty, the block that follows (lines, a code fence, a table, display math);
+   tag was cut off by a stop string, and an ``answer>…</answer>`` that lost its ``<``),
+   ``\boxed{…}``/``\fbox{…}`` (LaTeX ``array``, ``matrix`` and ``tabular`` inside them
+   become lines), and cue lines — "Final answer:", "The answer is …", "**Answer**",
+   "Solution:" — with the rest of their line or, when that is empty, the block that
+   follows (lines — rows double-spaced or spaced by lines of blanks stay one block —, a
+   code fence, a table, display math);
 2. **implicit** pieces, used only when no explicit region reads: the whole final part,
    each code fence (prose around it is fine), markdown table (also without its header
    row when a ``|---|`` rule marks one, and without a column of row labels), display-math
-   block and paragraph (with a lead-in line such as "Here is the grid:" or trailing
-   sentences dropped), and, for short answers in prose, the last three lines, their bold
-   spans and what follows their first "is"/"are"/":".
+   block, run of double-spaced rows and paragraph (with a lead-in line such as "Here is
+   the grid:" or trailing sentences dropped), and, for short answers in prose, the last
+   three lines, their bold spans, a lone quoted span and what follows their first
+   "is"/"are"/":".
+
+A piece that is a JSON or Python literal (``{"solution": {…}}``, ``((1,2),(2,1))``) is
+also offered to the parser as plain lines (:func:`literal_lines`).
 
 Parsers that accept nearly any text (free-form strings: ``exact``, ``normalized``) read
 with ``loose=True``: tags decide when present, else boxes, else cue lines, else a final
@@ -31,7 +37,8 @@ is **ambiguous** (a hedge such as ``\boxed{3} or \boxed{4}`` never passes), exce
 values listed in ``ignore`` (the puzzle as shown in the question, which models often
 restate) while another value is present. A parser raising :class:`AmbiguousAnswer`
 (``x1=1 or 0``, "SAT or UNSAT", a contradictory assignment) makes an explicit region
-ambiguous too.
+ambiguous too, and so does a different answer stated *after* the explicit one ("Final
+answer:" and a grid, then "(or possibly:)" and another grid).
 
 The outcome is a :class:`Reading` whose ``status`` is ``ok``, ``no_answer`` (nothing that
 looks like an answer), ``format`` (an answer region — a tag, box, cue, fence or table —
@@ -655,14 +662,16 @@ _NEGATION = re.compile(r"(?i)\b(?:not|never|no longer|instead|rather|wrong|incor
 def _tails(line: str) -> list[str]:
     """Short answers inside one prose line ("The next term is **-58**.").
 
-    Its bold spans, its one double-quoted span (when nothing in the line negates it:
-    'the answer is not "7"'), and what follows its first "is"/"are"/":" when the words
-    before hold no number.
+    Its bold spans, its one double-quoted span (when nothing in the line negates it, 'the
+    answer is not "7"', and no number stands outside it, '"7" at first, then 9'), and what
+    follows its first "is"/"are"/":" when the words before hold no number.
     """
     out = [m.group(2) for m in _BOLD.finditer(line)]
-    quoted = _QUOTED.findall(line)
+    quoted = list(_QUOTED.finditer(line))
     if len(quoted) == 1 and not _NEGATION.search(line):  # 'We need to add ") ]".'
-        out.append(quoted[0][0] or quoted[0][1])
+        q = quoted[0]
+        if not re.search(r"\d", line[: q.start()] + line[q.end() :]):  # no rival number
+            out.append(q.group(1) or q.group(2))
     m = _TAIL_LINK.search(line)
     if m and not _STANDALONE_NUMBER.search(line[: m.start()]):
         tail = _TRAILING_PUNCT.sub("", line[m.end() :]).strip()
