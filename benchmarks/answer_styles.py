@@ -21,7 +21,7 @@ answers were accepted (must be 0). For the held-out sets it also prints how ofte
 self-correction whose last answer is right passes (a policy: two different answers are
 ``ambiguous``).
 
-``--set real``: real responses (``tests/data/public/logic_responses/responses.jsonl.gz``:
+``--set real``: real responses (``tests/data/logic_responses/responses.jsonl.gz``:
 reasoning-gym-eval completions of 11 chat models and BIG-Bench Hard Codex predictions,
 mapped onto our families) against the source's own label: correct responses accepted,
 wrong ones accepted, and verdicts of responses the source could not label.
@@ -46,7 +46,7 @@ from tracemill.pipelines.verify import get_verifier
 TESTS = Path(__file__).resolve().parents[1] / "tests"
 STYLES_FILE = TESTS / "pipelines" / "answer_styles.py"
 HELDOUT_FILE = TESTS / "pipelines" / "heldout_answers.py"
-REAL_FILE = TESTS / "data" / "public" / "logic_responses" / "responses.jsonl.gz"
+REAL_FILE = TESTS / "data" / "logic_responses" / "responses.jsonl.gz"
 
 
 def load_module(path: Path, name: str) -> ModuleType:

@@ -91,12 +91,9 @@ def test_where_and_override_and_version_bump(catalog, monkeypatch):
     assert catalog.count("verdicts") == before + 2
     versions = catalog.sql(
         "SELECT verifier_version, count(*) AS n FROM verdicts WHERE verifier = 'exact' "
-        "GROUP BY 1 ORDER BY 1"
+        "GROUP BY 1"
     ).to_pylist()
-    assert versions == [
-        {"verifier_version": builtin, "n": 1},
-        {"verifier_version": "2-test", "n": 2},
-    ]
+    assert {r["verifier_version"]: r["n"] for r in versions} == {builtin: 1, "2-test": 2}
 
 
 def test_cli_verify_and_verifiers(catalog, catalog_dir):

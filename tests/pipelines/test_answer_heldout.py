@@ -2,7 +2,7 @@
 
 The styles (``heldout_answers.py``) copy layouts of real model outputs and were written
 apart from the tuned ones (``answer_styles.py``); the real responses
-(``tests/data/public/logic_responses``) are reasoning-gym-eval completions and BIG-Bench
+(``tests/data/logic_responses``) are reasoning-gym-eval completions and BIG-Bench
 Hard predictions with their source's own label. This test keeps their current state:
 every held-out style of every family is accepted (``KNOWN_MISSES`` lists any that are
 not, with the reason), no corrupted, hedged or corrected-to-wrong answer passes, and
@@ -27,7 +27,7 @@ from tests.pipelines import heldout_answers as heldout
 
 LEVELS = (2, 7)
 SEED = 20251
-REAL = Path(__file__).resolve().parents[1] / "data" / "public" / "logic_responses"
+REAL = Path(__file__).resolve().parents[1] / "data" / "logic_responses"
 
 KNOWN_MISSES: dict[tuple[str, str], set[str]] = {}
 """(batch, family) → held-out styles not accepted today (none)."""

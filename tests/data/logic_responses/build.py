@@ -1,6 +1,6 @@
 """Build ``responses.jsonl.gz``: real model responses to logic tasks, mapped onto our families.
 
-    python tests/data/public/logic_responses/build.py RG_EVAL_GIT_DIR BBH_GIT_DIR
+    python tests/data/logic_responses/build.py RG_EVAL_GIT_DIR BBH_GIT_DIR
 
 Not run by the tests (the sources are not on disk there); kept so the file can be rebuilt
 and audited. Sources (read from bare git snapshots of the public repositories):
