@@ -527,6 +527,7 @@ _REMARK_REFUSED = re.compile(
 _TRAILING_PUNCT = re.compile(r"[\s.!;,]+$")
 _LEAD_IN = re.compile(r"[:：][)\]]?\s*$")
 _WORD3 = re.compile(r"[A-Za-z]{3,}")
+_WORD2 = re.compile(r"[A-Za-z]{2,}")
 
 
 def _tables(text: str) -> list[str]:
@@ -620,7 +621,8 @@ def _without_lead_in(paragraph: str) -> str | None:
     while k < len(lines) - 1 and k < 3:
         plain = _LINE_MARKUP.sub("", lines[k]).strip()
         words = _WORD3.search(plain)
-        above_symbols = bool(words) and not _WORD3.search(lines[k + 1]) and row_shape(lines[k + 1])
+        below = lines[k + 1]
+        above_symbols = bool(words) and not _WORD2.search(below) and row_shape(below) is not None
         if _LEAD_IN.search(plain) or (words and _CUE_START.match(plain)) or above_symbols:
             k += 1
             continue

@@ -110,8 +110,14 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "ok",
     ),
     ("quoted-answer", DYCK, 'We need to add "> } ]" to close the sequence.', "ok"),
+    ("lead-in-above-word-list", WEB, "Result:\n- yes\n- no", "ok"),
     ("quoted-negated", NUMBER, 'The next term is not "7", it is 9.', "no_answer"),
-    ("quoted-with-rival-number", NUMBER, 'I considered "7" at first, then settled on 9', "no_answer"),
+    (
+        "quoted-with-rival-number",
+        NUMBER,
+        'I considered "7" at first, then settled on 9',
+        "no_answer",
+    ),
     ("math-then-period", GAME24, "The answer is $8 \\cdot (5 + (1 - 3))$.", "ok"),
     # answer layer: a different answer after the explicit one is a hedge; the same is not
     (
