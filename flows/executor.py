@@ -67,16 +67,23 @@ class ExecutorFields(StageConfig):
 
 
 def runtime_env() -> dict[str, Any]:
-    """The ``runtime_env`` for workers: the driver's tracemill and object-storage settings."""
+    """The ``runtime_env`` for workers: the driver's tracemill and object-storage settings.
+
+    Also names this process as the owner of the data files its workers write
+    (``$TRACEMILL_WORKER_OWNER``): they wait for this process to commit them, and
+    ``tracemill gc`` keeps them while it runs.
+    """
+    from tracemill.stores.catalog import WORKER_OWNER_ENV, process_owner
+
     env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)}
-    return {"env_vars": env} if env else {}
+    env[WORKER_OWNER_ENV] = process_owner()
+    return {"env_vars": env}
 
 
 def init_kwargs() -> dict[str, Any]:
     """``ray.init`` keywords of a tracemill driver (also for prefect-ray's task runner)."""
     kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
-    if runtime_env():
-        kwargs["runtime_env"] = runtime_env()
+    kwargs["runtime_env"] = runtime_env()
     if os.environ.get(NODE_IP_ENV):
         kwargs["_node_ip_address"] = os.environ[NODE_IP_ENV]
     return kwargs
@@ -97,8 +104,7 @@ def connect(address: str | None = None) -> Any:
 
 def _current_env() -> dict[str, Any]:
     """``runtime_env`` option with the driver's settings as they are now (not at ``init``)."""
-    env = runtime_env()
-    return {"runtime_env": env} if env else {}
+    return {"runtime_env": runtime_env()}
 
 
 def cluster_count(ray: Any, resource: str) -> int:

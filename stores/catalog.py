@@ -421,6 +421,40 @@ WORKER_FILE_PREFIX = "tracemill-worker"
 """Name prefix of files written by distributed workers (:func:`write_data_file`): they
 wait outside any transaction until the driver commits them, so the clean-up a writer
 runs when it opens (stores/gc.py) must not take them for a crashed write's debris."""
+WORKER_OWNER_ENV = "TRACEMILL_WORKER_OWNER"
+"""The process that commits a worker's data files (``host_pid_started``, see
+:func:`process_owner`): a Ray driver passes itself to its workers under this name, and
+it goes into each worker file's name, so ``tracemill gc`` can tell an in-flight file
+(its driver runs) from a killed worker's (its driver is gone)."""
+
+
+def owner_host() -> str:
+    """The host name as worker file names carry it (letters, digits, dots and dashes)."""
+    return re.sub(r"[^A-Za-z0-9.-]", "", socket.gethostname())[:48] or "host"
+
+
+def process_owner(pid: int | None = None) -> str:
+    """``host_pid_started`` of a process (default: this one), as worker file names carry it.
+
+    ``started`` (the process's start time, whole seconds since the epoch) tells a live
+    owner from a later process that reused its pid. 0 where it cannot be read.
+    """
+    pid = os.getpid() if pid is None else pid
+    host = owner_host()
+    try:
+        import psutil
+
+        started = round(psutil.Process(pid).create_time())
+    except Exception:  # noqa: BLE001 - psutil missing or the process gone: unknown start
+        started = 0
+    return f"{host}_{pid}_{started}"
+
+
+def _worker_file_prefix() -> str:
+    owner = os.environ.get(WORKER_OWNER_ENV) or process_owner()
+    if not re.fullmatch(r"[A-Za-z0-9.-]+_[0-9]+_[0-9]+", owner):
+        raise CatalogError(f"${WORKER_OWNER_ENV} must look like host_pid_started, not {owner!r}")
+    return f"{WORKER_FILE_PREFIX}-{owner}"
 
 
 def data_file_location(config: CatalogConfig, name: str, prefix: str = "tracemill") -> str:
@@ -442,12 +476,15 @@ def write_data_file(
     to the table's schema, written locally or to object storage (``s3://``; settings from
     ``storage`` or the environment), and committed later by the driver with
     :meth:`CatalogStore.commit_files`. Returns None for no rows. A file that is never
-    committed is never referenced by the catalog.
+    committed is never referenced by the catalog; its name
+    (``tracemill-worker-<owner>-<uuid>.parquet``) names the process that will commit it
+    (``$TRACEMILL_WORKER_OWNER``, else this process), so ``tracemill gc`` leaves it alone
+    while that process runs and removes it once it is gone.
     """
     rows = conform(name, data)
     if rows.num_rows == 0:
         return None
-    path = data_file_location(config, name, WORKER_FILE_PREFIX)
+    path = data_file_location(config, name, _worker_file_prefix())
     _write_parquet(rows, path, name, storage)
     return DataFile(name, path, rows.num_rows)
 
