@@ -10,6 +10,10 @@ in this process beside the nodes, so on a 2-core machine it competes with them; 
 ``reference`` line (pure-CPU Ray tasks, no tracemill) shows what two nodes can give on
 this machine at the time of the run.
 
+Verify is printed end to end (actor start-up, each actor's math worker, the first
+batch included) and from its first committed batch on (the steady state a long run
+sees). Readers during writes: ``benchmarks/readers.py``.
+
 Commit overhead per data file: files written as a worker would (write_data_file), each
 committed in its own transaction (commit_files: key check + ducklake_add_data_files),
 against store.append of the same rows (which writes the file itself), on an embedded
@@ -44,15 +48,25 @@ def prepare(catalog: Path, problems: int, n: int) -> int:
     return distill(cfg, catalog=str(catalog)).samples
 
 
-def run_verify(catalog: Path, address: str, batch: int) -> tuple[float, dict]:
+def run_verify(catalog: Path, address: str, batch: int) -> tuple[float, dict, float]:
+    """Seconds, counters, and the rate after the first committed batch (samples/s)."""
     from tracemill.flows.verify import verify_samples
     from tracemill.stores.catalog import open_catalog
+
+    ticks: list[tuple[float, int]] = []
+
+    def tick(done: int, _total: int) -> None:
+        ticks.append((time.perf_counter(), done))
 
     with open_catalog(catalog, release=True) as store:
         t0 = time.perf_counter()
         out = verify_samples(store, run_id="bench", batch_size=batch, executor="ray",
-                             ray_address=address)  # fmt: skip
-        return time.perf_counter() - t0, out
+                             ray_address=address, progress=tick)  # fmt: skip
+        end = time.perf_counter()
+    # steady state: from the first commit on (actor and math-worker start-up excluded)
+    (t_first, n_first) = ticks[0]
+    steady = (out["verified"] - n_first) / (end - t_first) if end > t_first else float("nan")
+    return end - t0, out, steady
 
 
 def run_synth(catalog: Path, count: int, chunk: int) -> tuple[float, dict]:
@@ -112,26 +126,6 @@ def commit_overhead(root: Path, files: int, rows: int) -> None:
           f"{repeat * 1000:.1f} ms")  # fmt: skip
 
 
-def reader_latency(root: Path) -> None:
-    """How long a read-only open + count takes while a distill commits batch after batch."""
-    from tracemill.stores.catalog import open_catalog
-
-    from tests.stores.test_catalog_files import probe_readers_during_distill
-
-    waits, seen, _ = probe_readers_during_distill(root / "readers", timeout_s=30)
-    idle = []
-    for _ in range(5):  # the same read with no writer: the baseline
-        t0 = time.perf_counter()
-        with open_catalog(root / "readers", read_only=True) as reader:
-            reader.count("samples")
-        idle.append(time.perf_counter() - t0)
-    waits.sort()
-    idle.sort()
-    print(f"reads during a distill (embedded catalog): {len(waits)} reads, median "
-          f"{waits[len(waits) // 2]:.2f} s, max {waits[-1]:.2f} s, {len(seen)} distinct counts; "
-          f"the same read with no writer: median {idle[2]:.2f} s, max {idle[-1]:.2f} s")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", type=int, default=250)
@@ -148,7 +142,6 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="tm-scale-"))
     try:
         commit_overhead(root, args.files, args.rows)
-        reader_latency(root)
         cats = {nodes: root / f"verify-{nodes}" for nodes in (1, 2)}
         for cat in cats.values():
             samples = prepare(cat, args.problems, args.n)
@@ -172,16 +165,18 @@ def main() -> None:
                 results[("reference", nodes)] = run_reference(cluster.address, 16, 3_000_000)
                 print(f"reference (pure-CPU Ray tasks) on {nodes} node(s): "
                       f"{results[('reference', nodes)]:.2f} tasks/s")
-                seconds, out = run_verify(cats[nodes], cluster.address, args.batch)
+                seconds, out, steady = run_verify(cats[nodes], cluster.address, args.batch)
                 results[("verify", nodes)] = out["verified"] / seconds
+                results[("verify after the first batch", nodes)] = steady
                 print(f"verify on {nodes} node(s): {out['verified']} samples in {seconds:.1f} s "
-                      f"= {results[('verify', nodes)]:.0f}/s (nodes used: {out['ray_nodes']})")
+                      f"= {results[('verify', nodes)]:.0f}/s, {steady:.0f}/s after the first "
+                      f"committed batch (nodes used: {out['ray_nodes']})")
                 seconds, out = run_synth(root / f"synth-{nodes}", args.synth, args.chunk)
                 results[("synth", nodes)] = out["generated"] / seconds
                 print(f"synth on {nodes} node(s): {out['generated']} items in {seconds:.1f} s "
                       f"= {results[('synth', nodes)]:.0f}/s (nodes used: {out['ray_nodes']})")
             ray.shutdown()
-        for work in ("reference", "verify", "synth"):
+        for work in ("reference", "verify", "verify after the first batch", "synth"):
             speedup = results[(work, 2)] / results[(work, 1)]
             print(f"{work}: 2-node speed-up {speedup:.2f}x, scaling efficiency {speedup / 2:.2f}")
     finally:
