@@ -587,10 +587,11 @@ class CatalogStore:
         try:
             self._attach(lock_timeout_s)
             if not read_only:
-                self._ensure_tables()
                 from tracemill.stores.gc import remove_orphans_on_open
 
-                remove_orphans_on_open(self)  # what crashed writes left (see stores/gc.py)
+                with self.hold():  # both in one attach (creating tables must not release it)
+                    self._ensure_tables()
+                    remove_orphans_on_open(self)  # what crashed writes left (stores/gc.py)
         except BaseException:
             self.close()
             raise

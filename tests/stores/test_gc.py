@@ -256,3 +256,19 @@ def test_killed_workers_files_go_once_their_driver_is_gone_never_while_in_flight
     assert set(map(Path, done.in_flight_files)) == {live_old} and live_old.exists()
     with open_catalog(catalog_dir, read_only=True) as store:
         assert store.count("problems") == 1204
+
+
+def test_a_new_catalog_opened_released_cleans_up_without_error(catalog_dir, caplog):
+    # creating the tables of a new catalog used to release it before the clean-up ran
+    # ("Failed to find attached database"), so a crashed first write's files stayed
+    import logging
+
+    with open_catalog(catalog_dir, release=True) as store:
+        store.append({"problems": _problems(3)})
+    orphan = plant(catalog_dir, "problems", "tracemill")
+    (catalog_dir / "catalog.ducklake").unlink()  # a new catalog over an old data path
+    with caplog.at_level(logging.WARNING, logger="tracemill.stores.gc"):
+        with open_catalog(catalog_dir, release=True) as store:
+            assert store.count("problems") == 0
+    assert not caplog.records, [r.getMessage() for r in caplog.records]
+    assert not orphan.exists()
