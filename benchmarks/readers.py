@@ -17,7 +17,8 @@ subprocess while this script reads the catalog over and over, as a user would:
   see the same load.
 
 Each prints the latency distribution (median, p90, max) and how many reads took over
-2 s; the same reads with no writer, and the bare start-up of the CLI (the imports a
+2 s, and a CLI read's CPU time (what start-up and the read cost, apart from waiting);
+the same reads with no writer, and the bare start-up of the CLI (the imports a
 ``tracemill sql`` process needs before it reads), are printed as the floor. The
 machine's load average is printed too: on a shared machine it moves every figure.
 """
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -63,13 +65,24 @@ def start_writer(catalog: Path, delay: float) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
 
 
+CPU: dict[str, list[float]] = {}
+"""CPU seconds (user + system) of each CLI read process, by interpreter."""
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def cli_read(python: str, catalog: Path) -> tuple[float, str]:
     t0 = time.perf_counter()
+    cpu0 = _children_cpu()
     out = subprocess.run(
         [python, "-m", "tracemill.flows.cli", "sql", QUERY, "--catalog", str(catalog),
          "--format", "csv"], capture_output=True, text=True, timeout=120, cwd=tempfile.gettempdir(),
     )  # fmt: skip
     took = time.perf_counter() - t0
+    CPU.setdefault(python, []).append(_children_cpu() - cpu0)
     if out.returncode != 0:
         raise RuntimeError(f"{python}: tracemill sql failed: {out.stderr[-2000:]}")
     return took, out.stdout.strip().splitlines()[-1]
@@ -140,10 +153,16 @@ def main() -> None:
         print("reads during the distill:")
         for name in readers:
             print(describe(name, waits[name]))
+        pythons = {"cli": sys.executable, "baseline cli": args.baseline_python}
+        for name, python in pythons.items():
+            if python and CPU.get(python):
+                cpu = sorted(CPU[python])
+                print(f"{name:>22}: CPU per read (user + system) median "
+                      f"{cpu[len(cpu) // 2]:.2f} s (the rest of its wall time: waiting for "
+                      "a CPU or for the writer)")  # fmt: skip
         print("the same reads with no writer:")
         for name, read in readers.items():
             print(describe(name, [read(catalog)[0] for _ in range(args.idle_reads)]))  # type: ignore[operator]
-        pythons = {"cli": sys.executable, "baseline cli": args.baseline_python}
         for name, python in pythons.items():
             if python:
                 starts = []
