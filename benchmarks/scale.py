@@ -8,7 +8,15 @@ problems and samples, so the same verdicts). Scaling efficiency = (rate on 2 nod
 rate on 1 node) / 2. The driver (planning, reading batches, committing data files) runs
 in this process beside the nodes, so on a 2-core machine it competes with them; the
 ``reference`` line (pure-CPU Ray tasks, no tracemill) shows what two nodes can give on
-this machine at the time of the run.
+this machine at the time of the run. Then, on the same 2-node cluster, 1 and 2 workers
+(verifier actors; reference tasks in flight) are alternated ``--trials`` times, so that
+each 1-worker figure is measured next to its 2-worker one under the same load.
+
+Verify is timed end to end: actor start-up and each actor's math worker (seconds on a
+loaded machine) are in both the 1- and the 2-worker figure, so short runs understate
+what a long run scales to. (A rate "after the first commit" is not printed: with two
+actors the second one's first batch is mostly done by then, which inflates it.)
+Readers during writes: ``benchmarks/readers.py``.
 
 Commit overhead per data file: files written as a worker would (write_data_file), each
 committed in its own transaction (commit_files: key check + ducklake_add_data_files),
@@ -44,14 +52,16 @@ def prepare(catalog: Path, problems: int, n: int) -> int:
     return distill(cfg, catalog=str(catalog)).samples
 
 
-def run_verify(catalog: Path, address: str, batch: int) -> tuple[float, dict]:
+def run_verify(
+    catalog: Path, address: str, batch: int, workers: int | None = None
+) -> tuple[float, dict]:
     from tracemill.flows.verify import verify_samples
     from tracemill.stores.catalog import open_catalog
 
     with open_catalog(catalog, release=True) as store:
         t0 = time.perf_counter()
         out = verify_samples(store, run_id="bench", batch_size=batch, executor="ray",
-                             ray_address=address)  # fmt: skip
+                             ray_address=address, ray_workers=workers)  # fmt: skip
         return time.perf_counter() - t0, out
 
 
@@ -74,11 +84,11 @@ def spin(n: int) -> int:
     return x
 
 
-def run_reference(address: str, tasks: int, n: int) -> float:
+def run_reference(address: str, tasks: int, n: int, in_flight: int = 4) -> float:
     from tracemill.flows.executor import map_tasks
 
     t0 = time.perf_counter()
-    for _ in map_tasks(spin, [(n,)] * tasks, address=address, in_flight=4):
+    for _ in map_tasks(spin, [(n,)] * tasks, address=address, in_flight=in_flight):
         pass
     return tasks / (time.perf_counter() - t0)
 
@@ -112,24 +122,31 @@ def commit_overhead(root: Path, files: int, rows: int) -> None:
           f"{repeat * 1000:.1f} ms")  # fmt: skip
 
 
-def reader_latency(root: Path) -> None:
-    """How long a read-only open + count takes while a distill commits batch after batch."""
-    from tracemill.stores.catalog import open_catalog
+def interleaved(root: Path, address: str, args: argparse.Namespace) -> None:
+    """1 vs 2 workers on the 2-node cluster, alternated (1, 2, 1, 2, …).
 
-    from tests.stores.test_catalog_files import probe_readers_during_distill
-
-    waits, seen, _ = probe_readers_during_distill(root / "readers", timeout_s=30)
-    idle = []
-    for _ in range(5):  # the same read with no writer: the baseline
-        t0 = time.perf_counter()
-        with open_catalog(root / "readers", read_only=True) as reader:
-            reader.count("samples")
-        idle.append(time.perf_counter() - t0)
-    waits.sort()
-    idle.sort()
-    print(f"reads during a distill (embedded catalog): {len(waits)} reads, median "
-          f"{waits[len(waits) // 2]:.2f} s, max {waits[-1]:.2f} s, {len(seen)} distinct counts; "
-          f"the same read with no writer: median {idle[2]:.2f} s, max {idle[-1]:.2f} s")
+    The phases above are minutes apart, and on a shared machine the load moves between
+    them (the reference line shows by how much); here each 1-worker run sits next to a
+    2-worker run, one verifier actor (one node's CPU) against two.
+    """
+    rates: dict[tuple[str, int], list[float]] = {}
+    for trial in range(args.trials):
+        for workers in (1, 2):
+            ref = run_reference(address, 8, 3_000_000, in_flight=workers)
+            rates.setdefault(("reference", workers), []).append(ref)
+            catalog = root / f"verify-t{trial}-w{workers}"
+            prepare(catalog, args.problems, args.n)
+            seconds, out = run_verify(catalog, address, args.batch, workers)
+            rates.setdefault(("verify", workers), []).append(out["verified"] / seconds)
+            print(f"interleaved trial {trial + 1}, {workers} worker(s): reference {ref:.2f} "
+                  f"tasks/s; verify {out['verified'] / seconds:.0f}/s "
+                  f"(nodes used: {out['ray_nodes']})")  # fmt: skip
+    for work in ("reference", "verify"):
+        pairs = [two / one for one, two in zip(rates[(work, 1)], rates[(work, 2)], strict=True)]
+        shown = ", ".join(f"{p / 2:.2f}" for p in pairs)
+        mean = sum(pairs) / len(pairs) / 2
+        print(f"{work}, 1 vs 2 workers interleaved: scaling efficiency per trial {shown}; "
+              f"mean {mean:.2f}")  # fmt: skip
 
 
 def main() -> None:
@@ -141,6 +158,7 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=200)
     parser.add_argument("--files", type=int, default=40)
     parser.add_argument("--rows", type=int, default=2000)
+    parser.add_argument("--trials", type=int, default=2, help="interleaved 1/2-worker pairs")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     from tests.cluster import services
@@ -148,7 +166,6 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="tm-scale-"))
     try:
         commit_overhead(root, args.files, args.rows)
-        reader_latency(root)
         cats = {nodes: root / f"verify-{nodes}" for nodes in (1, 2)}
         for cat in cats.values():
             samples = prepare(cat, args.problems, args.n)
@@ -180,10 +197,12 @@ def main() -> None:
                 results[("synth", nodes)] = out["generated"] / seconds
                 print(f"synth on {nodes} node(s): {out['generated']} items in {seconds:.1f} s "
                       f"= {results[('synth', nodes)]:.0f}/s (nodes used: {out['ray_nodes']})")
+            for work in ("reference", "verify", "synth"):
+                speedup = results[(work, 2)] / results[(work, 1)]
+                print(f"{work}: 2-node speed-up {speedup:.2f}x, "
+                      f"scaling efficiency {speedup / 2:.2f}")  # fmt: skip
+            interleaved(root, cluster.address, args)
             ray.shutdown()
-        for work in ("reference", "verify", "synth"):
-            speedup = results[(work, 2)] / results[(work, 1)]
-            print(f"{work}: 2-node speed-up {speedup:.2f}x, scaling efficiency {speedup / 2:.2f}")
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -67,16 +67,23 @@ class ExecutorFields(StageConfig):
 
 
 def runtime_env() -> dict[str, Any]:
-    """The ``runtime_env`` for workers: the driver's tracemill and object-storage settings."""
+    """The ``runtime_env`` for workers: the driver's tracemill and object-storage settings.
+
+    Also names this process as the owner of the data files its workers write
+    (``$TRACEMILL_WORKER_OWNER``): they wait for this process to commit them, and
+    ``tracemill gc`` keeps them while it runs.
+    """
+    from tracemill.stores.catalog import WORKER_OWNER_ENV, process_owner
+
     env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)}
-    return {"env_vars": env} if env else {}
+    env[WORKER_OWNER_ENV] = process_owner()
+    return {"env_vars": env}
 
 
 def init_kwargs() -> dict[str, Any]:
     """``ray.init`` keywords of a tracemill driver (also for prefect-ray's task runner)."""
     kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
-    if runtime_env():
-        kwargs["runtime_env"] = runtime_env()
+    kwargs["runtime_env"] = runtime_env()
     if os.environ.get(NODE_IP_ENV):
         kwargs["_node_ip_address"] = os.environ[NODE_IP_ENV]
     return kwargs
@@ -97,8 +104,7 @@ def connect(address: str | None = None) -> Any:
 
 def _current_env() -> dict[str, Any]:
     """``runtime_env`` option with the driver's settings as they are now (not at ``init``)."""
-    env = runtime_env()
-    return {"runtime_env": env} if env else {}
+    return {"runtime_env": runtime_env()}
 
 
 def cluster_count(ray: Any, resource: str) -> int:
@@ -132,15 +138,17 @@ def map_actors(
     num_cpus: float = 1,
     num_gpus: float = 0,
     method: str = "run",
+    depth: int = 2,
 ) -> Iterator[Any]:
     """Call ``actor.<method>(*args)`` for each args of ``calls`` on a pool of actors.
 
-    Results come back as they finish (any order). ``calls`` is consumed lazily, one call
-    per idle actor, so a driver reads its next batch only when an actor is free. Actors
-    are spread over the nodes; a dead actor is restarted and its call retried.
+    Results come back as they finish (any order). Each actor has up to ``depth`` calls
+    queued, so while it works on one the driver has already read and shipped its next
+    (an actor never waits for the driver to read a batch, fetch a result or commit);
+    ``calls`` is consumed lazily, so at most ``depth`` batches per actor are read ahead.
+    Actors are spread over the nodes; a dead actor is restarted and its calls retried.
     """
     ray = connect(address)
-    from ray.util import ActorPool
 
     remote = ray.remote(actor_cls).options(
         num_cpus=num_cpus,
@@ -151,20 +159,27 @@ def map_actors(
         **_current_env(),
     )
     handles = [remote.remote(*init_args) for _ in range(max(1, actors))]
-    pool = ActorPool(handles)
     pending = iter(calls)
+    owner: dict[Any, int] = {}  # call in flight -> index of its actor
+
+    def submit(i: int) -> bool:
+        args = next(pending, None)
+        if args is None:
+            return False
+        owner[getattr(handles[i], method).remote(*args)] = i
+        return True
+
     try:
-        in_flight = 0
-        for args in pending:
-            pool.submit(lambda actor, a: getattr(actor, method).remote(*a), args)
-            in_flight += 1
-            if in_flight >= len(handles):
-                break
-        while pool.has_next():
-            result = pool.get_next_unordered()
-            nxt = next(pending, None)
-            if nxt is not None:
-                pool.submit(lambda actor, a: getattr(actor, method).remote(*a), nxt)
+        more = True
+        for _ in range(max(1, depth)):  # round by round: every actor gets a first call
+            for i in range(len(handles)):
+                more = more and submit(i)
+        while owner:
+            done, _ = ray.wait(list(owner), num_returns=1)
+            i = owner.pop(done[0])
+            result = ray.get(done[0])
+            if more:
+                more = submit(i)  # refill the actor that finished before committing
             yield result
     finally:
         for handle in handles:
@@ -216,27 +231,43 @@ def default_workers(ray: Any, per: Literal["cpu", "gpu_or_node"], requested: int
 
 
 class VerifyWorker:
-    """A Ray actor that verifies batches and writes their verdicts as a data file."""
+    """A Ray actor that verifies batches and writes their verdicts as a data file.
 
-    def __init__(self, catalog: Any, deadline_s: float) -> None:
+    ``verifiers``: the verifier names the driver will send, so a math worker can start
+    with the actor.
+    """
+
+    def __init__(
+        self, catalog: Any, deadline_s: float, verifiers: Iterable[str] = ()
+    ) -> None:
         self.catalog = catalog
         self.deadline_s = deadline_s
         self._stack = ExitStack()
         self._pool = False
+        if set(verifiers):
+            self._start_pool(set(verifiers))
+
+    def _start_pool(self, names: set[str]) -> None:
+        """One math worker per actor, kept for every batch (starting one costs seconds).
+
+        Started when the actor starts where the driver names the verifiers to come, so
+        it is up before the first batch arrives rather than after.
+        """
+        from tracemill.pipelines.verify import verifier_pool
+        from tracemill.pipelines.verify.batch import POOLED
+
+        if not self._pool and names & POOLED:
+            self._stack.enter_context(verifier_pool(1, deadline_s=self.deadline_s))
+            self._pool = True
 
     def run(
         self, problems: Any, samples: Any, run_id: str | None, verifier: str | None = None
     ) -> dict[str, Any]:
         """Verify ``samples`` of ``problems``; the verdicts' data file and a summary."""
-        from tracemill.pipelines.verify import verifier_pool, verify_table
-        from tracemill.pipelines.verify.batch import POOLED
+        from tracemill.pipelines.verify import verify_table
         from tracemill.stores.catalog import write_data_file
 
-        names = {verifier} if verifier else set(problems.column("verifier").to_pylist())
-        if not self._pool and names & POOLED:
-            # one math worker per actor, kept for every batch (starting one costs seconds)
-            self._stack.enter_context(verifier_pool(1, deadline_s=self.deadline_s))
-            self._pool = True
+        self._start_pool({verifier} if verifier else set(problems.column("verifier").to_pylist()))
         table = verify_table(problems, samples, verifier=verifier, workers=1, run_id=run_id)
         return {
             "file": write_data_file(self.catalog, "verdicts", table),

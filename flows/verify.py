@@ -544,8 +544,9 @@ def _verify_pending_ray(
     per: dict[str, dict[str, Any]] = {}
     inserted = verified = passed = 0
     nodes: set[str] = set()
-    for out in map_actors(VerifyWorker, (store.config, deadline_s), calls(), address=address,
-                          actors=actors):  # fmt: skip
+    names = sorted({r["verifier"] for r in rows})
+    for out in map_actors(VerifyWorker, (store.config, deadline_s, names), calls(),
+                          address=address, actors=actors):  # fmt: skip
         result = store.commit_files([out["file"]], message=f"verify on {out['node']}")
         inserted += result["verdicts"].inserted if "verdicts" in result else 0
         for row in out["summary"].to_pylist():
@@ -601,15 +602,16 @@ def _annotate(
 def _read_batch(store: Any, chunk: pa.Table) -> tuple[pa.Table, pa.Table]:
     store.con.register("_tm_verify_ids", chunk)
     try:
-        samples = store.sql(
-            f"SELECT {', '.join(SAMPLE_COLUMNS)} FROM samples "
-            "WHERE sample_id IN (SELECT sample_id FROM _tm_verify_ids) ORDER BY sample_id"
-        )
-        problems = store.sql(
-            "SELECT problem_id, domain, task, question, answer, verifier, verifier_spec "
-            "FROM problems WHERE problem_id IN (SELECT s.problem_id FROM samples s "
-            "JOIN _tm_verify_ids i ON i.sample_id = s.sample_id)"
-        )
+        with store.hold():  # one attach of a released catalog for both reads
+            samples = store.sql(
+                f"SELECT {', '.join(SAMPLE_COLUMNS)} FROM samples "
+                "WHERE sample_id IN (SELECT sample_id FROM _tm_verify_ids) ORDER BY sample_id"
+            )
+            problems = store.sql(
+                "SELECT problem_id, domain, task, question, answer, verifier, verifier_spec "
+                "FROM problems WHERE problem_id IN (SELECT s.problem_id FROM samples s "
+                "JOIN _tm_verify_ids i ON i.sample_id = s.sample_id)"
+            )
     finally:
         store.con.unregister("_tm_verify_ids")
     return samples, problems

@@ -315,6 +315,26 @@ def extension_path(package: str, name: str) -> str:
     return str(path)
 
 
+VERIFY_EXTENSIONS_ENV = "TRACEMILL_VERIFY_EXTENSIONS"
+"""Set to 1 to have DuckDB check the extensions' signatures at every load."""
+
+
+def _duckdb_config(*, autoload: bool) -> dict[str, Any]:
+    """Connection settings of a catalog connection.
+
+    The extensions are loaded from wheels pip checked against the lock's hashes at
+    install; DuckDB's own signature check at each ``LOAD`` hashes the whole file again
+    (36 MB for DuckLake: 0.2-0.6 s in every process that opens a catalog, most of a
+    ``tracemill sql`` read), so it is skipped unless ``$TRACEMILL_VERIFY_EXTENSIONS=1``.
+    """
+    verify = os.environ.get(VERIFY_EXTENSIONS_ENV, "").strip().lower() in ("1", "true", "yes")
+    return {
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": autoload,
+        "allow_unsigned_extensions": not verify,
+    }
+
+
 def ducklake_extension_path() -> str:
     """Path of the DuckLake extension shipped by the `duckdb-extension-ducklake` package."""
     return extension_path("duckdb-extension-ducklake", "ducklake")
@@ -421,6 +441,40 @@ WORKER_FILE_PREFIX = "tracemill-worker"
 """Name prefix of files written by distributed workers (:func:`write_data_file`): they
 wait outside any transaction until the driver commits them, so the clean-up a writer
 runs when it opens (stores/gc.py) must not take them for a crashed write's debris."""
+WORKER_OWNER_ENV = "TRACEMILL_WORKER_OWNER"
+"""The process that commits a worker's data files (``host_pid_started``, see
+:func:`process_owner`): a Ray driver passes itself to its workers under this name, and
+it goes into each worker file's name, so ``tracemill gc`` can tell an in-flight file
+(its driver runs) from a killed worker's (its driver is gone)."""
+
+
+def owner_host() -> str:
+    """The host name as worker file names carry it (letters, digits, dots and dashes)."""
+    return re.sub(r"[^A-Za-z0-9.-]", "", socket.gethostname())[:48] or "host"
+
+
+def process_owner(pid: int | None = None) -> str:
+    """``host_pid_started`` of a process (default: this one), as worker file names carry it.
+
+    ``started`` (the process's start time, whole seconds since the epoch) tells a live
+    owner from a later process that reused its pid. 0 where it cannot be read.
+    """
+    pid = os.getpid() if pid is None else pid
+    host = owner_host()
+    try:
+        import psutil
+
+        started = round(psutil.Process(pid).create_time())
+    except Exception:  # noqa: BLE001 - psutil missing or the process gone: unknown start
+        started = 0
+    return f"{host}_{pid}_{started}"
+
+
+def _worker_file_prefix() -> str:
+    owner = os.environ.get(WORKER_OWNER_ENV) or process_owner()
+    if not re.fullmatch(r"[A-Za-z0-9.-]+_[0-9]+_[0-9]+", owner):
+        raise CatalogError(f"${WORKER_OWNER_ENV} must look like host_pid_started, not {owner!r}")
+    return f"{WORKER_FILE_PREFIX}-{owner}"
 
 
 def data_file_location(config: CatalogConfig, name: str, prefix: str = "tracemill") -> str:
@@ -442,12 +496,15 @@ def write_data_file(
     to the table's schema, written locally or to object storage (``s3://``; settings from
     ``storage`` or the environment), and committed later by the driver with
     :meth:`CatalogStore.commit_files`. Returns None for no rows. A file that is never
-    committed is never referenced by the catalog.
+    committed is never referenced by the catalog; its name
+    (``tracemill-worker-<owner>-<uuid>.parquet``) names the process that will commit it
+    (``$TRACEMILL_WORKER_OWNER``, else this process), so ``tracemill gc`` leaves it alone
+    while that process runs and removes it once it is gone.
     """
     rows = conform(name, data)
     if rows.num_rows == 0:
         return None
-    path = data_file_location(config, name, WORKER_FILE_PREFIX)
+    path = data_file_location(config, name, _worker_file_prefix())
     _write_parquet(rows, path, name, storage)
     return DataFile(name, path, rows.num_rows)
 
@@ -530,10 +587,11 @@ class CatalogStore:
         try:
             self._attach(lock_timeout_s)
             if not read_only:
-                self._ensure_tables()
                 from tracemill.stores.gc import remove_orphans_on_open
 
-                remove_orphans_on_open(self)  # what crashed writes left (see stores/gc.py)
+                with self.hold():  # both in one attach (creating tables must not release it)
+                    self._ensure_tables()
+                    remove_orphans_on_open(self)  # what crashed writes left (stores/gc.py)
         except BaseException:
             self.close()
             raise
@@ -566,9 +624,7 @@ class CatalogStore:
         # resolve every extension first: a missing package is a CatalogError, no connection
         extensions = [ducklake_extension_path()]
         extensions += [extension_path(package, name) for package, name in cfg.extensions]
-        con = duckdb.connect(
-            config={"autoinstall_known_extensions": False, "autoload_known_extensions": True}
-        )
+        con = duckdb.connect(config=_duckdb_config(autoload=True))
         con.execute("SET TimeZone = 'UTC'")
         for path in extensions:
             con.execute(f"LOAD {_sql_str(path)}")
@@ -845,9 +901,7 @@ class CatalogStore:
             yield
             return
         if self._lock_con is None:
-            lock_con = duckdb.connect(
-                config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
-            )
+            lock_con = duckdb.connect(config=_duckdb_config(autoload=False))
             try:
                 path = extension_path("duckdb-extension-postgres-scanner", "postgres_scanner")
                 lock_con.execute(f"LOAD {_sql_str(path)}")

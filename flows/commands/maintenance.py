@@ -22,7 +22,9 @@ def gc_command(
             min=0,
             metavar="SECONDS",
             help="Keep unreferenced data files younger than this (default: 0 for an "
-            "embedded catalog, 3600 for a shared one, whose writers run concurrently).",
+            "embedded catalog, 3600 for a shared one, whose writers run concurrently). "
+            "Ray workers' uncommitted files stay while their driver runs on this host; "
+            "a driver elsewhere gets this grace (default 3600).",
         ),
     ] = None,
     sandbox_dir: Annotated[
@@ -64,11 +66,19 @@ def gc_command(
                  "detail": ""},
                 {"what": "other Parquet files (kept)", "count": len(debris.foreign_files),
                  "detail": ", ".join(debris.foreign_files[:3])},
+                {"what": "worker files in flight (kept)", "count": len(debris.in_flight_files),
+                 "detail": "their driver runs, or younger than the grace period"},
             ]  # fmt: skip
+            if debris.worker_files:
+                rows[0]["detail"] = (f"{mb}, " if mb else "") + (
+                    f"{len(debris.worker_files)} of killed Ray workers"
+                )
             run.counts.update(
                 orphan_files=len(debris.orphan_files),
                 scheduled_files=len(debris.scheduled_files),
                 foreign_files=len(debris.foreign_files),
+                worker_files=len(debris.worker_files),
+                in_flight_files=len(debris.in_flight_files),
                 bytes=debris.bytes,
             )
         rows += [

@@ -123,3 +123,10 @@ def test_parallel_ids_work_in_a_forked_child(monkeypatch):
         child.join(timeout=10)
         if child.is_alive():
             child.kill()
+
+
+def test_the_listed_whitespace_is_exactly_what_str_isspace_says():
+    # the list spares every process a scan of all of Unicode at import; this is that scan
+    from tracemill.catalogs.ids import WHITESPACE
+
+    assert WHITESPACE == tuple(c for c in range(0x110000) if chr(c).isspace())

@@ -16,7 +16,8 @@ import time
 
 import httpx
 import pytest
-from tracemill.stores.catalog import open_catalog
+from tracemill.stores.catalog import open_catalog, process_owner
+from tracemill.stores.gc import no_clean_on_open, remove_catalog_debris
 
 from tests.cluster import services
 
@@ -46,9 +47,10 @@ def test_synth_distill_verify_spread_over_both_nodes_and_land_once(shared_catalo
     assert out["ray_nodes"] == 2
     assert counts("SELECT count(*), count(DISTINCT problem_id) FROM problems") == (
         out["inserted"], out["inserted"])  # fmt: skip
-    # the data files are in object storage and registered by the driver
+    # the data files are in object storage and registered by the driver; the workers
+    # named this process (the driver) as their owner, for gc
     assert counts("SELECT count(*) FROM __ducklake_metadata_tm.ducklake_data_file "
-                  "WHERE path LIKE '%tracemill-%'")[0] >= 1  # fmt: skip
+                  f"WHERE path LIKE '%tracemill-worker-{process_owner()}-%'")[0] >= 1  # fmt: skip
 
     # distill (no verification) on one engine actor per node, then verify on the pool
     cfg = DistillStage(backend="fake", model="fake-teacher", n=2, batch_size=16, verify=False,
@@ -111,6 +113,12 @@ def test_a_worker_killed_mid_task_loses_nothing_and_duplicates_nothing(
                   "WHERE model = 'slow-teacher'") == (want, want)  # fmt: skip
     assert counts("SELECT count(*) FROM verdicts v JOIN samples s USING (sample_id) "
                   "WHERE s.model = 'slow-teacher'") == (want,)  # fmt: skip
+    # whatever the killed attempt wrote is this (running) driver's: gc keeps it, even
+    # with no grace period, and takes no in-flight file for a killed worker's
+    with no_clean_on_open(), open_catalog() as store:
+        debris = remove_catalog_debris(store, dry_run=True, older_than_s=0)
+    assert not debris.worker_files, debris
+    assert all(f"tracemill-worker-{process_owner()}-" in p for p in debris.in_flight_files)
 
 
 def test_semantic_curation_encodes_on_ray_actors(shared_catalog, tmp_path, monkeypatch):

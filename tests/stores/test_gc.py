@@ -173,3 +173,102 @@ def test_kill9_during_ingest_leaves_no_orphans_after_next_write_or_gc(tmp_path, 
             assert result.exit_code == 0, result.output
         assert disk_files(catalog_dir) == referenced(catalog_dir), cleanup
     assert seen_orphans > 0  # the kills did leave debris to clean
+
+
+DRIVER_THAT_DIES = textwrap.dedent(
+    """
+    import sys
+    from tracemill.stores.catalog import CatalogConfig, write_data_file
+
+    rows = [{"problem_id": f"{i:032x}", "source": "s", "domain": "math", "question": f"q{i}"}
+            for i in range(5)]
+    print(write_data_file(CatalogConfig.resolve(sys.argv[1]), "problems", rows).path)
+    """
+)
+
+
+def test_killed_workers_files_go_once_their_driver_is_gone_never_while_in_flight(
+    catalog_dir, monkeypatch
+):
+    from tracemill.stores.catalog import (
+        WORKER_OWNER_ENV,
+        CatalogConfig,
+        owner_host,
+        process_owner,
+        write_data_file,
+    )
+
+    with open_catalog(catalog_dir) as store:
+        store.append({"problems": _problems(1200)})
+    config = CatalogConfig.resolve(catalog_dir)
+    monkeypatch.delenv(WORKER_OWNER_ENV, raising=False)
+
+    def worker_file(owner: str | None, age_s: float = 0.0, prefix: str = "w") -> Path:
+        if owner is None:
+            monkeypatch.delenv(WORKER_OWNER_ENV, raising=False)
+        else:
+            monkeypatch.setenv(WORKER_OWNER_ENV, owner)
+        path = Path(write_data_file(config, "problems", _problems(4, prefix)).path)
+        if age_s:
+            then = time.time() - age_s
+            os.utime(path, (then, then))
+        return path
+
+    # a driver whose process ended before it committed (killed): its file goes at once
+    out = subprocess.run([sys.executable, "-c", DRIVER_THAT_DIES, str(catalog_dir)],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    dead = Path(out.stdout.strip())
+    assert dead.exists() and dead.name.startswith(f"tracemill-worker-{owner_host()}_")
+    me = process_owner()
+    live = worker_file(None, prefix="live")  # this process: a driver that will commit it
+    assert live.name.startswith(f"tracemill-worker-{me}-")
+    live_old = worker_file(me, age_s=3 * 3600, prefix="live-old")  # slow, still in flight
+    live_stale = worker_file(me, age_s=2 * 86_400, prefix="stale")  # a day: a killed attempt
+    host, pid, started = me.rsplit("_", 2)
+    reused = worker_file(f"{host}_{pid}_{int(started) - 500}", prefix="reused")  # pid reused
+    elsewhere = worker_file("node-7.example_4242_1700000000", prefix="far")  # can't check
+    elsewhere_old = worker_file("node-7.example_4242_1700000000", 2 * 3600, "far-old")
+    legacy = catalog_dir / "data" / "main" / "problems" / f"tracemill-worker-{uuid.uuid4()}.parquet"
+    shutil.copyfile(live, legacy)  # named before files carried their owner
+    legacy_old = legacy.with_name(f"tracemill-worker-{uuid.uuid4()}.parquet")
+    shutil.copyfile(live, legacy_old)
+    os.utime(legacy_old, (time.time() - 2 * 3600,) * 2)
+    gone = {dead, live_stale, reused, elsewhere_old, legacy_old}
+    kept = {live, live_old, elsewhere, legacy}
+
+    with no_clean_on_open(), open_catalog(catalog_dir) as store:
+        preview = remove_catalog_debris(store, dry_run=True)
+    assert set(map(Path, preview.worker_files)) == gone == set(map(Path, preview.orphan_files))
+    assert set(map(Path, preview.in_flight_files)) == kept and not preview.foreign_files
+    assert all(p.exists() for p in gone | kept)
+    with open_catalog(catalog_dir) as store:  # the next write's clean-up takes them
+        from tracemill.stores.catalog import DataFile
+
+        # ... and the in-flight file is still there for its driver to commit
+        assert store.commit_files([DataFile("problems", str(live), 4)])["problems"].inserted == 4
+    assert not any(p.exists() for p in gone) and all(p.exists() for p in kept)
+    assert str(live) in referenced(catalog_dir)
+    for path in (elsewhere, legacy):
+        os.utime(path, (time.time() - 120,) * 2)
+    with no_clean_on_open(), open_catalog(catalog_dir) as store:  # a grace the user gives
+        done = remove_catalog_debris(store, older_than_s=60)  # for owners it cannot check
+    assert set(map(Path, done.worker_files)) == {elsewhere, legacy}
+    assert set(map(Path, done.in_flight_files)) == {live_old} and live_old.exists()
+    with open_catalog(catalog_dir, read_only=True) as store:
+        assert store.count("problems") == 1204
+
+
+def test_a_new_catalog_opened_released_cleans_up_without_error(catalog_dir, caplog):
+    # creating the tables of a new catalog used to release it before the clean-up ran
+    # ("Failed to find attached database"), so a crashed first write's files stayed
+    import logging
+
+    with open_catalog(catalog_dir, release=True) as store:
+        store.append({"problems": _problems(3)})
+    orphan = plant(catalog_dir, "problems", "tracemill")
+    (catalog_dir / "catalog.ducklake").unlink()  # a new catalog over an old data path
+    with caplog.at_level(logging.WARNING, logger="tracemill.stores.gc"):
+        with open_catalog(catalog_dir, release=True) as store:
+            assert store.count("problems") == 0
+    assert not caplog.records, [r.getMessage() for r in caplog.records]
+    assert not orphan.exists()
