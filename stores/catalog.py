@@ -315,23 +315,24 @@ def extension_path(package: str, name: str) -> str:
     return str(path)
 
 
-VERIFY_EXTENSIONS_ENV = "TRACEMILL_VERIFY_EXTENSIONS"
-"""Set to 1 to have DuckDB check the extensions' signatures at every load."""
+TRUST_EXTENSIONS_ENV = "TRACEMILL_TRUST_EXTENSIONS"
+"""Set to 1 to skip DuckDB's signature check of the packaged extensions at each load."""
 
 
 def _duckdb_config(*, autoload: bool) -> dict[str, Any]:
     """Connection settings of a catalog connection.
 
-    The extensions are loaded from wheels pip checked against the lock's hashes at
-    install; DuckDB's own signature check at each ``LOAD`` hashes the whole file again
+    DuckDB checks an extension's signature at each ``LOAD`` by hashing the whole file
     (36 MB for DuckLake: 0.2-0.6 s in every process that opens a catalog, most of a
-    ``tracemill sql`` read), so it is skipped unless ``$TRACEMILL_VERIFY_EXTENSIONS=1``.
+    ``tracemill sql`` read). The check stays on by default: turning it off lets any SQL
+    on the connection load unsigned extensions. ``$TRACEMILL_TRUST_EXTENSIONS=1`` skips
+    it where the wheels pip checked against the lock's hashes are trusted as they are.
     """
-    verify = os.environ.get(VERIFY_EXTENSIONS_ENV, "").strip().lower() in ("1", "true", "yes")
+    trust = os.environ.get(TRUST_EXTENSIONS_ENV, "").strip().lower() in ("1", "true", "yes")
     return {
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": autoload,
-        "allow_unsigned_extensions": not verify,
+        "allow_unsigned_extensions": trust,
     }
 
 

@@ -277,3 +277,20 @@ def test_all_distinct_fast_path_and_fallbacks():
     assert not _all_distinct(pa.array([i.upper() for i in ids] + [ids[0].upper()]))
     assert _all_distinct(pa.array(["a", "b", "c"])) and not _all_distinct(pa.array(["a", "a"]))
     assert _all_distinct(pa.array([ids[0]]))
+
+
+def test_extension_signatures_are_checked_unless_trusted(monkeypatch, tmp_path):
+    """Unsigned extensions stay refused by default; the opt-out is explicit."""
+    import duckdb
+    from tracemill.stores.catalog import TRUST_EXTENSIONS_ENV, _duckdb_config
+
+    monkeypatch.delenv(TRUST_EXTENSIONS_ENV, raising=False)
+    assert _duckdb_config(autoload=False)["allow_unsigned_extensions"] is False
+    con = duckdb.connect(config=_duckdb_config(autoload=False))
+    assert con.sql("select current_setting('allow_unsigned_extensions')").fetchone() == (False,)
+    fake = tmp_path / "evil.duckdb_extension"
+    fake.write_bytes(b"\0" * 1024)
+    with pytest.raises(duckdb.Error):
+        con.execute(f"LOAD '{fake}'")
+    monkeypatch.setenv(TRUST_EXTENSIONS_ENV, "1")
+    assert _duckdb_config(autoload=False)["allow_unsigned_extensions"] is True
