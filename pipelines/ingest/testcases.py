@@ -462,12 +462,23 @@ def normalize_joined(
     return merge_specs(specs, "\n".join(setup))
 
 
+_SETUP_KINDS = (
+    ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.FunctionDef,
+    ast.AsyncFunctionDef, ast.ClassDef,
+)  # fmt: skip
+
+
 def _setup_code(text: str) -> bool:
+    """Whether joined text is setup code (MBPP ``test_setup_code``).
+
+    That is Python that defines or imports something and holds no test; compressed tests
+    (base64 text, which can parse as one bare name) and other bare expressions are not.
+    """
     try:
-        ast.parse(text)
+        module = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
-    return not _python_tests(text)
+    return any(isinstance(s, _SETUP_KINDS) for s in module.body) and not _python_tests(text)
 
 
 def merge_specs(specs: list[dict[str, Any]], setup: str = "") -> dict[str, Any]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
 import pickle
 import shutil
 import zlib
+from pathlib import Path
 
 import pytest
 from tracemill.pipelines.ingest import (
@@ -22,6 +24,7 @@ from tracemill.pipelines.ingest.testcases import (
     UnreadableTests,
     decode_compressed,
     merge_specs,
+    normalize_joined,
     normalize_tests,
 )
 from tracemill.pipelines.ingest.values import MISSING, PathError, render
@@ -209,6 +212,19 @@ def test_compressed_private_tests_in_both_published_forms():
                                           "fn_name": "count"})}  # fmt: skip
     assert normalize_tests(compress(packed)) == {
         "fn_name": "count", "tests": [{"args": [["x"]], "expected": 1}]}  # fmt: skip
+
+
+def test_joined_public_and_compressed_private_tests_are_not_setup_code():
+    # regression: base64 text parses as a bare Python name and was taken for MBPP setup
+    path = Path(__file__).parents[1] / "data/public/livecodebench/code_generation_lite.jsonl"
+    row = json.loads(path.read_text(encoding="utf-8"))
+    private = row["private_test_cases"]
+    ast.parse(private)  # LiveCodeBench's real compressed text is valid Python: an expression
+    spec = normalize_joined([row["public_test_cases"], private])
+    assert len(spec["tests"]) == len(row["public_test_cases"]) + len(
+        json.loads(decode_compressed(private)))  # fmt: skip
+    setup = normalize_joined(["R = 3\nC = 3\nLIMIT = 100000", ["assert f(R) == 9"], []])
+    assert setup["assert"]["setup"] == "R = 3\nC = 3\nLIMIT = 100000"
 
 
 class _Exploit:
