@@ -24,7 +24,10 @@ is evaluated on the reported values after the run. Literals in the shell (usuall
 expected values) never enter the sandbox; ``with pytest.raises(E, match=...)`` reports
 the exception raised and E and the pattern stay here too. Docstrings and assert
 messages are dropped, and ``@pytest.mark.parametrize`` over literal rows is expanded
-here, one test per row, so its expected values become shell literals as well.
+here, one test per row, so its expected values become shell literals as well; so
+does an expected value bound to a name that is only compared (``expected = [1, 2]``
+then ``assert f(x) == expected``, see :func:`inline_expected`), and empty containers
+(``== []``) count as literals.
 
 Values are reported serialised by the built-in types' own methods (``_assert_runner.
 encode``), type-preserving (a tuple is not a list, ``1`` is not ``True``), and rebuilt
@@ -269,6 +272,9 @@ def _seal_cached(key: str) -> SealedSuite:
             shown = f"check({spec.entry_point})" if spec.style == "check" else f"assert {n}"
             targets.append((shown, name))
     expanded, targets = expand_parametrize(module, targets)
+    for node in ast.walk(expanded):
+        if isinstance(node, ast.FunctionDef):
+            inline_expected(node)
     sealer = _Sealer(*_bindings(expanded))
     sealed_module = sealer.visit(expanded)
     _strip_docstrings(sealed_module)
@@ -684,6 +690,57 @@ def _rebinds(fn: ast.FunctionDef, names: set[str]) -> bool:
     return False
 
 
+def inline_expected(fn: ast.FunctionDef) -> None:
+    """Inline expected values bound to a name only to be compared (in place).
+
+    ``expected = [1, 2]`` followed by ``assert f(x) == expected`` becomes ``assert f(x) ==
+    [1, 2]`` (and the binding goes), so the value is a literal of the shell and never
+    enters the sandbox. Only a name bound once, by a plain assignment of a literal in the
+    function's own body, and otherwise used only as a whole operand of comparisons in
+    later asserts, is inlined: nothing else can see or change its value.
+    """
+    assigned: dict[str, ast.Assign] = {}
+    for stmt in fn.body:
+        if (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+            and _is_literal(stmt.value)
+        ):
+            name = stmt.targets[0].id
+            assigned[name] = None if name in assigned else stmt  # type: ignore[assignment]
+    candidates = {k: v for k, v in assigned.items() if v is not None}
+    if not candidates:
+        return
+    operands: set[int] = set()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assert):
+            for part in ast.walk(node.test):
+                if isinstance(part, ast.Compare):
+                    operands |= {id(o) for o in [part.left, *part.comparators]}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Global | ast.Nonlocal):
+            for name in node.names:
+                candidates.pop(name, None)
+        elif isinstance(node, ast.arg):
+            candidates.pop(node.arg, None)
+        elif isinstance(node, ast.Name) and node.id in candidates:
+            binding = candidates[node.id]
+            if node is binding.targets[0]:
+                continue
+            if (
+                not isinstance(node.ctx, ast.Load)
+                or id(node) not in operands
+                or node.lineno <= binding.end_lineno  # type: ignore[operator]
+            ):
+                candidates.pop(node.id)
+    if not candidates:
+        return
+    bindings = {id(b) for b in candidates.values()}
+    fn.body = [s for s in fn.body if id(s) not in bindings] or [ast.Pass()]
+    _Substitute({k: v.value for k, v in candidates.items()}).visit(fn)
+
+
 class _Substitute(ast.NodeTransformer):
     def __init__(self, row: dict[str, ast.expr]) -> None:
         self.row = row
@@ -913,10 +970,17 @@ def _split_and(node: ast.expr) -> list[ast.expr]:
 
 
 def _has_literal(node: ast.AST) -> bool:
-    """Whether a shell holds a literal (keyword arguments such as ``reverse=True`` aside)."""
+    """Whether a shell holds a literal (keyword arguments such as ``reverse=True`` aside).
+
+    Empty containers count (``assert f(x) == []``, ``== set()``): they stay outside too.
+    """
     if isinstance(node, ast.Constant):
         return True
+    if isinstance(node, ast.List | ast.Tuple | ast.Set | ast.Dict) and _is_literal(node):
+        return True
     if isinstance(node, ast.Call):
+        if not node.args and not node.keywords and _is_literal(node):
+            return True  # set(), frozenset(), dict(), ...
         return any(_has_literal(a) for a in node.args)
     return any(_has_literal(c) for c in ast.iter_child_nodes(node))
 

@@ -66,6 +66,7 @@ def test_shell_keeps_literals_and_comparisons_outside():
         "    assert math.isclose(f(6), 0.25, rel_tol=1e-3)\n"
         "    assert sorted(f(7)) == [1, 2] and f(8) != 9\n"
         "    assert f(9) is g(10)\n"            # identity: decided inside
+        "    assert f(11) == [] and f(12) != set()\n"  # empty containers are literals too
     )
     suite = seal(spec_of(style="pytest", code="import math\n" + code))
     shells = [(ast.unparse(s.shell), s.holes, s.sealed) for s in suite.sites.values()]
@@ -78,6 +79,8 @@ def test_shell_keeps_literals_and_comparisons_outside():
         ("__tm_hole_0 == [1, 2]", 1, True),
         ("__tm_hole_0 != 9", 1, True),
         ("__tm_hole_0", 1, False),
+        ("__tm_hole_0 == []", 1, True),
+        ("__tm_hole_0 != set()", 1, True),
     ]
     assert f"{CHECK_HOOK}(0, len(f(1)))" in suite.source
     assert "0.25" not in suite.source and "[1, 2]" not in suite.source
@@ -98,6 +101,31 @@ def test_parametrize_is_expanded_only_when_literal_and_untouched():
         "test_lit__tm_p0", "test_lit__tm_p1", "test_computed", "test_rebinds"]  # fmt: skip
     lit = [s for s in suite.sites.values() if "f(1)" in s.source or "f(2)" in s.source]
     assert lit and all(s.sealed for s in lit)
+
+
+def test_expected_values_bound_to_names_are_inlined_only_when_nothing_else_sees_them():
+    code = (
+        "def test_inlined():\n"
+        "    data = [3, 1, 2]\n"
+        "    expected = [1, 2, 3]\n"
+        "    assert f(data) == expected\n"
+        "def test_kept():\n"
+        "    shared = [1, 2]\n"
+        "    g(shared)\n"                      # passed to a function: it may change
+        "    assert f(1) == shared\n"
+        "    again = 5\n"
+        "    again = 6\n"                      # bound twice
+        "    assert f(2) == again\n"
+        "    assert f(3) == late\n"            # used before its binding
+        "    late = 7\n"
+    )
+    suite = seal(spec_of(style="pytest", code=code))
+    assert "[1, 2, 3]" not in suite.source and "expected" not in suite.source
+    assert "data = [3, 1, 2]" in suite.source  # an input stays: the program receives it
+    shells = {s.source: (ast.unparse(s.shell), s.sealed) for s in suite.sites.values()}
+    assert shells["f(data) == [1, 2, 3]"] == ("__tm_hole_0 == [1, 2, 3]", True)
+    assert not shells["f(1) == shared"][1] and not shells["f(2) == again"][1]
+    assert not shells["f(3) == late"][1]
 
 
 def test_styles_mbpp_and_check():
