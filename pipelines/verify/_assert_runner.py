@@ -1455,6 +1455,9 @@ def main(argv: list) -> int:
             solution = _load_solution(sources, run_code)
         except BaseException as e:  # noqa: BLE001 - the program's own failure
             outcome = {"end": "failed", "error": describe(e), "stage": "program"}
+            missing = getattr(e, "name", None) if type(e) is ModuleNotFoundError else None
+            if missing:  # counts as missing only where the test code imports it as well
+                outcome["missing_module"] = missing
             raise _Done from None
         tests = types.ModuleType("test_solution")
         tests.__file__ = "test_solution.py"

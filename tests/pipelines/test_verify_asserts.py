@@ -439,3 +439,14 @@ def test_every_test_skipped_is_an_infrastructure_error():
     verdict = verify({"assert": {"style": "pytest", "code": code}}, "def f(x):\n    return 1")
     assert verdict.reason == "sandbox_error" and verdict.detail["missing_modules"] == [
         "numpy_not_installed_here"]  # fmt: skip
+
+
+@needs_bwrap
+def test_a_program_needing_a_module_the_tests_need_too_is_not_a_negative():
+    code = "import numpy_not_installed_here as np\n\ndef test_a():\n    assert f(np) == 1\n"
+    program = "import numpy_not_installed_here\ndef f(x):\n    return 1"
+    verdict = verify({"assert": {"style": "pytest", "code": code}}, program)
+    assert verdict.reason == "sandbox_error"  # the sandbox's Python lacks what the tests need
+    plain = "def test_a():\n    assert f(1) == 1\n"  # tests that need no such module
+    verdict = verify({"assert": {"style": "pytest", "code": plain}}, program)
+    assert verdict.reason == "runtime_error"
