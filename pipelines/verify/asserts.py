@@ -885,7 +885,12 @@ class _Sealer(ast.NodeTransformer):
                     for k in node.keywords
                 )
             ):
+                mark = len(holes)
                 args = [self._shell(a, holes) for a in node.args]
+                if len(holes) == mark and "." not in name:
+                    # ``sum(10, 15)`` calls the program when it defines ``sum`` (MBPP task
+                    # 126 does): a built-in name applied to literals only is the program's
+                    return None
                 return ast.Call(func=ast.Name(id="__tm_fn__" + name, ctx=ast.Load()), args=args,
                                 keywords=node.keywords)  # fmt: skip
         return None

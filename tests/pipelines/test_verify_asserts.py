@@ -442,6 +442,18 @@ def test_every_test_skipped_is_an_infrastructure_error():
 
 
 @needs_bwrap
+def test_a_program_may_define_a_function_named_like_a_built_in():
+    # MBPP task 126: "assert sum(10,15) == 6", sum being the program's function
+    spec = {"assert": {"style": "asserts", "asserts": ["assert sum(10,15) == 6",
+                                                       "assert abs(sum(4, 6) - 3) < 1e-9"]}}  # fmt: skip
+    suite = seal(AssertSpec.from_json(spec["assert"]))
+    assert "== 6" not in suite.source and "1e-09" not in suite.source and suite.open == 0
+    program = "def sum(a, b):\n    return 6 if a == 10 else 3\n"
+    assert verify(spec, program).passed
+    assert verify(spec, "def sum(a, b):\n    return a + b\n").reason == "wrong"
+
+
+@needs_bwrap
 def test_a_program_needing_a_module_the_tests_need_too_is_not_a_negative():
     code = "import numpy_not_installed_here as np\n\ndef test_a():\n    assert f(np) == 1\n"
     program = "import numpy_not_installed_here\ndef f(x):\n    return 1"
