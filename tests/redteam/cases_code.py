@@ -71,21 +71,22 @@ ASSERT_PYTEST = _problem({"assert": {"style": "pytest", "code": (
     "def test_type_error():\n"
     "    with pytest.raises(TypeError):\n"
     "        add(1, None)\n"
-)}})  # fmt: skip
+)}, "time_limit_s": 2})  # fmt: skip
 ASSERT_MBPP = _problem({"assert": {"style": "asserts", "asserts": [
     "assert add(1, 2) == 3", "assert add(10, -4) == 6",
-    "assert add(123456789123456789, 987654321987654321) == 1111111111111111110"]}})  # fmt: skip
+    "assert add(123456789123456789, 987654321987654321) == 1111111111111111110"]},
+    "time_limit_s": 2})  # fmt: skip
 ASSERT_CHECK = _problem({"assert": {"style": "check", "entry_point": "add", "code": (
     "def check(candidate):\n"
     "    assert candidate(1, 2) == 3\n"
     "    assert candidate(10, -4) == 6\n"
-)}})  # fmt: skip
+)}, "time_limit_s": 2})  # fmt: skip
 ASSERT_OPEN = _problem({"assert": {"style": "pytest", "code": (
     "def test_against_a_variable():\n"
     "    expected = [3, 6]\n"
     "    got = [add(1, 2), add(10, -4)]\n"
     "    assert got == expected\n"
-)}})  # fmt: skip
+)}, "time_limit_s": 2})  # fmt: skip
 ASSERT_SKIPPABLE = _problem({"assert": {"style": "pytest", "code": (
     "import sys\nimport pytest\n\n"
     "def test_small():\n"
@@ -93,13 +94,13 @@ ASSERT_SKIPPABLE = _problem({"assert": {"style": "pytest", "code": (
     "@pytest.mark.skipif(sys.version_info < (3, 0), reason='python 2')\n"
     "def test_big():\n"
     "    assert add(123456789123456789, 987654321987654321) == 1111111111111111110\n"
-)}})  # fmt: skip
+)}, "time_limit_s": 2})  # fmt: skip
 ASSERT_SECRET = _problem({"assert": {"style": "pytest", "code": (
     f"def test_secret():\n    assert secret() == {CANARY!r}\n"
-)}})  # fmt: skip
+)}, "time_limit_s": 2})  # fmt: skip
 ASSERT_SECRET_GIVEN = _problem({"assert": {"style": "pytest", "code": (
     f"def test_secret():\n    assert secret('x{CANARY}x') == {CANARY!r}\n"
-)}})  # fmt: skip
+)}, "time_limit_s": 2})  # fmt: skip
 
 
 def _code(body: str) -> str:
