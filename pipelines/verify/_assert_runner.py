@@ -1412,7 +1412,20 @@ _RUNNER_FILE = __file__ if __name__ != "__main__" else sys.argv[0]
 
 
 def _load_solution(sources: dict, run_code: object) -> types.ModuleType:
-    """Module ``solution``: the pre-imports, the prelude (if any), then the program."""
+    """Module ``solution``: the pre-imports, the prelude (if any), then the program.
+
+    A program that does not compile alone but continues the prelude (a HumanEval-style
+    completion: the function body after the prompt's signature) runs as prelude +
+    program, as HumanEval's harness runs ``prompt + completion``.
+    """
+    prelude, program = sources.get("prelude"), sources.get("solution")
+    if prelude is not None and program is not None:
+        try:
+            compile(program, "solution.py", "exec", dont_inherit=True)
+        except SyntaxError:
+            joined = prelude if prelude.endswith("\n") else prelude + "\n"
+            sources = {k: v for k, v in sources.items() if k != "prelude"}
+            sources["solution"] = joined + program
     module = types.ModuleType("solution")
     module.__file__ = "solution.py"
     sys.modules["solution"] = module

@@ -338,7 +338,16 @@ def main() -> int:
     say({"event": "start"})
     empty = os.path.join(BOX, "empty")
     check = "import sys; compile(open(sys.argv[1], 'rb').read(), 'solution.py', 'exec')"
-    res = _run([py, *flags, "-c", check, os.path.join(BOX, "solution.py")], empty, WORK, cfg, False)
+    if cfg.get("prelude"):  # or, as the runner does, the prelude continued by the program
+        check = (
+            "import sys\nsrc = open(sys.argv[1], 'rb').read()\ntry:\n"
+            "    compile(src, 'solution.py', 'exec')\nexcept SyntaxError:\n"
+            "    pre = open(sys.argv[2], 'rb').read()\n"
+            "    pre += b'' if pre.endswith(b'\\n') else b'\\n'\n"
+            "    compile(pre + src, 'solution.py', 'exec')\n"
+        )
+    sources = [os.path.join(BOX, "solution.py"), os.path.join(BOX, "prelude.py")]
+    res = _run([py, *flags, "-c", check, *sources], empty, WORK, cfg, False)
     if res["status"] != "ok":
         say({"event": "compile", "ok": False, **res})
         return 0

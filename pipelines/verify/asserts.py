@@ -8,7 +8,8 @@ code-r1's ``{"pytest": ...}`` / ``{"functional": ...}``. Their ``verifier_spec``
     {"assert": {"style": "pytest", "code": "<test module>"}}
     {"assert": {"style": "asserts", "setup": "<setup code>", "asserts": ["assert f(1) == 2", ...]}}
     {"assert": {"style": "check", "code": "<defines check(candidate)>", "entry_point": "f",
-                "prelude": "<optional: the prompt, run before the program>"}}
+                "prelude": "<optional: the prompt, run before the program, or joined
+                             with it when the program only continues it>"}}
 
 plus the usual ``time_limit_s`` (per test; default :data:`DEFAULT_TIME_LIMIT_S`) and
 ``memory_mb``. Each pytest test function (or class method), each MBPP assert and the

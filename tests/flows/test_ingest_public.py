@@ -443,7 +443,8 @@ def test_humaneval_canonical_solutions_pass_after_the_prompt(shared, monkeypatch
         assert spec["style"] == "check" and spec["entry_point"] == record["entry_point"]
         assert spec["prelude"] == record["prompt"]
         assert verdict(problem, _fenced(record["prompt"] + record["canonical_solution"])).passed
-        # only the body, as HumanEval's completions are: the prompt is run first
+        # only the body, as HumanEval's completions are: it continues the prompt
+        assert verdict(problem, _fenced(record["canonical_solution"])).passed
         assert not verdict(problem, _fenced("    return None")).passed
 
 
