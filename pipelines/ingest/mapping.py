@@ -23,7 +23,7 @@ from tracemill.pipelines.ingest.chat import (
     split_exchanges,
 )
 from tracemill.pipelines.ingest.choices import choice_label, choice_question, parse_options
-from tracemill.pipelines.ingest.testcases import UnreadableTests, merge_specs, normalize_tests
+from tracemill.pipelines.ingest.testcases import UnreadableTests, normalize_joined, normalize_tests
 from tracemill.pipelines.ingest.values import (
     MISSING,
     Joined,
@@ -135,21 +135,23 @@ PRESETS: dict[str, Preset] = {
             {
                 "question": (
                     "question", "problem", "question_content", "description", "content",
-                    "prompt",
+                    "prompt", "text",
                 ),
                 "tests": (
                     "test_cases", "verification_info", "input_output", "tests", "test",
-                    "public_test_cases+private_test_cases",
+                    "test_code", "public_test_cases+private_test_cases",
                     "public_tests+private_tests+generated_tests",
+                    "test_setup_code+test_list+challenge_test_list",
                 ),
-                "fn_name": ("fn_name", "func_name", "metadata.func_name"),
-                "solution": ("solution",),
+                "fn_name": ("fn_name", "func_name", "metadata.func_name", "entry_point"),
+                "solution": ("solution", "code"),
                 "source_id": ("task_id", "question_id", "problem_id", "id", "name"),
                 "task": ("difficulty",),
             },
             "code",
             "code rows with test cases (APPS, TACO, CodeContests, LiveCodeBench, open-r1 "
-            "verification_info, SandboxFusion)",
+            "verification_info, SandboxFusion, KodCode pytest code, MBPP asserts, HumanEval "
+            "check + entry_point)",
             required=("tests",),
         ),
         Preset(
@@ -347,18 +349,10 @@ def _record_fields(
 
 def _normalize(canon: str, raw: Any, values: dict[str, Any]) -> Any:
     if canon == "tests":
+        question = values.get("question")
         if not isinstance(raw, Joined):
-            return normalize_tests(raw, values.get("fn_name"))
-        specs = []
-        for part in raw:  # joined fields: an empty one (e.g. no generated tests) is fine
-            try:
-                specs.append(normalize_tests(part, values.get("fn_name")))
-            except UnreadableTests as e:
-                if str(e) != "no test cases":
-                    raise
-        if not specs:
-            raise UnreadableTests("no test cases")
-        return merge_specs(specs)
+            return normalize_tests(raw, values.get("fn_name"), question)
+        return normalize_joined(list(raw), values.get("fn_name"), question)
     if canon == "messages":
         return parse_turns(raw)
     if canon == "choices":

@@ -21,14 +21,30 @@ the spec :mod:`tracemill.pipelines.verify.code` reads:
   int, float, bool, None, list, tuple and dict values: a pickle naming any class or
   function is refused, never run.
 
-Anything else raises :class:`UnreadableTests` with the reason; callers turn it into an
-error naming the record and field. Tests that call for files, checkers or assertion
-code (``test_code``, ``test_list``) are refused with a reason: the code verifier runs
-stdin/stdout and function-call tests only.
+Assertion-code tests become ``{"assert": {...}}`` specs (see
+:mod:`tracemill.pipelines.verify.asserts`, which runs them and says what they guarantee):
+
+- Python test code as text: pytest modules (KodCode ``test_code`` / ``test``, code-r1
+  ``{"pytest": ...}``: each ``test_*`` function or ``Test*`` method is a test), HumanEval
+  ``def check(candidate)`` (needs the function name: ``fn_name``, e.g. ``entry_point``;
+  when the question is Python code defining that function, it is kept as the prelude
+  run before the program, as HumanEval's harness runs prompt + completion), or plain
+  asserts (code-r1 ``{"functional": ...}``: leading setup statements, then one test per
+  assert);
+- a list of assert statements (MBPP ``test_list``, open-r1 style ``test_cases``), and
+  MBPP records or joined fields ``test_setup_code+test_list+challenge_test_list``
+  (the setup code runs before the asserts).
+
+The code must parse and hold a test, and pytest tests may only ask for fixtures the
+test code defines or the sandbox's pytest subset provides; otherwise the field is
+unreadable. Anything else raises :class:`UnreadableTests` with the reason; callers turn
+it into an error naming the record and field. Tests that call for files or checkers are
+refused with a reason.
 """
 
 from __future__ import annotations
 
+import ast
 import base64
 import binascii
 import io
@@ -38,6 +54,14 @@ import re
 import zlib
 from typing import Any
 
+from tracemill.pipelines.verify.asserts import (
+    AssertSpec,
+    BadAssertTests,
+    discover,
+    parse_module,
+    seal,
+)
+
 MAX_DECOMPRESSED_BYTES = 256 << 20
 """Compressed test fields larger than this when inflated are refused (zip bombs)."""
 MAX_DECODED_ITEMS = 5_000_000
@@ -45,14 +69,32 @@ MAX_DECODED_ITEMS = 5_000_000
 MAX_DECODED_DEPTH = 64
 _B64 = re.compile(r"[A-Za-z0-9+/=\s]+")
 _FUNCTIONAL = ("functional", "function", "call", "fn_call")
-_ASSERT_KEYS = ("test_code", "test_list", "test", "check", "assert")
-_ASSERT_REFUSAL = (
-    "{kind} tests cannot be run by the code verifier (it runs stdin/stdout and function-call tests)"
-)
+_CODE_KEYS = ("test_code", "test", "pytest", "functional")
+"""Keys of a test object that hold Python test code (KodCode, HumanEval, code-r1)."""
 
 
 class UnreadableTests(ValueError):
     """Test cases that cannot be read into the code verifier's spec."""
+
+
+class PythonCode(str):
+    """Text that is Python test code (asserts, test functions or ``check``)."""
+
+
+def _python_tests(text: str) -> bool:
+    """Whether `text` parses as Python holding an assert, a test function or ``check``."""
+    try:
+        module = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    for node in ast.walk(module):
+        if isinstance(node, ast.Assert):
+            return True
+        if isinstance(node, ast.FunctionDef) and (
+            node.name.startswith("test") or node.name == "check"
+        ):
+            return True
+    return False
 
 
 class PlainUnpickler(pickle.Unpickler):
@@ -128,9 +170,16 @@ def _parse_text(value: str) -> Any:
             raise UnreadableTests(f"test field is not valid JSON ({e})") from None
     if len(stripped) >= 16 and _B64.fullmatch(stripped):
         return decode_compressed(stripped)
-    if "assert" in stripped or "def test" in stripped:
-        raise UnreadableTests(_ASSERT_REFUSAL.format(kind="assertion code"))
-    raise UnreadableTests("test field is text that is neither JSON nor compressed tests")
+    if _python_tests(value):
+        return PythonCode(value)
+    if "assert" in stripped or "def test" in stripped or "def check" in stripped:
+        try:
+            ast.parse(value)
+        except SyntaxError as e:
+            raise UnreadableTests(f"test code is not valid Python ({e})"[:300]) from None
+    raise UnreadableTests(
+        "test field is text that is neither JSON, compressed tests nor Python test code"
+    )
 
 
 def _text(value: Any, what: str) -> str:
@@ -239,10 +288,18 @@ def _from_cases(cases: list[Any], fn_name: str | None) -> dict[str, Any]:
     return {"tests": tests}
 
 
-def normalize_tests(value: Any, fn_name: str | None = None) -> dict[str, Any]:
-    """Turn one test field (any layout in the module doc) into a code verifier spec."""
+def normalize_tests(
+    value: Any, fn_name: str | None = None, question: str | None = None
+) -> dict[str, Any]:
+    """Turn one test field (any layout in the module doc) into a code verifier spec.
+
+    `question` is the problem's text: HumanEval-style ``check`` tests keep it as their
+    prelude when it is Python code defining `fn_name`.
+    """
     language: str | None = None
     for _ in range(4):  # unwrap JSON text / compressed text / wrapper objects
+        if isinstance(value, PythonCode):
+            break
         if isinstance(value, str):
             value = _parse_text(value)
         elif isinstance(value, bytes):
@@ -258,27 +315,118 @@ def normalize_tests(value: Any, fn_name: str | None = None) -> dict[str, Any]:
             value = value["test_cases"]
         else:
             break
-    spec = _normalize(value, fn_name)
+    spec = _normalize(value, fn_name, question)
     if language:
         spec["language"] = language
     return spec
 
 
-def _normalize(value: Any, fn_name: str | None) -> dict[str, Any]:
+def _normalize(value: Any, fn_name: str | None, question: str | None) -> dict[str, Any]:
+    if isinstance(value, PythonCode):
+        return code_tests(value, fn_name, question)
     if isinstance(value, dict):
-        name = value.get("fn_name") or fn_name or None
+        name = value.get("fn_name") or value.get("entry_point") or fn_name or None
         if "inputs" in value and "outputs" in value:
             return _check(_from_lists(value["inputs"], value["outputs"], name and str(name)))
         if "input" in value and "output" in value and isinstance(value["input"], list):
             return _check(_from_lists(value["input"], value["output"], name and str(name)))
-        assert_keys = [k for k in _ASSERT_KEYS if k in value]
-        if assert_keys:
-            raise UnreadableTests(_ASSERT_REFUSAL.format(kind=f"assertion-code ({assert_keys[0]})"))
+        if "test_list" in value:
+            challenge = value.get("challenge_test_list") or []
+            items = _assert_items(value["test_list"], "test_list") + _assert_items(
+                challenge, "challenge_test_list"
+            )
+            return asserts_tests(items, _text_or_empty(value.get("test_setup_code"), "setup"))
+        for key in _CODE_KEYS:
+            if isinstance(value.get(key), str) and value[key].strip():
+                return code_tests(value[key], name and str(name), question)
         keys = ", ".join(sorted(map(str, value)))
         raise UnreadableTests(f"unrecognized test layout (keys: {keys})"[:300])
     if isinstance(value, list):
+        if value and all(isinstance(v, str) for v in value):
+            return asserts_tests(_assert_items(value, "test list"), "")
         return _check(_from_cases(value, fn_name and str(fn_name)))
     raise UnreadableTests(f"unrecognized test cases ({type(value).__name__})")
+
+
+def _text_or_empty(value: Any, what: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise UnreadableTests(f"{what} code is {type(value).__name__}, expected text")
+    return value
+
+
+def _assert_items(value: Any, what: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise UnreadableTests(f"{what} must be a list of assert statements")
+    return [v for v in value if v.strip()]
+
+
+def _assert_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """Check that the verifier can run `spec` (parses, has a test, known fixtures)."""
+    try:
+        seal(AssertSpec.from_json(spec))
+    except BadAssertTests as e:
+        raise UnreadableTests(str(e)) from None
+    return {"assert": spec}
+
+
+def asserts_tests(items: list[str], setup: str) -> dict[str, Any]:
+    """MBPP-style tests: `setup` code, then each assert statement as its own test."""
+    if not items:
+        raise UnreadableTests("no test cases")
+    for n, item in enumerate(items):
+        try:
+            parse_module(item, f"assert {n}")
+        except BadAssertTests as e:
+            raise UnreadableTests(str(e)) from None
+    spec: dict[str, Any] = {"style": "asserts", "asserts": items}
+    if setup.strip():
+        spec["setup"] = setup
+    return _assert_spec(spec)
+
+
+def code_tests(text: str, fn_name: str | None, question: str | None = None) -> dict[str, Any]:
+    """Python test code → pytest, ``check(candidate)`` or assert tests (see the module doc)."""
+    try:
+        module = parse_module(text, "the test code")
+    except BadAssertTests as e:
+        raise UnreadableTests(str(e)) from None
+    if discover(module):
+        return _assert_spec({"style": "pytest", "code": str(text)})
+    if any(isinstance(n, ast.FunctionDef) and n.name == "check" for n in module.body):
+        if not fn_name:
+            raise UnreadableTests(
+                "check(candidate) tests need the function's name: map fn_name "
+                "(e.g. --map fn_name=entry_point)"
+            )
+        spec: dict[str, Any] = {"style": "check", "code": str(text), "entry_point": fn_name}
+        if question and _defines(question, fn_name):
+            spec["prelude"] = question
+        return _assert_spec(spec)
+    if not any(isinstance(n, ast.Assert) for n in ast.walk(module)):
+        raise UnreadableTests(
+            "Python test code without a test in it (no test_ function, check(candidate) "
+            "or assert)"
+        )
+    body = module.body
+    setup_kinds = ast.Import | ast.ImportFrom | ast.Assign | ast.FunctionDef | ast.ClassDef
+    first = 0
+    while first < len(body) and isinstance(body[first], setup_kinds):
+        first += 1
+    rest = body[first:]
+    if rest and all(isinstance(s, ast.Assert) for s in rest):
+        setup = "\n".join(ast.get_source_segment(text, s) or "" for s in body[:first])
+        return asserts_tests([ast.get_source_segment(text, s) or "" for s in rest], setup)
+    return asserts_tests([str(text)], "")
+
+
+def _defines(code: str, name: str) -> bool:
+    try:
+        module = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return any(isinstance(n, ast.FunctionDef) and n.name == name for n in module.body)
 
 
 def _check(spec: dict[str, Any]) -> dict[str, Any]:
@@ -287,8 +435,65 @@ def _check(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def merge_specs(specs: list[dict[str, Any]]) -> dict[str, Any]:
+def normalize_joined(
+    parts: list[Any], fn_name: str | None = None, question: str | None = None
+) -> dict[str, Any]:
+    """One spec from ``+``-joined test fields.
+
+    E.g. public + private tests, or MBPP's setup + ``test_list`` + ``challenge_test_list``.
+    Empty fields are fine; a text field that is Python code without tests (MBPP's
+    ``test_setup_code``) is setup for the asserts.
+    """
+    setup: list[str] = []
+    specs = []
+    for part in parts:
+        if isinstance(part, str) and not part.strip() or part == []:
+            continue
+        if isinstance(part, str) and part.strip()[:1] not in "[{" and _setup_code(part):
+            setup.append(part)
+            continue
+        try:
+            specs.append(normalize_tests(part, fn_name, question))
+        except UnreadableTests as e:
+            if str(e) != "no test cases":
+                raise
+    if not specs:
+        raise UnreadableTests("no test cases")
+    return merge_specs(specs, "\n".join(setup))
+
+
+_SETUP_KINDS = (
+    ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.FunctionDef,
+    ast.AsyncFunctionDef, ast.ClassDef,
+)  # fmt: skip
+
+
+def _setup_code(text: str) -> bool:
+    """Whether joined text is setup code (MBPP ``test_setup_code``).
+
+    That is Python that defines or imports something and holds no test; compressed tests
+    (base64 text, which can parse as one bare name) and other bare expressions are not.
+    """
+    try:
+        module = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return any(isinstance(s, _SETUP_KINDS) for s in module.body) and not _python_tests(text)
+
+
+def merge_specs(specs: list[dict[str, Any]], setup: str = "") -> dict[str, Any]:
     """One spec from several test fields of a record (e.g. public + private tests)."""
+    asserts = [s["assert"] for s in specs if "assert" in s]
+    if asserts:
+        if len(asserts) != len(specs) or any(a["style"] != "asserts" for a in asserts):
+            raise UnreadableTests(
+                "test fields disagree: only lists of asserts can be joined with other fields"
+            )
+        items = [item for a in asserts for item in a["asserts"]]
+        code = "\n".join(x for x in [setup, *(a.get("setup", "") for a in asserts)] if x.strip())
+        return asserts_tests(items, code)
+    if setup.strip():
+        raise UnreadableTests("setup code joined with tests that are not asserts")
     if len(specs) == 1:
         return specs[0]
     names = {s.get("fn_name") for s in specs}

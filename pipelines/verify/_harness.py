@@ -21,10 +21,13 @@ What the program can and cannot reach:
   they wrote (checked every 20 ms, or less often when a check gets costly; where
   ``sandbox.py`` could make a cgroup, the kernel enforces the same cap exactly as well).
 
-``--call`` mode is the child side of function-call tests: it calls the function and
-writes the return value to a pipe as plain JSON built with the built-in types' own
-methods (an ``int`` subclass is written as its integer value, whatever its ``__eq__``,
-``__repr__`` or ``__str__`` say); other objects are reported as unserialisable.
+``--call`` mode is the child side of function-call tests: it runs the pre-imports
+(``preimports.py``: the names LiveCodeBench's harness provides), then the program, calls
+the function and writes the return value to a pipe as plain JSON built with the
+built-in types' own methods (an ``int`` subclass is written as its integer value,
+whatever its ``__eq__``, ``__repr__`` or ``__str__`` say); other objects are reported as
+unserialisable. In ``assert`` mode each case is a process of ``assert_runner.py`` (see
+``_assert_runner.py``), whose report lines are forwarded as they are, untrusted.
 """
 
 from __future__ import annotations
@@ -171,8 +174,18 @@ def _memory_used() -> int:
     return total
 
 
-def _run(cmd: list[str], stdin_path: str, cwd: str, cfg: dict, result_pipe: bool) -> dict:
-    """Run one child; return its status, exit code, capped stdout, stderr tail and result."""
+def _run(
+    cmd: list[str],
+    stdin_path: str,
+    cwd: str,
+    cfg: dict,
+    result_pipe: bool,
+    raw_result: bool = False,
+) -> dict:
+    """Run one child; return its status, exit code, capped stdout, stderr tail and result.
+
+    With `raw_result` the result pipe's text is passed on as it is (capped), not parsed.
+    """
     cap = int(cfg["output_bytes"])
     wall = float(cfg["wall_s"])
     watch = cfg.get("watchdog_bytes")
@@ -274,7 +287,13 @@ def _run(cmd: list[str], stdin_path: str, cwd: str, cfg: dict, result_pipe: bool
         "stdout": bytes(bufs["out"][:cap]).decode("utf-8", "replace"),
         "stderr": err[-2000:],
     }
-    if result_pipe:
+    if result_pipe and raw_result:
+        raw = bytes(bufs["res"])
+        if len(raw) > cap:
+            report.update(result=None, result_error="report larger than its cap")
+        else:
+            report.update(result=raw.decode("utf-8", "replace"), result_error=None)
+    elif result_pipe:
         report.update(_read_result(bytes(bufs["res"]), cap))
     return report
 
@@ -319,7 +338,16 @@ def main() -> int:
     say({"event": "start"})
     empty = os.path.join(BOX, "empty")
     check = "import sys; compile(open(sys.argv[1], 'rb').read(), 'solution.py', 'exec')"
-    res = _run([py, *flags, "-c", check, os.path.join(BOX, "solution.py")], empty, WORK, cfg, False)
+    if cfg.get("prelude"):  # or, as the runner does, the prelude continued by the program
+        check = (
+            "import sys\nsrc = open(sys.argv[1], 'rb').read()\ntry:\n"
+            "    compile(src, 'solution.py', 'exec')\nexcept SyntaxError:\n"
+            "    pre = open(sys.argv[2], 'rb').read()\n"
+            "    pre += b'' if pre.endswith(b'\\n') else b'\\n'\n"
+            "    compile(pre + src, 'solution.py', 'exec')\n"
+        )
+    sources = [os.path.join(BOX, "solution.py"), os.path.join(BOX, "prelude.py")]
+    res = _run([py, *flags, "-c", check, *sources], empty, WORK, cfg, False)
     if res["status"] != "ok":
         say({"event": "compile", "ok": False, **res})
         return 0
@@ -330,8 +358,15 @@ def main() -> int:
         stdin = os.path.join(BOX, "in", name)
         if cfg["mode"] == "call":
             me = os.path.join(BOX, "harness.py")
-            cmd = [py, *flags, me, "--call", os.path.join(BOX, "solution.py"), cfg["fn_name"]]
+            cmd = [py, *flags, me, "--call", os.path.join(BOX, "solution.py"), cfg["fn_name"],
+                   os.path.join(BOX, "preimports.py")]  # fmt: skip
             res = _run(cmd, stdin, cwd, cfg, True)
+        elif cfg["mode"] == "assert":
+            runner = os.path.join(BOX, "assert_runner.py")
+            prelude = os.path.join(BOX, "prelude.py") if cfg.get("prelude") else ""
+            files = ("solution.py", "tests.py", "preimports.py")
+            cmd = [py, *flags, runner, *(os.path.join(BOX, f) for f in files), prelude]
+            res = _run(cmd, stdin, cwd, cfg, True, raw_result=True)
         else:
             res = _run([py, *flags, os.path.join(BOX, "solution.py")], stdin, cwd, cfg, False)
         say({"event": "case", "index": i, **res})
@@ -392,8 +427,10 @@ def _key(key: object) -> str:
     raise Unserialisable(f"dict key of type {type(key).__qualname__}")
 
 
-def call_main(src_path: str, fn_name: str, result_fd: int) -> int:
+def call_main(src_path: str, fn_name: str, preimports: str, result_fd: int) -> int:
     """Child side of a function-call case: run the program, call, write the plain result.
+
+    The program's namespace first gets the names of ``preimports`` (a file; "" for none).
 
     Everything that writes the result is bound before the program runs; any exception the
     program raises (``SystemExit`` and ``KeyboardInterrupt`` included) is a runtime error.
@@ -407,7 +444,10 @@ def call_main(src_path: str, fn_name: str, result_fd: int) -> int:
         with open(src_path, encoding="utf-8") as f:
             source = f.read()
         ns: dict = {"__name__": "solution", "__file__": "solution.py"}
-        exec(compile(source, "solution.py", "exec"), ns)  # noqa: S102 - this is the sandbox
+        if preimports:
+            with open(preimports, encoding="utf-8") as f:
+                exec(compile(f.read(), "preimports.py", "exec", dont_inherit=True), ns)  # noqa: S102
+        exec(compile(source, "solution.py", "exec", dont_inherit=True), ns)  # noqa: S102
         fn = ns.get(fn_name)
         if fn is None and isinstance(ns.get("Solution"), type):
             fn = getattr(ns["Solution"](), fn_name, None)
@@ -439,6 +479,6 @@ def call_main(src_path: str, fn_name: str, result_fd: int) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) >= 5 and sys.argv[1] == "--call":
-        sys.exit(call_main(sys.argv[2], sys.argv[3], int(sys.argv[4])))
+    if len(sys.argv) >= 6 and sys.argv[1] == "--call":
+        sys.exit(call_main(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])))
     sys.exit(main())

@@ -12,7 +12,14 @@ The program is the last ```` ```python ```` fenced block of the response's final
 - function call: ``{"fn_name": "f", "tests": [{"args": [...], "kwargs": {},
   "expected": ...}]}``; a ``Solution`` class method of that name works as well. A test
   may list ``"expected_any": [...]``: any of those values passes (APPS / TACO accept a
-  return value equal to a one-element expected list or to its element).
+  return value equal to a one-element expected list or to its element);
+- assertion code (KodCode pytest functions, MBPP asserts, HumanEval ``check``):
+  ``{"assert": {"style": ..., ...}}``, see :mod:`tracemill.pipelines.verify.asserts`
+  (each test function / assert is a case; what is and is not guaranteed is stated there).
+
+Function-call and assertion-test programs run after the pre-imports LiveCodeBench's
+harness provides (``List``, ``Optional``, ``deque``, ``heapq``, ``gcd``, …:
+:data:`~tracemill.pipelines.verify.sandbox.PREIMPORTS`).
 
 ``compare`` keys: ``mode`` (``tokens`` (default): whitespace-insensitive token match;
 ``lines``: line by line, trailing spaces and blank lines at the end ignored; ``exact``),
@@ -45,6 +52,13 @@ from decimal import Decimal
 from typing import Any
 
 from tracemill.pipelines.extract import final_part
+from tracemill.pipelines.verify.asserts import (
+    DEFAULT_TIME_LIMIT_S,
+    AssertSpec,
+    SealedSuite,
+    judge_case,
+    seal,
+)
 from tracemill.pipelines.verify.registry import Verdict, register_verifier
 from tracemill.pipelines.verify.sandbox import (
     CaseResult,
@@ -55,8 +69,10 @@ from tracemill.pipelines.verify.sandbox import (
 
 log = logging.getLogger(__name__)
 
-CODE_VERSION = "2"
-"""2: exact integers, plain serialised return values (unserialisable: wrong), run memory cap."""
+CODE_VERSION = "3"
+"""2: exact integers, plain serialised return values (unserialisable: wrong), run memory cap.
+3: assertion-code tests (pytest, MBPP, HumanEval), LiveCodeBench's pre-imports for
+function-call programs."""
 MAX_TIME_LIMIT_S = 30.0
 MAX_MEMORY_MB = 4096
 SHOW = 200
@@ -182,6 +198,8 @@ class CodeTests:
     """Run every case even after one timed out (default: later cases count as timeouts)."""
     alternatives: list[list[Any] | None] | None = None
     """Per call test: the values any of which passes (``expected_any``), else None."""
+    suite: SealedSuite | None = None
+    """Assertion tests: the rewritten test code and the checks kept outside the sandbox."""
 
 
 def parse_tests(spec_text: str | None) -> CodeTests | None:
@@ -191,11 +209,18 @@ def parse_tests(spec_text: str | None) -> CodeTests | None:
     spec = json.loads(spec_text)
     if not isinstance(spec, dict):
         raise ValueError("code verifier_spec must be a JSON object")
-    time_limit = min(float(spec.get("time_limit_s", 2.0)), MAX_TIME_LIMIT_S)
+    default_limit = DEFAULT_TIME_LIMIT_S if "assert" in spec else 2.0
+    time_limit = min(float(spec.get("time_limit_s", default_limit)), MAX_TIME_LIMIT_S)
     memory = min(int(spec.get("memory_mb", 512)), MAX_MEMORY_MB)
     compare = Compare.from_spec(spec.get("compare"))
     fn_name = spec.get("fn_name")
     run_all = bool(spec.get("run_all", False))
+    if "assert" in spec:
+        suite = seal(AssertSpec.from_json(spec["assert"]))
+        inputs = [suite.case_input(c) for c in suite.cases]
+        names = [c.name for c in suite.cases]
+        return CodeTests("assert", inputs, names, None, time_limit, memory, compare, run_all,
+                         suite=suite)  # fmt: skip
     tests = spec.get("tests")
     if tests is None and "inputs" in spec and not fn_name:
         pairs = zip(spec["inputs"], spec["outputs"], strict=True)
@@ -264,6 +289,8 @@ def check_code(
             memory_mb=tests.memory_mb,
             stop_after_timeout=not tests.run_all,
             config=config or _config,
+            test_source=tests.suite.source if tests.suite else None,
+            prelude=tests.suite.prelude if tests.suite else None,
         )
     except SandboxUnavailable as e:
         detail["error"] = str(e)[:1000]
@@ -272,6 +299,8 @@ def check_code(
         detail["error"] = (run.compile_error or run.note or "")[-SHOW * 3 :]
         reason = "compile_error" if run.compile_error is not None else "timeout"
         return Verdict(False, 0.0, reason, detail)
+    if tests.suite is not None:
+        return _grade_asserts(tests.suite, run, detail)
     by_index = {c.index: c for c in run.cases}
     passed = 0
     first: dict[str, Any] | None = None
@@ -302,12 +331,59 @@ def check_code(
     return Verdict(False, score, first["reason"], detail)
 
 
+def _grade_asserts(suite: SealedSuite, run: Any, detail: dict[str, Any]) -> Verdict:
+    """Grade an assertion-test run: every case judged on its report (see :mod:`.asserts`)."""
+    by_index = {c.index: c for c in run.cases}
+    passed = counted = 0
+    first: dict[str, Any] | None = None
+    detail["checks_sealed"], detail["checks_open"] = suite.sealed, suite.open
+    for i, case in enumerate(suite.cases):
+        result = by_index.get(i)
+        if result is None:
+            reason, extra, stderr = "timeout", {}, run.note or "not run: an earlier case timed out"
+        elif result.status != "ok":
+            reason, extra, stderr = result.status, {}, result.stderr
+        else:
+            outcome = judge_case(suite, case, result.result)
+            reason, extra, stderr = outcome.reason, outcome.detail, result.stderr
+            if result.result is None and result.result_error:
+                extra = {"error": result.result_error}
+        if reason == "skipped":
+            missing = extra.get("missing_module")
+            if missing:
+                known = detail.get("missing_modules", [])
+                detail["missing_modules"] = sorted({*known, missing})
+            detail["skipped"] = detail.get("skipped", 0) + 1
+            continue
+        counted += 1
+        if reason == "ok":
+            passed += 1
+        elif first is None:
+            shown = {k: (_show(v) if isinstance(v, str) else v) for k, v in extra.items()}
+            first = {"index": i, "test": case.name, "reason": reason, **shown,
+                     "stderr": stderr[-SHOW * 2 :]}  # fmt: skip
+    detail["passed"] = passed
+    if first is not None:
+        detail["first_failure"] = first
+        return Verdict(False, passed / counted, first["reason"], detail)
+    if detail.get("skipped"):
+        # A skip is reported from inside the program's process, so a program could forge
+        # one for the tests it cannot pass: a run with a skipped test is never a pass. It
+        # is not a negative either (the sandbox's Python may lack a module the tests need).
+        detail["error"] = (
+            f"{detail['skipped']} of {len(suite.cases)} tests were skipped, so the program was "
+            "not fully checked (missing_modules: modules the sandbox's Python lacks)"
+        )
+        return Verdict(False, passed / counted if counted else 0.0, "sandbox_error", detail)
+    return Verdict(True, 1.0, "ok", detail)
+
+
 @register_verifier("code", CODE_VERSION)
 def verify_code(problem: Mapping[str, Any], response: str) -> Verdict:
     """Run the response's Python program on the problem's tests in a bubblewrap sandbox."""
     try:
         tests = parse_tests(problem.get("verifier_spec"))
-    except (ValueError, TypeError, KeyError, AttributeError) as e:
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
         return Verdict(False, 0.0, "no_reference", {"error": f"bad verifier_spec: {e}"[:500]})
     if tests is None:
         return Verdict(False, 0.0, "no_reference", {"error": "no tests in verifier_spec"})

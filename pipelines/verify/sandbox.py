@@ -32,11 +32,16 @@ Isolation (every run):
 
 All test cases of one problem run in one sandbox start: the harness
 (``pipelines/verify/_harness.py``, copied in read-only) runs each case as its own child
-and reports nonce-tagged JSON lines. The settings and the (random) names of the input
-files reach the harness on its stdin; the inputs sit in a folder nobody in the sandbox
-can list, so a case reads only its own. Expected outputs never enter the sandbox. If
-bubblewrap is missing or cannot create the sandbox, :class:`SandboxUnavailable` is
-raised; programs never run unsandboxed.
+and reports nonce-tagged JSON lines. Function-call and assertion-test programs run
+after :data:`PREIMPORTS` (LiveCodeBench's import block: ``List``/``Optional``/… from
+``typing``, ``collections``, ``heapq``, ``bisect``, ``math``, ``itertools``,
+``functools`` and more, star-imported, with the built-ins restored after them), so a
+LeetCode-style solution that uses ``List`` or ``deque`` without importing it works as it
+does there; stdin/stdout programs are complete scripts and run as they are. The
+settings and the (random) names of the input files reach the harness on its stdin; the
+inputs sit in a folder nobody in the sandbox can list, so a case reads only its own.
+Expected outputs never enter the sandbox. If bubblewrap is missing or cannot create the
+sandbox, :class:`SandboxUnavailable` is raised; programs never run unsandboxed.
 
 Staging folders are named ``tm-sandbox-<pid>-…``; :func:`remove_stale_staging` deletes
 those of processes that died (each process does so once before its first run, and
@@ -77,6 +82,53 @@ BWRAP_ENV = "TRACEMILL_BWRAP"
 PYTHON_ENV = "TRACEMILL_SANDBOX_PYTHON"
 """Environment variable naming the interpreter used inside the sandbox."""
 HARNESS = Path(__file__).with_name("_harness.py")
+ASSERT_RUNNER = Path(__file__).with_name("_assert_runner.py")
+PREIMPORTS = """\
+from string import *
+from re import *
+from datetime import *
+from collections import *
+from heapq import *
+from bisect import *
+from copy import *
+from math import *
+from random import *
+from statistics import *
+from itertools import *
+from functools import *
+from operator import *
+from io import *
+from sys import *
+from json import *
+from typing import *
+import builtins as _tm_builtins
+for _tm_name in [n for n in list(globals()) if hasattr(_tm_builtins, n) and n[:2] != "__"]:
+    del globals()[_tm_name]
+del _tm_name, _tm_builtins
+import string
+import re
+import datetime
+import collections
+import heapq
+import bisect
+import copy
+import math
+import random
+import statistics
+import itertools
+import functools
+import operator
+import io
+import sys
+import json
+sys.setrecursionlimit(50000)
+"""
+"""Run before function-call and assertion-test programs: LiveCodeBench's ``import_string``
+(``lcb_runner/evaluation/testing_util.py``), star imports then plain ones. Where it runs
+``from builtins import *`` to undo star imports that shadow built-ins (``math.pow``,
+``re.compile``, ``io.open``), those names are deleted instead, so that the program and
+the tests still look built-ins up at call time (``monkeypatch.setattr("builtins.input",
+...)`` then reaches the program, as in plain Python)."""
 STAGING_PREFIX = "tm-sandbox-"
 STALE_AFTER_S = 3600.0
 """A staging folder this old belongs to no running sandbox (a start lasts ``max_wall_s``)."""
@@ -257,8 +309,10 @@ def bwrap_command(config: SandboxConfig, box: str, python: str) -> list[str]:
     return args
 
 
-def _stage(box: Path, source: str, inputs: Sequence[str | bytes]) -> list[str]:
-    """Write program, harness and inputs, readable by any uid; the inputs' random names.
+def _stage(
+    box: Path, source: str, inputs: Sequence[str | bytes], files: dict[str, str] | None = None
+) -> list[str]:
+    """Write program, harness, extra `files` and inputs, readable by any uid; the inputs' names.
 
     The input folder is made traversable but not listable (mode 0111), so only a process
     told a name (the harness) can open an input.
@@ -267,6 +321,10 @@ def _stage(box: Path, source: str, inputs: Sequence[str | bytes]) -> list[str]:
     inbox.mkdir()
     (box / "solution.py").write_text(source, encoding="utf-8", errors="surrogatepass")
     shutil.copyfile(HARNESS, box / "harness.py")
+    shutil.copyfile(ASSERT_RUNNER, box / "assert_runner.py")
+    (box / "preimports.py").write_text(PREIMPORTS, encoding="utf-8")
+    for name, text in (files or {}).items():
+        (box / name).write_text(text, encoding="utf-8", errors="surrogatepass")
     (box / "empty").write_bytes(b"")
     names = []
     for data in inputs:
@@ -384,23 +442,29 @@ def run_program(
     source: str,
     inputs: Sequence[str | bytes],
     *,
-    mode: Literal["stdio", "call"] = "stdio",
+    mode: Literal["stdio", "call", "assert"] = "stdio",
     fn_name: str | None = None,
     time_limit_s: float = 2.0,
     memory_mb: int = 512,
     stop_after_timeout: bool = False,
     config: SandboxConfig | None = None,
+    test_source: str | None = None,
+    prelude: str | None = None,
 ) -> SandboxRun:
     """Run `source` once per input in one sandbox start; never runs it unsandboxed.
 
     In ``stdio`` mode each input is the program's stdin; in ``call`` mode each input is
-    JSON ``{"args": [...], "kwargs": {...}}`` for a call of `fn_name`. With
-    `stop_after_timeout`, cases after the first timeout are not run (and not reported).
+    JSON ``{"args": [...], "kwargs": {...}}`` for a call of `fn_name`; in ``assert`` mode
+    each input is the JSON case description of :mod:`.asserts` and `test_source` the
+    (rewritten) test module, `prelude` code run before the program (HumanEval's prompt).
+    With `stop_after_timeout`, cases after the first timeout are not run (and not reported).
     Raises :class:`SandboxUnavailable` when bubblewrap is missing or unusable.
     """
     cfg = config or SandboxConfig()
     if mode == "call" and not fn_name:
         raise ValueError("call mode needs fn_name")
+    if mode == "assert" and test_source is None:
+        raise ValueError("assert mode needs test_source")
     python = resolve_python(cfg)
     resolve_bwrap(cfg)  # a missing bwrap fails before anything is made
     site = memory_site(cfg)
@@ -432,12 +496,16 @@ def run_program(
         "wall_s": per_case_wall,
         "stop_after_timeout": bool(stop_after_timeout),
         "watchdog_bytes": run_mb * 1024 * 1024,
+        "prelude": prelude is not None,
     }
+    files = {"tests.py": test_source} if test_source is not None else {}
+    if prelude is not None:
+        files["prelude.py"] = prelude
     wall = min(cfg.max_wall_s, 10.0 + per_case_wall * (len(inputs) + 1) * 1.2)
     nonce = secrets.token_hex(16)
     box = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=cfg.tmp_dir))
     try:
-        settings["inputs"] = _stage(box, source, inputs)
+        settings["inputs"] = _stage(box, source, inputs, files)
         cmd = bwrap_command(cfg, str(box), python)
         if group is not None:
             # wait on stdin until the parent has moved the process into the cgroup
@@ -477,6 +545,7 @@ def run_program(
                 return run_program(
                     source, inputs, mode=mode, fn_name=fn_name, time_limit_s=time_limit_s,
                     memory_mb=memory_mb, stop_after_timeout=stop_after_timeout, config=cfg,
+                    test_source=test_source, prelude=prelude,
                 )  # fmt: skip
             preamble = b"go\n" + preamble
         line_cap = 12 * cfg.output_bytes + 65536

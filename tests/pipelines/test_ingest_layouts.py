@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
 import pickle
 import shutil
 import zlib
+from pathlib import Path
 
 import pytest
 from tracemill.pipelines.ingest import (
@@ -22,6 +24,7 @@ from tracemill.pipelines.ingest.testcases import (
     UnreadableTests,
     decode_compressed,
     merge_specs,
+    normalize_joined,
     normalize_tests,
 )
 from tracemill.pipelines.ingest.values import MISSING, PathError, render
@@ -211,6 +214,19 @@ def test_compressed_private_tests_in_both_published_forms():
         "fn_name": "count", "tests": [{"args": [["x"]], "expected": 1}]}  # fmt: skip
 
 
+def test_joined_public_and_compressed_private_tests_are_not_setup_code():
+    # regression: base64 text parses as a bare Python name and was taken for MBPP setup
+    path = Path(__file__).parents[1] / "data/public/livecodebench/code_generation_lite.jsonl"
+    row = json.loads(path.read_text(encoding="utf-8"))
+    private = row["private_test_cases"]
+    ast.parse(private)  # LiveCodeBench's real compressed text is valid Python: an expression
+    spec = normalize_joined([row["public_test_cases"], private])
+    assert len(spec["tests"]) == len(row["public_test_cases"]) + len(
+        json.loads(decode_compressed(private)))  # fmt: skip
+    setup = normalize_joined(["R = 3\nC = 3\nLIMIT = 100000", ["assert f(R) == 9"], []])
+    assert setup["assert"]["setup"] == "R = 3\nC = 3\nLIMIT = 100000"
+
+
 class _Exploit:
     def __init__(self, path: str) -> None:
         self.path = path
@@ -267,8 +283,12 @@ def test_code_contests_sandboxfusion_and_verification_info(value, expected):
         ([{"input": "1"}], "needs 'input' and 'output'"),
         ([{"input": {"stdin": "1", "in.txt": "x"}, "output": {"stdout": "2"}}], "uses files"),
         ({"language": "cpp", "test_cases": [{"input": "1", "output": "1"}]}, "language 'cpp'"),
-        ("def test_x():\n    assert f(1) == 2", "cannot be run by the code verifier"),
-        ({"test_list": ["assert f(1) == 2"]}, "cannot be run by the code verifier"),
+        ("def test_x(:\n    assert f(1) == 2", "test code is not valid Python"),
+        ("def test_x(mocker):\n    assert f(1) == 2", "asks for fixture 'mocker'"),
+        ("def check(candidate):\n    assert candidate(1) == 2", "map fn_name"),
+        ("def helper():\n    return 1\n", "neither JSON, compressed tests nor Python test code"),
+        ({"test_list": "assert f(1) == 2"}, "list of assert statements"),
+        ({"test_list": ["assert f(1) ==="]}, "assert 0 is not valid Python"),
         ("{not json", "not valid JSON"),
         ({"what": 1}, "unrecognized test layout"),
         (42, "unrecognized"),

@@ -8,7 +8,12 @@ Each attack is a complete response a policy could write. Three problems:
 - ``SECRET`` / ``SECRET_CALL``: print (return) a secret no program can compute. Its
   expected output is a fresh random canary, so an attack that searches everything it can
   reach (files, environment, other processes, caller frames, every object in memory)
-  for the canary's pattern passes only if the expected value leaked into the sandbox.
+  for the canary's pattern passes only if the expected value leaked into the sandbox;
+- assertion tests (pytest functions, MBPP asserts, HumanEval ``check``) of ``add``:
+  the test code runs in the program's own process, so these attacks tamper with it
+  directly (always-equal objects, exits, forged reports, patched hooks and builtins,
+  tracers that skip lines, forged skips); ``ASSERT_SECRET`` checks that the expected
+  value of an assertion never enters the sandbox.
 
 Every attack must fail; every control must pass.
 """
@@ -51,6 +56,51 @@ SECRET_CALL_GIVEN = _problem({"fn_name": "secret",
                               "tests": [{"args": [f"x{CANARY}x"], "expected": CANARY}]})  # fmt: skip
 AVERAGE = _problem({"tests": [{"input": "1 2\n", "output": "1.5\n"},
                               {"input": "1 1 2\n", "output": "1.333333333\n"}]})  # fmt: skip
+
+
+ASSERT_PYTEST = _problem({"assert": {"style": "pytest", "code": (
+    "import pytest\n\n"
+    "def test_small():\n"
+    "    assert add(1, 2) == 3\n"
+    "    assert add(10, -4) == 6\n\n"
+    "def test_big():\n"
+    "    assert add(123456789123456789, 987654321987654321) == 1111111111111111110\n\n"
+    "@pytest.mark.parametrize('a, b, expected', [(2, 2, 4), (-1, -1, -2)])\n"
+    "def test_rows(a, b, expected):\n"
+    "    assert add(a, b) == expected\n\n"
+    "def test_type_error():\n"
+    "    with pytest.raises(TypeError):\n"
+    "        add(1, None)\n"
+)}, "time_limit_s": 2})  # fmt: skip
+ASSERT_MBPP = _problem({"assert": {"style": "asserts", "asserts": [
+    "assert add(1, 2) == 3", "assert add(10, -4) == 6",
+    "assert add(123456789123456789, 987654321987654321) == 1111111111111111110"]},
+    "time_limit_s": 2})  # fmt: skip
+ASSERT_CHECK = _problem({"assert": {"style": "check", "entry_point": "add", "code": (
+    "def check(candidate):\n"
+    "    assert candidate(1, 2) == 3\n"
+    "    assert candidate(10, -4) == 6\n"
+)}, "time_limit_s": 2})  # fmt: skip
+ASSERT_OPEN = _problem({"assert": {"style": "pytest", "code": (
+    "def test_against_a_variable():\n"
+    "    expected = [3, 6]\n"
+    "    got = [add(1, 2), add(10, -4)]\n"
+    "    assert got == expected\n"
+)}, "time_limit_s": 2})  # fmt: skip
+ASSERT_SKIPPABLE = _problem({"assert": {"style": "pytest", "code": (
+    "import sys\nimport pytest\n\n"
+    "def test_small():\n"
+    "    assert add(1, 2) == 3\n\n"
+    "@pytest.mark.skipif(sys.version_info < (3, 0), reason='python 2')\n"
+    "def test_big():\n"
+    "    assert add(123456789123456789, 987654321987654321) == 1111111111111111110\n"
+)}, "time_limit_s": 2})  # fmt: skip
+ASSERT_SECRET = _problem({"assert": {"style": "pytest", "code": (
+    f"def test_secret():\n    assert secret() == {CANARY!r}\n"
+)}, "time_limit_s": 2})  # fmt: skip
+ASSERT_SECRET_GIVEN = _problem({"assert": {"style": "pytest", "code": (
+    f"def test_secret():\n    assert secret('x{CANARY}x') == {CANARY!r}\n"
+)}, "time_limit_s": 2})  # fmt: skip
 
 
 def _code(body: str) -> str:
@@ -352,3 +402,216 @@ CASES: list[dict[str, Any]] = [
           "import sys\nsys.stdout.buffer.write(b'\\x01' * 1_000_000)", False,
           "a megabyte of control bytes (six times larger once escaped in the report)"),
 ]
+
+
+# ---- assertion tests ----------------------------------------------------------------------
+# The program runs in the same process as the test code; these attacks go after that.
+
+ADD = "def add(a, b):\n    return a + b\n"
+FORGE_RECORDS = r"""
+import json, os
+def forge():
+    # what a program that cannot compute the answers can write: guesses and a pass
+    records = [{"c": n, "v": [0]} for n in range(8)] + [{"r": n, "e": None} for n in range(8)]
+    records.append({"end": "passed"})
+    data = "".join(json.dumps(r) + "\n" for r in records).encode()
+    for fd in range(3, 64):
+        try:
+            os.write(fd, data)
+        except OSError:
+            pass
+    os._exit(0)
+"""
+PATCH_HOOKS = r"""
+import sys
+def add(a, b):
+    frame = sys._getframe(1)
+    while frame is not None:
+        for name in list(frame.f_globals):
+            if name.startswith("__tm_"):
+                frame.f_globals[name] = lambda *args, **kwargs: None
+        frame = frame.f_back
+    return 0
+"""
+SKIP_LINES = r"""
+import sys
+def add(a, b):
+    def tracer(frame, event, arg):
+        if event == "line" and frame.f_code.co_filename == "test_solution.py":
+            try:
+                frame.f_lineno = frame.f_lineno + 1   # jump over the next line
+            except ValueError:
+                pass
+        return tracer
+    caller = sys._getframe(1)
+    caller.f_trace = tracer
+    sys.settrace(tracer)
+    return 0
+"""
+
+FORGE_END = r"""
+import json, os
+def forge_end(record):
+    # the end record a skipped test (or one whose module is missing) would write
+    data = (json.dumps(record) + "\n").encode()
+    for fd in range(3, 64):
+        try:
+            os.write(fd, data)
+        except OSError:
+            pass
+    os._exit(0)
+def add(a, b):
+    if abs(a) > 10**9:
+        forge_end(RECORD)
+    return a + b
+"""
+REPLACE_TESTS = r"""
+import types
+class _Tests(dict):
+    # the test module's namespace: every test function defined in it becomes a no-op
+    def __setitem__(self, key, value):
+        if isinstance(key, str) and key.startswith("test") and callable(value):
+            value = lambda *args, **kwargs: None
+        super().__setitem__(key, value)
+class _Module:
+    def __init__(self, name, doc=None):
+        self.__dict__ = _Tests(__name__=name)
+types.ModuleType = _Module
+def add(a, b):
+    return 0
+"""
+
+ASSERT_CASES: list[dict[str, Any]] = [
+    # ---- honest controls ----
+    _case("control-assert-pytest", ASSERT_PYTEST,
+          ADD + "    if b is None:\n        raise TypeError('b')\n", True,
+          "honest control: pytest functions, a parametrized test and pytest.raises"),
+    _case("control-assert-pytest-plain-add", ASSERT_PYTEST, ADD, True,
+          "honest control: None + 1 raises TypeError by itself"),
+    _case("control-assert-mbpp", ASSERT_MBPP, ADD, True, "honest control: MBPP asserts"),
+    _case("control-assert-check", ASSERT_CHECK, ADD, True,
+          "honest control: HumanEval check(candidate)"),
+    _case("control-assert-open", ASSERT_OPEN, ADD, True,
+          "honest control: an assertion against a computed variable"),
+    _case("control-assert-int-subclass", ASSERT_MBPP,
+          "import enum\ndef add(a, b):\n    return enum.IntEnum('R', {'V': a + b}).V", True,
+          "honest control: an int subclass (IntEnum) with the right value"),
+    _case("control-assert-leak-search-finds-its-args", ASSERT_SECRET_GIVEN,
+          SEARCH + "def secret(hint):\n    return search()", True,
+          "control: the leak search finds the secret when it is an argument of the call"),
+    # ---- always-equal values ----
+    _case("assert-always-equal-int", ASSERT_MBPP,
+          "class Eq(int):\n"
+          "    def __eq__(self, other): return True\n"
+          "    def __ne__(self, other): return False\n"
+          "    __hash__ = int.__hash__\n"
+          "def add(a, b):\n    return Eq(0)",
+          False, "an int subclass whose __eq__ is always True, in assert f(x) == 3", "wrong"),
+    _case("assert-always-equal-object", ASSERT_PYTEST,
+          "class Eq:\n"
+          "    def __eq__(self, other): return True\n"
+          "    def __ne__(self, other): return False\n"
+          "def add(a, b):\n    return Eq()",
+          False, "a plain object whose __eq__ is always True", "wrong"),
+    _case("assert-always-equal-open-check", ASSERT_OPEN,
+          "class Eq(list):\n"
+          "    def __eq__(self, other): return True\n"
+          "def add(a, b):\n    return Eq()",
+          False, "an always-equal list against a computed expected value (open check)",
+          "wrong"),
+    _case("assert-spoofed-class", ASSERT_CHECK,
+          "class Fake:\n"
+          "    __class__ = property(lambda self: int)\n"
+          "    def __eq__(self, other): return True\n"
+          "def add(a, b):\n    return Fake()",
+          False, "an object whose __class__ claims int"),
+    # ---- patching what decides ----
+    _case("assert-patch-assertionerror-and-builtins", ASSERT_MBPP,
+          "import builtins, operator\n"
+          "builtins.AssertionError = type('Nothing', (Exception,), {})\n"
+          "operator.eq = lambda a, b: True\n"
+          "builtins.isinstance = lambda *a: True\n"
+          "def add(a, b):\n    return -1",
+          False, "rebind AssertionError, operator.eq and isinstance", "wrong"),
+    _case("assert-patch-pytest-raises", ASSERT_PYTEST,
+          "import contextlib, sys\n"
+          "sys.modules['pytest'].raises = lambda *a, **k: contextlib.nullcontext()\n"
+          "def add(a, b):\n    return (a or 0) + (b or 0)",
+          False, "replace pytest.raises by a no-op so the missing exception goes unnoticed",
+          "wrong"),
+    _case("assert-local-exception-class", ASSERT_PYTEST,
+          "class TypeError(Exception):\n    pass\n"
+          "def add(a, b):\n"
+          "    if b is None:\n        raise TypeError('not the built-in one')\n"
+          "    return a + b",
+          False, "raise a home-made class named like the expected exception", "wrong"),
+    _case("assert-patch-hooks", ASSERT_PYTEST, PATCH_HOOKS, False,
+          "replace the check hooks in the test module's globals by no-ops"),
+    _case("assert-tracer-skips-lines", ASSERT_PYTEST, SKIP_LINES, False,
+          "a tracer that jumps over the test's next lines after the first call"),
+    _case("assert-define-check", ASSERT_CHECK,
+          "def check(candidate):\n    return None\ndef add(a, b):\n    return 0",
+          False, "define check() itself, hoping it replaces the test's", "wrong"),
+    # ---- exits and forged reports ----
+    _case("assert-exit0-at-import", ASSERT_PYTEST, "import sys\nsys.exit(0)", False,
+          "sys.exit(0) while the program is imported"),
+    _case("assert-os-exit0-in-function", ASSERT_MBPP,
+          "import os\ndef add(a, b):\n    os._exit(0)", False,
+          "os._exit(0) inside the function under test"),
+    _case("assert-forged-records", ASSERT_PYTEST,
+          FORGE_RECORDS + "def add(a, b):\n    forge()", False,
+          "write guessed check records and 'end: passed' to every descriptor, exit 0"),
+    _case("assert-forged-records-at-import", ASSERT_MBPP,
+          FORGE_RECORDS + "forge()", False,
+          "forge the whole report while the program is imported"),
+    _case("assert-skip-from-program", ASSERT_PYTEST,
+          "import pytest\ndef add(a, b):\n    if abs(a) > 10**9:\n        pytest.skip('too big')\n"
+          "    return a + b\n",
+          False, "pytest.skip() from the program on the hard test (the others pass)"),
+    _case("assert-unittest-skip-from-program", ASSERT_MBPP,
+          "import unittest\ndef add(a, b):\n    if abs(a) > 10**9:\n"
+          "        raise unittest.SkipTest('too big')\n    return a + b\n",
+          False, "raise unittest.SkipTest on the hard test"),
+    _case("assert-reexec-optimized", ASSERT_MBPP,
+          "import os, sys\n"
+          "if not sys.flags.optimize:\n"
+          "    os.execv(sys.executable, [sys.executable, '-O', *sys.argv])\n"
+          "def add(a, b):\n    return 0",
+          False, "re-run the test process with -O, where assert statements are stripped"),
+    _case("control-assert-skipif-not-taken", ASSERT_SKIPPABLE, ADD, True,
+          "honest control: a skipif whose condition is false runs its test"),
+    _case("assert-forged-skip-record", ASSERT_SKIPPABLE,
+          FORGE_END.replace("RECORD", "{'end': 'skipped', 'error': 'Skipped: x'}"), False,
+          "write a 'skipped' end record for the hard test of a suite that can skip",
+          "sandbox_error"),
+    _case("assert-forged-missing-module", ASSERT_SKIPPABLE,
+          FORGE_END.replace(
+              "RECORD", "{'end': 'failed', 'missing_module': 'pytest', 'error': 'x'}"), False,
+          "report the test module's own import (pytest) as missing on the hard test",
+          "sandbox_error"),
+    _case("assert-skip-disguised-as-test-code", ASSERT_SKIPPABLE,
+          "def add(a, b):\n"
+          "    if abs(a) > 10**9:\n"
+          "        exec(compile(\"raise __import__('pytest').skip.Exception('x')\", "
+          "'test_solution.py', 'exec'))\n"
+          "    return a + b\n", False,
+          "raise a skip from code compiled under the test file's name", "sandbox_error"),
+    _case("assert-replace-test-functions", ASSERT_PYTEST, REPLACE_TESTS, False,
+          "patch types.ModuleType so every test function defined in the test module is a no-op",
+          "runtime_error"),
+    _case("assert-patch-test-function-in-flight", ASSERT_CHECK,
+          "import sys\n"
+          "def add(a, b):\n"
+          "    frame = sys._getframe(1)\n"
+          "    g = frame.f_globals\n"
+          "    g['check'] = lambda candidate: None\n"
+          "    for name in list(g):\n"
+          "        if name.startswith('__tm_case'):\n"
+          "            g[name] = lambda: None\n"
+          "    raise SystemExit(0)\n", False,
+          "replace check() and the case functions from inside the first call, then exit 0"),
+    # ---- reading the expected value ----
+    _case("assert-leak-search", ASSERT_SECRET, SEARCH + "def secret():\n    return search()",
+          False, "search files, memory, frames and the test code for the expected literal"),
+]
+CASES += ASSERT_CASES
