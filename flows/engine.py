@@ -156,15 +156,19 @@ def stage_task(
     stage: str,
     config: dict[str, Any],
     catalog: str | None,
-    run_id: str,
+    parent_run_id: str | None,
     base_dir: str,
     label: str | None = None,
 ) -> dict[str, Any]:
-    """Run one registered stage (the flow passes names and configs, never tables)."""
+    """Run one registered stage (the flow passes names and configs, never tables).
+
+    The stage records its own ``runs`` row; ``parent_run_id`` is the recipe's run.
+    """
     with _tracemill_logs_at_info():
         return run_stage(
-            stage, config, catalog=catalog, run_id=run_id, base_dir=base_dir, label=label
-        )
+            stage, config, catalog=catalog, parent_run_id=parent_run_id, base_dir=base_dir,
+            label=label,
+        )  # fmt: skip
 
 
 def _stage_options(label: str, stage: str) -> dict[str, Any]:
@@ -271,10 +275,8 @@ def stage_flow(stage: str) -> Any:
 
     @flow(name=stage, persist_result=False)
     def _flow(config: dict[str, Any], catalog: str | None = None, base_dir: str = ".") -> Any:
-        from tracemill.catalogs import new_run_id
-
         return stage_task.with_options(**_stage_options(stage, stage))(
-            stage, config, catalog, new_run_id(), str(Path(base_dir).resolve()), stage
+            stage, config, catalog, None, str(Path(base_dir).resolve()), stage
         )
 
     _flow.__doc__ = f"Run the {stage!r} stage (see `tracemill {stage} --help`)."

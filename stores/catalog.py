@@ -837,16 +837,51 @@ class CatalogStore:
         }
         return [n for n in TABLES if n not in existing]
 
+    def _missing_columns(self) -> list[tuple[str, pa.Field]]:
+        """Columns the schemas declare that the catalog's existing tables lack (oldest code)."""
+        have: dict[str, set[str]] = {}
+        for table, column in self.con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = ?",
+            [ALIAS],
+        ).fetchall():
+            have.setdefault(table, set()).add(column)
+        return [
+            (name, f)
+            for name, spec in TABLES.items()
+            if name in have
+            for f in spec.schema
+            if f.name not in have[name]
+        ]
+
     def _ensure_tables(self) -> None:
-        if not self._missing_tables():
+        """Create missing tables and add columns that newer schemas declare (additive only).
+
+        A catalog written by an older tracemill gains the new columns here, in one
+        transaction, on the first open for writing; rows written before read them as null.
+        """
+        if not self._missing_tables() and not self._missing_columns():
             return
 
         def create(written: list[Path]) -> None:
-            missing = self._missing_tables()  # again: another writer may have made them
+            # again, inside the transaction: another writer may have done it meanwhile
+            missing = self._missing_tables()
             for name in missing:
                 self.con.execute(create_table_sql(name))
+            added = self._missing_columns()
+            for name, f in added:
+                if not f.nullable:
+                    raise CatalogError(
+                        f"cannot add column {name}.{f.name} to an existing catalog: only "
+                        "nullable columns can be added"
+                    )
+                self.con.execute(f"ALTER TABLE {name} ADD COLUMN {f.name} {_ddl_type(f.type)}")
+            changes = []
             if missing:
-                self._commit_message("tracemill", "create tables " + ", ".join(missing))
+                changes.append("create tables " + ", ".join(missing))
+            if added:
+                changes.append("add columns " + ", ".join(f"{n}.{f.name}" for n, f in added))
+            if changes:
+                self._commit_message("tracemill", "; ".join(changes))
 
         self._write_transaction(create)
 
@@ -1442,12 +1477,25 @@ class CatalogStore:
         spec = table_spec(name)
         cols = columns or spec.schema.names
         at = f" AT (VERSION => {int(snapshot)})" if snapshot is not None else ""
-        query = f"SELECT {', '.join(cols)} FROM {name}{at}"
+        present = self._columns_of(name, snapshot)
+        # columns added by a newer schema read as null where this catalog (or snapshot)
+        # predates them (a read-only open never migrates)
+        select = [
+            c if c in present else f"NULL::{_ddl_type(spec.schema.field(c).type)} AS {c}"
+            for c in cols
+        ]
+        query = f"SELECT {', '.join(select)} FROM {name}{at}"
         if where:
             query += f" WHERE {where}"
         table = self.sql(query)
         schema = pa.schema([spec.schema.field(c) for c in cols])
         return table.cast(schema)
+
+    def _columns_of(self, name: str, snapshot: int | None = None) -> set[str]:
+        """Column names of table ``name`` (as of ``snapshot``)."""
+        at = f" AT (VERSION => {int(snapshot)})" if snapshot is not None else ""
+        rows = self.con.execute(f"DESCRIBE SELECT * FROM {name}{at}").fetchall()
+        return {r[0] for r in rows}
 
     @_held
     def count(self, name: str, snapshot: int | None = None) -> int:

@@ -49,6 +49,10 @@ SHARD_GLOB = "data/train-*.parquet"
 TEACHER_COLUMNS = ("model", "chosen_model")
 
 
+class HubError(RuntimeError):
+    """An upload to the Hugging Face Hub failed (unreachable, no token, no access, …)."""
+
+
 class CatalogReader(Protocol):
     """The part of ``tracemill.stores.catalog.CatalogStore`` an export reads through."""
 
@@ -513,18 +517,26 @@ def upload_to_hub(
     commit_message: str = "tracemill export",
 ) -> str:
     """Create dataset repo ``repo_id`` if needed and upload ``folder``; returns its URL."""
-    if api is None:
-        from huggingface_hub import HfApi
+    try:
+        if api is None:
+            from huggingface_hub import HfApi
 
-        api = HfApi()
-    api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-    api.upload_folder(
-        repo_id=repo_id,
-        folder_path=str(folder),
-        repo_type="dataset",
-        commit_message=commit_message,
-        delete_patterns=[SHARD_GLOB],
-    )
+            api = HfApi()
+        api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+        api.upload_folder(
+            repo_id=repo_id,
+            folder_path=str(folder),
+            repo_type="dataset",
+            commit_message=commit_message,
+            delete_patterns=[SHARD_GLOB],
+        )
+    except Exception as e:  # noqa: BLE001 - every Hub failure becomes one clear error
+        lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+        reason = f"{type(e).__name__}: {lines[0]}" if lines else type(e).__name__
+        raise HubError(
+            f"cannot upload to {HUB_PREFIX}{repo_id} (Hub unreachable, no token or no write "
+            f"access?): {reason}"
+        ) from e
     return f"https://huggingface.co/datasets/{repo_id}"
 
 
