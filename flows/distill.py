@@ -138,7 +138,8 @@ class DistillStage(ExecutorFields):
         default_factory=dict, description="backend option, e.g. device=cuda"
     )  # fmt: skip
     prices: dict[str, float] = Field(
-        default_factory=dict, description="USD per 1M tokens: input=…, output=…"
+        default_factory=dict,
+        description="USD per 1M tokens: input=…, output=… (a server-reported cost wins)",
     )
 
     @field_validator("source", "domain", "stop", mode="before")
@@ -151,13 +152,9 @@ class DistillStage(ExecutorFields):
     @field_validator("prices")
     @classmethod
     def _price_keys(cls, value: dict[str, float]) -> dict[str, float]:
-        unknown = set(value) - {"input", "output"}
-        if unknown:
-            raise ValueError(
-                f"prices take 'input' and 'output' (USD per 1M tokens), not "
-                f"{', '.join(sorted(unknown))}"
-            )
-        return value
+        from tracemill.pipelines.generate.cost import check_prices
+
+        return check_prices(value)
 
 
 @dataclass
@@ -188,6 +185,7 @@ class DistillReport:
     load_s: float = 0.0
     generate_s: float = 0.0
     cost_usd: float | None = None
+    """Sum of the stored samples' cost (None when none has one: no prices, no reported cost)."""
     by_domain: dict[str, list[int]] = field(default_factory=dict)
     """domain → [verified, accepted]."""
     by_source: dict[str, list[int]] = field(default_factory=dict)
@@ -449,11 +447,6 @@ def distill(
             report.backend = getattr(teacher, "name", cfg.backend)
             _run(cfg, store, problems, requests, teacher, params, report, run_id, progress,
                  total)  # fmt: skip
-    if cfg.prices:
-        report.cost_usd = (
-            report.tokens_in * cfg.prices.get("input", 0.0)
-            + report.tokens_out * cfg.prices.get("output", 0.0)
-        ) / 1e6
     return report
 
 
@@ -490,6 +483,7 @@ def _run(
             params=params,
             role=cfg.role,
             run_id=run_id,
+            prices=cfg.prices,
         )
         tables: dict[str, pa.Table] = {"samples": samples}
         if cfg.verify and samples.num_rows:
@@ -595,7 +589,7 @@ class DistillWorker:
         samples = samples_table(
             ok, {r.problem_id: r for r in requests}, model=self.model_name,
             backend=getattr(self.teacher, "name", cfg.backend), params=params, role=cfg.role,
-            run_id=run_id,
+            run_id=run_id, prices=cfg.prices,
         )  # fmt: skip
         verdicts = None
         no_verifier = unverified = 0
@@ -757,12 +751,14 @@ def _account(
     report.samples += result["samples"].inserted
     report.samples_skipped += result["samples"].skipped
     for row in samples.select(
-        ["prompt_tokens", "completion_tokens", "reasoning_tokens", "finish_reason"]
+        ["prompt_tokens", "completion_tokens", "reasoning_tokens", "finish_reason", "cost_usd"]
     ).to_pylist():
         report.tokens_in += row["prompt_tokens"] or 0
         report.tokens_out += row["completion_tokens"] or 0
         report.reasoning_tokens += row["reasoning_tokens"] or 0
         report.truncated += row["finish_reason"] == "length"
+        if row["cost_usd"] is not None:
+            report.cost_usd = (report.cost_usd or 0.0) + row["cost_usd"]
     if verdicts is None or "verdicts" not in result:
         return
     report.verified += result["verdicts"].inserted

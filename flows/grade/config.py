@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from tracemill.flows.options import Flag
 from tracemill.flows.stages import StageConfig
 
@@ -82,10 +82,23 @@ class SamplingFields(StageConfig):
     judge_options: Annotated[dict[str, Any], Flag(panel=JUDGE)] = Field(
         default_factory=dict, description="judge backend option"
     )
+    prices: Annotated[dict[str, float], Flag(panel=SAMPLING)] = Field(
+        default_factory=dict,
+        description="student's USD per 1M tokens: input=…, output=… (a server-reported "
+        "cost wins)",
+    )
     batch_problems: int = Field(256, ge=1, description="problems graded per committed batch")
     plots: Annotated[bool, Flag(panel=OUTPUT)] = Field(
         True, description="draw the report's plots (needs matplotlib)"
     )
+
+
+    @field_validator("prices")
+    @classmethod
+    def _prices(cls, value: dict[str, float]) -> dict[str, float]:
+        from tracemill.pipelines.generate.cost import check_prices
+
+        return check_prices(value)
 
 
 class GradeStage(SamplingFields):

@@ -100,6 +100,11 @@ def test_distill_verifies_commits_in_batches_and_rerun_generates_nothing(catalog
     assert {(s["role"], s["backend"], s["model"], s["run_id"]) for s in samples} == {
         ("teacher", "fake", "teacher-x", "r1")
     }
+    # each sample keeps its own token counts and cost at the run's prices
+    for s in samples:
+        assert s["cost_usd"] == pytest.approx(
+            (s["prompt_tokens"] * 1 + s["completion_tokens"] * 2) / 1e6)  # fmt: skip
+    assert sum(s["cost_usd"] for s in samples) == pytest.approx(c["cost_usd"])
     passed = {v["sample_id"]: v["passed"] for v in verdicts}
     for s in samples:
         if s["sample_id"] in passed:
@@ -116,6 +121,7 @@ def test_distill_verifies_commits_in_batches_and_rerun_generates_nothing(catalog
     more = FakeBackend("teacher-x", respond=even_right)
     r3 = distill(cfg(n=5, batch_size=5), catalog=str(catalog_dir), backend=more)
     assert (r3.samples, r3.samples_existing, more.calls) == (4, 16, 4)
+    assert r3.cost_usd is None  # no prices, no reported cost: unknown, not 0
     assert catalog_samples(catalog_dir)[0] == {"n": 20, "d": 20}
 
 
