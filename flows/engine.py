@@ -40,7 +40,7 @@ from typing import Any
 
 from prefect import flow, task
 from tracemill.flows.recipe import LoadedRecipe, execute_recipe, load_recipe, resolve_catalog
-from tracemill.flows.settings import configure_prefect
+from tracemill.flows.settings import configure_prefect, failures_reported_once
 from tracemill.flows.stages import StageResult, run_stage
 
 log = logging.getLogger(__name__)
@@ -251,7 +251,9 @@ def run_stages_in_prefect(
 ) -> list[StageResult]:
     """Executor: run a loaded recipe's stages through :func:`recipe_flow`.
 
-    A recipe with ``executor: ray`` runs on prefect-ray's task runner on its cluster.
+    A recipe with ``executor: ray`` runs on prefect-ray's task runner on its cluster. A
+    failing stage's error propagates as itself (noted with the stage's label); Prefect's
+    console copies of it are dropped (:func:`~tracemill.flows.settings.failures_reported_once`).
     """
     configure_prefect(catalog)
     options: dict[str, Any] = {"flow_run_name": f"{loaded.recipe.name}-{run_id}"}
@@ -259,8 +261,9 @@ def run_stages_in_prefect(
     if on_ray:
         options["task_runner"] = ray_task_runner(loaded.recipe.ray_address)
     named = recipe_flow.with_options(**options)
-    done = named(loaded.recipe.name, _stage_entries(loaded), catalog, run_id,
-                 str(loaded.base_dir), on_ray)  # fmt: skip
+    with failures_reported_once():
+        done = named(loaded.recipe.name, _stage_entries(loaded), catalog, run_id,
+                     str(loaded.base_dir), on_ray)  # fmt: skip
     return [StageResult(d["label"], d["stage"], d["seconds"], d["counts"]) for d in done]
 
 

@@ -112,10 +112,10 @@ def curriculum_stages(table: Any, by: str = "auto") -> list[tuple[int | None, An
 
 def main(config: SftConfig) -> TrainResult:
     """Fine-tune ``config.model`` on dataset ``config.dataset``."""
+    config.check()
+    table = read_training_table(config)  # before TRL loads: a bad dataset fails fast
     from trl import SFTConfig, SFTTrainer
 
-    config.check()
-    table = read_training_table(config)
     if "messages" not in table.column_names:
         raise ValueError(f"dataset {config.dataset!r} has no messages: build it with kind sft")
     stages: list[tuple[int | None, Any]] = [(None, table)]

@@ -88,6 +88,7 @@ class OpenAIBackend:
         self.calls = 0
         """HTTP calls made, retries included."""
         self.retries = 0
+        self._warned_unreachable = False
 
     # -- public ---------------------------------------------------------------------
 
@@ -264,12 +265,28 @@ class OpenAIBackend:
                         error_sample(job.request, i, f"{type(e).__name__}: {e}", latency)
                         for i in job.indexes
                     ]
+                where = self.base_url or "OpenAI"
+                unreachable = isinstance(e, openai.APIConnectionError) and not isinstance(
+                    e, openai.APITimeoutError
+                )
                 if attempt >= self.max_retries:
+                    if unreachable:
+                        cause = f" ({e.__cause__})" if e.__cause__ else ""
+                        raise BackendError(
+                            f"cannot connect to the server at {where} (is it running?): "
+                            f"gave up after {attempt + 1} attempt(s){cause}"
+                        ) from e
                     raise BackendError(
-                        f"{self.base_url or 'OpenAI'}: giving up after {attempt + 1} attempts: "
+                        f"{where}: giving up after {attempt + 1} attempts: "
                         f"{type(e).__name__}: {e}"
                     ) from e
                 delay = self._delay(attempt, e)
+                if unreachable and not self._warned_unreachable:
+                    self._warned_unreachable = True  # once: many requests fail alike
+                    log.warning(
+                        "cannot connect to %s; retrying up to %d times with backoff",
+                        where, self.max_retries,
+                    )  # fmt: skip
                 log.info(
                     "retrying in %.2fs after %s (attempt %d)", delay, type(e).__name__, attempt + 1
                 )

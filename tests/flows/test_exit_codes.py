@@ -1,0 +1,181 @@
+"""Every expected failure is one line on stderr with exit code 1; usage errors exit 2.
+
+A walk through the failures users meet (issue 13): a teacher server that is down (from a
+command and from a recipe), training on an empty dataset, the Hub unreachable, a bad
+config path, an unknown dataset; and the usage errors. Commands that write record a
+``runs`` row even when they fail; a usage error records nothing (nothing ran).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import pytest
+from tracemill.flows.cli import app
+from tracemill.stores.catalog import open_catalog
+from typer.testing import CliRunner
+
+runner = CliRunner()
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+DOWN = f"http://127.0.0.1:{closed_port()}/v1"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """Files and a catalog (two math problems, an empty sft build), made once."""
+    import os
+
+    from tracemill.pipelines.build import build_dataset
+
+    root = tmp_path_factory.mktemp("exit-codes")
+    (root / "p.jsonl").write_text(
+        '{"question": "What is 1+1?", "answer": "2"}\n{"question": "What is 2+2?", "answer": "4"}\n'
+    )
+    before = os.environ.get("TRACEMILL_CATALOG")
+    os.environ["TRACEMILL_CATALOG"] = str(root / "catalog")
+    try:
+        result = runner.invoke(app, ["ingest", str(root / "p.jsonl"), "--source", "s",
+                                     "--domain", "math"])  # fmt: skip
+        assert result.exit_code == 0, result.output
+    finally:
+        if before is None:
+            os.environ.pop("TRACEMILL_CATALOG")
+        else:
+            os.environ["TRACEMILL_CATALOG"] = before
+    with open_catalog(root / "catalog") as store:
+        build_dataset(store, "sft", "empty")  # no samples: no rows
+    (root / "train.yaml").write_text("dataset: empty\nmodel: no-model\nmax_steps: 1\n")
+    (root / "down.yaml").write_text(
+        "name: down\nprefect: false\nstages:\n"
+        f"  - {{stage: distill, name: teacher, backend: openai, model: m, base_url: '{DOWN}',"
+        " backend_options: {max_retries: 0}}\n"
+    )
+    return root
+
+
+@pytest.fixture
+def workdir(template, tmp_path, monkeypatch):
+    """The test's folder (with the template's files), on the module's catalog.
+
+    The catalog is shared (a catalog cannot move: its data path is fixed); each test
+    looks only at the ``runs`` rows it added.
+    """
+    import shutil
+
+    for name in ("train.yaml", "down.yaml"):
+        shutil.copy(template / name, tmp_path / name)
+    monkeypatch.setenv("TRACEMILL_CATALOG", str(template / "catalog"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path, DOWN, template / "catalog"
+
+
+def runs(catalog_dir):
+    with open_catalog(catalog_dir, read_only=True) as store:
+        return store.sql("SELECT * FROM runs ORDER BY started_at").to_pylist()
+
+
+def assert_one_line(result, code, message):
+    assert result.exit_code == code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert lines[0].startswith("error:")
+    assert "Traceback" not in result.output
+
+
+FAILURES = [
+    # (args, message, the failed command's runs row flow or None)
+    (["distill", "--backend", "openai", "--model", "m", "--base-url", "{down}",
+      "-o", "max_retries=0"], "cannot connect to the server at {down} (is it running?)",
+     "distill"),
+    (["run", "down.yaml"], "stage 'teacher' (distill): cannot connect to the server", "recipe:down"),
+    (["train", "sft", "--config", "train.yaml"], "dataset 'empty' has no rows", "train"),
+    (["export", "empty", "--to", "hub://org/name"], "cannot upload to hub://org/name", "export"),
+    (["export", "nope", "--to", "out"], "no dataset 'nope'", "export"),
+    (["distill", "--config", "missing.yaml"], "--config: no such file missing.yaml", None),
+    (["train", "sft", "--config", "missing.yaml"], "--config: no such file missing.yaml", None),
+    (["run", "missing.yaml"], "missing.yaml: no such recipe file", None),
+    (["sql", "SELEC 1"], "SQL error", None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("args, message, flow", FAILURES, ids=lambda v: str(v)[:40])
+def test_expected_failures_are_one_line_exit_1(workdir, monkeypatch, args, message, flow):
+    tmp_path, down, catalog_dir = workdir
+    # the Hub "reachable" at a port nothing listens on (tests run with HF_HUB_OFFLINE=1)
+    import huggingface_hub.constants as hf
+
+    monkeypatch.setattr(hf, "ENDPOINT", down.removesuffix("/v1"))
+    monkeypatch.setattr(hf, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_TOKEN", "hf_test")
+    before = len(runs(catalog_dir))
+    result = runner.invoke(app, [a.format(down=down) for a in args])
+    assert_one_line(result, 1, message.format(down=down))
+    new = runs(catalog_dir)[before:]
+    if flow is None:  # nothing started: nothing recorded
+        assert new == []
+    else:  # the command's row (and a recipe's stage's) records the failure
+        assert new and new[0]["flow"] == flow and new[0]["status"] == "failed"
+        assert new[0]["error"] and new[0]["duration_s"] >= 0
+        assert all(r["status"] == "failed" for r in new)
+
+
+USAGE = [
+    (["distill", "--model", "m", "--bogus"], "No such option"),
+    (["distill", "--model", "m", "--samples", "0"], "--samples"),
+    (["distill", "--model", "m", "--set", "nope=1"], "--set nope: unknown key"),
+    (["distill", "--model", "m", "--price", "dollars=3"], "prices take 'input' and 'output'"),
+    (["export", "empty", "--to", "hub://just-a-name"], "hub target must look like"),
+    (["sql", "SELECT 1", "--format", "xml"], "--format must be one of"),
+    (["train", "sft", "--config", "train.yaml", "--set", "learning_rat=1"], "learning_rat"),
+]
+
+
+@pytest.mark.parametrize("args, message", USAGE, ids=lambda v: str(v)[:40])
+def test_usage_errors_exit_2_and_record_nothing(workdir, args, message):
+    catalog_dir = workdir[2]
+    before = len(runs(catalog_dir))
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert len(runs(catalog_dir)) == before
+
+
+def test_a_bad_recipe_is_a_usage_error(workdir):
+    tmp_path = workdir[0]
+    (tmp_path / "bad.yaml").write_text("name: x\nstages: [{stage: summary, sauce: 1}]\n")
+    result = runner.invoke(app, ["run", "bad.yaml"])
+    assert_one_line(result, 2, "sauce: unknown key")
+
+
+def test_prefect_failure_reports_are_dropped_from_the_console():
+    """Prefect logs a failing task's traceback twice; the CLI's one line replaces them."""
+    from tracemill.flows.settings import RunFailureFilter
+
+    quiet = RunFailureFilter()
+
+    def record(name, level):
+        return logging.LogRecord(name, level, __file__, 1, "Task run failed", None, None)
+
+    assert not quiet.filter(record("prefect.task_runs", logging.ERROR))
+    assert not quiet.filter(record("prefect.flow_runs", logging.ERROR))
+    assert quiet.filter(record("prefect.task_runs", logging.WARNING))
+    assert quiet.filter(record("tracemill.flows.distill", logging.ERROR))
+
+
+@pytest.mark.slow
+def test_recipe_with_a_server_down_under_prefect_is_one_line(workdir):
+    """The real thing: a Prefect run whose teacher server is down (was ~280 lines)."""
+    tmp_path = workdir[0]
+    text = (tmp_path / "down.yaml").read_text().replace("prefect: false", "prefect: true")
+    (tmp_path / "down.yaml").write_text(text)
+    result = runner.invoke(app, ["run", "down.yaml"])
+    assert_one_line(result, 1, "stage 'teacher' (distill): cannot connect to the server")
