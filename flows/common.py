@@ -38,7 +38,7 @@ EXIT_FAILURE = 1
 such file, empty dataset, Hub unreachable, catalog locked, …)."""
 EXIT_USAGE = 2
 """Exit code of a usage error: flags, ``--set`` or ``--config`` values that do not parse or
-validate (click's own usage errors exit 2 too). Nothing ran."""
+validate, names no registry knows (click's own usage errors exit 2 too). Nothing ran."""
 
 
 class UsageError(Exception):

@@ -149,6 +149,21 @@ class DistillStage(ExecutorFields):
             return []
         return [value] if isinstance(value, str) else value
 
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        from tracemill.flows.options import backend_name
+
+        return backend_name(value) or value
+
+    @field_validator("verifier")
+    @classmethod
+    def _known_verifier(cls, value: str | None) -> str | None:
+        from tracemill.flows.options import registered
+        from tracemill.pipelines.verify import get_verifier
+
+        return registered(value, get_verifier)
+
     @field_validator("prices")
     @classmethod
     def _price_keys(cls, value: dict[str, float]) -> dict[str, float]:

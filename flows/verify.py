@@ -158,6 +158,14 @@ class VerifyStage(ExecutorFields):
             return value
         return [v.strip() for item in items for v in str(item).split(",") if v.strip()]
 
+    @field_validator("verifier")
+    @classmethod
+    def _known_verifier(cls, value: str | None) -> str | None:
+        from tracemill.flows.options import registered
+        from tracemill.pipelines.verify import get_verifier
+
+        return registered(value, get_verifier)
+
     @field_validator("judge_backend")
     @classmethod
     def _known_backend(cls, value: str) -> str:
@@ -179,10 +187,11 @@ class VerifyStage(ExecutorFields):
             raise ValueError(
                 "judge_base_url, judge_options and judge_fallback need judge_model (--judge-model)"
             )
+        from tracemill.flows.options import registered
         from tracemill.pipelines.verify import get_verifier
 
         for name in [*self.ensemble, *([self.verifier] if self.verifier else [])]:
-            get_verifier(name)  # KeyError names the registered ones
+            registered(name, get_verifier)  # an unknown name is a usage error
         return self
 
     def judge(self) -> JudgeConfig | None:

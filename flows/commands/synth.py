@@ -99,6 +99,12 @@ def _modes(values: dict[str, Any], extras: Mapping[str, Any]) -> bool:
     if "family" not in values:
         raise UsageError("give a FAMILY (see `tracemill synth --list`)")
     if extras["levels_table"]:
+        from tracemill.pipelines.synth import get_task
+
+        try:
+            get_task(values["family"])
+        except KeyError as e:
+            raise UsageError(e.args[0]) from None
         show_levels_table(values["family"], fmt)
         return True
     if "count" not in values:

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 from tracemill.flows.command import invocation
-from tracemill.flows.common import CatalogOption
+from tracemill.flows.common import CatalogOption, UsageError
 
 
 def train_command(
@@ -49,13 +49,14 @@ def train_command(
         from tracemill.flows.options import OptionError, parse_assignment
         from tracemill.flows.reporting import print_report
         from tracemill.flows.stages import StageContext, execute_stage, get_stage
-        from tracemill.flows.train import TrainStage, make_config, trainer_parts
+        from tracemill.flows.train import TRAINERS, TrainStage, make_config
 
         # one line per logged step on stderr (the trainers log them, never print them)
         train_log = logging.getLogger("tracemill.train")
         if train_log.getEffectiveLevel() > logging.INFO:
             train_log.setLevel(logging.INFO)
-        trainer_parts(trainer)  # an unknown trainer fails before anything else
+        if trainer not in TRAINERS:  # an unknown trainer fails before anything else
+            raise UsageError(f"unknown trainer {trainer!r}; trainers are {', '.join(TRAINERS)}")
         if not config.is_file():
             raise FileNotFoundError(f"--config: no such file {config}")
         fields = {"dataset": dataset, "model": model, "output_dir": output_dir,

@@ -116,20 +116,24 @@ def check_command(
     """Verify one response; the verdict is one JSON object on the last line of stdout.
 
     Keys: passed, score, reason, extracted, detail. Exit code 0 whether or not the
-    response passed, 2 on usage errors.
+    response passed, 1 when a file given cannot be read, 2 on usage errors.
     """
     with invocation("check"):
         import json
 
-        from tracemill.flows.options import parse_assignment
+        from tracemill.flows.options import OptionError, parse_assignment, registered
         from tracemill.flows.verify import JudgeConfig, make_judge
-        from tracemill.pipelines.verify import verify_one
+        from tracemill.pipelines.verify import get_verifier, verify_one
         from tracemill.pipelines.verify.judge import judge_client
 
         problem = _check_problem(reference, problem_json, spec)
         name = verifier or problem.get("verifier")
         if not name:
             raise UsageError("--verifier is required (the problem row names no verifier)")
+        try:
+            registered(str(name), get_verifier)
+        except ValueError as e:
+            raise OptionError(str(e)) from None
         text = _read_arg(response)
         judge = None
         if judge_model is not None:

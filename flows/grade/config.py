@@ -93,6 +93,13 @@ class SamplingFields(StageConfig):
     )
 
 
+    @field_validator("backend", "judge_backend")
+    @classmethod
+    def _known_backend(cls, value: str | None) -> str | None:
+        from tracemill.flows.options import backend_name
+
+        return backend_name(value)
+
     @field_validator("prices")
     @classmethod
     def _prices(cls, value: dict[str, float]) -> dict[str, float]:
@@ -151,6 +158,24 @@ class SelectStage(StageConfig):
     )
     curriculum: bool = Field(False, description="order easy → hard with stage boundaries")
     stages: int | None = Field(None, ge=1, description="curriculum stages (default: one a level)")
+
+    @field_validator("band")
+    @classmethod
+    def _band(cls, value: str | None) -> str | None:
+        from tracemill.pipelines.grade import parse_band
+
+        if value is not None:
+            parse_band(value)  # a malformed band is a usage error
+        return value
+
+    @field_validator("distribution")
+    @classmethod
+    def _distribution(cls, value: str | dict[int, float] | None) -> Any:
+        from tracemill.pipelines.grade import parse_distribution
+
+        if isinstance(value, str):
+            parse_distribution(value)
+        return value
 
 
 class CalibrateStage(SamplingFields):
