@@ -4,7 +4,8 @@ Which runs are recorded (every row a run writes carries its ``run_id``):
 
 - every CLI command that writes: ``ingest``, ``synth`` (generating), ``verify``,
   ``curate`` (not ``--dry-run``), ``distill``, ``grade``, ``select``, ``calibrate``,
-  ``build``, ``export``, ``train``: flow = the command, with its validated config;
+  ``build``, ``export``, ``train``, ``gc`` (not ``--dry-run``): flow = the command,
+  with its validated config;
 - ``tracemill run RECIPE``: one row for the recipe (flow ``recipe:NAME``, the recipe
   text, counters per stage) and one per stage it ran (flow = the stage name,
   ``label`` = its label, ``parent_run_id`` = the recipe's run);
@@ -12,9 +13,10 @@ Which runs are recorded (every row a run writes carries its ``run_id``):
 
 Read-only commands (``sql``, ``tables``, ``snapshots``, ``datasets``, ``verifiers``,
 ``families``, ``stages``, ``check``, ``dedup explain``, ``dedup rethreshold``,
-``synth --list``, ``--print-config``, ``run --check``) record nothing. A run that fails
-records its row with status ``failed`` and the error; one stopped by Ctrl-C records
-``interrupted``; a command that stops on a usage error, before any work, records nothing.
+``synth --list``, ``--print-config``, ``run --check``, ``gc --dry-run``) record
+nothing. A run that fails records its row with status ``failed`` and the error; one
+stopped by Ctrl-C records ``interrupted``; a command that stops on a usage error, before
+any work, records nothing.
 
 Token counts and cost come from the run's counters (``tokens_in``, ``tokens_out``,
 ``cost_usd``: distill and grade report them); a recipe's are the sums over its stages.
@@ -190,13 +192,15 @@ def save_run(catalog: str | None, record: RunRecord, *, lock_timeout_s: float = 
     than its ``runs`` row. An embedded catalog that does not exist is not created for it.
     """
     from tracemill.stores.catalog import CatalogConfig, open_catalog
+    from tracemill.stores.gc import no_clean_on_open
 
     try:
         config = CatalogConfig.resolve(catalog)
         if config.embedded and not Path(config.metadata).exists():
             log.debug("no catalog at %s: run %s not recorded", config.root, record.run_id)
             return False
-        with open_catalog(catalog, lock_timeout_s=lock_timeout_s) as store:
+        # the run's own opens already swept debris: one row needs no second sweep
+        with no_clean_on_open(), open_catalog(catalog, lock_timeout_s=lock_timeout_s) as store:
             store.append(
                 {"runs": [record.row()]}, message=f"run {record.run_id} {record.status}"
             )
