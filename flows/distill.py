@@ -625,9 +625,7 @@ class DistillWorker:
                 write_data_file(self.catalog, "samples", samples),
                 None if verdicts is None else write_data_file(self.catalog, "verdicts", verdicts),
             ],
-            "samples": samples.select(
-                ["prompt_tokens", "completion_tokens", "reasoning_tokens", "finish_reason"]
-            ),
+            "samples": samples.select(list(ACCOUNTED)),
             "verdicts": None if verdicts is None else verdicts.select(["problem_id", "passed"]),
             "errors": len(generated) - len(ok),
             "no_verifier": no_verifier,
@@ -755,6 +753,11 @@ def storable_verdicts(
     return verdicts.filter(storable), dropped
 
 
+ACCOUNTED = ("prompt_tokens", "completion_tokens", "reasoning_tokens", "finish_reason",
+             "cost_usd")  # fmt: skip
+"""Sample columns :func:`_account` counts (all a Ray worker sends back of its samples)."""
+
+
 def _account(
     report: DistillReport,
     samples: pa.Table,
@@ -765,9 +768,7 @@ def _account(
     report.batches += 1
     report.samples += result["samples"].inserted
     report.samples_skipped += result["samples"].skipped
-    for row in samples.select(
-        ["prompt_tokens", "completion_tokens", "reasoning_tokens", "finish_reason", "cost_usd"]
-    ).to_pylist():
+    for row in samples.select(list(ACCOUNTED)).to_pylist():
         report.tokens_in += row["prompt_tokens"] or 0
         report.tokens_out += row["completion_tokens"] or 0
         report.reasoning_tokens += row["reasoning_tokens"] or 0

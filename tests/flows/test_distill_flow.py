@@ -317,3 +317,40 @@ def test_verification_failure_keeps_samples_unverified(catalog_dir, monkeypatch)
     assert (report.samples, report.unverified, report.verified) == (4, 4, 0)
     with open_catalog(catalog_dir) as store:
         assert (store.count("samples"), store.count("verdicts")) == (4, 0)
+
+
+def test_distill_on_the_ray_path_prices_and_counts_its_samples(catalog_dir, monkeypatch):
+    """Regression: Ray workers priced no samples and sent back no cost column, so the
+    driver's accounting failed (KeyError) once samples carried cost_usd.
+
+    The Ray calls run in this process: the worker class, its data files and the driver's
+    commit are the real ones.
+    """
+    import tracemill.flows.executor as executor
+
+    class OneNode:
+        def cluster_resources(self):
+            return {"CPU": 1.0}
+
+        def nodes(self):
+            return [{"Alive": True}]
+
+    def in_process(actor_cls, init_args, calls, **_):
+        actor = actor_cls(*init_args)
+        for args in calls:
+            yield actor.run(*args)
+
+    monkeypatch.setattr(executor, "connect", lambda address=None: OneNode())
+    monkeypatch.setattr(executor, "map_actors", in_process)
+    seed_problems(catalog_dir)
+    prices = {"input": 1.0, "output": 2.0}
+    report = distill(
+        cfg(executor="ray", ray_workers=1, prices=prices), catalog=str(catalog_dir), run_id="ray-1"
+    )
+    c = report.counts()
+    assert c["samples"] == 8 and c["tokens_out"] > 0
+    assert c["cost_usd"] == pytest.approx((c["tokens_in"] * 1 + c["tokens_out"] * 2) / 1e6)
+    with open_catalog(catalog_dir) as store:
+        samples = store.read("samples").to_pylist()
+    assert {s["run_id"] for s in samples} == {"ray-1"}
+    assert sum(s["cost_usd"] for s in samples) == pytest.approx(c["cost_usd"])
