@@ -181,8 +181,10 @@ def _stage_options(label: str, stage: str) -> dict[str, Any]:
 def ray_task_runner(address: str | None) -> Any:
     """prefect-ray's task runner on the cluster the stages fan out over."""
     from prefect_ray.task_runners import RayTaskRunner
-    from tracemill.flows.executor import init_kwargs
+    from tracemill.flows.executor import check_reachable, init_kwargs
 
+    if address:
+        check_reachable(address)  # a cluster that is down: one line, not minutes of retries
     return RayTaskRunner(address=address, init_kwargs=init_kwargs())
 
 

@@ -1,7 +1,7 @@
 """Every expected failure is one line on stderr with exit code 1; usage errors exit 2.
 
 A walk through the failures users meet (issue 13): a teacher server that is down (from a
-command and from a recipe), training on an empty dataset, the Hub unreachable (an upload
+command and from a recipe), a Ray cluster that is down, training on an empty dataset, the Hub unreachable (an upload
 and a model download), a bad config path, an unknown dataset; and the usage errors. Commands that write record a
 ``runs`` row even when they fail; a usage error records nothing (nothing ran).
 """
@@ -100,6 +100,9 @@ FAILURES = [
     (["train", "sft", "--config", "train.yaml"], "dataset 'empty' has no rows", "train"),
     (["export", "empty", "--to", "hub://org/name"], "cannot upload to hub://org/name", "export"),
     (["export", "nope", "--to", "out"], "no dataset 'nope'", "export"),
+    (["distill", "--backend", "openai", "--model", "m", "--base-url", "{down}", "--executor",
+      "ray", "--address", "{cluster}"], "cannot connect to the Ray cluster at {cluster}",
+     "distill"),
     (["distill", "--backend", "transformers", "--model", "org/name", "--allow-download"],
      "cannot download model 'org/name' from the Hugging Face Hub", "distill"),
     (["distill", "--config", "missing.yaml"], "--config: no such file missing.yaml", None),
@@ -120,8 +123,9 @@ def test_expected_failures_are_one_line_exit_1(workdir, monkeypatch, args, messa
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.setenv("HF_TOKEN", "hf_test")
     before = len(runs(catalog_dir))
-    result = runner.invoke(app, [a.format(down=down) for a in args])
-    assert_one_line(result, 1, message.format(down=down))
+    cluster = down.removeprefix("http://").removesuffix("/v1")  # a Ray cluster that is down
+    result = runner.invoke(app, [a.format(down=down, cluster=cluster) for a in args])
+    assert_one_line(result, 1, message.format(down=down, cluster=cluster))
     new = runs(catalog_dir)[before:]
     if flow is None:  # nothing started: nothing recorded
         assert new == []
