@@ -9,7 +9,10 @@ Which runs are recorded (every row a run writes carries its ``run_id``):
 - ``tracemill run RECIPE``: one row for the recipe (flow ``recipe:NAME``, the recipe
   text, counters per stage) and one per stage it ran (flow = the stage name,
   ``label`` = its label, ``parent_run_id`` = the recipe's run);
-- a stage run as its own Prefect flow (``flows/engine.py``): one row, no parent.
+- a stage run as its own Prefect flow (``flows/engine.py``): one row, no parent;
+  under Prefect, a stage retried after a transient failure records a row per attempt,
+  and a stage Prefect serves from its cache (``synth``, ``ingest`` rerun unchanged) runs
+  nothing and records no row of its own (the recipe's counters say ``cached``).
 
 Read-only commands (``sql``, ``tables``, ``snapshots``, ``datasets``, ``verifiers``,
 ``families``, ``stages``, ``check``, ``dedup explain``, ``dedup rethreshold``,
@@ -39,6 +42,18 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+RECORDING_COMMANDS = frozenset(
+    {"ingest", "synth", "verify", "curate", "distill", "grade", "select", "calibrate",
+     "build", "export", "train", "gc", "run"}
+)  # fmt: skip
+"""CLI commands that write, and so record a ``runs`` row (``run``: the recipe's rows)."""
+READ_ONLY_COMMANDS = frozenset(
+    {"sql", "tables", "snapshots", "datasets", "verifiers", "families", "stages", "check",
+     "dedup"}
+)  # fmt: skip
+"""CLI commands that never write to the catalog: they record nothing. Every command is in
+one of the two sets (a test checks it, so a new command has to say which it is)."""
 
 REDACTED = "***"
 _SECRET_KEY = re.compile(

@@ -108,3 +108,50 @@ def test_cli_commands_record_what_they_write(tmp_path, catalog_dir, monkeypatch)
     stopped = rows(catalog_dir)[-1]
     assert (stopped["flow"], stopped["status"], stopped["error"]) == ("distill", "interrupted",
                                                                       "interrupted")  # fmt: skip
+
+
+WRITING_COMMANDS = [
+    ["ingest", "p.jsonl", "--source", "s", "--domain", "math"],
+    ["synth", "sat", "--count", "3"],
+    ["distill", "--backend", "fake", "--model", "t", "--samples", "2", "--no-verify"],
+    ["verify"],
+    ["curate", "--method", "exact"],
+    ["grade", "--backend", "fake", "--model", "g", "--samples", "2", "--no-plots"],
+    ["select", "--name", "sel", "--size", "2"],
+    ["calibrate", "sat", "--backend", "fake", "--model", "g", "--samples", "2", "--levels", "1",
+     "--per-level", "2", "--no-plots"],
+    ["build", "sft", "--name", "ds"],
+    ["export", "ds", "--to", "out"],
+    ["gc"],
+]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_every_writing_command_records_one_row(tmp_path, catalog_dir, monkeypatch):
+    """One completed row per command, flow = the command, with its config and counters."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.jsonl").write_text(
+        '{"question": "What is 2+2?", "answer": "4"}\n{"question": "What is 3+3?", "answer": "6"}\n'
+    )
+    for args in WRITING_COMMANDS:
+        before = len(rows(catalog_dir)) if (catalog_dir / "catalog.ducklake").exists() else 0
+        result = runner.invoke(app, ["-q", *args])
+        assert result.exit_code == 0, (args, result.output)
+        new = rows(catalog_dir)[before:]
+        assert [(r["flow"], r["status"]) for r in new] == [(args[0], "completed")], args
+        assert new[0]["counts"] and new[0]["duration_s"] >= 0 and new[0]["code_version"]
+        if args[0] != "gc":
+            assert json.loads(new[0]["config"]), args
+
+
+def test_every_command_says_whether_it_records_a_row():
+    """A new command must join RECORDING_COMMANDS or READ_ONLY_COMMANDS (flows/runs.py)."""
+    import click
+    import typer
+    from tracemill.flows.runs import READ_ONLY_COMMANDS, RECORDING_COMMANDS
+
+    group = typer.main.get_command(app)
+    names = set(group.list_commands(click.Context(group)))
+    assert not RECORDING_COMMANDS & READ_ONLY_COMMANDS
+    assert names == RECORDING_COMMANDS | READ_ONLY_COMMANDS
+    assert {args[0] for args in WRITING_COMMANDS} | {"train", "run"} == RECORDING_COMMANDS
