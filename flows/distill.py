@@ -106,7 +106,8 @@ class DistillStage(ExecutorFields):
         None, description="SQL condition over `problems` columns"
     )
     levels: Annotated[list[int], Flag(panel=PROBLEMS)] = Field(
-        default_factory=list, description="graded difficulty level"
+        default_factory=list,
+        description="graded difficulty level (the latest grade's; not source_level)",
     )
     grader_model: Annotated[str | None, Flag(panel=PROBLEMS)] = Field(
         None, description="whose grades --level refers to"
@@ -278,14 +279,13 @@ def select_problems(store: Any, cfg: DistillStage) -> pa.Table:
             cond, vals = _in_list(column, values)
             conditions.append(cond)
             args += vals
-    if cfg.levels:
+    if cfg.levels:  # the graded level: each problem's latest grade (by grader_model)
+        from tracemill.catalogs.views import problem_levels_sql
+
         cond, vals = _in_list("level", cfg.levels)
-        graded = f"SELECT problem_id FROM grades WHERE {cond}"
+        levels = problem_levels_sql(None, cfg.grader_model)
+        conditions.append(f"problem_id IN (SELECT problem_id FROM ({levels}) WHERE {cond})")
         args += vals
-        if cfg.grader_model:
-            graded += " AND grader_model = ?"
-            args.append(cfg.grader_model)
-        conditions.append(f"problem_id IN ({graded})")
     if cfg.where:
         conditions.append(f"({cfg.where})")
     query = f"SELECT {', '.join(PLAN_COLUMNS)} FROM problems"

@@ -185,6 +185,11 @@ def test_selection_by_source_domain_where_levels_and_limit(catalog_dir):
         )
         assert len(chosen(levels=[7], grader_model="g")) == 1
         assert chosen(levels=[7], grader_model="other") == []
+        # a later grade replaces the earlier one: levels are each problem's latest grade
+        regrade = {"problem_id": pids[0], "grader_model": "g", "params_id": "y",
+                   "method": "fixed_k", "k": 4, "passes": 4, "pass_rate": 1.0, "level": 1}
+        store.append({"grades": [regrade]})  # fmt: skip
+        assert chosen(levels=[7]) == [] and len(chosen(levels=[1], grader_model="g")) == 1
         with pytest.raises(ValueError, match="cannot select problems"):
             chosen(where="no_such_column = 1")
 
