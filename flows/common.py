@@ -58,10 +58,25 @@ def _expected_failures() -> tuple[type[BaseException], ...]:
     return (CatalogError, BackendError, HubError, ValueError, KeyError, OSError)
 
 
+def remote_cause(err: BaseException) -> BaseException:
+    """The error a Ray task raised, for an error that wraps it (else ``err`` itself).
+
+    Ray re-raises a task's error as a ``RayTaskError`` whose text is the remote traceback;
+    its ``cause`` is the task's own error (with its notes), which is what a user reads.
+    """
+    for _ in range(8):  # a task error inside a task error, …
+        cause = getattr(err, "cause", None)
+        if "RayTaskError" not in type(err).__name__ or not isinstance(cause, BaseException):
+            break
+        err = cause
+    return err
+
+
 def exit_code_of(err: BaseException) -> int | None:
     """The exit code of an expected error (2: usage, 1: failure); None for a bug."""
     from tracemill.flows.options import OptionError
 
+    err = remote_cause(err)
     if isinstance(err, FileNotFoundError):
         return EXIT_FAILURE  # a bad path given to a flag is a failure, not usage (issue 13)
     if isinstance(err, UsageError | OptionError):
@@ -73,6 +88,7 @@ def exit_code_of(err: BaseException) -> int | None:
 
 def error_message(err: BaseException) -> str:
     """An error as one line: its first line, after the notes that say where it happened."""
+    err = remote_cause(err)
     text = err.args[0] if isinstance(err, KeyError) and err.args else err
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
     message = lines[0] if lines else type(err).__name__

@@ -186,8 +186,11 @@ class RunRecord:
 
 def error_line(err: BaseException) -> str:
     """One line naming a run's error (``Type: message``, first line only)."""
+    from tracemill.flows.common import remote_cause
+
     if isinstance(err, KeyboardInterrupt):
         return "interrupted"
+    err = remote_cause(err)
     text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
     first = text.strip().splitlines()[0] if text.strip() else ""
     return f"{type(err).__name__}: {first}" if first else type(err).__name__

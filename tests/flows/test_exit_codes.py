@@ -193,3 +193,23 @@ def test_recipe_with_a_server_down_under_prefect_is_one_line(workdir):
     errors = [ln for ln in lines if ln.startswith("error:")]
     assert errors == [lines[-1]], result.stderr
     assert "stage 'teacher' (distill): cannot connect to the server" in errors[0]
+
+
+def test_an_error_raised_in_a_ray_task_reads_as_the_task_error():
+    """A stage run as a Ray task (prefect-ray) fails with a RayTaskError whose text is the
+    remote traceback; the line and the runs row show the task's own error and notes."""
+    from ray.exceptions import RayTaskError
+    from tracemill.flows.common import error_message, exit_code_of
+    from tracemill.flows.runs import error_line
+    from tracemill.pipelines.generate.base import BackendError
+
+    cause = BackendError("cannot connect to the server at X (is it running?)")
+    cause.add_note("stage 'teacher' (distill)")
+    remote = 'Traceback (most recent call last):\n  File "x.py", line 1\nBackendError: …'
+    for wrapped in (RayTaskError("stage_task", remote, cause).as_instanceof_cause(),
+                    RayTaskError("stage_task", remote, cause)):  # fmt: skip
+        assert "cannot connect" not in str(wrapped).splitlines()[0]
+        assert exit_code_of(wrapped) == 1
+        assert error_message(wrapped) == (
+            "stage 'teacher' (distill): cannot connect to the server at X (is it running?)")  # fmt: skip
+        assert error_line(wrapped) == "BackendError: cannot connect to the server at X (is it running?)"
