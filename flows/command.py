@@ -107,10 +107,10 @@ def _finish(run: Invocation, err: BaseException | None) -> None:
     ):
         return  # nothing ran
     from tracemill.flows.runs import RunRecord, save_run
-    from tracemill.stores.catalog import CatalogLockedError
+    from tracemill.stores.catalog import CatalogLockedError, CatalogStorageError
 
-    if isinstance(err, CatalogLockedError):
-        return  # the catalog is someone else's for now: waiting again would only delay
+    if isinstance(err, CatalogLockedError | CatalogStorageError):
+        return  # the catalog is someone else's, or its storage down: a retry only delays
     record = RunRecord(
         run.run_id, run.command, run.started, run.status, dict(run.counts), run.config,
         error=run.error,

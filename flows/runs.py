@@ -208,8 +208,10 @@ def save_run(catalog: str | None, record: RunRecord, *, lock_timeout_s: float = 
 
     Never raises: a run's own outcome (its work committed, or its error) matters more
     than its ``runs`` row. An embedded catalog that does not exist is not created for it.
+    A failed run whose row cannot be stored either because the catalog's storage is down
+    says nothing more (its own error already says so).
     """
-    from tracemill.stores.catalog import CatalogConfig, open_catalog
+    from tracemill.stores.catalog import CatalogConfig, CatalogStorageError, open_catalog
     from tracemill.stores.gc import no_clean_on_open
 
     try:
@@ -224,5 +226,9 @@ def save_run(catalog: str | None, record: RunRecord, *, lock_timeout_s: float = 
             )
         return True
     except Exception as e:  # noqa: BLE001 - see the docstring
-        log.warning("could not record run %s in the runs table: %s", record.run_id, e)
+        storage_down = isinstance(e, CatalogStorageError) and record.status != "completed"
+        log.log(
+            logging.DEBUG if storage_down else logging.WARNING,
+            "could not record run %s in the runs table: %s", record.run_id, e,
+        )  # fmt: skip
         return False

@@ -264,10 +264,11 @@ def run_stage(
     try:
         counts = execute_stage(spec, ctx, cfg)
     except BaseException as e:
-        from tracemill.stores.catalog import CatalogLockedError
+        from tracemill.stores.catalog import CatalogLockedError, CatalogStorageError
 
         record.status, record.error = status_of(e), error_line(e)
-        if not isinstance(e, CatalogLockedError):  # else waiting again would only delay
+        # a locked catalog, or its storage down: trying to store the row would only delay
+        if not isinstance(e, CatalogLockedError | CatalogStorageError):
             save_run(catalog, record, lock_timeout_s=5.0)
         if isinstance(e, Exception):
             named = f"{label!r} ({stage})" if label and label != stage else repr(stage)

@@ -108,6 +108,20 @@ class CatalogError(RuntimeError):
     """A catalog operation failed."""
 
 
+class CatalogStorageError(CatalogError, ConnectionError):
+    """The catalog's data files cannot be read or written (object storage down, …).
+
+    An expected failure (one line, exit code 1), and one that may pass: Prefect retries it.
+    """
+
+
+def storage_error(err: Exception, doing: str, where: str) -> CatalogStorageError:
+    """``err`` (a DuckDB I/O error) as one clear :class:`CatalogStorageError`."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    reason = lines[0] if lines else type(err).__name__
+    return CatalogStorageError(f"cannot {doing} {where}: {reason}")
+
+
 class CatalogLockedError(CatalogError):
     """Another process holds the embedded catalog's write lock."""
 
@@ -917,6 +931,9 @@ class CatalogStore:
                 return result
             except duckdb.Error as e:
                 if attempt >= attempts or not _is_conflict_error(e):
+                    if isinstance(e, duckdb.IOException):
+                        where = f"the catalog's data path {self.config.data_path}"
+                        raise storage_error(e, "write to", where) from e
                     raise
                 wait = delay * random.uniform(1.0, 2.0)
                 log.warning(
@@ -1451,8 +1468,18 @@ class CatalogStore:
 
     @_held
     def sql(self, query: str, params: list[Any] | None = None) -> pa.Table:
-        """Run DuckDB SQL with every catalog table available by name."""
-        return self.con.execute(query, params or []).to_arrow_table()
+        """Run DuckDB SQL with every catalog table available by name.
+
+        An I/O error (object storage down, a data file gone) is a
+        :class:`CatalogStorageError`; other DuckDB errors are raised as they are.
+        """
+        import duckdb
+
+        try:
+            return self.con.execute(query, params or []).to_arrow_table()
+        except duckdb.IOException as e:
+            where = f"(data path {self.config.data_path})"
+            raise storage_error(e, "read the catalog", where) from e
 
     def sql_with(
         self, view: str, table: pa.Table, query: str, params: list[Any] | None = None

@@ -213,3 +213,25 @@ def test_an_error_raised_in_a_ray_task_reads_as_the_task_error():
         assert error_message(wrapped) == (
             "stage 'teacher' (distill): cannot connect to the server at X (is it running?)")  # fmt: skip
         assert error_line(wrapped) == "BackendError: cannot connect to the server at X (is it running?)"
+
+
+def test_object_storage_down_or_a_data_file_gone_is_one_line(tmp_path, monkeypatch):
+    """DuckDB's I/O errors (an S3 endpoint that is down, a data file deleted by hand) were
+    tracebacks; they are one line, exit 1, and nothing is half-written."""
+    (tmp_path / "p.jsonl").write_text('{"question": "What is 1+1?", "answer": "2"}\n')
+    ingest = ["ingest", str(tmp_path / "p.jsonl"), "--source", "s"]
+    with monkeypatch.context() as env:
+        env.setenv("TRACEMILL_DATA_PATH", "s3://bucket/prefix/")
+        env.setenv("AWS_ENDPOINT_URL", DOWN.removesuffix("/v1"))
+        s3 = str(tmp_path / "s3-catalog")
+        result = runner.invoke(app, ["--catalog", s3, *ingest])
+        assert_one_line(result, 1, "cannot write to the catalog's data path s3://bucket/prefix/")
+        with open_catalog(s3, read_only=True) as store:
+            assert store.count("problems") == 0
+
+    local = str(tmp_path / "local-catalog")
+    assert runner.invoke(app, ["--catalog", local, *ingest]).exit_code == 0
+    for data_file in (tmp_path / "local-catalog" / "data" / "main" / "problems").glob("*"):
+        data_file.unlink()
+    result = runner.invoke(app, ["--catalog", local, "sql", "SELECT * FROM problems"])
+    assert_one_line(result, 1, "cannot read the catalog (data path")
