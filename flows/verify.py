@@ -802,14 +802,14 @@ def run_verify(
 @register_stage("verify", VerifyStage)
 def verify_stage(ctx: StageContext, cfg: VerifyStage) -> dict[str, Any]:
     """Verify samples that have no verdict for their verifier's current version."""
-    from tracemill.flows.common import UserError
+    from tracemill.pipelines.generate.base import BackendError
     from tracemill.pipelines.verify.judge import JudgeUnavailable
 
     with ctx.progress("verify", None, unit="samples") as tick:
         try:
             counts = run_verify(cfg, catalog=ctx.catalog, run_id=ctx.run_id, progress=tick)
-        except JudgeUnavailable as e:
-            raise UserError(
+        except JudgeUnavailable as e:  # a backend that is down: a failure (exit 1), not usage
+            raise BackendError(
                 f"judge unavailable: {e} (verdicts committed before stay; run again once the "
                 "judge is up)"
             ) from e
