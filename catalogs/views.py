@@ -106,7 +106,9 @@ ORDER BY p.problem_id"""
 #   accepted nor a negative.
 # - a problem without a named verifier: every latest verdict of its samples decides
 #   together (accepted when all that are not infrastructure failures pass).
-# - level: the level of the problem's most recent grades row, else source_level.
+# - level: the graded level, from the problem's most recent grades row (of the grader a
+#   build names, if it names one); null when ungraded. The source's own level is
+#   source_level; a build filters on one of the two (``level_from``), never a mix.
 # - dropped problem: any dedup row with kept = false (any method, any config).
 
 INFRA_REASONS: tuple[str, ...] = ("verifier_error", "sandbox_error", "judge_error", "no_reference")
@@ -303,17 +305,23 @@ def failing_samples_sql(
     )
 
 
-def problem_levels_sql(snapshot: int | None = None) -> str:
-    """Per problem: ``problem_id, level, pass_rate, grader_model`` (grades, else source)."""
+def problem_levels_sql(snapshot: int | None = None, grader_model: str | None = None) -> str:
+    """Per problem: ``problem_id, level, pass_rate, grader_model, source_level``.
+
+    ``level`` is only ever the graded level (the latest grade of the problem, by
+    ``grader_model`` when given); it is null for a problem without such a grade, never
+    the source's level, which stays ``source_level`` (the two are different scales).
+    """
+    where = "" if grader_model is None else f" WHERE grader_model = {_quote(grader_model)}"
     latest_grade = (
         "SELECT problem_id, level, pass_rate, grader_model "
-        f"FROM {table_at('grades', snapshot)} "
+        f"FROM {table_at('grades', snapshot)}{where} "
         "QUALIFY row_number() OVER (PARTITION BY problem_id "
         "ORDER BY created_at DESC, grader_model, params_id) = 1"
     )
     return (
-        "SELECT p.problem_id, coalesce(g.level, p.source_level) AS level, "
-        "g.pass_rate AS pass_rate, g.grader_model AS grader_model "
+        "SELECT p.problem_id, g.level AS level, "
+        "g.pass_rate AS pass_rate, g.grader_model AS grader_model, p.source_level "
         f"FROM {table_at('problems', snapshot, 'p')} "
         f"LEFT JOIN ({latest_grade}) AS g USING (problem_id)"
     )

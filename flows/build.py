@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from tracemill.flows.options import Flag
 from tracemill.flows.stages import StageConfig, StageContext, register_stage
 
@@ -86,6 +86,14 @@ class ExportStage(StageConfig):
     shard_bytes: int | None = Field(256 * 1024 * 1024, ge=1, description="~most bytes per shard")
     private: bool = Field(False, description="create the Hub repository private")
     license: str | None = Field(None, description="license id for the card (default: sources')")
+
+    @field_validator("to")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        from tracemill.stores.hub import parse_hub_target
+
+        parse_hub_target(value)  # a malformed hub://… target is a usage error
+        return value
 
 
 def run_build(cfg: BuildStage, *, catalog: str | None, run_id: str | None) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """Where every CLI command starts and ends, and stage commands generated from stage configs.
 
 :func:`invocation` wraps every command's body: it applies ``--quiet``, gives the command
-a run id, and turns expected errors into one line on stderr (no traceback). Commands
-that do catalog work should go through it so that policies added later (a ``runs`` row
-per command, exit codes) apply to all of them at once.
+a run id, records its ``runs`` row when it writes (:mod:`tracemill.flows.runs` lists
+which commands do), and turns expected errors into one line on stderr, exit code 1
+(usage errors: 2), never a traceback. Every command goes through it, so these policies
+apply to all of them at once.
 
 :func:`stage_command` adds a command that runs one registered stage. Its flags are made
 from the stage's pydantic config (:mod:`tracemill.flows.options`), plus the flags every
@@ -38,39 +39,83 @@ COMMON_PANEL = "Common"
 
 @dataclass
 class Invocation:
-    """One run of a CLI command (what a ``runs`` row of it would record)."""
+    """One run of a CLI command: what its ``runs`` row records."""
 
     command: str
     run_id: str
     catalog: str | None
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     config: dict[str, Any] | None = None
-    """The validated stage config (stage commands)."""
+    """The validated config (stage commands, ``train``)."""
     counts: dict[str, Any] = field(default_factory=dict)
-    """The stage's counters (stage commands)."""
+    """The counters of the work done."""
     status: str = "running"
+    record: bool = False
+    """Whether the command records a ``runs`` row: set once work that writes starts
+    (read-only commands and modes never set it; see :mod:`tracemill.flows.runs`)."""
+    error: str | None = None
 
 
 @contextmanager
 def invocation(
-    command: str, *, catalog: str | None = None, quiet: bool | None = None
+    command: str,
+    *,
+    catalog: str | None = None,
+    quiet: bool | None = None,
+    record: bool = False,
 ) -> Iterator[Invocation]:
-    """The start and end of a command: quiet, run id, catalog, one-line errors."""
+    """The start and end of a command: quiet, run id, catalog, ``runs`` row, exit codes.
+
+    Expected errors end the command with one line on stderr and exit code 1 (usage
+    errors: 2; see :func:`tracemill.flows.common.user_errors`). When ``run.record`` is
+    set (by ``record=True`` or by the command once its work starts), the command's
+    ``runs`` row is appended when it ends: completed, failed (with the error) or
+    interrupted; a usage error records nothing.
+    """
     from tracemill.catalogs import new_run_id
     from tracemill.flows.progress import set_quiet
 
     if quiet is not None:
         set_quiet(quiet)
     with user_errors():
-        run = Invocation(command, new_run_id(), catalog_location(catalog))
+        run = Invocation(command, new_run_id(), catalog_location(catalog), record=record)
         log.debug("command %s run %s starting", command, run.run_id)
         try:
             yield run
-        except BaseException:
-            run.status = "failed"
+        except BaseException as e:
+            _finish(run, e)
             raise
-        run.status = "completed"
+        _finish(run, None)
         log.debug("command %s run %s %s", command, run.run_id, run.status)
+
+
+def _finish(run: Invocation, err: BaseException | None) -> None:
+    """Set the run's status and record its ``runs`` row when it records one."""
+    import click
+    from tracemill.flows.common import EXIT_USAGE, exit_code_of
+    from tracemill.flows.runs import error_line, status_of
+
+    if isinstance(err, click.exceptions.Exit) and err.exit_code == 0:
+        err = None
+    run.status = status_of(err)
+    if err is not None and not isinstance(err, click.exceptions.Exit):
+        run.error = error_line(err)
+    if not run.record:
+        return
+    if err is not None and (
+        isinstance(err, click.ClickException) or exit_code_of(err) == EXIT_USAGE
+    ):
+        return  # nothing ran
+    from tracemill.flows.runs import RunRecord, save_run
+    from tracemill.stores.catalog import CatalogLockedError, CatalogStorageError
+
+    if isinstance(err, CatalogLockedError | CatalogStorageError):
+        return  # the catalog is someone else's, or its storage down: a retry only delays
+    record = RunRecord(
+        run.run_id, run.command, run.started, run.status, dict(run.counts), run.config,
+        error=run.error,
+    )  # fmt: skip
+    save_run(run.catalog, record, lock_timeout_s=30.0 if err is None else 5.0)
 
 
 def warn(message: str) -> None:
@@ -131,6 +176,9 @@ Run = Callable[[Any, Any, Mapping[str, Any]], dict[str, Any]]
 Intercept = Callable[[dict[str, Any], Mapping[str, Any]], bool]
 """``intercept(values, extras) -> done``: a mode of the command that runs no stage
 (e.g. ``synth --list``); True ends the command."""
+Records = Callable[[Mapping[str, Any]], bool]
+"""``records(extras) -> bool``: whether this run writes (and so records a ``runs`` row);
+by default every stage run does (``curate --dry-run`` does not)."""
 
 
 def _common_parameters() -> list[inspect.Parameter]:
@@ -171,6 +219,7 @@ def stage_command(
     render: Render | None = None,
     intercept: Intercept | None = None,
     more_flags: str | None = None,
+    records: Records | None = None,
 ) -> None:
     """Add command ``name`` running stage ``stage`` (default ``name``).
 
@@ -181,6 +230,7 @@ def stage_command(
     ``render`` prints the result (default: the stage's report). ``more_flags`` names a
     function (``"module:function"``) returning a pydantic model whose fields become more
     flags; the ones given reach ``prepare`` in ``extras`` (e.g. ``build``'s options).
+    ``records`` says whether a run writes, i.e. records a ``runs`` row (default: yes).
     """
 
     def build() -> Any:
@@ -208,7 +258,7 @@ def stage_command(
         def command(**given: Any) -> None:
             _run_stage_command(
                 name, stage or name, cls, fields, more, given, set(extras or {}),
-                Hooks(prepare, run, render, intercept),
+                Hooks(prepare, run, render, intercept, records),
             )  # fmt: skip
 
         signature = inspect.Signature(arguments + params)
@@ -241,6 +291,7 @@ class Hooks:
     run: Run | None = None
     render: Render | None = None
     intercept: Intercept | None = None
+    records: Records | None = None
 
 
 def _run_stage_command(
@@ -280,6 +331,7 @@ def _run_stage_command(
             return
         spec = get_stage(stage)
         ctx = StageContext(catalog=inv.catalog, run_id=inv.run_id, label=name)
+        inv.record = hooks.records is None or hooks.records(extras)
         run = hooks.run
         fn = None if run is None else (lambda c, g: run(c, g, extras))
         counters = execute_stage(spec, ctx, cfg, fn=fn)

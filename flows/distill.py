@@ -106,7 +106,8 @@ class DistillStage(ExecutorFields):
         None, description="SQL condition over `problems` columns"
     )
     levels: Annotated[list[int], Flag(panel=PROBLEMS)] = Field(
-        default_factory=list, description="graded difficulty level"
+        default_factory=list,
+        description="graded difficulty level (the latest grade's; not source_level)",
     )
     grader_model: Annotated[str | None, Flag(panel=PROBLEMS)] = Field(
         None, description="whose grades --level refers to"
@@ -138,7 +139,8 @@ class DistillStage(ExecutorFields):
         default_factory=dict, description="backend option, e.g. device=cuda"
     )  # fmt: skip
     prices: dict[str, float] = Field(
-        default_factory=dict, description="USD per 1M tokens: input=…, output=…"
+        default_factory=dict,
+        description="USD per 1M tokens: input=…, output=… (a server-reported cost wins)",
     )
 
     @field_validator("source", "domain", "stop", mode="before")
@@ -148,16 +150,27 @@ class DistillStage(ExecutorFields):
             return []
         return [value] if isinstance(value, str) else value
 
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        from tracemill.flows.options import backend_name
+
+        return backend_name(value) or value
+
+    @field_validator("verifier")
+    @classmethod
+    def _known_verifier(cls, value: str | None) -> str | None:
+        from tracemill.flows.options import registered
+        from tracemill.pipelines.verify import get_verifier
+
+        return registered(value, get_verifier)
+
     @field_validator("prices")
     @classmethod
     def _price_keys(cls, value: dict[str, float]) -> dict[str, float]:
-        unknown = set(value) - {"input", "output"}
-        if unknown:
-            raise ValueError(
-                f"prices take 'input' and 'output' (USD per 1M tokens), not "
-                f"{', '.join(sorted(unknown))}"
-            )
-        return value
+        from tracemill.pipelines.generate.cost import check_prices
+
+        return check_prices(value)
 
 
 @dataclass
@@ -188,6 +201,7 @@ class DistillReport:
     load_s: float = 0.0
     generate_s: float = 0.0
     cost_usd: float | None = None
+    """Sum of the stored samples' cost (None when none has one: no prices, no reported cost)."""
     by_domain: dict[str, list[int]] = field(default_factory=dict)
     """domain → [verified, accepted]."""
     by_source: dict[str, list[int]] = field(default_factory=dict)
@@ -265,14 +279,13 @@ def select_problems(store: Any, cfg: DistillStage) -> pa.Table:
             cond, vals = _in_list(column, values)
             conditions.append(cond)
             args += vals
-    if cfg.levels:
+    if cfg.levels:  # the graded level: each problem's latest grade (by grader_model)
+        from tracemill.catalogs.views import problem_levels_sql
+
         cond, vals = _in_list("level", cfg.levels)
-        graded = f"SELECT problem_id FROM grades WHERE {cond}"
+        levels = problem_levels_sql(None, cfg.grader_model)
+        conditions.append(f"problem_id IN (SELECT problem_id FROM ({levels}) WHERE {cond})")
         args += vals
-        if cfg.grader_model:
-            graded += " AND grader_model = ?"
-            args.append(cfg.grader_model)
-        conditions.append(f"problem_id IN ({graded})")
     if cfg.where:
         conditions.append(f"({cfg.where})")
     query = f"SELECT {', '.join(PLAN_COLUMNS)} FROM problems"
@@ -449,11 +462,6 @@ def distill(
             report.backend = getattr(teacher, "name", cfg.backend)
             _run(cfg, store, problems, requests, teacher, params, report, run_id, progress,
                  total)  # fmt: skip
-    if cfg.prices:
-        report.cost_usd = (
-            report.tokens_in * cfg.prices.get("input", 0.0)
-            + report.tokens_out * cfg.prices.get("output", 0.0)
-        ) / 1e6
     return report
 
 
@@ -490,6 +498,7 @@ def _run(
             params=params,
             role=cfg.role,
             run_id=run_id,
+            prices=cfg.prices,
         )
         tables: dict[str, pa.Table] = {"samples": samples}
         if cfg.verify and samples.num_rows:
@@ -595,7 +604,7 @@ class DistillWorker:
         samples = samples_table(
             ok, {r.problem_id: r for r in requests}, model=self.model_name,
             backend=getattr(self.teacher, "name", cfg.backend), params=params, role=cfg.role,
-            run_id=run_id,
+            run_id=run_id, prices=cfg.prices,
         )  # fmt: skip
         verdicts = None
         no_verifier = unverified = 0
@@ -616,9 +625,7 @@ class DistillWorker:
                 write_data_file(self.catalog, "samples", samples),
                 None if verdicts is None else write_data_file(self.catalog, "verdicts", verdicts),
             ],
-            "samples": samples.select(
-                ["prompt_tokens", "completion_tokens", "reasoning_tokens", "finish_reason"]
-            ),
+            "samples": samples.select(list(ACCOUNTED)),
             "verdicts": None if verdicts is None else verdicts.select(["problem_id", "passed"]),
             "errors": len(generated) - len(ok),
             "no_verifier": no_verifier,
@@ -746,6 +753,11 @@ def storable_verdicts(
     return verdicts.filter(storable), dropped
 
 
+ACCOUNTED = ("prompt_tokens", "completion_tokens", "reasoning_tokens", "finish_reason",
+             "cost_usd")  # fmt: skip
+"""Sample columns :func:`_account` counts (all a Ray worker sends back of its samples)."""
+
+
 def _account(
     report: DistillReport,
     samples: pa.Table,
@@ -756,13 +768,13 @@ def _account(
     report.batches += 1
     report.samples += result["samples"].inserted
     report.samples_skipped += result["samples"].skipped
-    for row in samples.select(
-        ["prompt_tokens", "completion_tokens", "reasoning_tokens", "finish_reason"]
-    ).to_pylist():
+    for row in samples.select(list(ACCOUNTED)).to_pylist():
         report.tokens_in += row["prompt_tokens"] or 0
         report.tokens_out += row["completion_tokens"] or 0
         report.reasoning_tokens += row["reasoning_tokens"] or 0
         report.truncated += row["finish_reason"] == "length"
+        if row["cost_usd"] is not None:
+            report.cost_usd = (report.cost_usd or 0.0) + row["cost_usd"]
     if verdicts is None or "verdicts" not in result:
         return
     report.verified += result["verdicts"].inserted

@@ -40,7 +40,7 @@ from typing import Any
 
 from prefect import flow, task
 from tracemill.flows.recipe import LoadedRecipe, execute_recipe, load_recipe, resolve_catalog
-from tracemill.flows.settings import configure_prefect
+from tracemill.flows.settings import configure_prefect, failures_reported_once
 from tracemill.flows.stages import StageResult, run_stage
 
 log = logging.getLogger(__name__)
@@ -156,15 +156,19 @@ def stage_task(
     stage: str,
     config: dict[str, Any],
     catalog: str | None,
-    run_id: str,
+    parent_run_id: str | None,
     base_dir: str,
     label: str | None = None,
 ) -> dict[str, Any]:
-    """Run one registered stage (the flow passes names and configs, never tables)."""
+    """Run one registered stage (the flow passes names and configs, never tables).
+
+    The stage records its own ``runs`` row; ``parent_run_id`` is the recipe's run.
+    """
     with _tracemill_logs_at_info():
         return run_stage(
-            stage, config, catalog=catalog, run_id=run_id, base_dir=base_dir, label=label
-        )
+            stage, config, catalog=catalog, parent_run_id=parent_run_id, base_dir=base_dir,
+            label=label,
+        )  # fmt: skip
 
 
 def _stage_options(label: str, stage: str) -> dict[str, Any]:
@@ -177,8 +181,10 @@ def _stage_options(label: str, stage: str) -> dict[str, Any]:
 def ray_task_runner(address: str | None) -> Any:
     """prefect-ray's task runner on the cluster the stages fan out over."""
     from prefect_ray.task_runners import RayTaskRunner
-    from tracemill.flows.executor import init_kwargs
+    from tracemill.flows.executor import check_reachable, init_kwargs
 
+    if address:
+        check_reachable(address)  # a cluster that is down: one line, not minutes of retries
     return RayTaskRunner(address=address, init_kwargs=init_kwargs())
 
 
@@ -247,7 +253,9 @@ def run_stages_in_prefect(
 ) -> list[StageResult]:
     """Executor: run a loaded recipe's stages through :func:`recipe_flow`.
 
-    A recipe with ``executor: ray`` runs on prefect-ray's task runner on its cluster.
+    A recipe with ``executor: ray`` runs on prefect-ray's task runner on its cluster. A
+    failing stage's error propagates as itself (noted with the stage's label); Prefect's
+    console copies of it are dropped (:func:`~tracemill.flows.settings.failures_reported_once`).
     """
     configure_prefect(catalog)
     options: dict[str, Any] = {"flow_run_name": f"{loaded.recipe.name}-{run_id}"}
@@ -255,8 +263,9 @@ def run_stages_in_prefect(
     if on_ray:
         options["task_runner"] = ray_task_runner(loaded.recipe.ray_address)
     named = recipe_flow.with_options(**options)
-    done = named(loaded.recipe.name, _stage_entries(loaded), catalog, run_id,
-                 str(loaded.base_dir), on_ray)  # fmt: skip
+    with failures_reported_once():
+        done = named(loaded.recipe.name, _stage_entries(loaded), catalog, run_id,
+                     str(loaded.base_dir), on_ray)  # fmt: skip
     return [StageResult(d["label"], d["stage"], d["seconds"], d["counts"]) for d in done]
 
 
@@ -271,10 +280,8 @@ def stage_flow(stage: str) -> Any:
 
     @flow(name=stage, persist_result=False)
     def _flow(config: dict[str, Any], catalog: str | None = None, base_dir: str = ".") -> Any:
-        from tracemill.catalogs import new_run_id
-
         return stage_task.with_options(**_stage_options(stage, stage))(
-            stage, config, catalog, new_run_id(), str(Path(base_dir).resolve()), stage
+            stage, config, catalog, None, str(Path(base_dir).resolve()), stage
         )
 
     _flow.__doc__ = f"Run the {stage!r} stage (see `tracemill {stage} --help`)."

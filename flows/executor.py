@@ -97,9 +97,37 @@ def connect(address: str | None = None) -> Any:
         raise RuntimeError("executor 'ray' needs ray: pip install 'ray[default]'") from e
     if not ray.is_initialized():
         target = address or os.environ.get("RAY_ADDRESS") or None
+        if target:
+            check_reachable(target)
         log.info("connecting to Ray at %s", target or "a new local instance")
         ray.init(address=target, **init_kwargs())
     return ray
+
+
+CONNECT_TIMEOUT_S = 5.0
+"""How long :func:`check_reachable` waits for a cluster's port to answer."""
+
+
+def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Raise ConnectionError when nothing listens at a Ray ``host:port`` address.
+
+    ``ray.init`` would retry an unreachable cluster for minutes, printing its own
+    warnings; a cluster that is down is an expected failure (one line, exit code 1).
+    ``auto``, ``local`` and addresses without a port are left to Ray.
+    """
+    import socket
+
+    where = address.removeprefix("ray://")
+    host, sep, port = where.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except OSError as e:
+        raise ConnectionError(
+            f"cannot connect to the Ray cluster at {address} (is it running?): {e}"
+        ) from None
 
 
 def _current_env() -> dict[str, Any]:

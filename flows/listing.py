@@ -111,12 +111,12 @@ def emit(
     out: Path | None = None,
 ) -> None:
     """Print (or write to ``out``) rows in ``fmt``; ``limit`` caps the table view only."""
-    from tracemill.flows.common import console
+    from tracemill.flows.common import UsageError, console
     from tracemill.stores.output import write_result
 
     fmt = fmt.value if isinstance(fmt, Format) else str(fmt).lower()
     if fmt not in (*FORMATS, "parquet"):
-        raise ValueError(f"--format must be one of {', '.join(FORMATS)}")
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
     if fmt in ("json", "csv") and not _is_arrow(rows):
         text = records_text([dict(r) for r in rows], fmt)
         if out is None:

@@ -557,6 +557,31 @@ def apply_sets(model: type[Any], values: dict[str, Any], sets: Sequence[str]) ->
         set_dotted(values, key, value)
 
 
+def registered(name: str | None, lookup: Callable[[str], Any]) -> str | None:
+    """``name`` when ``lookup`` finds it (None passes); for a config's field validator.
+
+    A registry lookup's ``KeyError`` (``unknown verifier 'x'; registered: …``) becomes a
+    ``ValueError``, so an unknown name in a flag or recipe is a usage error, found before
+    anything runs.
+    """
+    if name is None:
+        return None
+    try:
+        lookup(name)
+    except KeyError as e:
+        raise ValueError(e.args[0] if e.args else str(e)) from None
+    return name
+
+
+def backend_name(name: str | None) -> str | None:
+    """``name`` when it is a generation backend kind (None passes), else ValueError."""
+    from tracemill.pipelines.generate import backend_kinds
+
+    if name is not None and name not in backend_kinds():
+        raise ValueError(f"unknown backend {name!r}; backends are {', '.join(backend_kinds())}")
+    return name
+
+
 def validate(model: type[Any], values: Mapping[str, Any]) -> Any:
     """``model`` from ``values``; errors name the flags (``--samples: …``), one line."""
     from pydantic import ValidationError

@@ -26,8 +26,12 @@ Object-storage credentials never go in a recipe: they come from ``AWS_ACCESS_KEY
 Unknown keys are errors, at the top level and inside every stage. Strings may use
 ``${catalog}`` (the catalog's directory: a place for models, exports and reports that
 belong with the data) and ``${recipe_dir}``. A run records one
-``runs`` row (status, per-stage counters, the recipe text, the code version) and
-returns a :class:`RunResult` for the summary table.
+``runs`` row for the recipe (status, per-stage counters, the recipe text, the code
+version, tokens and cost summed over its stages) and one per stage (its config and
+counters, ``parent_run_id`` = the recipe's run; the rows a stage writes carry the
+stage's run id), and returns a :class:`RunResult` for the summary table. A recipe that
+does not validate is a usage error (:class:`RecipeError`, exit code 2); a missing recipe
+file is a failure (exit code 1), as is a stage that fails (its label is named).
 
 This module reads, validates and runs recipes in this process
 (:func:`execute_recipe`); :mod:`tracemill.flows.engine` runs the same stages as Prefect
@@ -50,6 +54,7 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from tracemill.flows.options import OptionError
 from tracemill.flows.stages import (
     StageConfig,
     StageResult,
@@ -163,8 +168,12 @@ class Recipe(BaseModel):
         return stages
 
 
-class RecipeError(ValueError):
+class RecipeError(OptionError):
     """A recipe file that cannot be read or does not validate."""
+
+
+class RecipeNotFoundError(RecipeError, FileNotFoundError):
+    """No recipe file at the path given."""
 
 
 def _describe(err: ValidationError, prefix: str) -> str:
@@ -190,7 +199,7 @@ def load_recipe(path: str | os.PathLike[str]) -> LoadedRecipe:
     """Read and validate a recipe; every problem is reported with its location."""
     path = Path(path)
     if not path.is_file():
-        raise RecipeError(f"{path}: no such recipe file")
+        raise RecipeNotFoundError(f"{path}: no such recipe file")
     text = path.read_text(encoding="utf-8")
     try:
         raw = yaml.safe_load(text)
@@ -253,12 +262,12 @@ def recipe_variables(catalog: str | None, base_dir: str) -> dict[str, str]:
 def run_stages_inline(
     loaded: LoadedRecipe, catalog: str | None, run_id: str
 ) -> list[StageResult]:
-    """Run the recipe's stages in this process, in order."""
+    """Run the recipe's stages in this process, in order (``run_id``: the recipe's run)."""
     results = []
     for entry, cfg in zip(loaded.recipe.stages, loaded.configs, strict=True):
         t0 = time.perf_counter()
         counts = run_stage(
-            entry.stage, cfg.model_dump(), catalog=catalog, run_id=run_id,
+            entry.stage, cfg.model_dump(), catalog=catalog, parent_run_id=run_id,
             base_dir=str(loaded.base_dir), label=entry.label,
         )  # fmt: skip
         results.append(StageResult(entry.label, entry.stage, time.perf_counter() - t0, counts))
@@ -266,19 +275,24 @@ def run_stages_inline(
 
 
 def execute_recipe(
-    loaded: LoadedRecipe, *, catalog: str | None, executor: Executor = run_stages_inline
+    loaded: LoadedRecipe,
+    *,
+    catalog: str | None,
+    executor: Executor = run_stages_inline,
+    run_id: str | None = None,
 ) -> RunResult:
     """Run a loaded recipe with ``executor`` and record its ``runs`` row (also on failure).
 
     ``catalog`` is the one the run uses (see :func:`resolve_catalog`); it is created (and
-    a bad location fails) before any stage runs.
+    a bad location fails) before any stage runs. ``run_id`` is the run's id (default: a
+    new one; ``tracemill run`` passes its own).
     """
     from tracemill.catalogs import new_run_id
-    from tracemill.flows.runs import record_run
+    from tracemill.flows.runs import error_line, status_of
     from tracemill.stores.catalog import open_catalog
 
     with recipe_environment(loaded.recipe.env()):
-        run_id = new_run_id()
+        run_id = run_id or new_run_id()
         started = datetime.now(UTC)
         result = RunResult(run_id, loaded.recipe.name, "running", catalog=catalog)
         with open_catalog(catalog):
@@ -287,11 +301,11 @@ def execute_recipe(
             result.stages = executor(loaded, catalog, run_id)
             result.status = "completed"
         except BaseException as e:
-            result.status = "failed"
-            result.error = f"{type(e).__name__}: {e}"
-            _record(record_run, open_catalog, result, loaded, started)
+            result.status = status_of(e)
+            result.error = error_line(e)
+            _record(result, loaded, started)
             raise
-        _record(record_run, open_catalog, result, loaded, started)
+        _record(result, loaded, started)
         return result
 
 
@@ -310,16 +324,12 @@ def recipe_environment(env: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def _record(
-    record_run: Any, open_catalog: Any, result: RunResult, loaded: LoadedRecipe, started: datetime
-) -> None:
+def _record(result: RunResult, loaded: LoadedRecipe, started: datetime) -> None:
+    from tracemill.flows.runs import RunRecord, save_run
+
     counts = {s.label: {"seconds": round(s.seconds, 3), **s.counts} for s in result.stages}
-    try:
-        with open_catalog(result.catalog) as store:
-            record_run(
-                store, run_id=result.run_id, flow=f"recipe:{loaded.recipe.name}",
-                started_at=started, status=result.status, counts=counts,
-                recipe=loaded.text, error=result.error,
-            )  # fmt: skip
-    except Exception:  # noqa: BLE001 - never hide the run's own error behind this one
-        log.exception("could not record run %s", result.run_id)
+    record = RunRecord(
+        result.run_id, f"recipe:{loaded.recipe.name}", started, result.status, counts,
+        recipe=loaded.text, error=result.error,
+    )  # fmt: skip
+    save_run(result.catalog, record)

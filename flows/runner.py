@@ -24,16 +24,20 @@ def run_recipe(
     *,
     catalog: str | None = None,
     use_prefect: bool | None = None,
+    run_id: str | None = None,
 ) -> RunResult:
-    """Run a recipe (as a Prefect flow unless disabled) and record its ``runs`` row.
+    """Run a recipe (as a Prefect flow unless disabled) and record its ``runs`` rows.
 
-    ``use_prefect`` None follows the recipe's ``prefect`` key.
+    ``use_prefect`` None follows the recipe's ``prefect`` key; ``run_id`` is the recipe
+    run's id (default: a new one).
     """
     loaded = load_recipe(path)
     catalog = resolve_catalog(loaded, catalog)
     prefect = loaded.recipe.prefect if use_prefect is None else use_prefect
     if not prefect:
-        return execute_recipe(loaded, catalog=catalog, executor=run_stages_inline)
+        return execute_recipe(
+            loaded, catalog=catalog, executor=run_stages_inline, run_id=run_id
+        )
     from tracemill.flows.recipe import recipe_environment
     from tracemill.flows.settings import configure_prefect
     from tracemill.stores.catalog import open_catalog
@@ -43,4 +47,6 @@ def run_recipe(
     configure_prefect(catalog)  # before Prefect is imported
     from tracemill.flows.engine import run_stages_in_prefect
 
-    return execute_recipe(loaded, catalog=catalog, executor=run_stages_in_prefect)
+    return execute_recipe(
+        loaded, catalog=catalog, executor=run_stages_in_prefect, run_id=run_id
+    )

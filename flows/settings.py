@@ -1,8 +1,11 @@
-"""Environment for Prefect, set before Prefect is imported."""
+"""Environment for Prefect (set before Prefect is imported) and its console logging."""
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 def configure_prefect(catalog: str | None) -> None:
@@ -30,3 +33,35 @@ def configure_prefect(catalog: str | None) -> None:
     config = CatalogConfig.resolve(catalog)
     if config.root is not None:
         os.environ["PREFECT_HOME"] = str(config.root / ".prefect")
+
+
+class RunFailureFilter(logging.Filter):
+    """Drops Prefect's console reports of a failed task or flow run.
+
+    Prefect logs a failing task's exception with its whole traceback, twice (the task
+    run, then the flow run): hundreds of lines for a teacher server that is down. The
+    failure reaches the caller as the exception itself, which the CLI reports in one line
+    (and a bug with its traceback), so the console needs none of these. Records still
+    reach Prefect's API handler (the UI), which sits on those loggers, not on the root.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for ERROR records of Prefect's flow-run and task-run loggers."""
+        return not (
+            record.levelno >= logging.ERROR
+            and record.name.startswith(("prefect.flow_runs", "prefect.task_runs"))
+        )
+
+
+@contextmanager
+def failures_reported_once() -> Iterator[None]:
+    """Filter every root handler with :class:`RunFailureFilter` while a recipe runs."""
+    handlers = list(logging.getLogger().handlers)
+    quiet = RunFailureFilter()
+    for handler in handlers:
+        handler.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(quiet)

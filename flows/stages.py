@@ -54,6 +54,7 @@ class StageContext:
     catalog: str | None
     """Catalog location (None: $TRACEMILL_CATALOG or ./tracemill-data)."""
     run_id: str
+    """This stage's run: the ``run_id`` of every row it writes and of its ``runs`` row."""
     base_dir: Path = field(default_factory=Path.cwd)
     """Relative paths in a recipe resolve against this (the recipe's directory)."""
     label: str = ""
@@ -61,6 +62,8 @@ class StageContext:
     report: Report = field(default_factory=Report)
     """The stage's report: counters are added by :func:`execute_stage`; stages add
     notes, tables and plots."""
+    parent_run_id: str | None = None
+    """The recipe run this stage runs in (its reports are named after that run)."""
 
     def path(self, value: str | Path) -> Path:
         """Resolve a path from a recipe against the recipe's directory."""
@@ -79,7 +82,8 @@ class StageContext:
 
         if cfg.report_dir:
             return self.path(cfg.report_dir)
-        return default_report_dir(self.catalog, self.label or "stage", self.run_id)
+        run = self.parent_run_id or self.run_id
+        return default_report_dir(self.catalog, self.label or "stage", run)
 
 
 C = TypeVar("C", bound=StageConfig)
@@ -233,12 +237,43 @@ def run_stage(
     config: dict[str, Any],
     *,
     catalog: str | None,
-    run_id: str,
     base_dir: str,
     label: str | None = None,
+    parent_run_id: str | None = None,
 ) -> dict[str, Any]:
-    """Validate and run one stage from plain values (what a Prefect task receives)."""
+    """Validate and run one stage from plain values (what a Prefect task receives).
+
+    The stage runs under a run id of its own and records its ``runs`` row (config,
+    counters, status; ``parent_run_id`` = the recipe's run). An error leaves with a note
+    naming the stage (``stage 'distill-gemma' (distill)``), which the CLI's one-line
+    message shows first.
+    """
+    from tracemill.catalogs import new_run_id
+    from tracemill.flows.runs import RunRecord, error_line, save_run, status_of
+
     spec = get_stage(stage)
     cfg = spec.config.model_validate(substitute(config, config_variables(catalog, base_dir)))
-    ctx = StageContext(catalog=catalog, run_id=run_id, base_dir=Path(base_dir), label=label or "")
-    return execute_stage(spec, ctx, cfg)
+    ctx = StageContext(
+        catalog=catalog, run_id=new_run_id(), base_dir=Path(base_dir), label=label or "",
+        parent_run_id=parent_run_id,
+    )  # fmt: skip
+    record = RunRecord(
+        ctx.run_id, stage, config=cfg.model_dump(mode="json"), parent_run_id=parent_run_id,
+        label=label,
+    )  # fmt: skip
+    try:
+        counts = execute_stage(spec, ctx, cfg)
+    except BaseException as e:
+        from tracemill.stores.catalog import CatalogLockedError, CatalogStorageError
+
+        record.status, record.error = status_of(e), error_line(e)
+        # a locked catalog, or its storage down: trying to store the row would only delay
+        if not isinstance(e, CatalogLockedError | CatalogStorageError):
+            save_run(catalog, record, lock_timeout_s=5.0)
+        if isinstance(e, Exception):
+            named = f"{label!r} ({stage})" if label and label != stage else repr(stage)
+            e.add_note(f"stage {named}")
+        raise
+    record.status, record.counts = "completed", counts
+    save_run(catalog, record)
+    return counts

@@ -63,6 +63,14 @@ class SynthStage(ExecutorFields):
     source: str | None = Field(None, description="source name (default synth:<family>)")
     chunk_size: int = Field(10_000, ge=1, description="items per catalog append")
 
+    @field_validator("family")
+    @classmethod
+    def _known_family(cls, value: str) -> str:
+        from tracemill.flows.options import registered
+        from tracemill.pipelines.synth import get_task
+
+        return registered(value, get_task) or value
+
     @field_validator("levels")
     @classmethod
     def _parse_levels(cls, value: str | list[int] | None) -> str | list[int] | None:

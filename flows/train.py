@@ -74,6 +74,9 @@ def make_config(
         model_path = resolve(config.model) if config.model else None
         if model_path is not None and model_path.exists():
             config.model = str(model_path)
+        export = resolve(config.dataset) if config.dataset else None
+        if export is not None and (export / "data").is_dir():  # an export's folder
+            config.dataset = str(export)
     return config
 
 

@@ -158,6 +158,14 @@ class VerifyStage(ExecutorFields):
             return value
         return [v.strip() for item in items for v in str(item).split(",") if v.strip()]
 
+    @field_validator("verifier")
+    @classmethod
+    def _known_verifier(cls, value: str | None) -> str | None:
+        from tracemill.flows.options import registered
+        from tracemill.pipelines.verify import get_verifier
+
+        return registered(value, get_verifier)
+
     @field_validator("judge_backend")
     @classmethod
     def _known_backend(cls, value: str) -> str:
@@ -179,10 +187,11 @@ class VerifyStage(ExecutorFields):
             raise ValueError(
                 "judge_base_url, judge_options and judge_fallback need judge_model (--judge-model)"
             )
+        from tracemill.flows.options import registered
         from tracemill.pipelines.verify import get_verifier
 
         for name in [*self.ensemble, *([self.verifier] if self.verifier else [])]:
-            get_verifier(name)  # KeyError names the registered ones
+            registered(name, get_verifier)  # an unknown name is a usage error
         return self
 
     def judge(self) -> JudgeConfig | None:
@@ -793,14 +802,14 @@ def run_verify(
 @register_stage("verify", VerifyStage)
 def verify_stage(ctx: StageContext, cfg: VerifyStage) -> dict[str, Any]:
     """Verify samples that have no verdict for their verifier's current version."""
-    from tracemill.flows.common import UserError
+    from tracemill.pipelines.generate.base import BackendError
     from tracemill.pipelines.verify.judge import JudgeUnavailable
 
     with ctx.progress("verify", None, unit="samples") as tick:
         try:
             counts = run_verify(cfg, catalog=ctx.catalog, run_id=ctx.run_id, progress=tick)
-        except JudgeUnavailable as e:
-            raise UserError(
+        except JudgeUnavailable as e:  # a backend that is down: a failure (exit 1), not usage
+            raise BackendError(
                 f"judge unavailable: {e} (verdicts committed before stay; run again once the "
                 "judge is up)"
             ) from e

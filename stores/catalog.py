@@ -108,6 +108,20 @@ class CatalogError(RuntimeError):
     """A catalog operation failed."""
 
 
+class CatalogStorageError(CatalogError, ConnectionError):
+    """The catalog's data files cannot be read or written (object storage down, …).
+
+    An expected failure (one line, exit code 1), and one that may pass: Prefect retries it.
+    """
+
+
+def storage_error(err: Exception, doing: str, where: str) -> CatalogStorageError:
+    """``err`` (a DuckDB I/O error) as one clear :class:`CatalogStorageError`."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    reason = lines[0] if lines else type(err).__name__
+    return CatalogStorageError(f"cannot {doing} {where}: {reason}")
+
+
 class CatalogLockedError(CatalogError):
     """Another process holds the embedded catalog's write lock."""
 
@@ -837,16 +851,51 @@ class CatalogStore:
         }
         return [n for n in TABLES if n not in existing]
 
+    def _missing_columns(self) -> list[tuple[str, pa.Field]]:
+        """Columns the schemas declare that the catalog's existing tables lack (oldest code)."""
+        have: dict[str, set[str]] = {}
+        for table, column in self.con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = ?",
+            [ALIAS],
+        ).fetchall():
+            have.setdefault(table, set()).add(column)
+        return [
+            (name, f)
+            for name, spec in TABLES.items()
+            if name in have
+            for f in spec.schema
+            if f.name not in have[name]
+        ]
+
     def _ensure_tables(self) -> None:
-        if not self._missing_tables():
+        """Create missing tables and add columns that newer schemas declare (additive only).
+
+        A catalog written by an older tracemill gains the new columns here, in one
+        transaction, on the first open for writing; rows written before read them as null.
+        """
+        if not self._missing_tables() and not self._missing_columns():
             return
 
         def create(written: list[Path]) -> None:
-            missing = self._missing_tables()  # again: another writer may have made them
+            # again, inside the transaction: another writer may have done it meanwhile
+            missing = self._missing_tables()
             for name in missing:
                 self.con.execute(create_table_sql(name))
+            added = self._missing_columns()
+            for name, f in added:
+                if not f.nullable:
+                    raise CatalogError(
+                        f"cannot add column {name}.{f.name} to an existing catalog: only "
+                        "nullable columns can be added"
+                    )
+                self.con.execute(f"ALTER TABLE {name} ADD COLUMN {f.name} {_ddl_type(f.type)}")
+            changes = []
             if missing:
-                self._commit_message("tracemill", "create tables " + ", ".join(missing))
+                changes.append("create tables " + ", ".join(missing))
+            if added:
+                changes.append("add columns " + ", ".join(f"{n}.{f.name}" for n, f in added))
+            if changes:
+                self._commit_message("tracemill", "; ".join(changes))
 
         self._write_transaction(create)
 
@@ -882,6 +931,9 @@ class CatalogStore:
                 return result
             except duckdb.Error as e:
                 if attempt >= attempts or not _is_conflict_error(e):
+                    if isinstance(e, duckdb.IOException):
+                        where = f"the catalog's data path {self.config.data_path}"
+                        raise storage_error(e, "write to", where) from e
                     raise
                 wait = delay * random.uniform(1.0, 2.0)
                 log.warning(
@@ -1416,8 +1468,18 @@ class CatalogStore:
 
     @_held
     def sql(self, query: str, params: list[Any] | None = None) -> pa.Table:
-        """Run DuckDB SQL with every catalog table available by name."""
-        return self.con.execute(query, params or []).to_arrow_table()
+        """Run DuckDB SQL with every catalog table available by name.
+
+        An I/O error (object storage down, a data file gone) is a
+        :class:`CatalogStorageError`; other DuckDB errors are raised as they are.
+        """
+        import duckdb
+
+        try:
+            return self.con.execute(query, params or []).to_arrow_table()
+        except duckdb.IOException as e:
+            where = f"(data path {self.config.data_path})"
+            raise storage_error(e, "read the catalog", where) from e
 
     def sql_with(
         self, view: str, table: pa.Table, query: str, params: list[Any] | None = None
@@ -1442,12 +1504,25 @@ class CatalogStore:
         spec = table_spec(name)
         cols = columns or spec.schema.names
         at = f" AT (VERSION => {int(snapshot)})" if snapshot is not None else ""
-        query = f"SELECT {', '.join(cols)} FROM {name}{at}"
+        present = self._columns_of(name, snapshot)
+        # columns added by a newer schema read as null where this catalog (or snapshot)
+        # predates them (a read-only open never migrates)
+        select = [
+            c if c in present else f"NULL::{_ddl_type(spec.schema.field(c).type)} AS {c}"
+            for c in cols
+        ]
+        query = f"SELECT {', '.join(select)} FROM {name}{at}"
         if where:
             query += f" WHERE {where}"
         table = self.sql(query)
         schema = pa.schema([spec.schema.field(c) for c in cols])
         return table.cast(schema)
+
+    def _columns_of(self, name: str, snapshot: int | None = None) -> set[str]:
+        """Column names of table ``name`` (as of ``snapshot``)."""
+        at = f" AT (VERSION => {int(snapshot)})" if snapshot is not None else ""
+        rows = self.con.execute(f"DESCRIBE SELECT * FROM {name}{at}").fetchall()
+        return {r[0] for r in rows}
 
     @_held
     def count(self, name: str, snapshot: int | None = None) -> int:

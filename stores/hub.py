@@ -35,6 +35,7 @@ from typing import Any, Protocol
 import pyarrow as pa
 from tracemill.catalogs.views import (
     INFRA_REASONS,
+    table_at,
     verdict_disagreements_sql,
     verdict_roles_sql,
     version_sort_key,
@@ -47,6 +48,10 @@ DEFAULT_SHARD_BYTES = 256 * 1024 * 1024
 """Upper bound of a shard's in-memory Arrow size (Parquet files come out smaller)."""
 SHARD_GLOB = "data/train-*.parquet"
 TEACHER_COLUMNS = ("model", "chosen_model")
+
+
+class HubError(RuntimeError):
+    """An upload to the Hugging Face Hub failed (unreachable, no token, no access, …)."""
 
 
 class CatalogReader(Protocol):
@@ -113,6 +118,13 @@ class CardStats:
     """Samples whose verifiers disagree (``verdict_disagreements``)."""
     dedup: list[dict[str, Any]] = field(default_factory=list)
     levels: dict[str, int] = field(default_factory=dict)
+    """Rows per graded level (``ungraded``: rows without a grade)."""
+    source_levels: dict[str, int] = field(default_factory=dict)
+    """Rows per source level (the level the source data or the generator gave)."""
+    graders: list[dict[str, Any]] = field(default_factory=list)
+    """The grades behind ``level``: grader model, method, k, params, problems."""
+    curriculum: list[dict[str, Any]] = field(default_factory=list)
+    """Per curriculum stage of a build from a selection: stage, rows, graded levels."""
     licenses: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -177,15 +189,60 @@ def _counts(table: pa.Table, column: str) -> dict[str, int]:
     return dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def _level_histogram(table: pa.Table) -> dict[str, int]:
-    if "level" not in table.column_names:
+def _level_histogram(
+    table: pa.Table, column: str = "level", missing: str | None = "ungraded"
+) -> dict[str, int]:
+    """Rows per level of ``column``, rows without one under ``missing``.
+
+    With ``missing=None`` there is no histogram when no row has a level.
+    """
+    if column not in table.column_names:
         return {}
-    counter = Counter(table.column("level").to_pylist())
+    counter = Counter(table.column(column).to_pylist())
     known = sorted(k for k in counter if k is not None)
+    if not known and missing is None:
+        return {}
+    missing = missing or "none"
     out = {str(k): counter[k] for k in known}
     if None in counter:
-        out["ungraded"] = counter[None]
+        out[missing] = counter[None]
     return out
+
+
+def _curriculum(table: pa.Table) -> list[dict[str, Any]]:
+    """Rows and graded levels per ``stage`` of a build that kept a selection's order."""
+    if "stage" not in table.column_names or "position" not in table.column_names:
+        return []
+    levels = table.column("level").to_pylist() if "level" in table.column_names else []
+    stages: dict[Any, dict[str, Any]] = {}
+    for i, stage in enumerate(table.column("stage").to_pylist()):
+        entry = stages.setdefault(stage, {"stage": stage, "rows": 0, "levels": set()})
+        entry["rows"] += 1
+        if levels and levels[i] is not None:
+            entry["levels"].add(levels[i])
+    return [
+        {**e, "levels": ", ".join(str(v) for v in sorted(e["levels"])) or "-"}
+        for e in stages.values()
+    ]
+
+
+def _graders(store: CatalogReader, row: dict[str, Any], table: pa.Table) -> list[dict[str, Any]]:
+    """The grades behind the rows' ``level``: (grader, method, params) and problems each.
+
+    Read at the dataset's snapshot through its own query, as the other figures are: the
+    latest grade of each (problem, grader model) pair the rows name.
+    """
+    if not {"problem_id", "grader_model"} <= set(table.column_names):
+        return []  # built before builds recorded the grader
+    grades = table_at("grades", int(row["snapshot_id"]), "g")
+    return store.sql(
+        "SELECT grader_model, method, k, params, count(DISTINCT problem_id) AS problems "
+        f"FROM (SELECT g.* FROM {grades} JOIN (SELECT DISTINCT problem_id, grader_model "
+        f"FROM ({row['query']}) WHERE grader_model IS NOT NULL) d "
+        "USING (problem_id, grader_model) QUALIFY row_number() OVER "
+        "(PARTITION BY g.problem_id ORDER BY g.created_at DESC, g.params_id) = 1) "
+        "GROUP BY ALL ORDER BY problems DESC, grader_model, method"
+    ).to_pylist()
 
 
 # -- statistics ------------------------------------------------------------------
@@ -212,7 +269,10 @@ def collect_stats(
         by_domain=_counts(table, "domain"),
         by_teacher=_counts(table, teacher) if teacher else {},
         levels=_level_histogram(table),
+        source_levels=_level_histogram(table, "source_level", None),
+        curriculum=_curriculum(table),
     )
+    stats.graders = _graders(store, row, table)
     # the dataset's problems: its own (snapshot-pinned) query, re-run inside DuckDB
     in_ids = (
         f"problem_id IN (SELECT problem_id FROM ({row['query']}))"
@@ -364,12 +424,7 @@ def render_card(
         _count_section("domain", stats.by_domain, stats.rows),
         _count_section("teacher", stats.by_teacher, stats.rows),
     ]
-    if stats.levels:
-        rows = [
-            (k, v, "#" * max(1, round(30 * v / max(stats.levels.values()))))
-            for k, v in stats.levels.items()
-        ]
-        parts.append("### Difficulty\n\n" + _table(["level", "rows", ""], rows) + "\n")
+    parts.append(_difficulty_section(stats))
     parts.append("## Verification\n")
     if stats.verifiers:
         parts.append(
@@ -433,6 +488,47 @@ def render_card(
         + "\n```\n"
     )
     return "\n".join(p for p in parts if p)
+
+
+def _histogram(counts: dict[str, int]) -> list[tuple[str, int, str]]:
+    top = max(counts.values())
+    return [(k, v, "#" * max(1, round(30 * v / top))) for k, v in counts.items()]
+
+
+def _difficulty_section(stats: CardStats) -> str:
+    """Graded levels with the grades behind them, source levels, curriculum stages."""
+    parts = []
+    if stats.levels:
+        text = (
+            "### Difficulty (graded)\n\n`level` is the graded difficulty: a grader model's "
+            "pass rate over k samples of the problem, binned (level 1 = easiest); rows "
+            "without a grade have none.\n\n"
+            + _table(["level", "rows", ""], _histogram(stats.levels))
+        )
+        if stats.graders:
+            text += "\n\nGrades behind `level` (the latest grade of each problem):\n\n" + _table(
+                ["grader model", "method", "k", "problems", "params"],
+                [(g["grader_model"], g["method"], g["k"], g["problems"], g["params"] or "")
+                 for g in stats.graders],
+            )  # fmt: skip
+        parts.append(text + "\n")
+    if stats.source_levels:
+        parts.append(
+            "### Source levels\n\n`source_level` is the level the source data or the "
+            "synthetic generator gave (its own scale, not comparable with `level` or across "
+            "sources).\n\n" + _table(["source_level", "rows", ""], _histogram(stats.source_levels))
+            + "\n"
+        )
+    if stats.curriculum:
+        parts.append(
+            "### Curriculum\n\nRows are in curriculum order (`position`, easy → hard), in "
+            f"{len(stats.curriculum)} stage(s) (`stage`); train stage by stage in this "
+            "order.\n\n" + _table(
+                ["stage", "rows", "graded levels"],
+                [(c["stage"], c["rows"], c["levels"]) for c in stats.curriculum],
+            ) + "\n"
+        )  # fmt: skip
+    return "\n".join(parts)
 
 
 # -- writing ---------------------------------------------------------------------
@@ -513,18 +609,26 @@ def upload_to_hub(
     commit_message: str = "tracemill export",
 ) -> str:
     """Create dataset repo ``repo_id`` if needed and upload ``folder``; returns its URL."""
-    if api is None:
-        from huggingface_hub import HfApi
+    try:
+        if api is None:
+            from huggingface_hub import HfApi
 
-        api = HfApi()
-    api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-    api.upload_folder(
-        repo_id=repo_id,
-        folder_path=str(folder),
-        repo_type="dataset",
-        commit_message=commit_message,
-        delete_patterns=[SHARD_GLOB],
-    )
+            api = HfApi()
+        api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+        api.upload_folder(
+            repo_id=repo_id,
+            folder_path=str(folder),
+            repo_type="dataset",
+            commit_message=commit_message,
+            delete_patterns=[SHARD_GLOB],
+        )
+    except Exception as e:  # noqa: BLE001 - every Hub failure becomes one clear error
+        lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+        reason = f"{type(e).__name__}: {lines[0]}" if lines else type(e).__name__
+        raise HubError(
+            f"cannot upload to {HUB_PREFIX}{repo_id} (Hub unreachable, no token or no write "
+            f"access?): {reason}"
+        ) from e
     return f"https://huggingface.co/datasets/{repo_id}"
 
 

@@ -193,7 +193,15 @@ def _hub(name: str, allow_download: bool) -> ResolvedModel:
             "set: unset it to download, or give a local path"
         )
     log.warning("downloading %s from the Hugging Face Hub", name)
-    path = snapshot_download(name)
+    try:
+        path = snapshot_download(name)
+    except Exception as e:  # noqa: BLE001 - unreachable, no access, no such repo: one error
+        reasons = [line.strip() for line in str(e).splitlines() if line.strip()]
+        reason = "; ".join(reasons[:1]) or type(e).__name__
+        raise ModelNotFoundError(
+            f"cannot download model {name!r} from the Hugging Face Hub (unreachable, no "
+            f"access or no such repository?): {reason}"
+        ) from e
     return _with_source(_local(Path(path), name), "hub")
 
 

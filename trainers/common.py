@@ -30,7 +30,9 @@ def opt(default: Any, help: str, **kwargs: Any) -> Any:  # noqa: A002 - mirrors 
 class TrainConfig:
     """Fields every trainer takes."""
 
-    dataset: str = opt("", "Name of a built dataset in the catalog (tracemill build …).")
+    dataset: str = opt(
+        "", "A built dataset's name in the catalog (tracemill build …), or an export's folder."
+    )
     model: str = opt("", "Model to train: a local path (or a Hub id when online).")
     output_dir: str = opt("trainer-output", "Where checkpoints and the final model go.")
     dataset_version: int | None = opt(None, "Dataset version (default: the latest).")
@@ -88,12 +90,39 @@ def load_config(cls: type[T], path: str | Path, **overrides: Any) -> T:
 
 
 def read_training_table(config: TrainConfig) -> Any:
-    """The rows of the config's dataset, exactly as built (an Arrow table)."""
-    from tracemill.pipelines.build import read_dataset
-    from tracemill.stores.catalog import open_catalog
+    """The rows of the config's dataset, in their order (an Arrow table).
 
-    with open_catalog(config.catalog, read_only=True) as store:
-        return read_dataset(store, config.dataset, config.dataset_version)
+    ``dataset`` names a built dataset in the catalog (read exactly as built), or is the
+    folder of an export (``tracemill export NAME --to DIR``): its shards, in order. An
+    empty dataset is an error naming it (there is nothing to train on).
+    """
+    folder = Path(config.dataset).expanduser()
+    if (folder / "data").is_dir():
+        table = read_export_folder(folder)
+        what = f"export {folder}"
+    else:
+        from tracemill.pipelines.build import read_dataset
+        from tracemill.stores.catalog import open_catalog
+
+        with open_catalog(config.catalog, read_only=True) as store:
+            table = read_dataset(store, config.dataset, config.dataset_version)
+        what = f"dataset {config.dataset!r}" + (
+            f" version {config.dataset_version}" if config.dataset_version else ""
+        )
+    if table.num_rows == 0:
+        raise ValueError(f"{what} has no rows: nothing to train on (check the build's filters)")
+    return table
+
+
+def read_export_folder(folder: Path) -> Any:
+    """The rows of an exported dataset folder (``data/train-*.parquet``, in shard order)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    shards = sorted((folder / "data").glob("train-*.parquet"))
+    if not shards:
+        raise FileNotFoundError(f"{folder}: no data/train-*.parquet shards (not an export?)")
+    return pa.concat_tables([pq.read_table(p) for p in shards])
 
 
 def to_hf_dataset(table: Any, columns: list[str]) -> Any:

@@ -33,10 +33,10 @@ class DpoConfig(TrainConfig):
 
 def main(config: DpoConfig) -> TrainResult:
     """Train ``config.model`` with DPO on dataset ``config.dataset``."""
-    from trl import DPOConfig, DPOTrainer
-
     config.check()
     data = to_hf_dataset(read_training_table(config), ["prompt", "chosen", "rejected"])
+    from trl import DPOConfig, DPOTrainer
+
     model, tokenizer = load_model_and_tokenizer(config.model)
     args = DPOConfig(
         **trl_common_args(config),

@@ -4,7 +4,10 @@ The reward is the verifier registry's verdict on each rollout (the problem row c
 from the dataset's columns), optionally shaped by length: ``length_reward: laser``
 adds a bonus to correct answers within ``target_length`` tokens, ``laser_d`` does so
 with per-difficulty-level targets re-estimated from the lengths of correct rollouts
-during training (see :mod:`tracemill.trainers.rewards`). Generation uses TRL's vLLM integration
+during training (see :mod:`tracemill.trainers.rewards`). ``level_from`` says which level
+LASER-D's targets follow: ``graded`` (the build's ``level``, from the grader; ungraded
+problems share one target) or ``source`` (``source_level``, the source's or generator's
+level). Generation uses TRL's vLLM integration
 when ``use_vllm`` is set (GPU machines with vLLM installed), else transformers.
 """
 
@@ -38,7 +41,10 @@ RL_COLUMNS = (
     "domain",
     "task",
     "level",
+    "source_level",
 )
+LEVEL_FROM = {"graded": "level", "source": "source_level"}
+"""``level_from`` → the column LASER-D's per-level targets follow."""
 
 
 @dataclass
@@ -61,6 +67,10 @@ class GrpoConfig(TrainConfig):
     laser_window: int = opt(512, "LASER-D: recent rollouts per level used to re-estimate.")
     laser_update_every: int = opt(1, "LASER-D: re-estimate targets every N reward calls.")
     laser_min_rollouts: int = opt(8, "LASER-D: rollouts a level needs before re-estimating.")
+    level_from: str = opt(
+        "graded", "LASER-D: the level its targets follow: graded (`level`) or source "
+        "(`source_level`)."
+    )
 
     def check(self) -> None:
         """Raise ValueError on bad fields."""
@@ -72,6 +82,10 @@ class GrpoConfig(TrainConfig):
             )
         if self.num_generations < 2:
             raise ValueError("GRPO needs num_generations >= 2")
+        if self.level_from not in LEVEL_FROM:
+            raise ValueError(
+                f"level_from must be one of {', '.join(LEVEL_FROM)}, got {self.level_from!r}"
+            )
 
 
 def make_reward(config: GrpoConfig) -> Any:
@@ -96,6 +110,7 @@ def make_reward(config: GrpoConfig) -> Any:
             update_every=config.laser_update_every,
             min_rollouts=config.laser_min_rollouts,
             **shared,
+            level_column=LEVEL_FROM[config.level_from],
         )
     return partial_verifier_reward if config.partial_credit else verifier_reward
 

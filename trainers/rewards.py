@@ -15,7 +15,8 @@ Each works without a trainer.
   target: a correct, complete answer within the target earns the bonus :math:`\beta`,
   anything else gets its plain correctness.
 - :class:`LaserDReward` (LASER-D, dynamic and difficulty-aware): the same reward with a
-  target per difficulty level (the row's ``level``), re-estimated during training from
+  target per difficulty level (the row's ``level``, the graded level, by default; its
+  ``source_level`` with ``level_column="source_level"``), re-estimated during training from
   that level's recent rollouts. With the last ``window`` rollouts of a level (lengths
   and correctness), the target is the smallest length :math:`L` among the correct ones
   whose *expected correct responses* reach the threshold:
@@ -149,6 +150,7 @@ class LaserReward:
         *,
         max_length: int | None = None,
         partial_credit: bool = False,
+        level_column: str = "level",
     ) -> None:
         if target < 1:
             raise ValueError("LASER target length must be at least 1")
@@ -158,6 +160,8 @@ class LaserReward:
         self.bonus = bonus
         self.max_length = max_length
         self.partial_credit = partial_credit
+        self.level_column = level_column
+        """The batch column a problem's difficulty level is read from."""
         self.__name__ = "laser"
 
     def target_for(self, level: Any) -> int:
@@ -168,7 +172,7 @@ class LaserReward:
         self, completions: Sequence[Any], completion_ids: Any, columns: Mapping[str, Any]
     ) -> tuple[list[tuple[float, bool] | None], list[int], list[bool], list[Any]]:
         """Verdicts, lengths, truncation flags and levels of a batch."""
-        levels = list(columns.get("level") or [None] * len(completions))
+        levels = list(columns.get(self.level_column) or [None] * len(completions))
         lengths = completion_lengths(completions, completion_ids)
         truncated = [
             is_truncated(completion_text(c), n, self.max_length)
@@ -220,10 +224,12 @@ class LaserDReward(LaserReward):
         update_every: int = 1,
         min_rollouts: int = 8,
         max_target: int | None = None,
+        level_column: str = "level",
     ) -> None:
         super().__init__(
-            initial_target, bonus, max_length=max_length, partial_credit=partial_credit
-        )
+            initial_target, bonus, max_length=max_length, partial_credit=partial_credit,
+            level_column=level_column,
+        )  # fmt: skip
         self.__name__ = "laser_d"
         self.group_size = group_size
         self.ecr = ecr

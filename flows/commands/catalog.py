@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 from tracemill.flows.command import invocation, stage_command
-from tracemill.flows.common import CatalogOption
+from tracemill.flows.common import CatalogOption, UsageError
 from tracemill.flows.listing import Format, FormatOption, emit
 
 SQL_FORMATS = ("table", "csv", "json", "parquet")
@@ -30,9 +30,9 @@ def sql_command(
 
         out = out or old_out
         if fmt not in SQL_FORMATS:
-            raise ValueError(f"--format must be one of {', '.join(SQL_FORMATS)}")
+            raise UsageError(f"--format must be one of {', '.join(SQL_FORMATS)}")
         if fmt == "parquet" and out is None:
-            raise ValueError("--format parquet needs --out FILE")
+            raise UsageError("--format parquet needs --out FILE")
         import duckdb
 
         with open_catalog(run.catalog, read_only=True) as store:

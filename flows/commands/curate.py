@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from tracemill.flows.command import invocation, stage_command, warn
-from tracemill.flows.common import CatalogOption, console
+from tracemill.flows.common import CatalogOption, UsageError, console
 
 
 def _thresholds(values: dict[str, Any], extras: Mapping[str, Any]) -> None:
@@ -18,7 +18,7 @@ def _thresholds(values: dict[str, Any], extras: Mapping[str, Any]) -> None:
         methods = values.get("methods") or ["exact", "near", "semantic"]
         similar = [m for m in methods if m in ("near", "semantic")]
         if len(similar) != 1:
-            raise ValueError(
+            raise UsageError(
                 "--threshold applies to exactly one of near/semantic; "
                 "use --near-threshold / --semantic-threshold"
             )
@@ -239,7 +239,7 @@ def rethreshold_command(
         from tracemill.stores.catalog import open_catalog
 
         if method not in ("semantic", "near"):
-            raise ValueError("--method must be semantic or near")
+            raise UsageError("--method must be semantic or near")
         earlier = ", ".join(f"'{m}'" for m in DEDUP_ORDER[: DEDUP_ORDER.index(method)])
         survivors = (
             "problem_id NOT IN (SELECT problem_id FROM dedup "
@@ -315,7 +315,8 @@ def register(app: typer.Typer) -> None:
         "char": (Annotated[bool, typer.Option("--char", hidden=True)], False),
     }  # fmt: skip
     stage_command(app, "curate", config="tracemill.flows.curate:CurateStage", extras=extras,
-                  prepare=_thresholds, run=_dry_run)  # fmt: skip
+                  prepare=_thresholds, run=_dry_run,
+                  records=lambda extras: not extras.get("dry_run"))  # fmt: skip
     dedup = typer.Typer(help="Inspect and preview dedup decisions.", no_args_is_help=True)
     dedup.command("explain")(explain_command)
     dedup.command("rethreshold")(rethreshold_command)

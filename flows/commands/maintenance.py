@@ -48,6 +48,7 @@ def gc_command(
 
         run.config = {"dry_run": dry_run, "older_than": older_than,
                       "sandbox_dir": [str(d) for d in sandbox_dir or []]}  # fmt: skip
+        run.record = not dry_run  # removing files is a write: it gets a runs row
         folders = remove_stale_staging(dry_run=dry_run)
         for folder in sandbox_dir or []:
             folders += remove_stale_staging(folder, dry_run=dry_run)

@@ -44,7 +44,8 @@ def run_command(
             )
             console.print(Text(f"stages available: {', '.join(stage_names())}", style="dim"))
             return
-        result = run_recipe(recipe, catalog=run.catalog, use_prefect=prefect)
+        # the recipe records its own runs row (and one per stage) under this run id
+        result = run_recipe(recipe, catalog=run.catalog, use_prefect=prefect, run_id=run.run_id)
         view = Table(title=Text(f"run {result.run_id} — {result.recipe}: {result.status}"))
         view.add_column("stage")
         view.add_column("seconds", justify="right")

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from tracemill.flows.command import invocation, stage_command
-from tracemill.flows.common import UserError
+from tracemill.flows.common import UsageError
 from tracemill.flows.listing import Format, FormatOption, emit
 
 
@@ -97,12 +97,18 @@ def _modes(values: dict[str, Any], extras: Mapping[str, Any]) -> bool:
         list_families(fmt)
         return True
     if "family" not in values:
-        raise UserError("give a FAMILY (see `tracemill synth --list`)")
+        raise UsageError("give a FAMILY (see `tracemill synth --list`)")
     if extras["levels_table"]:
+        from tracemill.pipelines.synth import get_task
+
+        try:
+            get_task(values["family"])
+        except KeyError as e:
+            raise UsageError(e.args[0]) from None
         show_levels_table(values["family"], fmt)
         return True
     if "count" not in values:
-        raise UserError("--count is required to generate (or use --list / --levels-table)")
+        raise UsageError("--count is required to generate (or use --list / --levels-table)")
     return False
 
 

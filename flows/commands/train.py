@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 from tracemill.flows.command import invocation
-from tracemill.flows.common import CatalogOption
+from tracemill.flows.common import CatalogOption, UsageError
 
 
 def train_command(
@@ -45,18 +45,20 @@ def train_command(
     with invocation("train", catalog=catalog, quiet=quiet) as run:
         import logging
 
-        from tracemill.flows.options import parse_assignment
+        import yaml
+        from tracemill.flows.options import OptionError, parse_assignment
         from tracemill.flows.reporting import print_report
         from tracemill.flows.stages import StageContext, execute_stage, get_stage
-        from tracemill.flows.train import TrainStage, trainer_parts
+        from tracemill.flows.train import TRAINERS, TrainStage, make_config
 
         # one line per logged step on stderr (the trainers log them, never print them)
         train_log = logging.getLogger("tracemill.train")
         if train_log.getEffectiveLevel() > logging.INFO:
             train_log.setLevel(logging.INFO)
-        trainer_parts(trainer)  # an unknown trainer fails before anything else
-        if not config.exists():
-            raise FileNotFoundError(f"no config file {config}")
+        if trainer not in TRAINERS:  # an unknown trainer fails before anything else
+            raise UsageError(f"unknown trainer {trainer!r}; trainers are {', '.join(TRAINERS)}")
+        if not config.is_file():
+            raise FileNotFoundError(f"--config: no such file {config}")
         fields = {"dataset": dataset, "model": model, "output_dir": output_dir,
                   "max_steps": max_steps}  # fmt: skip
         overrides = {k: v for k, v in fields.items() if v is not None}
@@ -66,8 +68,13 @@ def train_command(
         cfg = TrainStage(
             trainer=trainer, config=overrides, config_file=str(config), report_dir=report_dir
         )
+        try:  # the trainer's fields are the config: unknown or bad ones are usage errors
+            make_config(trainer, dict(overrides), config_file=str(config)).check()
+        except (ValueError, TypeError, yaml.YAMLError) as e:
+            raise OptionError(f"{config}: {e}") from None
         ctx = StageContext(catalog=run.catalog, run_id=run.run_id, label="train")
         run.config = cfg.model_dump(mode="json")
+        run.record = True
         run.counts = execute_stage(get_stage("train"), ctx, cfg)
         print_report(ctx.report)
 

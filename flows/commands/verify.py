@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 from tracemill.flows.command import invocation, stage_command
-from tracemill.flows.common import err_console
+from tracemill.flows.common import UsageError, err_console
 from tracemill.flows.listing import Format, FormatOption, emit
 
 
@@ -46,7 +46,7 @@ def _check_problem(
     import json
 
     if (reference is None) == (problem_json is None):
-        raise ValueError("give exactly one of --reference TEXT and --problem-json FILE")
+        raise UsageError("give exactly one of --reference TEXT and --problem-json FILE")
     if problem_json is not None:
         try:
             row = json.loads(_read_arg("@" + problem_json))
@@ -60,7 +60,7 @@ def _check_problem(
         try:
             row["verifier_spec"] = json.loads(spec)
         except ValueError as e:
-            raise ValueError(f"--spec: not valid JSON: {e}") from None
+            raise UsageError(f"--spec: not valid JSON: {e}") from None
     if row.get("verifier_spec") is not None and not isinstance(row["verifier_spec"], str):
         row["verifier_spec"] = json.dumps(row["verifier_spec"])  # verifiers read JSON text
     return row
@@ -116,20 +116,24 @@ def check_command(
     """Verify one response; the verdict is one JSON object on the last line of stdout.
 
     Keys: passed, score, reason, extracted, detail. Exit code 0 whether or not the
-    response passed, 2 on usage errors.
+    response passed, 1 when a file given cannot be read, 2 on usage errors.
     """
     with invocation("check"):
         import json
 
-        from tracemill.flows.options import parse_assignment
+        from tracemill.flows.options import OptionError, parse_assignment, registered
         from tracemill.flows.verify import JudgeConfig, make_judge
-        from tracemill.pipelines.verify import verify_one
+        from tracemill.pipelines.verify import get_verifier, verify_one
         from tracemill.pipelines.verify.judge import judge_client
 
         problem = _check_problem(reference, problem_json, spec)
         name = verifier or problem.get("verifier")
         if not name:
-            raise ValueError("--verifier is required (the problem row names no verifier)")
+            raise UsageError("--verifier is required (the problem row names no verifier)")
+        try:
+            registered(str(name), get_verifier)
+        except ValueError as e:
+            raise OptionError(str(e)) from None
         text = _read_arg(response)
         judge = None
         if judge_model is not None:

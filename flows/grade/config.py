@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from tracemill.flows.options import Flag
 from tracemill.flows.stages import StageConfig
 
@@ -82,10 +82,30 @@ class SamplingFields(StageConfig):
     judge_options: Annotated[dict[str, Any], Flag(panel=JUDGE)] = Field(
         default_factory=dict, description="judge backend option"
     )
+    prices: Annotated[dict[str, float], Flag(panel=SAMPLING)] = Field(
+        default_factory=dict,
+        description="student's USD per 1M tokens: input=…, output=… (a server-reported "
+        "cost wins)",
+    )
     batch_problems: int = Field(256, ge=1, description="problems graded per committed batch")
     plots: Annotated[bool, Flag(panel=OUTPUT)] = Field(
         True, description="draw the report's plots (needs matplotlib)"
     )
+
+
+    @field_validator("backend", "judge_backend")
+    @classmethod
+    def _known_backend(cls, value: str | None) -> str | None:
+        from tracemill.flows.options import backend_name
+
+        return backend_name(value)
+
+    @field_validator("prices")
+    @classmethod
+    def _prices(cls, value: dict[str, float]) -> dict[str, float]:
+        from tracemill.pipelines.generate.cost import check_prices
+
+        return check_prices(value)
 
 
 class GradeStage(SamplingFields):
@@ -138,6 +158,24 @@ class SelectStage(StageConfig):
     )
     curriculum: bool = Field(False, description="order easy → hard with stage boundaries")
     stages: int | None = Field(None, ge=1, description="curriculum stages (default: one a level)")
+
+    @field_validator("band")
+    @classmethod
+    def _band(cls, value: str | None) -> str | None:
+        from tracemill.pipelines.grade import parse_band
+
+        if value is not None:
+            parse_band(value)  # a malformed band is a usage error
+        return value
+
+    @field_validator("distribution")
+    @classmethod
+    def _distribution(cls, value: str | dict[int, float] | None) -> Any:
+        from tracemill.pipelines.grade import parse_distribution
+
+        if isinstance(value, str):
+            parse_distribution(value)
+        return value
 
 
 class CalibrateStage(SamplingFields):

@@ -123,8 +123,9 @@ def grade(
     if todo:
         backend = factory(cfg.backend, cfg.model, cfg.backend_options)
         sampler = CatalogSampler(
-            store, rows, backend, cfg.model, params, run_id, cfg.system_prompt, stats
-        )
+            store, rows, backend, cfg.model, params, run_id, cfg.system_prompt, stats,
+            prices=cfg.prices,
+        )  # fmt: skip
         if cfg.method == "answer_first":
             judge_backend = (
                 factory(cfg.judge_backend or cfg.backend, cfg.judge_model or cfg.model,
@@ -167,7 +168,11 @@ def grade(
         samples_generated=stats.generated,
         generation_errors=stats.failed,
         incomplete=incomplete,
+        tokens_in=stats.tokens_in,
+        tokens_out=stats.tokens_out,
     )
+    if stats.cost_usd is not None:
+        counters["cost_usd"] = round(stats.cost_usd, 6)
     if judge is not None:
         counters["judge_unparsed"] = judge.failures
         counters["judge_generated"] = judge.generated

@@ -20,6 +20,11 @@ class SamplerStats:
     verified: int = 0
     failed: int = 0
     """Generation errors (not stored; the problem stays ungraded until a rerun)."""
+    tokens_in: int = 0
+    """Prompt tokens of the samples generated (reused ones cost nothing)."""
+    tokens_out: int = 0
+    cost_usd: float | None = None
+    """What the generated samples cost (None: no prices and no server-reported cost)."""
 
 
 @dataclass
@@ -39,6 +44,8 @@ class CatalogSampler:
     run_id: str | None = None
     system_prompt: str | None = None
     stats: SamplerStats = field(default_factory=SamplerStats)
+    prices: Mapping[str, float] | None = None
+    """USD per 1M ``input``/``output`` tokens (see :mod:`tracemill.pipelines.generate.cost`)."""
 
     def __call__(self, wanted: Mapping[str, Sequence[int]]) -> list[Any]:
         """Outcomes for ``{problem_id: [sample indexes]}``."""
@@ -126,10 +133,16 @@ class CatalogSampler:
             role="student",
             origin="generate",
             run_id=self.run_id,
+            prices=self.prices,
         )
         verdicts = self._verdicts(problems, samples)
         self.store.append({"samples": samples, "verdicts": verdicts}, message=f"grade {self.model}")
         self.stats.generated += samples.num_rows
+        for row in samples.select(["prompt_tokens", "completion_tokens", "cost_usd"]).to_pylist():
+            self.stats.tokens_in += row["prompt_tokens"] or 0
+            self.stats.tokens_out += row["completion_tokens"] or 0
+            if row["cost_usd"] is not None:
+                self.stats.cost_usd = (self.stats.cost_usd or 0.0) + row["cost_usd"]
         return _joined(samples, verdicts)
 
     def _verify_existing(self, sample_ids: list[str]) -> list[dict[str, Any]]:

@@ -11,6 +11,15 @@ from typing import Any
 
 ORDERS = ("shortest", "longest", "random")
 PAIRINGS = ("shortest_longest", "random")
+LEVEL_FROM = ("graded", "source")
+"""Which level ``min_level``/``max_level`` read: ``graded`` (column ``level``: the grader's
+level from ``grades``) or ``source`` (column ``source_level``: the level the source data
+or the synthetic generator gave). Never a mix: the scales differ."""
+
+
+def _check_order(value: str, allowed: tuple[str, ...], name: str) -> None:
+    if value not in allowed:
+        raise ValueError(f"unknown {name} {value!r}; expected one of {', '.join(allowed)}")
 
 
 def sql_literal(value: str) -> str:
@@ -42,9 +51,15 @@ class ProblemFilter:
     tasks: tuple[str, ...] | None = None
     """Keep only these tasks / synthetic families."""
     min_level: int | None = None
-    """Lowest difficulty level kept (problems without a level are dropped when set)."""
+    """Lowest difficulty level kept, of the level ``level_from`` names (problems without
+    that level are dropped when set)."""
     max_level: int | None = None
-    """Highest difficulty level kept."""
+    """Highest difficulty level kept, of the level ``level_from`` names."""
+    level_from: str = "graded"
+    """Which level min_level/max_level read: graded (`level`, from grades; ungraded
+    problems have none) or source (`source_level`, given by the source or generator)."""
+    grader_model: str | None = None
+    """Whose grades give `level` and `pass_rate` (default: each problem's latest grade)."""
     exclude_dropped: bool = True
     """Leave out problems a dedup or decontamination run did not keep."""
     selection: str | None = None
@@ -55,6 +70,7 @@ class ProblemFilter:
     def __post_init__(self) -> None:
         for name in ("domains", "sources", "tasks"):
             object.__setattr__(self, name, _tuple(getattr(self, name)))
+        _check_order(self.level_from, LEVEL_FROM, "level_from")
         if (
             self.min_level is not None
             and self.max_level is not None
@@ -72,11 +88,17 @@ class ProblemFilter:
         ):
             if values is not None:
                 out.append(f"{alias}.{column} IN {sql_list(values)}")
+        level = f"{alias}.{self.level_column}"
         if self.min_level is not None:
-            out.append(f"{alias}.level >= {int(self.min_level)}")
+            out.append(f"{level} >= {int(self.min_level)}")
         if self.max_level is not None:
-            out.append(f"{alias}.level <= {int(self.max_level)}")
+            out.append(f"{level} <= {int(self.max_level)}")
         return out
+
+    @property
+    def level_column(self) -> str:
+        """The column ``min_level``/``max_level`` filter on: ``level`` or ``source_level``."""
+        return "level" if self.level_from == "graded" else "source_level"
 
 
 @dataclass(frozen=True)
@@ -185,11 +207,6 @@ class PairsOptions:
 
 BuildOptions = SftOptions | RlOptions | PairsOptions
 OPTIONS: dict[str, type] = {"sft": SftOptions, "rl": RlOptions, "pairs": PairsOptions}
-
-
-def _check_order(value: str, allowed: tuple[str, ...], name: str) -> None:
-    if value not in allowed:
-        raise ValueError(f"unknown {name} {value!r}; expected one of {', '.join(allowed)}")
 
 
 def options_from_dict(kind: str, data: dict[str, Any] | None = None) -> BuildOptions:

@@ -10,7 +10,7 @@ judge fallback did); other verifiers' verdicts are audits and never remove a sam
   sample has a reasoning part, else its completion). ``per_problem`` samples per
   problem in ``order`` (shortest first by default, ties by sample id).
 - ``rl``: one row per kept problem: ``prompt`` messages, verifier name and spec,
-  reference answer/solution, level and pass rate.
+  reference answer/solution, levels and pass rate.
 - ``pairs``: per problem up to ``per_problem`` (positive, negative) pairs, positives
   from accepted samples and negatives from samples whose deciding verdict failed
   because of the response (infrastructure failures never count, timeouts only with
@@ -18,8 +18,14 @@ judge fallback did); other verifiers' verdicts are audits and never remove a sam
   ``shortest_longest`` orders positives shortest first and negatives longest first,
   ``random`` orders both by a seeded hash.
 
+Every build carries ``level`` (the graded level, null when ungraded), ``source_level``
+(the source's or generator's own level), ``pass_rate`` and ``grader_model`` (whose grade
+gave ``level``); ``level_from`` says which level ``min_level``/``max_level`` filter on.
+
 With ``selection`` set, only the problems of that recorded selection (a ``datasets`` row
-of kind ``selection``, itself pinned to its own snapshot) are read.
+of kind ``selection``, itself pinned to its own snapshot) are read, and the rows keep its
+order: they carry the selection's ``position`` (0, 1, … per problem, easy → hard for a
+curriculum) and curriculum ``stage`` and are ordered by ``position``.
 
 Token counts fall back to ``ceil(chars / 4)`` where a sample has none. Every query
 ends in an ``ORDER BY`` so a re-read returns the rows in the same order.
@@ -62,16 +68,32 @@ def _problems_cte(
     selection_sql: str | None = None,
 ) -> str:
     conditions = filt.conditions("p") + list(extra or [])
-    if selection_sql is not None:
-        conditions.append(f"p.problem_id IN (SELECT problem_id FROM ({selection_sql}))")
     if filt.exclude_dropped:
         conditions.append(f"p.problem_id NOT IN ({dropped_problems_sql(snapshot)})")
+    levels = problem_levels_sql(snapshot, filt.grader_model)
     inner = (
-        "SELECT p.*, l.level, l.pass_rate "
-        f"FROM {table_at('problems', snapshot, 'p')} "
-        f"JOIN ({problem_levels_sql(snapshot)}) AS l USING (problem_id)"
+        "SELECT p.*, l.level, l.pass_rate, l.grader_model"
+        + (", sel.position, sel.stage" if selection_sql is not None else "")
+        + f" FROM {table_at('problems', snapshot, 'p')} "
+        f"JOIN ({levels}) AS l USING (problem_id)"
     )
+    if selection_sql is not None:
+        inner += (
+            f" JOIN (SELECT problem_id, position, stage FROM ({selection_sql})) AS sel "
+            "USING (problem_id)"
+        )
     return f"SELECT * FROM ({inner}) AS p" + _where(conditions)
+
+
+_LEVELS = "p.level, p.source_level, p.pass_rate, p.grader_model"
+"""Difficulty columns of every build."""
+
+
+def _order(selection_sql: str | None, then: str = "") -> tuple[str, str]:
+    """(extra columns, ORDER BY keys): a selection's order, else problem id order."""
+    first = "p.position" if selection_sql is not None else "p.problem_id"
+    columns = ", p.position, p.stage" if selection_sql is not None else ""
+    return columns, first + (f", {then}" if then else "")
 
 
 def _samples_cte(source_sql: str, filt: SampleFilter) -> str:
@@ -104,6 +126,7 @@ def sft_query(
     messages = (
         _prompt(options.system_prompt)[:-1] + ", {'role': 'assistant', 'content': r.assistant}]"
     )
+    columns, order = _order(selection_sql, "r.rank")
     return (
         f"WITH p AS ({_problems_cte(options.problems, snapshot, None, selection_sql)}), "
         f"s AS ({_samples_cte(passing, options.samples)}), "
@@ -111,9 +134,9 @@ def sft_query(
         f"{_rank_order(options.order, options.seed, 's.')}) AS rank "
         "FROM s JOIN p USING (problem_id)) "
         f"SELECT p.problem_id, r.sample_id, {messages} AS messages, "
-        "p.source, p.domain, p.task, r.model, r.role, p.level, p.pass_rate, "
+        f"p.source, p.domain, p.task, r.model, r.role, {_LEVELS}{columns}, "
         "r.n_tokens AS completion_tokens, r.finish_reason "
-        f"FROM r JOIN p USING (problem_id){limit} ORDER BY p.problem_id, r.rank"
+        f"FROM r JOIN p USING (problem_id){limit} ORDER BY {order}"
     )
 
 
@@ -128,12 +151,13 @@ def rl_query(
         extra.append(f"p.pass_rate >= {float(options.min_pass_rate)!r}")
     if options.max_pass_rate is not None:
         extra.append(f"p.pass_rate <= {float(options.max_pass_rate)!r}")
+    columns, order = _order(selection_sql)
     return (
         f"WITH p AS ({_problems_cte(options.problems, snapshot, extra, selection_sql)}) "
         f"SELECT p.problem_id, {_prompt(options.system_prompt)} AS prompt, p.question, "
         "p.answer, p.solution, p.verifier, p.verifier_spec, p.generator, "
-        "p.source, p.domain, p.task, p.level, p.pass_rate "
-        "FROM p ORDER BY p.problem_id"
+        f"p.source, p.domain, p.task, {_LEVELS}{columns} "
+        f"FROM p ORDER BY {order}"
     )
 
 
@@ -151,6 +175,7 @@ def pairs_query(
     failing = failing_samples_sql(
         snapshot, timeouts_negative=options.timeouts_negative, primary=primary
     )
+    columns, order = _order(selection_sql, "pos.rank")
     return (
         f"WITH p AS ({_problems_cte(options.problems, snapshot, None, selection_sql)}), "
         f"pos AS (SELECT s.*, row_number() OVER (PARTITION BY s.problem_id ORDER BY "
@@ -167,10 +192,10 @@ def pairs_query(
         "pos.sample_id AS chosen_sample_id, neg.sample_id AS rejected_sample_id, "
         "pos.model AS chosen_model, neg.model AS rejected_model, "
         "pos.n_tokens AS chosen_tokens, neg.n_tokens AS rejected_tokens, "
-        "p.source, p.domain, p.task, p.level, p.pass_rate "
+        f"p.source, p.domain, p.task, {_LEVELS}{columns} "
         "FROM pos JOIN neg ON pos.problem_id = neg.problem_id AND pos.rank = neg.rank "
         f"JOIN p ON p.problem_id = pos.problem_id WHERE pos.rank <= {int(options.per_problem)} "
-        "ORDER BY p.problem_id, pos.rank"
+        f"ORDER BY {order}"
     )
 
 

@@ -180,6 +180,8 @@ class GeneratedSample:
     error: str | None = None
     """Set (with ``finish_reason="error"``) when the request failed for good; such
     samples are reported, never stored, so a rerun tries them again."""
+    cost_usd: float | None = None
+    """The cost the server reported for this sample (``usage.cost``), if it did."""
 
     @property
     def truncated(self) -> bool:
@@ -198,6 +200,7 @@ def build_sample(
     reasoning_tokens: int | None = None,
     finish_reason: str | None,
     latency_s: float,
+    cost_usd: float | None = None,
 ) -> GeneratedSample:
     """Assemble a sample, splitting ``<think>…</think>`` unless ``reasoning`` is given."""
     from tracemill.pipelines.extract import split_reasoning
@@ -221,6 +224,7 @@ def build_sample(
         reasoning_tokens=reasoning_tokens,
         finish_reason=finish_reason or "stop",
         latency_s=float(latency_s),
+        cost_usd=cost_usd,
     )
 
 

@@ -9,10 +9,12 @@ rejects for good (400, 422: prompt too long, …) yields an ``error`` sample tha
 stored, so a rerun tries it again.
 
 ``n`` > 1 is emulated by one call per sample unless ``server_n=True`` (one call with
-``n``; exact per-sample completion token counts are then unknown). With a fixed seed,
+``n``; exact per-sample completion token counts are then unknown, and a reported cost
+is shared evenly among the choices). With a fixed seed,
 each emulated call gets its own derived seed so samples stay distinct and reproducible.
 A server's separate ``reasoning_content`` (or ``reasoning``) is kept as the reasoning
-part.
+part, and a cost it reports with the usage (``usage.cost``, USD, as OpenRouter returns
+it) as the sample's ``cost_usd``.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ class OpenAIBackend:
         self.calls = 0
         """HTTP calls made, retries included."""
         self.retries = 0
+        self._warned_unreachable = False
 
     # -- public ---------------------------------------------------------------------
 
@@ -262,12 +265,28 @@ class OpenAIBackend:
                         error_sample(job.request, i, f"{type(e).__name__}: {e}", latency)
                         for i in job.indexes
                     ]
+                where = self.base_url or "OpenAI"
+                unreachable = isinstance(e, openai.APIConnectionError) and not isinstance(
+                    e, openai.APITimeoutError
+                )
                 if attempt >= self.max_retries:
+                    if unreachable:
+                        cause = f" ({e.__cause__})" if e.__cause__ else ""
+                        raise BackendError(
+                            f"cannot connect to the server at {where} (is it running?): "
+                            f"gave up after {attempt + 1} attempt(s){cause}"
+                        ) from e
                     raise BackendError(
-                        f"{self.base_url or 'OpenAI'}: giving up after {attempt + 1} attempts: "
+                        f"{where}: giving up after {attempt + 1} attempts: "
                         f"{type(e).__name__}: {e}"
                     ) from e
                 delay = self._delay(attempt, e)
+                if unreachable and not self._warned_unreachable:
+                    self._warned_unreachable = True  # once: many requests fail alike
+                    log.warning(
+                        "cannot connect to %s; retrying up to %d times with backoff",
+                        where, self.max_retries,
+                    )  # fmt: skip
                 log.info(
                     "retrying in %.2fs after %s (attempt %d)", delay, type(e).__name__, attempt + 1
                 )
@@ -286,6 +305,9 @@ class OpenAIBackend:
         details = getattr(usage, "completion_tokens_details", None)
         reasoning_tokens = getattr(details, "reasoning_tokens", None)
         single = len(job.indexes) == 1
+        cost = _usage_cost(usage)
+        if cost is not None and not single:
+            cost /= len(job.indexes)  # one call, n choices: an even share each
         out = []
         for index, choice in zip(job.indexes, choices, strict=False):
             message = choice.message
@@ -302,6 +324,19 @@ class OpenAIBackend:
                     reasoning_tokens=reasoning_tokens if single else None,
                     finish_reason=choice.finish_reason,
                     latency_s=latency,
+                    cost_usd=cost,
                 )
             )
         return out
+
+
+def _usage_cost(usage: Any) -> float | None:
+    """The cost a server reported in ``usage.cost`` (OpenRouter and compatible), if any."""
+    from tracemill.pipelines.generate.cost import reported_cost
+
+    if usage is None:
+        return None
+    value = getattr(usage, "cost", None)
+    if value is None:
+        value = (getattr(usage, "model_extra", None) or {}).get("cost")
+    return reported_cost(value)

@@ -158,13 +158,17 @@ def samples_table(
     role: str,
     origin: str = "generate",
     run_id: str | None = None,
+    prices: Mapping[str, float] | None = None,
 ) -> pa.Table:
     """Rows of the ``samples`` schema for generated samples (failed ones are left out).
 
     The prompt and the id params come from each sample's request; ``params`` is used
-    for samples whose problem has no request given.
+    for samples whose problem has no request given. ``cost_usd`` is the cost the server
+    reported, else the token counts at ``prices`` (USD per 1M ``input``/``output``
+    tokens; see :mod:`tracemill.pipelines.generate.cost`).
     """
     from tracemill.pipelines.extract import extract_answer
+    from tracemill.pipelines.generate.cost import sample_cost
 
     if not isinstance(requests_by_problem, Mapping):
         requests_by_problem = {r.problem_id: r for r in requests_by_problem}
@@ -194,6 +198,9 @@ def samples_table(
                 "finish_reason": s.finish_reason,
                 "latency_s": s.latency_s,
                 "run_id": run_id,
+                "cost_usd": sample_cost(
+                    s.prompt_tokens, s.completion_tokens, prices, reported=s.cost_usd
+                ),
             }
         )
     if not rows:

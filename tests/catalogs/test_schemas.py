@@ -19,7 +19,7 @@ SAMPLE_ROWS = {
         "prompt": [{"role": "user", "content": "q?"}], "completion": "<think>r</think>4",
         "reasoning": "r", "final": "4", "extracted_answer": "4", "prompt_tokens": 3,
         "completion_tokens": 5, "reasoning_tokens": 1, "finish_reason": "stop",
-        "latency_s": 0.5, "created_at": NOW, "run_id": "r",
+        "latency_s": 0.5, "created_at": NOW, "run_id": "r", "cost_usd": 0.0012,
     },
     "verdicts": {
         "sample_id": "s1", "problem_id": "p1", "verifier": "math", "verifier_version": "1",
@@ -39,6 +39,8 @@ SAMPLE_ROWS = {
     "runs": {
         "run_id": "r", "flow": "ingest", "recipe": None, "started_at": NOW, "ended_at": NOW,
         "status": "completed", "counts": "{}", "code_version": "x", "error": None,
+        "parent_run_id": "p", "label": "ingest-math", "config": '{"source": "s"}',
+        "duration_s": 1.5, "prompt_tokens": 10, "completion_tokens": 20, "cost_usd": 0.5,
     },
     "datasets": {
         "name": "d", "version": 1, "kind": "sft", "query": "SELECT 1", "rows": 1,

@@ -38,6 +38,14 @@ def synth(count: int, *, start: int = 0, level: int = 2, chunk: int = 10) -> dic
         return synthesize(cfg, store=store, run_id="cluster-test")
 
 
+def runs_of(parent: str) -> list[dict]:
+    """The ``runs`` rows of the stages of recipe run ``parent``."""
+    with open_catalog(read_only=True) as store:
+        return store.sql(
+            "SELECT * FROM runs WHERE parent_run_id = ? ORDER BY started_at", [parent]
+        ).to_pylist()
+
+
 def test_synth_distill_verify_spread_over_both_nodes_and_land_once(shared_catalog):
     from tracemill.flows.distill import DistillStage, distill
     from tracemill.flows.stages import StageContext
@@ -181,8 +189,21 @@ def test_a_recipe_on_the_ray_task_runner_is_cached_when_rerun(
     assert first.status == "completed"
     (stage,) = first.stages
     assert stage.counts["inserted"] > 0 and stage.counts["ray_nodes"] >= 1
+    # the stage ran as a Ray task and recorded its own runs row under the recipe's
+    rows = runs_of(first.run_id)
+    assert [(r["flow"], r["status"]) for r in rows] == [("synth", "completed")]
+    assert rows[0]["duration_s"] > 0 and '"ray_nodes"' in rows[0]["counts"]
+    assert counts("SELECT count(*) FROM problems WHERE run_id = "
+                  f"'{rows[0]['run_id']}'")[0] == stage.counts["inserted"]  # fmt: skip
     second = run_recipe(recipe)
     assert second.stages[0].counts.get("cached") is True
+    assert runs_of(second.run_id) == []  # served from the cache: nothing ran
+    assert counts(f"SELECT count(*) FROM runs WHERE run_id = '{second.run_id}'") == (1,)
+
+
+STAGE_ROWS = ("SELECT count(*) FROM runs WHERE flow = 'synth' AND status = 'completed' "
+              "AND parent_run_id IS NULL AND label = 'synth'")
+"""Completed runs rows of synth stage flows (a deployment's; CLI commands have no label)."""
 
 
 def test_a_deployment_run_completes(shared_catalog, ray_cluster, prefect_server, tmp_path):
@@ -224,6 +245,9 @@ def test_a_deployment_run_completes(shared_catalog, ray_cluster, prefect_server,
         artifacts = httpx.post(f"{api}/artifacts/filter", timeout=10, json={
             "artifacts": {"key": {"any_": ["synth"]}}}).json()  # fmt: skip
         assert artifacts and "inserted" in artifacts[0]["data"], artifacts
+        # the deployment's stage flow recorded its runs row (no recipe above it; the
+        # catalog is this test's own)
+        assert counts(STAGE_ROWS) == (1,)
     finally:
         services.stop(worker)
     from tracemill.pipelines.synth import generate_problems

@@ -86,7 +86,7 @@ def test_cli_build_datasets_export(catalog_dir, tmp_path):
     with open_catalog(catalog_dir, read_only=True) as store:
         assert store.count("datasets") == 2  # updated in place, not appended
     res = runner.invoke(app, ["export", "missing", "--to", str(out)])
-    assert res.exit_code == 2 and "build it first" in res.output
+    assert res.exit_code == 1 and "build it first" in res.output
 
 
 @pytest.mark.slow
@@ -146,6 +146,12 @@ def test_cli_train_from_config_file(catalog_dir, tmp_path):
     res = runner.invoke(app, ["train", "grpo", "--config", str(cfg)])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "out" / "model.safetensors").exists()
+    from tracemill.stores.catalog import open_catalog
+
+    with open_catalog(catalog_dir, read_only=True) as store:  # train records its run
+        (run,) = store.sql("SELECT * FROM runs WHERE flow = 'train'").to_pylist()
+    assert run["status"] == "completed" and json.loads(run["config"])["trainer"] == "grpo"
+    assert json.loads(run["counts"])["steps"] == 1
     bad = tmp_path / "bad.yaml"
     bad.write_text("dataset: rl\nmodel: x\nlearning_rat: 1\n")
     res = runner.invoke(app, ["train", "sft", "--config", str(bad)])

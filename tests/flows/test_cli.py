@@ -69,19 +69,21 @@ def test_catalog_option_overrides_env(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    "args, message, code",
     [
-        (["sql", "SELEC nonsense"], "SQL error"),
-        (["sql", "SELECT 1", "--format", "xml"], "--format must be one of"),
-        (["ingest", "missing.jsonl", "--source", "s"], "no such file"),
-        (["ingest", "x.jsonl", "--source", "s", "--map", "question"], "FIELD=SOURCE"),
+        (["sql", "SELEC nonsense"], "SQL error", 1),
+        (["sql", "SELECT 1", "--format", "xml"], "--format must be one of", 2),
+        (["ingest", "missing.jsonl", "--source", "s"], "no such file", 1),
+        (["ingest", "x.jsonl", "--source", "s", "--map", "question"], "FIELD=SOURCE", 2),
     ],
 )
-def test_user_errors_are_one_line_exit_2(tmp_path, monkeypatch, args, message):
+def test_expected_errors_are_one_line(tmp_path, monkeypatch, args, message, code):
+    """Failures exit 1, usage errors 2; either way one line, no traceback."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "x.jsonl").write_text('{"question": "q"}\n')
     runner.invoke(app, ["ingest", "x.jsonl", "--source", "seed"])  # create the catalog
     result = runner.invoke(app, args)
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == code, result.output
     assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
     assert "Traceback" not in result.output

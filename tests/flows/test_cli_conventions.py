@@ -146,7 +146,6 @@ def test_config_file_then_flags_then_set(tmp_path):
         (["grade", "-m", "m", "--set", "kk=1"], "--set kk: unknown key"),
         (["grade", "-m", "m", "--set", "k"], "--set expected KEY=VALUE"),
         (["grade", "-m", "m", "--backend-option", "device"], "--backend-option expected"),
-        (["grade", "--config", "missing.yaml"], "no such file"),
         (["synth", "sat", "-n", "1", "--knob", "oops"], "--knob expected NAME=VALUE"),
         (["select", "--name", "x", "--method", "best"], "Invalid value for '--method'"),
     ],
@@ -157,6 +156,12 @@ def test_option_errors_are_one_line_naming_the_flag(args, message, tmp_path, mon
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_missing_config_file_is_a_failure_not_a_usage_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["grade", "--config", "missing.yaml"])
+    assert result.exit_code == 1 and "no such file" in result.output
 
 
 def test_config_file_of_another_stage_is_refused(tmp_path):

@@ -100,6 +100,11 @@ def test_distill_verifies_commits_in_batches_and_rerun_generates_nothing(catalog
     assert {(s["role"], s["backend"], s["model"], s["run_id"]) for s in samples} == {
         ("teacher", "fake", "teacher-x", "r1")
     }
+    # each sample keeps its own token counts and cost at the run's prices
+    for s in samples:
+        assert s["cost_usd"] == pytest.approx(
+            (s["prompt_tokens"] * 1 + s["completion_tokens"] * 2) / 1e6)  # fmt: skip
+    assert sum(s["cost_usd"] for s in samples) == pytest.approx(c["cost_usd"])
     passed = {v["sample_id"]: v["passed"] for v in verdicts}
     for s in samples:
         if s["sample_id"] in passed:
@@ -116,6 +121,7 @@ def test_distill_verifies_commits_in_batches_and_rerun_generates_nothing(catalog
     more = FakeBackend("teacher-x", respond=even_right)
     r3 = distill(cfg(n=5, batch_size=5), catalog=str(catalog_dir), backend=more)
     assert (r3.samples, r3.samples_existing, more.calls) == (4, 16, 4)
+    assert r3.cost_usd is None  # no prices, no reported cost: unknown, not 0
     assert catalog_samples(catalog_dir)[0] == {"n": 20, "d": 20}
 
 
@@ -179,6 +185,11 @@ def test_selection_by_source_domain_where_levels_and_limit(catalog_dir):
         )
         assert len(chosen(levels=[7], grader_model="g")) == 1
         assert chosen(levels=[7], grader_model="other") == []
+        # a later grade replaces the earlier one: levels are each problem's latest grade
+        regrade = {"problem_id": pids[0], "grader_model": "g", "params_id": "y",
+                   "method": "fixed_k", "k": 4, "passes": 4, "pass_rate": 1.0, "level": 1}
+        store.append({"grades": [regrade]})  # fmt: skip
+        assert chosen(levels=[7]) == [] and len(chosen(levels=[1], grader_model="g")) == 1
         with pytest.raises(ValueError, match="cannot select problems"):
             chosen(where="no_such_column = 1")
 
@@ -311,3 +322,40 @@ def test_verification_failure_keeps_samples_unverified(catalog_dir, monkeypatch)
     assert (report.samples, report.unverified, report.verified) == (4, 4, 0)
     with open_catalog(catalog_dir) as store:
         assert (store.count("samples"), store.count("verdicts")) == (4, 0)
+
+
+def test_distill_on_the_ray_path_prices_and_counts_its_samples(catalog_dir, monkeypatch):
+    """Regression: Ray workers priced no samples and sent back no cost column, so the
+    driver's accounting failed (KeyError) once samples carried cost_usd.
+
+    The Ray calls run in this process: the worker class, its data files and the driver's
+    commit are the real ones.
+    """
+    import tracemill.flows.executor as executor
+
+    class OneNode:
+        def cluster_resources(self):
+            return {"CPU": 1.0}
+
+        def nodes(self):
+            return [{"Alive": True}]
+
+    def in_process(actor_cls, init_args, calls, **_):
+        actor = actor_cls(*init_args)
+        for args in calls:
+            yield actor.run(*args)
+
+    monkeypatch.setattr(executor, "connect", lambda address=None: OneNode())
+    monkeypatch.setattr(executor, "map_actors", in_process)
+    seed_problems(catalog_dir)
+    prices = {"input": 1.0, "output": 2.0}
+    report = distill(
+        cfg(executor="ray", ray_workers=1, prices=prices), catalog=str(catalog_dir), run_id="ray-1"
+    )
+    c = report.counts()
+    assert c["samples"] == 8 and c["tokens_out"] > 0
+    assert c["cost_usd"] == pytest.approx((c["tokens_in"] * 1 + c["tokens_out"] * 2) / 1e6)
+    with open_catalog(catalog_dir) as store:
+        samples = store.read("samples").to_pylist()
+    assert {s["run_id"] for s in samples} == {"ray-1"}
+    assert sum(s["cost_usd"] for s in samples) == pytest.approx(c["cost_usd"])

@@ -136,3 +136,23 @@ def test_distill_shards_keep_problems_whole():
     shards = _shards(requests, 8)
     assert [len(s) for s in shards] == [3, 3, 1]
     assert [r.problem_id for s in shards for r in s] == [r.problem_id for r in requests]
+
+
+def test_a_ray_cluster_that_is_down_fails_fast_with_one_line():
+    """ray.init retries an unreachable cluster for minutes; the probe fails in one line."""
+    import socket
+
+    from tracemill.flows.executor import check_reachable
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for address in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}"):
+        with pytest.raises(ConnectionError, match=f"Ray cluster at {address} .is it running"):
+            check_reachable(address, timeout_s=2)
+    with socket.socket() as s:  # something listening: no error
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        check_reachable(f"127.0.0.1:{s.getsockname()[1]}")
+    for address in ("auto", "local", "ray://head"):  # left to Ray
+        check_reachable(address)

@@ -342,7 +342,7 @@ def test_cli_skip_bad_all_rejected_exits_nonzero(tmp_path):
     result = CliRunner().invoke(
         app, ["ingest", str(src), "--source", "m", "--skip-bad", "--catalog", str(tmp_path / "c")]
     )
-    assert result.exit_code == 2 and "every record was rejected" in result.output
+    assert result.exit_code == 1 and "every record was rejected" in result.output
 
 
 def test_same_source_id_different_content_is_reported(tmp_path, catalog_dir):

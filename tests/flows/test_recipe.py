@@ -46,10 +46,23 @@ def test_inline_run_records_a_runs_row_and_is_idempotent(tmp_path, catalog_dir):
     second = run_recipe(recipe)
     assert second.stages[0].counts["problems_inserted"] == 0
     with open_catalog(catalog_dir) as store:
-        runs = store.read("runs").to_pylist()
+        runs = store.read("runs", where="parent_run_id IS NULL").to_pylist()
+        stages = store.sql("SELECT * FROM runs WHERE parent_run_id IS NOT NULL "
+                           "ORDER BY started_at").to_pylist()  # fmt: skip
+        problem_runs = store.sql("SELECT DISTINCT run_id FROM problems").column(0).to_pylist()
+    assert [r["run_id"] for r in runs] == [first.run_id, second.run_id]
     assert [r["status"] for r in runs] == ["completed", "completed"]
     assert json.loads(runs[0]["counts"])["ingest"]["problems_inserted"] == 2
     assert "name: small" in runs[0]["recipe"]
+    assert runs[0]["flow"] == "recipe:small" and runs[0]["duration_s"] >= 0
+    # one row per stage, under the recipe's run; the rows a stage wrote point at it
+    assert [(r["flow"], r["parent_run_id"]) for r in stages] == [
+        ("ingest", first.run_id), ("summary", first.run_id),
+        ("ingest", second.run_id), ("summary", second.run_id)]  # fmt: skip
+    assert problem_runs == [stages[0]["run_id"]]
+    assert json.loads(stages[0]["config"])["source"] == "s"
+    assert json.loads(stages[0]["counts"])["problems_inserted"] == 2
+    assert all(r["code_version"] and r["status"] == "completed" for r in stages)
 
 
 def test_failed_run_is_recorded(tmp_path, catalog_dir):
@@ -59,9 +72,11 @@ def test_failed_run_is_recorded(tmp_path, catalog_dir):
     with pytest.raises(ValueError, match="expected text"):
         run_recipe(recipe)
     with open_catalog(catalog_dir) as store:
-        (run,) = store.read("runs").to_pylist()
+        run, stage = store.sql("SELECT * FROM runs ORDER BY parent_run_id NULLS FIRST").to_pylist()
         assert store.count("problems") == 0
     assert run["status"] == "failed" and "expected text" in run["error"]
+    assert stage["status"] == "failed" and stage["parent_run_id"] == run["run_id"]
+    assert stage["flow"] == "ingest" and "expected text" in stage["error"]
 
 
 @pytest.mark.slow
@@ -78,7 +93,9 @@ def test_quickstart_end_to_end_with_prefect(tmp_path):
         counts = store.table_counts()
         sources = dict(store.con.execute(
             "SELECT source, count(*) FROM problems GROUP BY source").fetchall())  # fmt: skip
-        (run,) = store.read("runs").to_pylist()
+        (run,) = store.read("runs", where="parent_run_id IS NULL").to_pylist()
+        stage_rows = store.count("runs") - 1
+    assert stage_rows == len(load_recipe(ROOT / "recipes" / "quickstart.yaml").recipe.stages)
     assert sources["examples-math"] >= 200
     assert sources["examples-code"] >= 20
     assert sources["synth:sat"] == 30

@@ -51,8 +51,8 @@ def test_registered_stage_with_knobs(catalog_dir):
 
 
 def test_bad_config_fails_before_writing(catalog):
-    with pytest.raises(KeyError):
-        synthesize(SynthStage(family="no_such_family", count=2), store=catalog)
+    with pytest.raises(ValidationError, match="unknown task family 'no_such_family'"):
+        SynthStage(family="no_such_family", count=2)  # refused by the config itself
     with pytest.raises(ValueError):
         synthesize(SynthStage(family="sat", count=2, knobs={"n": -1}), store=catalog)
     with pytest.raises(ValidationError):

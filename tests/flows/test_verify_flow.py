@@ -296,9 +296,6 @@ def test_cli_check_problem_json_and_spec(tmp_path):
         (["--verifier", "math", "--response", "1", "--reference", "1", "--problem-json", "x"],
          "exactly one of"),  # fmt: skip
         (["--verifier", "nope", "--response", "1", "--reference", "1"], "unknown verifier"),
-        (["--verifier", "math", "--response", "@missing.txt", "--reference", "1"], "no such file"),
-        (["--verifier", "math", "--response", "1", "--problem-json", "missing.json"],
-         "no such file"),  # fmt: skip
         (["--verifier", "math", "--response", "1", "--reference", "1", "--spec", "{"], "--spec"),
         (["--response", "1", "--reference", "1"], "--verifier is required"),
         (["--verifier", "math"], "Missing option"),
@@ -310,3 +307,15 @@ def test_cli_check_usage_errors_exit_2(tmp_path, monkeypatch, args, message):
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--verifier", "math", "--response", "@missing.txt", "--reference", "1"],
+     ["--verifier", "math", "--response", "1", "--problem-json", "missing.json"]],
+)  # fmt: skip
+def test_cli_check_missing_file_exits_1(tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    result, _ = check(*args)
+    assert result.exit_code == 1, result.output
+    assert "no such file" in result.output and "Traceback" not in result.output

@@ -157,15 +157,21 @@ def test_judge_unreachable_stops_the_run_and_stores_nothing(catalog, catalog_dir
     # a model the server does not know: the backend gives up at once
     result = invoke("verify", "--verifier", "judge", "--judge-model", "nope",
                     "--judge-base-url", base_url, "--catalog", str(catalog_dir))  # fmt: skip
-    assert result.exit_code == 2 and "judge unavailable" in result.output
+    # a judge that cannot be asked is a failure (exit 1; regression: was a usage error, 2)
+    assert result.exit_code == 1 and "judge unavailable" in result.output
     closed = invoke("verify", "--verifier", "judge", "--judge-model", "judge-m",
                     "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-option",
                     "max_retries=0", "--catalog", str(catalog_dir))  # fmt: skip
-    assert closed.exit_code == 2 and "judge unavailable" in closed.output
+    assert closed.exit_code == 1 and "judge unavailable" in closed.output
+    assert "Traceback" not in closed.output
     from tracemill.stores.catalog import open_catalog
 
     with open_catalog(catalog_dir) as store:
         assert store.count("verdicts") == 0
+        runs = store.sql("SELECT flow, status, error FROM runs").to_pylist()
+    # both runs are recorded as failed (a usage error would have recorded nothing)
+    assert [(r["flow"], r["status"]) for r in runs] == [("verify", "failed")] * 2
+    assert all("judge unavailable" in r["error"] for r in runs)
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """A small hand-made catalog for the build, export and trainer tests (not a test module).
 
-Problems (levels from grades where graded, else source_level):
+Problems (graded levels for p1 and p3; p2 has only a source_level):
 
 - p1 math/alpha (graded level 1): s1a pass 10 tok, s1b pass 20 tok, s1c fail 30 tok,
   s1d fail truncated 40 tok, s1e student pass 5 tok.

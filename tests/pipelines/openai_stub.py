@@ -30,6 +30,8 @@ class StubScript:
     """Seconds each successful answer takes (to observe concurrency)."""
     reject_status: int | None = None
     """Answer every (non-failing) request with this status (e.g. 400)."""
+    cost: Any = None
+    """``usage.cost`` of every answer (as OpenRouter reports it); None: left out."""
 
 
 class OpenAIStub:
@@ -133,6 +135,8 @@ class OpenAIStub:
         }
         if self.script.reasoning:
             usage["completion_tokens_details"] = {"reasoning_tokens": 3 * n}
+        if self.script.cost is not None:
+            usage["cost"] = self.script.cost
         return 200, {
             "id": f"stub-{count}",
             "object": "chat.completion",

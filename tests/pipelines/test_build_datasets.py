@@ -74,22 +74,28 @@ def test_unknown_dataset(catalog):
 
 
 def test_build_restricted_to_a_selection(catalog):
+    from tracemill.pipelines.grade import selection_query
+
     fill_catalog(catalog)
     snap = catalog.current_snapshot()
+    # a curriculum selection: p3 first (stage 1), then p2 (stage 2)
+    order = [{"problem_id": "p3", "position": 0, "stage": 1, "level": 2},
+             {"problem_id": "p2", "position": 1, "stage": 2, "level": 5}]  # fmt: skip
     catalog.append(
         {
             "datasets": [
                 {
-                    "name": "hard", "version": 1, "kind": "selection", "rows": 1,
+                    "name": "hard", "version": 1, "kind": "selection", "rows": 2,
                     "snapshot_id": snap, "params": "{}",
-                    "query": f"SELECT 0 AS position, p.* FROM problems AS p AT (VERSION => {snap}) "
-                    "WHERE p.problem_id IN ('p2', 'p3')",
+                    "query": selection_query(order, snap),
                 }
             ]
         }
-    )
+    )  # fmt: skip
     built = build_dataset(catalog, "rl", "r", {"selection": "hard"})
-    assert read_dataset(catalog, "r").column("problem_id").to_pylist() == ["p2", "p3"]
+    rows = read_dataset(catalog, "r").select(["problem_id", "position", "stage"]).to_pylist()
+    assert rows == [{"problem_id": "p3", "position": 0, "stage": 1},
+                    {"problem_id": "p2", "position": 1, "stage": 2}]  # fmt: skip
     assert built.params["problems"]["selection_version"] == 1
     with pytest.raises(ValueError, match="not a selection"):
         build_dataset(catalog, "rl", "x", {"selection": "r"})

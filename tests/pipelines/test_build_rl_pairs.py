@@ -17,11 +17,18 @@ def test_rl_rows(catalog):
         "tm_test_exact", "answer-p1", 1, 0.75,
     )
     assert json.loads(rows["p3"]["verifier_spec"]) == {"k": 1}
+    # level is the graded level only; p2 is ungraded and keeps its source's level apart
+    assert (p1["grader_model"], p1["source_level"]) == ("student", None)
+    assert (rows["p2"]["level"], rows["p2"]["source_level"]) == (None, 3)
 
     build_dataset(catalog, "rl", "band", {"min_pass_rate": 0.2, "max_pass_rate": 0.5})
     assert read_dataset(catalog, "band").column("problem_id").to_pylist() == ["p3"]
     build_dataset(catalog, "rl", "hard", {"min_level": 2})
-    assert read_dataset(catalog, "hard").column("problem_id").to_pylist() == ["p2", "p3"]
+    assert read_dataset(catalog, "hard").column("problem_id").to_pylist() == ["p3"]
+    build_dataset(catalog, "rl", "src", {"min_level": 2, "level_from": "source"})
+    assert read_dataset(catalog, "src").column("problem_id").to_pylist() == ["p2"]
+    build_dataset(catalog, "rl", "other", {"grader_model": "nobody"})
+    assert set(read_dataset(catalog, "other").column("level").to_pylist()) == {None}
     build_dataset(catalog, "rl", "any", {"require_verifier": False})
     assert read_dataset(catalog, "any").num_rows == 4
 

@@ -21,7 +21,8 @@ def test_default_one_shortest_correct_per_problem(catalog):
         {"role": "assistant", "content": "<think>\nreason s1a\n</think>\n\nfinal s1a"},
     ]
     assert rows[1]["messages"][-1]["content"] == "the answer is 4"
-    assert rows[0]["level"] == 1 and rows[1]["level"] == 3
+    assert rows[0]["level"] == 1 and rows[1]["level"] is None  # p2 is not graded
+    assert rows[1]["source_level"] == 3
 
 
 def test_all_passing_and_options(catalog):

@@ -121,3 +121,18 @@ def test_consumer_stopping_early_stops_the_loop():
         gen.close()
         assert first.problem_id.startswith("p")
     assert len(stub.requests) < 20
+
+
+@pytest.mark.parametrize(
+    "reported, server_n, expected",
+    [(0.003, False, [0.003, 0.003]), (0.003, True, [0.0015, 0.0015]),
+     (None, False, [None, None]), ("free", False, [None, None]), (-1, False, [None, None]),
+     ("NaN", False, [None, None])],
+)  # fmt: skip
+def test_usage_reported_cost_is_kept_per_sample(reported, server_n, expected):
+    """``usage.cost`` (OpenRouter) becomes the sample's cost; one call for n shares it."""
+    with OpenAIStub(StubScript(cost=reported)) as stub:
+        out = list(backend(stub, server_n=server_n).generate([req("p1", (0, 1))]))
+    assert [s.cost_usd for s in sorted(out, key=lambda s: s.sample_index)] == pytest.approx(
+        expected
+    )

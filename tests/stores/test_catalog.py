@@ -294,3 +294,74 @@ def test_extension_signatures_are_checked_unless_trusted(monkeypatch, tmp_path):
         con.execute(f"LOAD '{fake}'")
     monkeypatch.setenv(TRUST_EXTENSIONS_ENV, "1")
     assert _duckdb_config(autoload=False)["allow_unsigned_extensions"] is True
+
+
+def _old_spec(name, dropped):
+    """Table ``name`` as tracemill wrote it before ``dropped`` columns were added."""
+    from tracemill.catalogs import TABLES
+    from tracemill.catalogs.schemas import TableSpec
+
+    spec = TABLES[name]
+    old = pa.schema([f for f in spec.schema if f.name not in dropped])
+    return TableSpec(name, old, spec.key, spec.doc)
+
+
+RUNS_ADDED = ("parent_run_id", "label", "config", "duration_s", "prompt_tokens",
+              "completion_tokens", "cost_usd")  # fmt: skip
+
+
+def test_catalog_written_by_older_code_gains_new_columns(catalog_dir, monkeypatch):
+    """A catalog created before the runs/samples columns were added stays readable.
+
+    The old tables are made from the schemas as they were (the new columns left out), with
+    rows on both write paths (INSERT and registered Parquet files); a read-only open reads
+    the new columns as null, and the first open for writing adds them in one commit.
+    """
+    from datetime import UTC, datetime
+
+    from tracemill.catalogs import TABLES
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    new_runs, new_samples = TABLES["runs"], TABLES["samples"]
+    with monkeypatch.context() as old:
+        old.setitem(TABLES, "runs", _old_spec("runs", RUNS_ADDED))
+        old.setitem(TABLES, "samples", _old_spec("samples", ("cost_usd",)))
+        with open_catalog(catalog_dir) as store:
+            store.append({"runs": [{"run_id": "r0", "flow": "ingest", "started_at": now,
+                                    "status": "completed", "counts": "{}"}]})  # fmt: skip
+            rows = [{"sample_id": f"s{i:04d}", "problem_id": "p", "role": "teacher",
+                     "origin": "generate", "model": "m", "backend": "fake", "params": "{}",
+                     "sample_index": i, "completion": "c", "run_id": "r0"}
+                    for i in range(1200)]  # fmt: skip
+            store.append({"samples": rows})  # >= 1000 rows: a registered Parquet file
+            old_snapshot = store.current_snapshot()
+            columns = set(store.sql("DESCRIBE runs").column(0).to_pylist())
+            assert not columns & set(RUNS_ADDED)
+    assert TABLES["runs"] is new_runs and TABLES["samples"] is new_samples
+
+    with open_catalog(catalog_dir, read_only=True) as store:  # never migrates
+        (run,) = store.read("runs").to_pylist()
+        assert run["run_id"] == "r0" and run["cost_usd"] is None and run["config"] is None
+        assert store.read("samples").column("cost_usd").null_count == 1200
+        assert store.current_snapshot() == old_snapshot
+
+    with open_catalog(catalog_dir) as store:
+        message = store.snapshots().column("commit_message").to_pylist()[-1]
+        assert "add columns" in message and "runs.cost_usd" in message
+        assert "samples.cost_usd" in message
+        store.append({
+            "runs": [{"run_id": "r1", "flow": "distill", "started_at": now,
+                      "status": "completed", "cost_usd": 0.25, "parent_run_id": "r0"}],
+            "samples": [{**rows[0], "sample_id": "new", "cost_usd": 0.001}],
+        })  # fmt: skip
+        runs = store.read("runs").sort_by("run_id").to_pylist()
+        assert [(r["run_id"], r["cost_usd"], r["parent_run_id"]) for r in runs] == [
+            ("r0", None, None), ("r1", 0.25, "r0")]  # fmt: skip
+        costs = store.sql("SELECT count(*) AS n, sum(cost_usd) AS c FROM samples").to_pylist()
+        assert costs == [{"n": 1201, "c": 0.001}]
+        # time travel to before the migration reads the old shape, new columns as null
+        before = store.read("runs", snapshot=old_snapshot).to_pylist()
+        assert [r["run_id"] for r in before] == ["r0"] and before[0]["label"] is None
+        snapshots = store.current_snapshot()
+    with open_catalog(catalog_dir) as store:  # migrated once: a later open changes nothing
+        assert store.current_snapshot() == snapshots

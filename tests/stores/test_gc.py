@@ -118,6 +118,8 @@ def test_gc_command(catalog_dir, tmp_path):
     lines = {ln.split("│")[1].strip(): ln.split("│")[2].strip() for ln in done.output.splitlines()
              if ln.count("│") >= 3}  # fmt: skip
     assert lines["orphan data files"] == "1" and lines["sandbox folders"] == "1"
+    with open_catalog(catalog_dir, read_only=True) as store:  # the dry run recorded nothing
+        assert store.sql("SELECT flow FROM runs").column(0).to_pylist() == ["gc"]
     listed = runner.invoke(app, ["gc", "--catalog", str(catalog_dir), "--format", "json"])
     assert listed.exit_code == 0, listed.output
     counts = {r["what"]: r["count"] for r in map(json.loads, listed.output.splitlines())}

@@ -56,7 +56,14 @@ def test_card_contents(catalog, tmp_path):
     assert "Samples on which verifiers disagree (`verdict_disagreements`): 0." in body
     assert "| exact | 1 | 2 | 1 | 0 |" in body  # dedup: p1 kept, p4 dropped
     assert "| decontam | 1 | 1 | 0 | 0 |" in body
-    assert "| 1 | 2 |" in body and "| 3 | 2 |" in body  # difficulty histogram
+    # graded levels (p1: level 1; p2 is ungraded) with the grades behind them, and the
+    # source's own levels apart (p2: 3)
+    graded = body[body.index("### Difficulty (graded)"):body.index("### Source levels")]
+    assert "| 1 | 2 |" in graded and "| ungraded | 2 |" in graded
+    assert "| student | fixed_k | 4 | 1 |" in graded  # grader model, method, k, problems
+    source = body[body.index("### Source levels"):body.index("## Verification")]
+    assert "| 3 | 2 |" in source and "| none | 2 |" in source
+    assert "### Curriculum" not in body
     assert "| beta | cc-by-4.0 | 1 |" in body
     assert f"| catalog snapshot | {built.snapshot_id} |" in body
     assert "code version" in body and '"per_problem": null' in body

@@ -128,3 +128,21 @@ def test_grpo_reward_knows_the_completion_limit():
     ids = [[0] * 64, [0] * 10]
     assert reward(["42", "42"], completion_ids=ids, **_columns(2)) == [1.0, 1.5]
     assert make_reward(GrpoConfig(dataset="d", model="m")) is verifier_reward
+
+
+def test_laser_d_reads_the_level_it_is_told_to():
+    """level_from source: targets follow source_level, not the graded level."""
+    from tracemill.trainers.grpo import GrpoConfig, make_reward
+
+    cfg = GrpoConfig(dataset="rl", model="m", length_reward="laser_d", target_length=100,
+                     num_generations=4, laser_min_rollouts=4, level_from="source")  # fmt: skip
+    reward = make_reward(cfg)
+    assert reward.level_column == "source_level"
+    ids = [[0] * n for n in (10, 20, 30, 40)]
+    columns = {**_columns(4, level=7), "source_level": [3] * 4}
+    reward(["42", "42", "no", "no"], completion_ids=ids, **columns)
+    assert reward.targets == {3: 10}  # keyed by source_level 3, not graded level 7
+    graded = make_reward(GrpoConfig(dataset="rl", model="m", length_reward="laser_d"))
+    assert graded.level_column == "level"
+    with pytest.raises(ValueError, match="level_from"):
+        GrpoConfig(dataset="rl", model="m", level_from="mixed").check()

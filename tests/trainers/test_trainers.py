@@ -77,10 +77,14 @@ def test_sft_curriculum_stages_by_level(built, tiny_model, tmp_path):
     cfg = SftConfig(**{**_common(built, tiny_model, tmp_path, "sft"), "max_steps": 1},
                     curriculum=True)
     result = main(cfg)
-    # levels 1 (p1), 2 (p3) and 3 (p2, from source_level): one step each
+    # graded levels: p2 is ungraded (first), then 1 (p1) and 2 (p3): one step each
     assert result.stages == 3 and result.steps == 3
-    assert [result.metrics[f"stage{i}_level"] for i in range(3)] == [1, 2, 3]
+    assert [result.metrics[f"stage{i}_level"] for i in range(3)] == [None, 1, 2]
     assert _changed(_weights(tiny_model), result.output_dir)
+    # by the source's levels instead: p1 and p3 have none (first), then 3 (p2)
+    cfg.curriculum_by, cfg.output_dir = "source", str(tmp_path / "by-source")
+    result = main(cfg)
+    assert [result.metrics[f"stage{i}_source_level"] for i in range(2)] == [None, 3]
 
 
 def test_dpo_two_steps(built, tiny_model, tmp_path):
