@@ -95,10 +95,12 @@ def connect(address: str | None = None) -> Any:
         import ray
     except ImportError as e:  # pragma: no cover - ray is a dependency
         raise RuntimeError("executor 'ray' needs ray: pip install 'ray[default]'") from e
+    target = address or os.environ.get("RAY_ADDRESS") or None
+    if target:
+        # also when this process is already connected: a cluster named explicitly that
+        # is down is the same expected failure whatever an earlier call connected to
+        check_reachable(target)
     if not ray.is_initialized():
-        target = address or os.environ.get("RAY_ADDRESS") or None
-        if target:
-            check_reachable(target)
         log.info("connecting to Ray at %s", target or "a new local instance")
         ray.init(address=target, **init_kwargs())
     return ray

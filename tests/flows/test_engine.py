@@ -156,3 +156,18 @@ def test_a_ray_cluster_that_is_down_fails_fast_with_one_line():
         check_reachable(f"127.0.0.1:{s.getsockname()[1]}")
     for address in ("auto", "local", "ray://head"):  # left to Ray
         check_reachable(address)
+
+
+def test_a_named_ray_cluster_that_is_down_fails_even_when_already_connected(monkeypatch):
+    """Regression: a process already connected to Ray skipped the probe of a named cluster."""
+    import socket
+
+    import ray
+    from tracemill.flows import executor
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(ConnectionError, match=f"Ray cluster at 127.0.0.1:{port} "):
+        executor.connect(f"127.0.0.1:{port}")
