@@ -149,7 +149,7 @@ def test_hostile_responses_are_read_quickly(hostile):
 
 # -- every family, realistic styles -------------------------------------------------------
 
-FAMILIES = task_names()
+FAMILIES = task_names(source="tracemill")
 LEVELS = (1, 10)
 
 
