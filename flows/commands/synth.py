@@ -139,8 +139,7 @@ def families_command(fmt: FormatOption = Format.table) -> None:
             config = task.config_for_level(1)
             knobs = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
             rows.append({
-                "family": name, "source": task.source, "domain": task.domain,
-                "version": task.version,
+                "family": name, "domain": task.domain, "version": task.version,
                 "knobs (level 1)": ", ".join(f"{k}={v!r}" for k, v in knobs.items()),
                 "description": task.description,
             })  # fmt: skip

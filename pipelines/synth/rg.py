@@ -93,6 +93,8 @@ LEVEL_SPAN: dict[str, tuple[float, float]] = {
     "letter_jumble": (0.0, 3 / 9),  # its word lists run out above level 4
     "spell_backward": (0.0, 7 / 9),  # no words that long above level 8
     "sokoban": (1 / 13, 1.0),  # 6×6 boards with 4+ boxes: ~10 s of search per item
+    "game_of_life": (0.0, 7 / 9),  # 100×100 boards: answers over 20,000 characters
+    "jugs": (0.0, 7 / 9),  # minutes of search per item above level 8
 }
 """The part of a curriculum (as shares of each attribute's valid range) that tracemill's
 levels 1 and 10 reach, for generators that fail or stall at an end of their own
@@ -386,7 +388,11 @@ class RgTask(Task):
 
     @classmethod
     def config_for_level(cls, level: int) -> Any:
-        """reasoning-gym's curriculum at ``level`` (see the module docstring)."""
+        """Levels 1-10 spread evenly over reasoning-gym's curriculum attributes.
+
+        Each attribute goes from its first valid level to its last; a range covers its
+        own level's band.
+        """
         rg_config = rg_config_for_level(cls.rg_name, level)
         return cls.Config(
             **{f.name: getattr(rg_config, f.name) for f in dataclasses.fields(cls.Config)}
