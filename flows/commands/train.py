@@ -58,7 +58,8 @@ def train_command(
     """Train a model on a built dataset (fields: see the trainer's config dataclass).
 
     GRPO can run SATURN's curriculum over a synthetic family instead (``curriculum``
-    section or ``--curriculum-family``); the level trajectory lands in the run's row.
+    section or ``--curriculum-family``). The run is recorded in ``runs`` (flow ``train
+    <trainer>``) with its counters: for a curriculum, the level trajectory.
     """
     with invocation("train", catalog=catalog, quiet=quiet) as run:
         import logging
@@ -85,7 +86,7 @@ def train_command(
             overrides[key] = value
         if curriculum_family is not None or start_level is not None:
             if trainer != "grpo":
-                raise ValueError("--curriculum-family and --start-level are grpo options")
+                raise UsageError("--curriculum-family and --start-level are grpo options")
             if curriculum_family is not None:
                 overrides["curriculum.family"] = curriculum_family
                 overrides.setdefault("dataset", "")  # the curriculum replaces the dataset

@@ -133,11 +133,16 @@ class DigitsTask(Task):
         return Item(f"Write {config.digits} digits after {word}.", "0" * config.digits,
                     {"digits": config.digits})  # fmt: skip
 
-    def extract(self, response):
-        return response
+    def read(self, spec, response):
+        from tracemill.pipelines.verify.answers import Reading
 
-    def check(self, spec, answer):
-        return min(1.0, sum(ch.isdigit() for ch in answer) / spec["digits"])
+        return Reading("ok", value=response or "", text=response or "", source="whole")
+
+    def parse(self, spec, text):
+        return text
+
+    def judge(self, spec, value):
+        return min(1.0, sum(ch.isdigit() for ch in value) / spec["digits"])
 
 
 @pytest.fixture(scope="module")
