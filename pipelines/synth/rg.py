@@ -95,6 +95,7 @@ LEVEL_SPAN: dict[str, tuple[float, float]] = {
     "sokoban": (1 / 13, 1.0),  # 6×6 boards with 4+ boxes: ~10 s of search per item
     "game_of_life": (0.0, 7 / 9),  # 100×100 boards: answers over 20,000 characters
     "jugs": (0.0, 7 / 9),  # minutes of search per item above level 8
+    "number_sequence": (0.0, 7 / 9),  # complexity-5 rules square terms to huge integers
 }
 """The part of a curriculum (as shares of each attribute's valid range) that tracemill's
 levels 1 and 10 reach, for generators that fail or stall at an end of their own
@@ -107,7 +108,7 @@ SEED_BITS: dict[str, int] = {"pool_matrix": 32}
 _RESERVED = ("seed", "size")
 """reasoning-gym config fields that are not difficulty knobs (set per item here)."""
 
-GENERATE_ATTEMPTS = 8
+GENERATE_ATTEMPTS = 16
 """Seeds tried per item before a generator's failure is an error."""
 
 MAX_ANSWER_FACTOR = 16
@@ -218,13 +219,20 @@ def decode(value: Any) -> Any:
 # -- levels ------------------------------------------------------------------------
 
 
+INCLUSIVE_RANGES = frozenset({"puzzle24"})
+"""Generators whose level ranges start at the curriculum's first value (reasoning-gym's
+``inclusive`` mode) instead of covering one band: four numbers drawn from 7–8 rarely
+make 24, so puzzle24's rejection sampling never ends in band mode."""
+
+
 def _curriculum_config(name: str, attr_levels: Mapping[str, int]) -> Any:
     """reasoning-gym's config with each curriculum attribute at the given level."""
     curriculum = CURRICULA[name]()
     for attr_name, attr_level in attr_levels.items():
         curriculum.set_attr_level(attr_name, attr_level)
-    context = DefaultCurriculumContext(mode=RangeAttributeMode.UPPER_BOUND)
-    return curriculum.generate_configuration(context=context)
+    mode = RangeAttributeMode.INCLUSIVE if name in INCLUSIVE_RANGES else (
+        RangeAttributeMode.UPPER_BOUND)  # fmt: skip
+    return curriculum.generate_configuration(context=DefaultCurriculumContext(mode=mode))
 
 
 def _valid(config: Any) -> bool:
@@ -529,12 +537,37 @@ def _category(name: str) -> str:
     return parts[1] if len(parts) > 2 else "other"
 
 
+class _Description(Mapping[str, str]):
+    """A field's metadata ``{"description": …}``, read from reasoning-gym on first use.
+
+    Parsing 99 config classes' sources takes about a second: registration must not.
+    """
+
+    def __init__(self, name: str, field_name: str) -> None:
+        self._name, self._field = name, field_name
+
+    def __getitem__(self, key: str) -> str:
+        if key != "description":
+            raise KeyError(key)
+        return _described(self._name).get(self._field, "")
+
+    def __iter__(self) -> Any:
+        return iter(("description",))
+
+    def __len__(self) -> int:
+        return 1
+
+
+@functools.cache
+def _described(name: str) -> dict[str, str]:
+    return knob_descriptions(name)
+
+
 def _config_class(name: str) -> type:
     """A frozen knob dataclass: the generator's config fields without seed and size."""
     _, config_cls = DATASETS[name]
-    described = knob_descriptions(name)
     fields = [
-        (f.name, f.type, dataclasses.field(metadata={"description": described.get(f.name, "")}))
+        (f.name, f.type, dataclasses.field(metadata=_Description(name, f.name)))
         for f in dataclasses.fields(config_cls)
         if f.name not in _RESERVED
     ]
