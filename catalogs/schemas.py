@@ -189,7 +189,8 @@ TEACHER_BATCHES = pa.schema(
         _f("requests", pa.int64(), doc="planned: requests in the batch file"),
         _f("batch_id", pa.string(), doc="the provider's batch id"),
         _f("input_file_id", pa.string()),
-        _f("status", pa.string(), doc="finished: completed, expired, failed or cancelled"),
+        _f("status", pa.string(), doc="finished: completed, expired, failed, cancelled, lost "
+           "(the provider no longer knows the batch) or superseded (its samples all exist)"),
         _f("output_file_id", pa.string()),
         _f("error_file_id", pa.string()),
         _f("counts", pa.string(), doc="JSON: finished: stored, failed, retry, provider counts"),

@@ -87,7 +87,14 @@ def run_batch(
     progress: Callable[[int, int], None] | None = None,
 ) -> None:
     """Submit, resume, poll and commit batch jobs (see the module docstring)."""
-    from tracemill.pipelines.generate.openai_batch import BatchItem, batch_lines, split_jobs
+    from tracemill.pipelines.generate.openai_batch import (
+        BatchItem,
+        BatchNotFound,
+        BatchResults,
+        BatchStatus,
+        batch_lines,
+        split_jobs,
+    )
 
     sid_of = {
         (r["problem_id"], r["sample_index"]): r["sample_id"]
@@ -154,7 +161,10 @@ def run_batch(
 
     def finish(job: Job, status: Any) -> None:
         job_items = {sid: items[sid] for sid in job.sample_ids if sid in items}
-        results = client.results(status, job_items)
+        if status.status == "lost":
+            results = BatchResults(retry=dict.fromkeys(job_items, "batch lost"))
+        else:
+            results = client.results(status, job_items)
         for sample in results.samples:
             settled.add(sid_of[(sample.problem_id, sample.sample_index)])
         for sid, why in results.failed.items():
@@ -204,13 +214,17 @@ def run_batch(
             for sid in items
             if sid not in in_flight and sid not in settled and attempts[sid] < cfg.batch_rounds
         ]
-        if pending:
-            lines_of = batch_lines(
-                client.model, (items[sid] for sid in pending), getattr(client, "extra_body", None)
+        # one file's worth of request lines at a time (millions of samples never sit in
+        # memory as JSON at once); a file over the byte limit splits further
+        for start in range(0, len(pending), cfg.batch_max_requests):
+            chunk = pending[start : start + cfg.batch_max_requests]
+            lines = batch_lines(
+                client.model, (items[sid] for sid in chunk), getattr(client, "extra_body", None)
             )
-            line_sid = dict(zip(lines_of, pending, strict=True))
-            for group in split_jobs(lines_of, max_requests=cfg.batch_max_requests):
-                job = Job(uuid.uuid4().hex, [line_sid[line] for line in group])
+            offset = 0
+            for group in split_jobs(lines, max_requests=cfg.batch_max_requests):
+                job = Job(uuid.uuid4().hex, chunk[offset : offset + len(group)])
+                offset += len(group)
                 append(record(job, "planned", sample_ids=job.sample_ids, requests=len(group)))
                 status = client.submit(group, job.job_id)
                 job.batch_id, job.input_file_id = status.batch_id, status.input_file_id
@@ -223,8 +237,15 @@ def run_batch(
         if not jobs:
             break
         for job in list(jobs):
-            status = client.status(job.batch_id)
-            if status.terminal:
+            try:
+                status = client.status(job.batch_id)
+            except BatchNotFound:
+                # the provider no longer knows the batch (deleted, or another account's):
+                # its samples go into a new job, without counting against their rounds
+                log.warning("batch %s of job %s is gone; resubmitting", job.batch_id, job.job_id)
+                status = BatchStatus(str(job.batch_id), "lost")
+                attempts.subtract({sid: 1 for sid in job.sample_ids if attempts[sid] > 0})
+            if status.terminal or status.status == "lost":
                 finish(job, status)
                 jobs.remove(job)
         if progress is not None:

@@ -208,6 +208,10 @@ def parse_results(
     return out
 
 
+class BatchNotFound(BackendError):
+    """The provider does not know a batch id (deleted, or another account's)."""
+
+
 class OpenAIBatchClient:
     """Files and Batches endpoints of an OpenAI-compatible server, with retries.
 
@@ -359,9 +363,17 @@ class OpenAIBatchClient:
         return None
 
     def status(self, batch_id: str) -> BatchStatus:
-        """The batch's current status."""
+        """The batch's current status (:class:`BatchNotFound` when the provider has none)."""
+        import openai
+
         client = self._client()
-        return self._status(self._call("a batch status", lambda: client.batches.retrieve(batch_id)))
+        try:
+            batch = self._call("a batch status", lambda: client.batches.retrieve(batch_id))
+        except BackendError as e:
+            if isinstance(e.__cause__, openai.NotFoundError):
+                raise BatchNotFound(f"no batch {batch_id!r} at {self.base_url or 'OpenAI'}") from e
+            raise
+        return self._status(batch)
 
     def download(self, file_id: str | None) -> list[str]:
         """The lines of a result file (none for a missing file id)."""

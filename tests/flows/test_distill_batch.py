@@ -230,6 +230,29 @@ def test_job_recorded_as_planned_only_is_found_by_its_tag_not_resubmitted(server
     assert [j["event"] for j in jobs] == ["finished", "planned", "submitted"]
 
 
+def test_a_batch_the_provider_no_longer_knows_is_resubmitted(server, catalog_dir):
+    from tracemill.flows.distill_batch import TABLE
+    from tracemill.pipelines.generate import candidate_ids, params_text
+
+    seed(catalog_dir, 2)
+    cfg = stage(server)
+    from tracemill.flows.distill import sampling_params
+
+    text = params_text(sampling_params(cfg), system_prompt=None, template=None)
+    with open_catalog(catalog_dir) as store:
+        pids = store.sql("SELECT problem_id FROM problems").column("problem_id")
+        sids = candidate_ids(pids, model="teacher-b", params_json=text, n=2).column("sample_id")
+        base = {"job_id": "gone", "model": "teacher-b", "backend": "openai",
+                "base_url": server.base_url, "params": text}  # fmt: skip
+        store.append({TABLE: [
+            {**base, "event": "planned", "sample_ids": sids.to_pylist(), "requests": 4},
+            {**base, "event": "submitted", "batch_id": "batch_deleted_long_ago"}]})  # fmt: skip
+    report = distill(cfg, catalog=str(catalog_dir))
+    assert (report.batch_jobs_resumed, report.batch_jobs_submitted, report.samples) == (1, 1, 4)
+    _, jobs, _ = catalog_rows(catalog_dir)
+    assert sorted(j["status"] for j in jobs if j["event"] == "finished") == ["completed", "lost"]
+
+
 CHILD = """
 import logging, sys
 sys.path.insert(0, {root!r})
