@@ -210,11 +210,12 @@ def test_cli_curriculum_run_is_recorded_with_its_trajectory(tmp_path, tiny_model
         "model": tiny_model, "output_dir": str(tmp_path / "out"), "max_steps": 2,
         "per_device_train_batch_size": 2, "num_generations": 2, "max_completion_length": 4,
         "bf16": False, "save_model": False, "logging_steps": 1,
-        "curriculum": {"eval_every": 1, "eval_size": 2, "eval_samples": 1, "threshold": 1.0},
+        "curriculum": {"eval_every": 1, "eval_size": 5, "eval_samples": 1, "threshold": 1.0},
     }))  # fmt: skip
     result = CliRunner().invoke(app, [
         "train", "grpo", "--config", str(config), "--curriculum-family", "tm_test_digits",
-        "--start-level", "2", "--catalog", str(catalog_dir)])  # fmt: skip
+        "--start-level", "2", "--set", "curriculum.eval_size=2",
+        "--catalog", str(catalog_dir)])  # fmt: skip
     assert result.exit_code == 0, result.output
     with open_catalog(catalog_dir, read_only=True) as store:
         runs = store.sql("SELECT flow, status, counts FROM runs").to_pylist()
@@ -222,3 +223,5 @@ def test_cli_curriculum_run_is_recorded_with_its_trajectory(tmp_path, tiny_model
     curriculum = json.loads(runs[0]["counts"])["curriculum"]
     assert curriculum["start_level"] == 2 and curriculum["family"] == "tm_test_digits"
     assert [e["step"] for e in curriculum["trajectory"]] == [1, 2]
+    assert curriculum["settings"]["eval_size"] == 2  # --set reached into the section
+    assert {e["items"] for e in curriculum["trajectory"]} == {2}
