@@ -31,7 +31,7 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -266,14 +266,3 @@ def run_batch(
             len(jobs), ", ".join(str(j.batch_id) for j in jobs),
         )  # fmt: skip
 
-
-def job_rows(store: Any, model: str | None = None) -> list[Mapping[str, Any]]:
-    """Every job's latest state (for reports): one row per job id."""
-    where = "WHERE model = ?" if model else ""
-    table = store.sql(
-        f"SELECT job_id, arg_max(event, CASE event WHEN 'planned' THEN 0 WHEN 'submitted' "
-        f"THEN 1 ELSE 2 END) AS state, any_value(batch_id) AS batch_id, "
-        f"any_value(status) AS status FROM {TABLE} {where} GROUP BY job_id ORDER BY job_id",
-        [model] if model else [],
-    )
-    return table.to_pylist()

@@ -60,6 +60,9 @@ class CurriculumSettings:
     """Family knobs over every level's defaults."""
     system_prompt: str | None = None
     """A system turn before each question."""
+    save_on_advance: bool = False
+    """Save a checkpoint (``output_dir/checkpoint-STEP``) each time the level moves up,
+    so the model that mastered each level is kept."""
 
     def __post_init__(self) -> None:
         from tracemill.pipelines.synth import get_task, make_config
@@ -334,7 +337,10 @@ def make_callback(
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             if state.global_step % settings.eval_every == 0:
+                before = controller.level
                 self._test(state.global_step, kw["model"])
+                if controller.level > before and settings.save_on_advance:
+                    control.should_save = True  # the Trainer saves checkpoint-STEP now
 
         def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             tested = controller.trajectory and controller.trajectory[-1].step == state.global_step

@@ -184,7 +184,8 @@ def test_grpo_with_curriculum_advances_on_a_learnable_toy_family(tmp_path, tiny_
         bf16=False,
         save_model=False,
         curriculum={"family": "tm_test_digits", "threshold": 0.6, "eval_every": 4,
-                    "eval_size": 4, "eval_samples": 4, "max_level": 3},  # fmt: skip
+                    "eval_size": 4, "eval_samples": 4, "max_level": 3,
+                    "save_on_advance": True},  # fmt: skip
     )
     result = main(cfg)
     summary = result.counts()["curriculum"]
@@ -193,6 +194,9 @@ def test_grpo_with_curriculum_advances_on_a_learnable_toy_family(tmp_path, tiny_
     assert summary["max_level_reached"] >= 2, summary["trajectory"]
     # level 1 was learned, not passed by luck: the first test fell short of the threshold
     assert summary["trajectory"][0]["pass_at_1"] < 0.6
+    # the model that cleared each level was saved when the level moved up
+    moved = [e["step"] for e in summary["trajectory"] if e["advanced_to"]]
+    assert moved and all((tmp_path / "out" / f"checkpoint-{s}").is_dir() for s in moved)
     assert all(a <= b for a, b in zip(levels, levels[1:], strict=False))  # never regressed
 
 
