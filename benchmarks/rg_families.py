@@ -1,16 +1,21 @@
 """Every reasoning-gym family end to end: synth → distill + verify → calibrate.
 
-For each registered ``rg:`` family (or those given with ``--families``), in a throwaway
-catalog: synthesize items at the chosen levels, sample a teacher and verify its answers
-as they are committed, then calibrate a student (measured pass rate per level).
-Without ``--model`` both are an oracle that answers right up to ``--knows`` (so a
-working family reads pass rate 1 at those levels and 0 above); with ``--model`` the
-student is a real model (``--backend``), whose pass rates are then the measurement.
+In one throwaway catalog: synthesize items of every registered ``rg:`` family (or those
+given with ``--families``) at the chosen levels, sample a teacher on all of them in one
+distill run, verifying each answer with its family's verifier as it is committed, then
+calibrate a student per family (measured pass rate per level). Without ``--model`` the
+teacher and the student are oracles: the teacher answers every item right, the student
+right up to level ``--knows`` (so a working family reads pass rate 1 at those levels and 0
+above); with ``--model`` the student is a real model (``--backend``), whose pass rates are
+then the measurement.
 
-Prints one line per family (synth items/s, teacher accept rate, calibration per level)
-and how many families worked end to end::
+A family counts as working end to end when its items were synthesized, every teacher
+sample of it was verified and accepted, and (oracle student) its calibration reads 1
+up to ``--knows`` and 0 above. Prints one line per family (synth items/s, teacher
+accepted/verified, calibration per level, seconds) and the count::
 
-    .venv/bin/python benchmarks/rg_families.py --levels 1,5,10 --per-level 2
+    .venv/bin/python benchmarks/rg_families.py                       # every rg: family
+    .venv/bin/python benchmarks/rg_families.py --families rg:chain_sum,rg:sokoban
     .venv/bin/python benchmarks/rg_families.py --families rg:chain_sum --model ./tiny \\
         --backend transformers --per-level 20 --k 4
 """
@@ -35,57 +40,69 @@ def oracle(truth: dict[str, tuple[str, int]], up_to: int) -> Callable[[Any, int]
     return respond
 
 
-def run_family(family: str, args: argparse.Namespace, root: Path) -> tuple[bool, float, Any, dict]:
-    """One family end to end in its own catalog under ``root``."""
-    from tracemill.flows.distill import DistillStage, distill
+def synthesize(families: list[str], args: argparse.Namespace) -> tuple[dict, dict, dict]:
+    """Each family's calibration items: (tables, items/s, errors) keyed by family."""
+    from tracemill.pipelines.grade import calibration_problems
+
+    levels = [int(x) for x in args.levels.split(",")]
+    tables, rates, errors = {}, {}, {}
+    for family in families:
+        t0 = time.perf_counter()
+        try:
+            table = calibration_problems(family, levels, args.per_level, seed=args.seed)
+        except Exception:  # noqa: BLE001 - report and go on to the next family
+            errors[family] = "synth: " + traceback.format_exc(limit=3)
+            continue
+        tables[family] = table
+        rates[family] = table.num_rows / max(time.perf_counter() - t0, 1e-9)
+    return tables, rates, errors
+
+
+def teacher_counts(store: Any) -> dict[str, tuple[int, int, int]]:
+    """Per family (the problem's verifier): (samples, verified, accepted)."""
+    rows = store.sql(
+        "SELECT p.verifier AS family, count(DISTINCT s.sample_id) AS samples, "
+        "count(DISTINCT v.sample_id) AS verified, "
+        "count(DISTINCT CASE WHEN v.passed THEN v.sample_id END) AS accepted "
+        "FROM samples s JOIN problems p USING (problem_id) "
+        "LEFT JOIN verdicts v ON v.sample_id = s.sample_id AND v.verifier = p.verifier "
+        "GROUP BY p.verifier"
+    ).to_pylist()
+    return {r["family"]: (r["samples"], r["verified"], r["accepted"]) for r in rows}
+
+
+def calibrate_family(
+    family: str, truth: dict, args: argparse.Namespace, store: Any, root: Path
+) -> dict[str, Any]:
+    """The family's measured pass rate per level (``calibration`` counters)."""
     from tracemill.flows.grade import CalibrateStage, calibrate
     from tracemill.pipelines.generate.fake import FakeBackend
-    from tracemill.pipelines.grade import calibration_problems
-    from tracemill.stores.catalog import open_catalog
 
-    catalog = root / family.replace(":", "_")
-    levels = [int(x) for x in args.levels.split(",")]
-    t0 = time.perf_counter()
-    problems = calibration_problems(family, levels, args.per_level, seed=args.seed)
-    synth_s = time.perf_counter() - t0
-    truth = {r["problem_id"]: (r["answer"], r["source_level"]) for r in problems.to_pylist()}
-    with open_catalog(catalog) as store:
-        store.append({"problems": problems})
-    report = distill(
-        DistillStage(backend="fake", model="oracle", n=1, max_tokens=100_000),
-        catalog=str(catalog),
-        backend=FakeBackend("oracle", respond=oracle(truth, 10)),
-    )
+    common = {"family": family, "levels": args.levels, "per_level": args.per_level, "k": args.k,
+              "method": "fixed_k", "item_seed": args.seed, "plots": False}  # fmt: skip
+    factory = None
     if args.model:
-        cfg = CalibrateStage(family=family, model=args.model, backend=args.backend,
-                             levels=args.levels, per_level=args.per_level, k=args.k,
-                             method="fixed_k", max_tokens=args.max_tokens, item_seed=args.seed,
-                             plots=False)  # fmt: skip
-        factory = None
+        cfg = CalibrateStage(model=args.model, backend=args.backend, max_tokens=args.max_tokens,
+                             **common)  # fmt: skip
     else:
-        cfg = CalibrateStage(family=family, model="oracle-student", backend="fake",
-                             levels=args.levels, per_level=args.per_level, k=args.k,
-                             method="fixed_k", max_tokens=100_000, item_seed=args.seed,
-                             plots=False)  # fmt: skip
+        cfg = CalibrateStage(model="oracle-student", backend="fake", max_tokens=100_000, **common)
 
         def factory(kind: str, model: str, options: dict) -> Any:
             return FakeBackend(model, respond=oracle(truth, args.knows))
 
-    with open_catalog(catalog) as store:
-        counters, _ = calibrate(cfg, store=store, run_id="bench", report_dir=catalog / "cal",
-                                backend_factory=factory)  # fmt: skip
-    rates = counters["calibration"]
-    ok = report.verified == report.accepted == len(truth)
-    if not args.model:
-        ok = ok and all(
-            rates.get(str(lv)) == (1.0 if lv <= args.knows else 0.0) for lv in levels
-        )
-    return ok, problems.num_rows / max(synth_s, 1e-9), report, rates
+    report_dir = root / "cal" / family.replace(":", "_")
+    counters, _ = calibrate(cfg, store=store, run_id="bench", report_dir=report_dir,
+                            backend_factory=factory)  # fmt: skip
+    return counters["calibration"]
 
 
 def main() -> int:
     """Run the families; exit 1 unless all worked."""
+    import pyarrow as pa
+    from tracemill.flows.distill import DistillStage, distill
+    from tracemill.pipelines.generate.fake import FakeBackend
     from tracemill.pipelines.synth import get_task, task_names
+    from tracemill.stores.catalog import open_catalog
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--families", default="", help="comma-separated (default: every rg:)")
@@ -100,21 +117,55 @@ def main() -> int:
     args = parser.parse_args()
     families = [f for f in args.families.split(",") if f] or task_names(source="reasoning-gym")
     get_task(families[0])  # import reasoning-gym before timing anything
-    worked = 0
+    levels = [int(x) for x in args.levels.split(",")]
+    start = time.perf_counter()
+    tables, rates, errors = synthesize(families, args)
+    truth = {
+        r["problem_id"]: (r["answer"], r["source_level"])
+        for table in tables.values()
+        for r in table.select(["problem_id", "answer", "source_level"]).to_pylist()
+    }
     with tempfile.TemporaryDirectory() as tmp:
-        for family in families:
-            t0 = time.perf_counter()
-            try:
-                ok, rate, report, rates = run_family(family, args, Path(tmp))
-            except Exception:  # noqa: BLE001 - report and go on to the next family
-                print(f"{family:<32} FAILED\n{traceback.format_exc(limit=3)}", flush=True)
-                continue
-            worked += ok
-            cal = " ".join(f"L{lv}={r:.2f}" for lv, r in rates.items() if r is not None)
-            print(f"{family:<32} {'ok ' if ok else 'BAD'} synth {rate:8.1f} items/s  "
-                  f"teacher {report.accepted}/{report.verified} accepted  calibration {cal}  "
-                  f"({time.perf_counter() - t0:.1f}s)", flush=True)  # fmt: skip
-    print(f"\n{worked} of {len(families)} families worked end to end "
+        root = Path(tmp)
+        catalog = root / "catalog"
+        with open_catalog(catalog) as store:
+            if tables:
+                store.append({"problems": pa.concat_tables(list(tables.values()))})
+        t0 = time.perf_counter()
+        distill(
+            DistillStage(backend="fake", model="oracle", n=1, max_tokens=100_000),
+            catalog=str(catalog),
+            backend=FakeBackend("oracle", respond=oracle(truth, 10)),
+        )
+        distill_s = time.perf_counter() - t0
+        worked = 0
+        with open_catalog(catalog) as store:
+            teacher = teacher_counts(store)
+            for family in families:
+                if family in errors:
+                    print(f"{family:<32} FAILED {errors[family]}", flush=True)
+                    continue
+                t0 = time.perf_counter()
+                try:
+                    cal = calibrate_family(family, truth, args, store, root)
+                except Exception:  # noqa: BLE001 - report and go on to the next family
+                    print(f"{family:<32} FAILED calibrate: {traceback.format_exc(limit=3)}",
+                          flush=True)  # fmt: skip
+                    continue
+                samples, verified, accepted = teacher.get(family, (0, 0, 0))
+                ok = samples == verified == accepted == tables[family].num_rows
+                if not args.model:
+                    ok = ok and all(
+                        cal.get(str(lv)) == (1.0 if lv <= args.knows else 0.0) for lv in levels
+                    )
+                worked += ok
+                shown = " ".join(f"L{lv}={r:.2f}" for lv, r in cal.items() if r is not None)
+                print(f"{family:<32} {'ok ' if ok else 'BAD'} synth {rates[family]:8.1f} items/s  "
+                      f"teacher {accepted}/{verified} accepted  calibration {shown}  "
+                      f"(calibrate {time.perf_counter() - t0:.1f}s)", flush=True)  # fmt: skip
+    print(f"\none distill over {len(truth)} items of {len(tables)} families: {distill_s:.1f}s; "
+          f"all in {time.perf_counter() - start:.0f}s")  # fmt: skip
+    print(f"{worked} of {len(families)} families worked end to end "
           "(synth → distill + verify → calibrate)")  # fmt: skip
     return 0 if worked == len(families) else 1
 

@@ -81,7 +81,7 @@ class GrpoConfig(TrainConfig):
         {},
         "SATURN curriculum over a synthetic family instead of a dataset: {family, "
         "start_level, max_level, threshold, eval_every, eval_size, eval_samples, "
-        "eval_temperature, seed, knobs, system_prompt} (empty: off).",
+        "eval_temperature, seed, knobs, system_prompt, save_on_advance} (empty: off).",
     )
 
     def check(self) -> None:
