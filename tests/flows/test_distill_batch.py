@@ -358,6 +358,8 @@ def test_parse_results_sorts_every_request_into_exactly_one_outcome():
 def test_batch_needs_the_openai_backend_and_known_options():
     with pytest.raises(ValueError, match="batch needs backend openai"):
         DistillStage(backend="fake", model="m", batch=True)
+    with pytest.raises(ValueError, match="batch runs on the driver: executor local"):
+        DistillStage(backend="openai", model="m", batch=True, executor="ray")
     from tracemill.flows.distill import make_batch_client
 
     with pytest.raises(ValueError, match="do not apply to --batch"):
