@@ -32,6 +32,7 @@ reasoning-gym's partial credit is kept as the score; only a score of 1 passes.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import enum
@@ -360,7 +361,47 @@ def knob_descriptions(name: str) -> dict[str, str]:
 
 # -- the tasks ---------------------------------------------------------------------
 
-_generate_lock = threading.Lock()
+_generate_lock = threading.RLock()
+"""Held while a dataset is built or makes an item: both touch state shared across
+datasets (:data:`CLASS_DATA`, the global random generators)."""
+
+CLASS_DATA: dict[str, tuple[str, ...]] = {"codeio": ("_jsonl_data",)}
+"""Datasets that keep their config's data on the class: codeio's items are drawn from
+``CodeIODataset._jsonl_data``, which every new codeio dataset overwrites with the entries
+of its own difficulty. Each dataset's values are saved when it is built and put back
+before it makes an item, so an item never depends on which dataset was built last."""
+
+
+@contextlib.contextmanager
+def _item_scope(dataset: Any | None, seed: int) -> Any:
+    """Make an item under the lock, with shared state set for it and put back after.
+
+    The dataset's class data (:data:`CLASS_DATA`) is put back, and the global ``random``
+    and numpy generators are seeded from the item seed (list_functions draws some numbers
+    from the global ``random``; codeio's snippets may too) and restored afterwards.
+    """
+    import numpy as np
+
+    with _generate_lock:
+        for attr, value in getattr(dataset, "_tm_class_data", {}).items():
+            setattr(type(dataset), attr, value)
+        state, np_state = random.getstate(), np.random.get_state()
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        try:
+            yield
+        finally:
+            random.setstate(state)
+            np.random.set_state(np_state)
+
+
+def _build(name: str, config: Any) -> Any:
+    """reasoning-gym's dataset ``name`` for ``config``, its class data saved on it."""
+    dataset_cls, _ = DATASETS[name]
+    with _generate_lock:
+        dataset = dataset_cls(config=config)
+        dataset._tm_class_data = {a: getattr(dataset_cls, a) for a in CLASS_DATA.get(name, ())}
+    return dataset
 
 
 def _to_rg(name: str, knobs: Mapping[str, Any], seed: int, size: int) -> Any:
@@ -378,8 +419,7 @@ def _to_rg(name: str, knobs: Mapping[str, Any], seed: int, size: int) -> Any:
 @functools.lru_cache(maxsize=256)
 def _dataset(name: str, key: str, seed: int, size: int) -> Any:
     """A reasoning-gym dataset for the knobs JSON ``key`` (cached: some load files)."""
-    dataset_cls, _ = DATASETS[name]
-    return dataset_cls(config=_to_rg(name, decode(json.loads(key)), seed, size))
+    return _build(name, _to_rg(name, decode(json.loads(key)), seed, size))
 
 
 def _knob_key(knobs: Mapping[str, Any]) -> str:
@@ -415,11 +455,11 @@ class RgTask(Task):
         knobs = _knobs(config)
         if self.rg_name in _PRECOMPUTED:
             size = _PRECOMPUTED[self.rg_name]
-            dataset_cls, _ = DATASETS[self.rg_name]
-            dataset = dataset_cls(config=_to_rg(self.rg_name, knobs, seed, size))
-            return dataset[seed % size]
+            with _item_scope(None, seed):  # some draw from the global random in __init__
+                dataset = _build(self.rg_name, _to_rg(self.rg_name, knobs, seed, size))
+                return dataset[seed % size]
         dataset = _dataset(self.rg_name, _knob_key(knobs), 0, 1)
-        with _generate_lock:  # one cached dataset, reseeded per item
+        with _item_scope(dataset, seed):  # one cached dataset, reseeded per item
             dataset.seed = seed
             dataset.config.seed = seed  # a few generators read the config's seed
             return dataset[0]

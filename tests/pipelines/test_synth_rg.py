@@ -7,6 +7,7 @@ few generators whose level 10 takes seconds per item; see ``TOP_TESTED``).
 
 import dataclasses
 import json
+import random
 
 import pytest
 
@@ -121,9 +122,30 @@ def test_an_item_is_reproducible_alone(name):
     family = f"rg:{name}"
     first = generate_problems(family, 2, level=2, seed=SEED).to_pylist()
     rg._dataset.cache_clear()  # no cached generator state from the items before
+    # state other work leaves behind: another level's dataset built last (codeio keeps
+    # its data on the class), the global random generators moved on (list_functions)
+    generate_problems(family, 1, level=1, seed=SEED + 1)
+    random.seed(SEED + 2)
     alone = generate_item(family, make_config(family, 2), SEED, 1)
     assert (alone.question, alone.answer) == (first[1]["question"], first[1]["answer"])
     assert json.dumps(alone.spec, sort_keys=True) == first[1]["verifier_spec"]
+
+
+def _ids(family, level, count, global_seed):
+    random.seed(global_seed)
+    return generate_problems(family, count, level=level, seed=SEED).column("problem_id").to_pylist()
+
+
+def test_items_do_not_depend_on_shared_state_other_work_leaves_behind():
+    """Regressions: list_functions draws some numbers from the global ``random``, and
+    codeio's items come from data on its class that the dataset built last overwrites."""
+    assert _ids("rg:list_functions", 1, 12, 1) == _ids("rg:list_functions", 1, 12, 2)
+    before = _ids("rg:codeio", 1, 3, 1)
+    generate_problems("rg:codeio", 1, level=10, seed=SEED)  # another difficulty's data
+    assert _ids("rg:codeio", 1, 3, 1) == before
+    state = random.getstate()
+    generate_problems("rg:list_functions", 2, level=1, seed=SEED)
+    assert random.getstate() == state  # the caller's global generator is left as it was
 
 
 def test_seeds_do_not_collide_the_way_seed_plus_index_does():
