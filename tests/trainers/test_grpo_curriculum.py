@@ -167,6 +167,24 @@ def test_grpo_config_takes_a_curriculum_instead_of_a_dataset():
                              "curriculum": {"family": "sat", "every": 2}}).check()  # fmt: skip
 
 
+def test_a_recipe_curriculum_is_checked_with_the_recipe(tmp_path):
+    from tracemill.flows.recipe import RecipeError, load_recipe
+
+    def recipe(curriculum):
+        path = tmp_path / "saturn.yaml"
+        path.write_text(
+            "name: saturn\nstages:\n  - stage: train\n    trainer: grpo\n    config:\n"
+            f"      model: ./m\n      max_steps: 10\n      curriculum: {curriculum}\n"
+        )
+        return path
+
+    assert load_recipe(recipe("{family: sat, threshold: 0.8}")).configs
+    with pytest.raises(RecipeError, match=r"stages\.0\(train\).*unknown curriculum key.*evry"):
+        load_recipe(recipe("{family: sat, evry: 3}"))
+    with pytest.raises(RecipeError, match="unknown task family 'nosuch'"):
+        load_recipe(recipe("{family: nosuch}"))
+
+
 @pytest.mark.slow
 def test_grpo_with_curriculum_advances_on_a_learnable_toy_family(tmp_path, tiny_model):
     from tracemill.trainers.grpo import GrpoConfig, main
