@@ -58,8 +58,8 @@ def train_command(
     """Train a model on a built dataset (fields: see the trainer's config dataclass).
 
     GRPO can run SATURN's curriculum over a synthetic family instead (``curriculum``
-    section or ``--curriculum-family``). The run is recorded in ``runs`` (flow ``train
-    <trainer>``) with its counters: for a curriculum, the level trajectory.
+    section or ``--curriculum-family``). The run's ``runs`` row (flow ``train``) holds its
+    counters: for a curriculum, the level trajectory.
     """
     with invocation("train", catalog=catalog, quiet=quiet) as run:
         import logging

@@ -234,6 +234,8 @@ def test_cli_curriculum_run_is_recorded_with_its_trajectory(tmp_path, tiny_model
         "bf16": False, "save_model": False, "logging_steps": 1,
         "curriculum": {"eval_every": 1, "eval_size": 5, "eval_samples": 1, "threshold": 1.0},
     }))  # fmt: skip
+    with open_catalog(catalog_dir):  # runs rows go to an existing catalog only
+        pass
     result = CliRunner().invoke(app, [
         "train", "grpo", "--config", str(config), "--curriculum-family", "tm_test_digits",
         "--start-level", "2", "--set", "curriculum.eval_size=2",
@@ -241,7 +243,7 @@ def test_cli_curriculum_run_is_recorded_with_its_trajectory(tmp_path, tiny_model
     assert result.exit_code == 0, result.output
     with open_catalog(catalog_dir, read_only=True) as store:
         runs = store.sql("SELECT flow, status, counts FROM runs").to_pylist()
-    assert [(r["flow"], r["status"]) for r in runs] == [("train grpo", "completed")]
+    assert [(r["flow"], r["status"]) for r in runs] == [("train", "completed")]
     curriculum = json.loads(runs[0]["counts"])["curriculum"]
     assert curriculum["start_level"] == 2 and curriculum["family"] == "tm_test_digits"
     assert [e["step"] for e in curriculum["trajectory"]] == [1, 2]
