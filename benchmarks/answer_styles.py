@@ -88,7 +88,7 @@ def run_styles(args: argparse.Namespace) -> None:
     def corrupted(family: str, row: dict) -> list:
         return module.corrupted(family, row, batch) if heldout else module.corrupted(family, row)
 
-    families = [f for f in args.families.split(",") if f] or task_names()
+    families = [f for f in args.families.split(",") if f] or task_names(source="tracemill")
     levels = parse_levels(args.levels or ("2,4,7,9" if heldout else "1,5,10"))
     seed = args.seed if args.seed is not None else (20251 if heldout else 7)
     items = args.items or (1 if heldout else 2)
@@ -189,7 +189,7 @@ def main() -> None:
         default="tuned",
         choices=["tuned", "heldout-a", "heldout-b", "heldout-c", "real"],
     )
-    parser.add_argument("--families", default="", help="comma-separated (default: all)")
+    parser.add_argument("--families", default="", help="comma-separated (default: the native ones)")
     parser.add_argument("--levels", default="", help="default 1,5,10 (tuned), 2,4,7,9 (held-out)")
     parser.add_argument("--items", type=int, default=0, help="items per family and level")
     parser.add_argument("--seed", type=int, default=None)

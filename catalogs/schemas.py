@@ -177,6 +177,28 @@ DATASETS = pa.schema(
     ]
 )
 
+TEACHER_BATCHES = pa.schema(
+    [
+        _f("job_id", pa.string(), False, "a batch job of a distill run (random id)"),
+        _f("event", pa.string(), False, "planned, submitted or finished"),
+        _f("model", pa.string(), False, "model name recorded on the job's samples"),
+        _f("backend", pa.string(), False, "openai"),
+        _f("base_url", pa.string(), doc="the provider's API base URL"),
+        _f("params", pa.string(), False, "params text hashed into the job's sample ids"),
+        _f("sample_ids", pa.list_(pa.string()), doc="planned: the job's samples (custom_ids)"),
+        _f("requests", pa.int64(), doc="planned: requests in the batch file"),
+        _f("batch_id", pa.string(), doc="the provider's batch id"),
+        _f("input_file_id", pa.string()),
+        _f("status", pa.string(), doc="finished: completed, expired, failed, cancelled, lost "
+           "(the provider no longer knows the batch) or superseded (its samples all exist)"),
+        _f("output_file_id", pa.string()),
+        _f("error_file_id", pa.string()),
+        _f("counts", pa.string(), doc="JSON: finished: stored, failed, retry, provider counts"),
+        _f("created_at", TIMESTAMP, False),
+        _f("run_id", pa.string()),
+    ]
+)
+
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -203,6 +225,12 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("grades", GRADES, ("problem_id", "grader_model", "params_id"), "difficulty"),
         TableSpec("runs", RUNS, ("run_id",), "one row per flow run"),
         TableSpec("datasets", DATASETS, ("name", "version"), "built datasets and selections"),
+        TableSpec(
+            "teacher_batches",
+            TEACHER_BATCHES,
+            ("job_id", "event"),
+            "Batch API jobs of distill runs: planned, submitted (batch id), finished",
+        ),
     )
 }
 

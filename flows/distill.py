@@ -45,7 +45,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any, Literal
 
 import pyarrow as pa
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from tracemill.flows.executor import ExecutorFields
 from tracemill.flows.options import Flag
 from tracemill.flows.stages import StageContext, register_stage
@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 """``progress(samples_done, samples_to_generate)``."""
 
-SAMPLING, PROBLEMS, BACKEND = "Sampling", "Problems", "Backend"
+SAMPLING, PROBLEMS, BACKEND, BATCH = "Sampling", "Problems", "Backend", "Batch API"
 
 
 class DistillStage(ExecutorFields):
@@ -140,7 +140,27 @@ class DistillStage(ExecutorFields):
     )  # fmt: skip
     prices: dict[str, float] = Field(
         default_factory=dict,
-        description="USD per 1M tokens: input=…, output=… (a server-reported cost wins)",
+        description="USD per 1M tokens: input=…, output=… (a server-reported cost wins; batch "
+        "prices: batch_input=…, "
+        "batch_output=…, default half the online ones)",
+    )
+    batch: Annotated[bool, Flag(panel=BATCH)] = Field(
+        False, description="openai: submit through the Batch API (resumable by batch id)"
+    )
+    batch_poll_s: Annotated[float, Flag(panel=BATCH)] = Field(
+        30.0, gt=0, description="batch: seconds between status polls"
+    )
+    batch_wait: Annotated[bool, Flag(panel=BATCH)] = Field(
+        True, description="batch: wait for results (off: submit or collect, then return)"
+    )
+    batch_rounds: Annotated[int, Flag(panel=BATCH)] = Field(
+        3, ge=1, description="batch: submissions per sample in one run (expired ones go again)"
+    )
+    batch_max_requests: Annotated[int, Flag(panel=BATCH)] = Field(
+        50_000, ge=1, description="batch: requests per batch file"
+    )
+    batch_timeout_s: Annotated[float | None, Flag(panel=BATCH)] = Field(
+        None, gt=0, description="batch: stop waiting after this long (rerun to collect)"
     )
 
     @field_validator("source", "domain", "stop", mode="before")
@@ -172,6 +192,42 @@ class DistillStage(ExecutorFields):
 
         return check_prices(value)
 
+    @model_validator(mode="after")
+    def _batch_needs_openai(self) -> DistillStage:
+        if self.batch and self.backend != "openai":
+            raise ValueError(f"batch needs backend openai, not {self.backend!r}")
+        if self.batch and self.executor != "local":
+            # the provider runs the batch; the driver only uploads, polls and commits
+            raise ValueError(f"batch runs on the driver: executor local, not {self.executor!r}")
+        return self
+
+
+BATCH_PRICE_FACTOR = 0.5
+"""Batch price as a share of the online price where ``batch_input``/``batch_output`` are
+not given (OpenAI's and most providers' batch discount)."""
+
+
+def cost_usd(
+    prices: Mapping[str, float], tokens_in: int, tokens_out: int, *, batch: bool
+) -> float:
+    """USD for the tokens at online prices, or at batch prices when ``batch``."""
+    inp, out = prices.get("input", 0.0), prices.get("output", 0.0)
+    if batch:
+        inp = prices.get("batch_input", inp * BATCH_PRICE_FACTOR)
+        out = prices.get("batch_output", out * BATCH_PRICE_FACTOR)
+    return (tokens_in * inp + tokens_out * out) / 1e6
+
+
+def batch_prices(prices: Mapping[str, float]) -> dict[str, float]:
+    """The ``{input, output}`` prices a batch run's samples are charged at."""
+    out: dict[str, float] = {}
+    for key in ("input", "output"):
+        if f"batch_{key}" in prices:
+            out[key] = prices[f"batch_{key}"]
+        elif key in prices:
+            out[key] = prices[key] * BATCH_PRICE_FACTOR
+    return out
+
 
 @dataclass
 class DistillReport:
@@ -201,7 +257,18 @@ class DistillReport:
     load_s: float = 0.0
     generate_s: float = 0.0
     cost_usd: float | None = None
-    """Sum of the stored samples' cost (None when none has one: no prices, no reported cost)."""
+    """Sum of the stored samples' cost (None when none has one: no prices, no reported cost);
+    a batch run's samples are priced at batch prices."""
+    cost_usd_online: float | None = None
+    """Batch runs: what the same tokens cost at online prices."""
+    batch_jobs_submitted: int = 0
+    batch_jobs_resumed: int = 0
+    """Jobs of an earlier (interrupted) run picked up by polling, not resubmitted."""
+    batch_jobs_finished: int = 0
+    batch_jobs_open: int = 0
+    """Jobs still running when the run returned (no-wait or timeout): rerun to collect."""
+    batch_retried: int = 0
+    """Requests submitted again after their batch expired or they were rate limited."""
     by_domain: dict[str, list[int]] = field(default_factory=dict)
     """domain → [verified, accepted]."""
     by_source: dict[str, list[int]] = field(default_factory=dict)
@@ -231,8 +298,9 @@ class DistillReport:
         for name in ("accept_rate", "truncation_rate", "throughput_tok_s"):
             value = getattr(self, name)
             out[name] = None if value is None else round(value, 4)
-        if self.cost_usd is not None:
-            out["cost_usd"] = round(self.cost_usd, 6)
+        for name in ("cost_usd", "cost_usd_online"):
+            if getattr(self, name) is not None:
+                out[name] = round(getattr(self, name), 6)
         out["accept_rate_by_domain"] = _rates(self.by_domain)
         out["accept_rate_by_source"] = _rates(self.by_source)
         return out
@@ -453,16 +521,123 @@ def distill(
             total,
             len(existing),
         )
-        if not requests:
-            return report
-        if cfg.executor == "ray":
+        if cfg.batch:
+            from tracemill.flows.distill_batch import run_batch
+
+            client = backend if backend is not None else make_batch_client(cfg)
+            report.backend = getattr(client, "name", cfg.backend)
+            writer = _Writer(cfg, store, problems, requests, params, report, run_id)
+            try:
+                run_batch(
+                    cfg, store, candidates, requests, client, writer, text, report, run_id, progress
+                )
+            finally:
+                writer.close()
+        elif requests and cfg.executor == "ray":
             _run_ray(cfg, store, problems, requests, params, report, run_id, progress, total)
-        else:
+        elif requests:
             teacher = backend if backend is not None else make_teacher(cfg, model_name)
             report.backend = getattr(teacher, "name", cfg.backend)
             _run(cfg, store, problems, requests, teacher, params, report, run_id, progress,
                  total)  # fmt: skip
+    if cfg.batch and cfg.prices:
+        report.cost_usd_online = cost_usd(
+            cfg.prices, report.tokens_in, report.tokens_out, batch=False
+        )
     return report
+
+
+BATCH_OPTIONS = frozenset(
+    {"api_key", "timeout_s", "connect_timeout_s", "max_retries", "backoff_s", "max_backoff_s",
+     "completion_window", "extra_body"}
+)  # fmt: skip
+"""``backend_options`` the Batch API client takes."""
+
+
+def make_batch_client(cfg: DistillStage) -> Any:
+    """The Batch API client a ``batch`` config asks for."""
+    from tracemill.pipelines.generate.openai_batch import OpenAIBatchClient
+
+    unknown = sorted(set(cfg.backend_options) - BATCH_OPTIONS)
+    if unknown:
+        raise ValueError(
+            f"backend option(s) {', '.join(unknown)} do not apply to --batch; it takes "
+            f"{', '.join(sorted(BATCH_OPTIONS))}"
+        )
+    options: dict[str, Any] = {"base_url": cfg.base_url}
+    if cfg.api_key_env:
+        options["api_key_env"] = cfg.api_key_env
+    options.update(cfg.backend_options)
+    return OpenAIBatchClient(cfg.model, **options)
+
+
+class _Writer:
+    """Turns generated samples into rows, verifies them and appends them in one commit.
+
+    The verifier pool starts on the first batch, after the model loaded: a model load
+    that takes the CPU for minutes must not starve the workers' start-up.
+    """
+
+    def __init__(
+        self,
+        cfg: DistillStage,
+        store: Any,
+        problems: pa.Table,
+        requests: list[Any],
+        params: Any,
+        report: DistillReport,
+        run_id: str | None,
+    ) -> None:
+        self.cfg, self.store, self.params, self.report, self.run_id = (
+            cfg, store, params, report, run_id
+        )  # fmt: skip
+        self.by_problem = {r.problem_id: r for r in requests}
+        self.meta = {
+            r["problem_id"]: (r["domain"], r["source"])
+            for r in problems.select(["problem_id", "domain", "source"]).to_pylist()
+        }
+        self._pool = ExitStack()
+        self._pool_started = False
+
+    def __call__(self, batch: list[Any], extra: Mapping[str, Any] | None = None) -> None:
+        """Commit ``batch`` (and the ``extra`` tables) in one ``store.append``."""
+        from tracemill.pipelines.generate import samples_table
+
+        cfg, report = self.cfg, self.report
+        samples = samples_table(
+            batch,
+            self.by_problem,
+            model=report.model,
+            backend=report.backend,
+            params=self.params,
+            role=cfg.role,
+            run_id=self.run_id,
+            prices=batch_prices(cfg.prices) if cfg.batch else cfg.prices,
+        )
+        tables: dict[str, Any] = {"samples": samples}
+        if cfg.verify and samples.num_rows:
+            try:
+                if not self._pool_started:
+                    from tracemill.pipelines.verify import verifier_pool
+
+                    self._pool.enter_context(verifier_pool(cfg.verify_workers))
+                    self._pool_started = True
+                tables["verdicts"] = _verdicts(cfg, self.store, samples, self.run_id, report)
+            except Exception as e:  # noqa: BLE001 - never lose generated samples to it
+                log.warning(
+                    "verification failed, storing %d samples unverified (the verify "
+                    "stage can verify them later): %s",
+                    samples.num_rows,
+                    e,
+                )
+                report.unverified += samples.num_rows
+        tables.update(extra or {})
+        result = self.store.append(tables, message=f"distill {report.model}")
+        _account(report, samples, result, tables.get("verdicts"), self.meta)
+
+    def close(self) -> None:
+        """Stop the verifier pool."""
+        self._pool.close()
 
 
 def _run(
@@ -477,51 +652,7 @@ def _run(
     progress: Progress | None,
     total: int,
 ) -> None:
-    from tracemill.pipelines.generate import samples_table
-
-    model_name = report.model
-    by_problem = {r.problem_id: r for r in requests}
-    meta = {
-        r["problem_id"]: (r["domain"], r["source"])
-        for r in problems.select(["problem_id", "domain", "source"]).to_pylist()
-    }
-
-    pool = ExitStack()
-    pool_started: list[bool] = []
-
-    def commit(batch: list[Any]) -> None:
-        samples = samples_table(
-            batch,
-            by_problem,
-            model=model_name,
-            backend=report.backend,
-            params=params,
-            role=cfg.role,
-            run_id=run_id,
-            prices=cfg.prices,
-        )
-        tables: dict[str, pa.Table] = {"samples": samples}
-        if cfg.verify and samples.num_rows:
-            try:
-                if not pool_started:
-                    # started on the first batch, after the model loaded: a model load that
-                    # takes the CPU for minutes must not starve the workers' start-up
-                    from tracemill.pipelines.verify import verifier_pool
-
-                    pool.enter_context(verifier_pool(cfg.verify_workers))
-                    pool_started.append(True)
-                tables["verdicts"] = _verdicts(cfg, store, samples, run_id, report)
-            except Exception as e:  # noqa: BLE001 - never lose generated samples to it
-                log.warning(
-                    "verification failed, storing %d samples unverified (the verify "
-                    "stage can verify them later): %s",
-                    samples.num_rows,
-                    e,
-                )
-                report.unverified += samples.num_rows
-        result = store.append(tables, message=f"distill {model_name}")
-        _account(report, samples, result, tables.get("verdicts"), meta)
-
+    commit = _Writer(cfg, store, problems, requests, params, report, run_id)
     done = 0
     buffer: list[Any] = []
     load = getattr(teacher, "load", None)
@@ -529,7 +660,7 @@ def _run(
         t_load = time.perf_counter()
         load()
         report.load_s = time.perf_counter() - t_load
-    committer = _Committer(commit, cleanup=pool.close)
+    committer = _Committer(commit, cleanup=commit.close)
     t0 = time.perf_counter()
     generated = teacher.generate(iter(requests))
     try:

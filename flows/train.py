@@ -49,6 +49,15 @@ class TrainStage(StageConfig):
     def _one_source(self) -> TrainStage:
         if self.config_file is None and not self.config:
             raise ValueError("train needs `config` fields or a `config_file`")
+        if self.trainer == "grpo" and self.config.get("curriculum"):
+            # a recipe's curriculum is checked with the recipe (`tracemill run --check`),
+            # not after the stages before it ran
+            from tracemill.trainers.curriculum import CurriculumSettings
+
+            try:
+                CurriculumSettings.from_dict(self.config["curriculum"])
+            except KeyError as e:  # an unknown family: its message names the known ones
+                raise ValueError(str(e.args[0]) if e.args else str(e)) from None
         return self
 
 

@@ -63,7 +63,13 @@ def field_help(cls: type) -> dict[str, str]:
 
 
 def config_from_dict(cls: type[T], data: dict[str, Any]) -> T:
-    """Build config ``cls`` from a mapping; unknown keys are an error naming them."""
+    """Build config ``cls`` from a mapping; unknown keys are an error naming them.
+
+    Dotted keys set one key of a section (see :func:`merge_fields`).
+    """
+    if any("." in key for key in data):
+        data = merge_fields({k: v for k, v in data.items() if "." not in k},
+                            {k: v for k, v in data.items() if "." in k})  # fmt: skip
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(data) - names)
     if unknown:
@@ -85,8 +91,35 @@ def load_config(cls: type[T], path: str | Path, **overrides: Any) -> T:
         data = {}
     if not isinstance(data, dict):
         raise ValueError(f"{p}: a config file holds a mapping of field: value")
-    data.update({k: v for k, v in overrides.items() if v is not None})
-    return config_from_dict(cls, data)
+    return config_from_dict(cls, merge_fields(data, overrides))
+
+
+def merge_fields(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with ``overrides`` applied (None values skipped).
+
+    A dotted key sets one key inside a section: ``{"curriculum.threshold": 0.8}`` keeps
+    the rest of ``curriculum``.
+
+    Example:
+        >>> merge_fields({"curriculum": {"family": "sat", "threshold": 0.5}},
+        ...              {"curriculum.threshold": 0.8, "max_steps": None})
+        {'curriculum': {'family': 'sat', 'threshold': 0.8}}
+    """
+    out = dict(data)
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        head, dot, rest = key.partition(".")
+        if not dot:
+            out[key] = value
+            continue
+        section = out.get(head)
+        if section is None:
+            section = {}
+        if not isinstance(section, dict):
+            raise ValueError(f"{key}: {head!r} is not a section of fields")
+        out[head] = merge_fields(section, {rest: value})
+    return out
 
 
 def read_training_table(config: TrainConfig) -> Any:
@@ -220,7 +253,14 @@ class TrainResult:
     steps: int
     stages: int = 1
     metrics: dict[str, Any] = field(default_factory=dict)
+    curriculum: dict[str, Any] | None = None
+    """GRPO with a curriculum: settings, final level and the level trajectory."""
 
     def counts(self) -> dict[str, Any]:
-        """Counters for a run summary."""
-        return {"output_dir": self.output_dir, "steps": self.steps, "stages": self.stages}
+        """Counters for a run summary (with the curriculum trajectory when there is one)."""
+        out: dict[str, Any] = {
+            "output_dir": self.output_dir, "steps": self.steps, "stages": self.stages
+        }  # fmt: skip
+        if self.curriculum is not None:
+            out["curriculum"] = self.curriculum
+        return out

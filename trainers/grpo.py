@@ -9,6 +9,12 @@ LASER-D's targets follow: ``graded`` (the build's ``level``, from the grader; un
 problems share one target) or ``source`` (``source_level``, the source's or generator's
 level). Generation uses TRL's vLLM integration
 when ``use_vllm`` is set (GPU machines with vLLM installed), else transformers.
+
+With a ``curriculum`` section (SATURN's loop, :mod:`tracemill.trainers.curriculum`) no
+built dataset is read: rollouts are drawn fresh from a synthetic family at the current
+level, the level's held-out test slice is evaluated every ``eval_every`` steps, and the
+level moves up when pass@1 clears the threshold; the level trajectory is logged and
+returned in :attr:`TrainResult.curriculum` (and so in the run's ``runs`` row).
 """
 
 from __future__ import annotations
@@ -69,12 +75,29 @@ class GrpoConfig(TrainConfig):
     laser_min_rollouts: int = opt(8, "LASER-D: rollouts a level needs before re-estimating.")
     level_from: str = opt(
         "graded", "LASER-D: the level its targets follow: graded (`level`) or source "
-        "(`source_level`)."
+        "(`source_level`).",
+    )
+    curriculum: dict[str, Any] = opt(
+        {},
+        "SATURN curriculum over a synthetic family instead of a dataset: {family, "
+        "start_level, max_level, threshold, eval_every, eval_size, eval_samples, "
+        "eval_temperature, seed, knobs, system_prompt, save_on_advance} (empty: off).",
     )
 
     def check(self) -> None:
         """Raise ValueError on bad fields."""
-        super().check()
+        if self.curriculum:
+            from tracemill.trainers.curriculum import CurriculumSettings
+
+            if not self.model:
+                raise ValueError("config needs `model` (a model path)")
+            if self.dataset:
+                raise ValueError("give a `dataset` or a `curriculum`, not both")
+            if self.max_steps < 1:
+                raise ValueError("a curriculum run needs max_steps > 0 (its items never end)")
+            CurriculumSettings.from_dict(self.curriculum)
+        else:
+            super().check()
         if self.length_reward not in LENGTH_REWARDS:
             raise ValueError(
                 f"length_reward must be one of {', '.join(LENGTH_REWARDS)}, "
@@ -120,13 +143,28 @@ def main(config: GrpoConfig) -> TrainResult:
     from trl import GRPOConfig, GRPOTrainer
 
     config.check()
-    table = read_training_table(config)
-    data = to_hf_dataset(table, [c for c in RL_COLUMNS if c in table.column_names])
-    if "verifier" not in data.column_names:
-        raise ValueError(f"dataset {config.dataset!r} has no verifier column: build kind rl")
+    controller = None
+    extra_args: dict[str, Any] = {}
+    if config.curriculum:
+        from tracemill.trainers.curriculum import (
+            CurriculumController,
+            CurriculumSettings,
+            curriculum_dataset,
+        )
+
+        controller = CurriculumController(CurriculumSettings.from_dict(config.curriculum))
+        data = curriculum_dataset(controller)
+        # items are drawn at the current level as training goes: no shuffle buffer
+        # pulling rows ahead, no worker processes holding their own controller
+        extra_args = {"shuffle_dataset": False, "dataloader_num_workers": 0}
+    else:
+        table = read_training_table(config)
+        data = to_hf_dataset(table, [c for c in RL_COLUMNS if c in table.column_names])
+        if "verifier" not in data.column_names:
+            raise ValueError(f"dataset {config.dataset!r} has no verifier column: build kind rl")
     model, tokenizer = load_model_and_tokenizer(config.model)
     args = GRPOConfig(
-        **trl_common_args(config),
+        **{**trl_common_args(config), **extra_args},
         num_generations=config.num_generations,
         max_completion_length=config.max_completion_length,
         temperature=config.temperature,
@@ -142,9 +180,23 @@ def main(config: GrpoConfig) -> TrainResult:
         processing_class=tokenizer,
     )
     quiet_trainer(trainer)
+    if controller is not None:
+        from tracemill.trainers.curriculum import make_callback
+
+        trainer.add_callback(
+            make_callback(
+                controller,
+                tokenizer,
+                max_new_tokens=config.max_completion_length,
+                temperature=config.temperature,
+            )
+        )
     out = trainer.train()
     save_final(trainer, tokenizer, config)
     metrics: dict[str, Any] = {"loss": out.training_loss}
     if hasattr(reward, "targets"):
         metrics["length_targets"] = dict(reward.targets)
-    return TrainResult(config.output_dir, int(out.global_step), 1, metrics)
+    result = TrainResult(config.output_dir, int(out.global_step), 1, metrics)
+    if controller is not None:
+        result.curriculum = controller.summary()
+    return result

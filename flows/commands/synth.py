@@ -30,31 +30,45 @@ def knob_span(values: list[Any]) -> str:
     return f"{first}..{last}"
 
 
+SPAN_CHARS = 40
+"""Longest knob span a ``--list`` line shows (word lists and the like are cut)."""
+
+
 def family_rows() -> list[dict[str, Any]]:
-    """One row per family: its name, then ``knob: level1..level10`` per knob."""
-    from tracemill.pipelines.synth import describe_levels, task_names
+    """One row per family: name, source, then ``knob: level1..level10`` per knob.
+
+    The source is ``tracemill`` for native families and ``reasoning-gym`` for the
+    ``rg:`` ones (listed when reasoning-gym is installed).
+    """
+    from tracemill.pipelines.synth import describe_levels, get_task, task_names
 
     rows = []
     for name in task_names():
         table = describe_levels(name)
-        rows.append({"family": name,
+        rows.append({"family": name, "source": get_task(name).source,
                      **{k.name: knob_span(list(k.values)) for k in table.knobs}})  # fmt: skip
     return rows
 
 
 def list_families(fmt: Format) -> None:
-    """``synth --list``: one line a family (name, then knob=L1..L10); json/csv as rows."""
+    """``synth --list``: one line a family (name, source, knob=L1..L10); json/csv as rows."""
     rows = family_rows()
     if fmt != Format.table:
-        emit([{"family": r.pop("family"),
+        emit([{"family": r.pop("family"), "source": r.pop("source"),
                "knobs": [{"knob": k, "levels": v} for k, v in r.items()]} for r in rows],
              fmt)  # fmt: skip
         return
     width = max(len(r["family"]) for r in rows)
+    source_width = max(len(r["source"]) for r in rows)
     for row in rows:
-        name = row.pop("family")
-        spans = " ".join(f"{k}={v}" for k, v in row.items())
-        typer.echo(f"{name:<{width}}  {spans}")
+        name, source = row.pop("family"), row.pop("source")
+        spans = []
+        for knob, span in row.items():
+            span = span.replace(" ", "")
+            if len(span) > SPAN_CHARS:
+                span = span[: SPAN_CHARS - 1] + "…"
+            spans.append(f"{knob}={span}")
+        typer.echo(f"{name:<{width}}  {source:<{source_width}}  {' '.join(spans)}".rstrip())
 
 
 def show_levels_table(family: str, fmt: Format) -> None:
@@ -138,7 +152,7 @@ def register(app: typer.Typer) -> None:
     extras = {
         "list_": (Annotated[bool, typer.Option(
             "--list", rich_help_panel=panel,
-            help="List the families, one a line: name, then knobs (L1..L10).")], False),
+            help="List the families, one a line: name, source, then knobs (L1..L10).")], False),
         "levels_table": (Annotated[bool, typer.Option(
             "--levels-table", rich_help_panel=panel,
             help="Explain FAMILY's knobs and show their values at levels 1-10.")], False),

@@ -31,7 +31,21 @@ def train_command(
     sets: Annotated[
         list[str] | None,
         typer.Option("--set", metavar="KEY=VALUE",
-                     help="Override a trainer config field (repeatable)."),
+                     help="Override a trainer config field (repeatable; dotted keys reach "
+                          "into sections: curriculum.threshold=0.8)."),
+    ] = None,  # fmt: skip
+    curriculum_family: Annotated[
+        str | None,
+        typer.Option(
+            help="grpo: SATURN curriculum over this synthetic family instead of a dataset "
+            "(other curriculum keys: the config's `curriculum` section or --set).",
+            rich_help_panel="Curriculum",
+        ),
+    ] = None,
+    start_level: Annotated[
+        int | None,
+        typer.Option(min=1, max=10, help="grpo curriculum: the level to start at.",
+                     rich_help_panel="Curriculum"),
     ] = None,  # fmt: skip
     report_dir: Annotated[
         str | None, typer.Option(help="Where the report goes.", rich_help_panel="Output")
@@ -41,7 +55,12 @@ def train_command(
         bool, typer.Option("--quiet", "-q", help="No progress bars.", metavar="")
     ] = False,
 ) -> None:
-    """Train a model on a built dataset (fields: see the trainer's config dataclass)."""
+    """Train a model on a built dataset (fields: see the trainer's config dataclass).
+
+    GRPO can run SATURN's curriculum over a synthetic family instead (``curriculum``
+    section or ``--curriculum-family``). The run's ``runs`` row (flow ``train``) holds its
+    counters: for a curriculum, the level trajectory.
+    """
     with invocation("train", catalog=catalog, quiet=quiet) as run:
         import logging
 
@@ -65,6 +84,14 @@ def train_command(
         for item in sets or []:
             key, value = parse_assignment(item)
             overrides[key] = value
+        if curriculum_family is not None or start_level is not None:
+            if trainer != "grpo":
+                raise UsageError("--curriculum-family and --start-level are grpo options")
+            if curriculum_family is not None:
+                overrides["curriculum.family"] = curriculum_family
+                overrides.setdefault("dataset", "")  # the curriculum replaces the dataset
+            if start_level is not None:
+                overrides["curriculum.start_level"] = start_level
         cfg = TrainStage(
             trainer=trainer, config=overrides, config_file=str(config), report_dir=report_dir
         )

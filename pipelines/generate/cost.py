@@ -21,8 +21,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-PRICE_KEYS = ("input", "output")
-"""Price keys: USD per 1M prompt (input) and completion (output) tokens."""
+PRICE_KEYS = ("input", "output", "batch_input", "batch_output")
+"""Price keys: USD per 1M prompt (input) and completion (output) tokens; a Batch-API run
+(``distill --batch``) charges ``batch_input``/``batch_output`` (default: half)."""
 
 
 def check_prices(prices: Mapping[str, Any] | None) -> dict[str, float]:
@@ -31,7 +32,7 @@ def check_prices(prices: Mapping[str, Any] | None) -> dict[str, float]:
     for key, value in (prices or {}).items():
         if key not in PRICE_KEYS:
             raise ValueError(
-                f"prices take {' and '.join(repr(k) for k in PRICE_KEYS)} (USD per 1M "
+                f"prices take {', '.join(repr(k) for k in PRICE_KEYS)} (USD per 1M "
                 f"tokens), not {key!r}"
             )
         try:

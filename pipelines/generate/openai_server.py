@@ -218,21 +218,8 @@ class OpenAIBackend:
         return delay
 
     def _kwargs(self, job: _Job) -> dict[str, Any]:
-        params = job.request.params
-        kwargs: dict[str, Any] = {
-            "model": self.model,
-            "messages": [dict(m) for m in job.request.messages],
-            "temperature": params.temperature,
-            "top_p": params.top_p,
-            "max_tokens": params.max_tokens,
-        }
-        if len(job.indexes) > 1:
-            kwargs["n"] = len(job.indexes)
-        if job.seed is not None:
-            kwargs["seed"] = job.seed
-        if params.stop:
-            kwargs["stop"] = list(params.stop)
-        extra = {**self.extra_body, **params.extra_dict}
+        kwargs = chat_request_body(self.model, job.request, n=len(job.indexes), seed=job.seed)
+        extra = {**self.extra_body, **job.request.params.extra_dict}
         if extra:
             kwargs["extra_body"] = extra
         return kwargs
@@ -295,39 +282,71 @@ class OpenAIBackend:
                 await asyncio.sleep(delay)
 
     def _samples(self, job: _Job, response: Any, latency: float) -> list[GeneratedSample]:
-        choices = sorted(getattr(response, "choices", None) or [], key=lambda c: c.index or 0)
-        if len(choices) < len(job.indexes):
-            msg = f"server returned {len(choices)} choice(s) for n={len(job.indexes)}"
-            return [error_sample(job.request, i, msg, latency) for i in job.indexes]
-        usage = getattr(response, "usage", None)
-        prompt_tokens = getattr(usage, "prompt_tokens", None)
-        completion_tokens = getattr(usage, "completion_tokens", None)
-        details = getattr(usage, "completion_tokens_details", None)
-        reasoning_tokens = getattr(details, "reasoning_tokens", None)
-        single = len(job.indexes) == 1
-        cost = _usage_cost(usage)
-        if cost is not None and not single:
-            cost /= len(job.indexes)  # one call, n choices: an even share each
-        out = []
-        for index, choice in zip(job.indexes, choices, strict=False):
-            message = choice.message
-            extra = getattr(message, "model_extra", None) or {}
-            reasoning = extra.get("reasoning_content") or extra.get("reasoning")
-            out.append(
-                build_sample(
-                    job.request,
-                    index,
-                    message.content,
-                    reasoning=reasoning if isinstance(reasoning, str) else None,
-                    prompt_tokens=prompt_tokens,
-                    completion_tokens=completion_tokens if single else None,
-                    reasoning_tokens=reasoning_tokens if single else None,
-                    finish_reason=choice.finish_reason,
-                    latency_s=latency,
-                    cost_usd=cost,
-                )
+        return completion_samples(job.request, job.indexes, response, latency)
+
+
+def chat_request_body(
+    model: str, request: GenerationRequest, *, n: int = 1, seed: int | None = None
+) -> dict[str, Any]:
+    """The chat-completions arguments for ``request`` (without engine extras).
+
+    Shared by the online backend and the Batch API (whose JSONL bodies add the extras
+    inline).
+    """
+    params = request.params
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": [dict(m) for m in request.messages],
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+        "max_tokens": params.max_tokens,
+    }
+    if n > 1:
+        body["n"] = n
+    if seed is not None:
+        body["seed"] = seed
+    if params.stop:
+        body["stop"] = list(params.stop)
+    return body
+
+
+def completion_samples(
+    request: GenerationRequest, indexes: tuple[int, ...], response: Any, latency: float
+) -> list[GeneratedSample]:
+    """Samples ``indexes`` of ``request`` from a ``ChatCompletion`` (one choice each)."""
+    choices = sorted(getattr(response, "choices", None) or [], key=lambda c: c.index or 0)
+    if len(choices) < len(indexes):
+        msg = f"server returned {len(choices)} choice(s) for n={len(indexes)}"
+        return [error_sample(request, i, msg, latency) for i in indexes]
+    usage = getattr(response, "usage", None)
+    prompt_tokens = getattr(usage, "prompt_tokens", None)
+    completion_tokens = getattr(usage, "completion_tokens", None)
+    details = getattr(usage, "completion_tokens_details", None)
+    reasoning_tokens = getattr(details, "reasoning_tokens", None)
+    single = len(indexes) == 1
+    cost = _usage_cost(usage)
+    if cost is not None and not single:
+        cost /= len(indexes)  # one call, n choices: an even share each
+    out = []
+    for index, choice in zip(indexes, choices, strict=False):
+        message = choice.message
+        extra = getattr(message, "model_extra", None) or {}
+        reasoning = extra.get("reasoning_content") or extra.get("reasoning")
+        out.append(
+            build_sample(
+                request,
+                index,
+                message.content,
+                reasoning=reasoning if isinstance(reasoning, str) else None,
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens if single else None,
+                reasoning_tokens=reasoning_tokens if single else None,
+                finish_reason=choice.finish_reason,
+                latency_s=latency,
+                cost_usd=cost,
             )
-        return out
+        )
+    return out
 
 
 def _usage_cost(usage: Any) -> float | None:

@@ -45,6 +45,7 @@ import dataclasses
 import hashlib
 import json
 import random
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -80,6 +81,11 @@ class Task(ABC):
     domain: ClassVar[str] = "logic"
     version: ClassVar[str] = "1"
     description: ClassVar[str] = ""
+    source: ClassVar[str] = "tracemill"
+    """Where the family comes from: ``tracemill`` (native) or an external task source
+    (``reasoning-gym``), see :data:`TASK_SOURCES`."""
+    license: ClassVar[str] = "Apache-2.0"
+    """License of the generated problems (``problems.license``)."""
     Config: ClassVar[type]
 
     @classmethod
@@ -110,6 +116,10 @@ class Task(ABC):
     def read(self, spec: Mapping[str, Any], response: str | None) -> Reading[Any]:
         """Find and parse the answer of a whole response (see :mod:`..verify.answers`)."""
         return read_answer(response, lambda text: self.parse(spec, text), ignore=self.echoes(spec))
+
+    def knob_values(self, config: Any) -> dict[str, Any]:
+        """The knobs of ``config`` as JSON-ready values (stored in ``problems.generator``)."""
+        return dataclasses.asdict(config)
 
 
 _TASKS: dict[str, Task] = {}
@@ -171,6 +181,15 @@ def register_task(cls: type[Task]) -> type[Task]:
 
 _FAMILY_MODULES: tuple[str, ...] = ("tracemill.pipelines.synth.families",)
 
+TASK_SOURCES: dict[str, tuple[str, str, str]] = {
+    "rg": ("reasoning-gym", "tracemill.pipelines.synth.rg", "tracemill[rg]"),
+}
+"""Name prefix → (source, module that registers its families on import, pip extra).
+
+External families are named ``PREFIX:NAME`` (``rg:chain_sum``); their module (and the
+library behind it) is imported only when such a name is asked for or all families are
+listed, so native synthesis never pays for it."""
+
 
 def _load() -> None:
     import importlib
@@ -179,9 +198,36 @@ def _load() -> None:
         importlib.import_module(mod)
 
 
+def load_source(prefix: str) -> bool:
+    """Import the task source behind ``prefix``; False when its library is not installed."""
+    import importlib
+
+    _, module, _ = TASK_SOURCES[prefix]
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name is None or e.name.split(".")[0] == "tracemill":
+            raise
+        return False
+    return True
+
+
 def get_task(name: str) -> Task:
     """The family registered as ``name``, with an error naming the known ones."""
     _load()
+    prefix, sep, _ = name.partition(":")
+    if sep and prefix in TASK_SOURCES and name not in _TASKS:
+        source, _, extra = TASK_SOURCES[prefix]
+        if not load_source(prefix):
+            raise KeyError(
+                f"task family {name!r} needs {source}, which is not installed "
+                f"(pip install '{extra}')"
+            )
+        excluded = getattr(sys.modules[TASK_SOURCES[prefix][1]], "EXCLUDED", {})
+        if name not in _TASKS and name[len(prefix) + 1 :] in excluded:
+            raise KeyError(
+                f"task family {name!r} is excluded: {excluded[name[len(prefix) + 1 :]]}"
+            )
     try:
         return _TASKS[name]
     except KeyError:
@@ -189,10 +235,18 @@ def get_task(name: str) -> Task:
         raise KeyError(f"unknown task family {name!r}; families: {known}") from None
 
 
-def task_names() -> list[str]:
-    """Names of all registered families."""
+def task_names(source: str | None = None) -> list[str]:
+    """Names of the registered families: all, or those of one ``source``.
+
+    ``source`` is ``tracemill`` (the native families) or an external source such as
+    ``reasoning-gym`` (listed when that library is installed).
+    """
     _load()
-    return sorted(_TASKS)
+    if source != "tracemill":
+        for prefix, (name, _, _) in TASK_SOURCES.items():
+            if source in (None, name):
+                load_source(prefix)
+    return sorted(n for n, task in _TASKS.items() if source in (None, task.source))
 
 
 def make_config(name: str, level: int | None = None, **knobs: Any) -> Any:
@@ -343,7 +397,12 @@ def field_docs(cls: type) -> dict[str, str]:
 
 
 def describe_levels(name: str) -> LevelTable:
-    """Family ``name``'s knobs, each with its description, values per level and trend."""
+    """Family ``name``'s knobs, each with its description, values per level and trend.
+
+    A knob's description is its config field's attribute docstring, else the field's
+    ``metadata["description"]`` (families whose config classes are built at run time,
+    like reasoning-gym's).
+    """
     task = get_task(name)
     configs = [task.config_for_level(level) for level in LEVELS]
     docs = field_docs(type(configs[0]))
@@ -351,7 +410,7 @@ def describe_levels(name: str) -> LevelTable:
     knobs = tuple(
         Knob(
             f.name,
-            docs.get(f.name, ""),
+            docs.get(f.name) or f.metadata.get("description", ""),
             tuple(getattr(c, f.name) for c in configs),
             trends[f.name],
         )
@@ -390,7 +449,7 @@ def generate_problems(
         raise ValueError("count must be >= 0")
     task = get_task(name)
     config = make_config(name, level, **knobs)
-    knob_values = dataclasses.asdict(config)
+    knob_values = task.knob_values(config)
     rows = []
     for index in range(start, start + count):
         item = task.generate(config, item_rng(name, seed, index))
@@ -415,7 +474,7 @@ def generate_problems(
                 "verifier_spec": json.dumps(item.spec, sort_keys=True),
                 "generator": json.dumps(generator, sort_keys=True),
                 "source_level": level,
-                "license": "Apache-2.0",
+                "license": task.license,
                 "metadata": json.dumps(item.metadata, sort_keys=True) if item.metadata else None,
                 "run_id": run_id,
             }

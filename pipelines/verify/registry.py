@@ -109,6 +109,8 @@ def _origin(fn: Callable[..., Any]) -> str:
 def get_verifier(name: str) -> RegisteredVerifier:
     """The verifier registered as `name`, with a clear error naming the known ones."""
     _load_builtin()
+    if name not in _REGISTRY and ":" in name:
+        _load_task_sources(name.partition(":")[0])
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -117,8 +119,9 @@ def get_verifier(name: str) -> RegisteredVerifier:
 
 
 def verifier_names() -> list[str]:
-    """Names of all registered verifiers."""
+    """Names of all registered verifiers (external task sources' ones where installed)."""
     _load_builtin()
+    _load_task_sources(None)
     return sorted(_REGISTRY)
 
 
@@ -150,3 +153,12 @@ def _load_builtin() -> None:
 
     for mod in _BUILTIN_MODULES:
         importlib.import_module(mod)
+
+
+def _load_task_sources(prefix: str | None) -> None:
+    """Register the verifiers of external task families (``rg:NAME``) on first use."""
+    from tracemill.pipelines.synth.base import TASK_SOURCES, load_source
+
+    for known in TASK_SOURCES:
+        if prefix in (None, known):
+            load_source(known)

@@ -47,6 +47,13 @@ SAMPLE_ROWS = {
         "snapshot_id": 3, "params": "{}", "export_target": None, "created_at": NOW,
         "run_id": "r",
     },
+    "teacher_batches": {
+        "job_id": "j", "event": "finished", "model": "m", "backend": "openai",
+        "base_url": "http://127.0.0.1:9/v1", "params": "{}", "sample_ids": ["s1"],
+        "requests": 1, "batch_id": "batch_1", "input_file_id": "file-1",
+        "status": "completed", "output_file_id": "file-2", "error_file_id": None,
+        "counts": "{}", "created_at": NOW, "run_id": "r",
+    },
 }  # fmt: skip
 
 

@@ -139,7 +139,7 @@ USAGE = [
     (["distill", "--model", "m", "--bogus"], "No such option"),
     (["distill", "--model", "m", "--samples", "0"], "--samples"),
     (["distill", "--model", "m", "--set", "nope=1"], "--set nope: unknown key"),
-    (["distill", "--model", "m", "--price", "dollars=3"], "prices take 'input' and 'output'"),
+    (["distill", "--model", "m", "--price", "dollars=3"], "prices take 'input', 'output'"),
     (["export", "empty", "--to", "hub://just-a-name"], "hub target must look like"),
     (["sql", "SELECT 1", "--format", "xml"], "--format must be one of"),
     (["train", "sft", "--config", "train.yaml", "--set", "learning_rat=1"], "learning_rat"),

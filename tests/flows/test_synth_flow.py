@@ -135,9 +135,12 @@ def test_cli_list_one_family_per_line_name_then_knobs():
     lines = result.output.splitlines()
     assert [line.split()[0] for line in lines] == task_names()
     sat = next(line for line in lines if line.split()[0] == "sat")
-    assert sat.split()[1:] == ["k=3", "n=3..20", "m=4..84"]
+    assert sat.split()[1:] == ["tracemill", "k=3", "n=3..20", "m=4..84"]
     sudoku = next(line for line in lines if line.split()[0] == "sudoku")
-    assert sudoku.split()[1:] == ["size=4..9", "extra_givens=4..0"]
+    assert sudoku.split()[1:] == ["tracemill", "size=4..9", "extra_givens=4..0"]
+    if "rg:chain_sum" in task_names():
+        chain = next(line for line in lines if line.split()[0] == "rg:chain_sum")
+        assert chain.split()[1] == "reasoning-gym" and "min_terms=2..12" in chain
 
 
 def test_cli_levels_table():

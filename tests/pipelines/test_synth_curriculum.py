@@ -22,7 +22,7 @@ from tracemill.pipelines.synth import (
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("name", task_names())
+@pytest.mark.parametrize("name", task_names(source="tracemill"))
 def test_level_table_is_what_each_level_sets(name):
     task = get_task(name)
     table = level_table(name)
@@ -120,7 +120,7 @@ def test_benchmark_runs_on_a_tiny_setting():
     assert bad.returncode == 2 and "unknown families: nope" in bad.stderr
 
 
-@pytest.mark.parametrize("name", task_names())
+@pytest.mark.parametrize("name", task_names(source="tracemill"))
 def test_level_tables_name_and_describe_every_knob(name):
     from tracemill.pipelines.synth import describe_levels
 

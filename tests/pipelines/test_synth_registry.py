@@ -14,7 +14,7 @@ from tracemill.pipelines.synth import (
 )
 from tracemill.pipelines.verify import REASONS, get_verifier
 
-FAMILIES = task_names()
+FAMILIES = task_names(source="tracemill")  # reasoning-gym: tests/pipelines/test_synth_rg.py
 LEVELS = (1, 5, 10)
 SEED = 11
 ITEMS = 2

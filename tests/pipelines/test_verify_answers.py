@@ -149,7 +149,7 @@ def test_hostile_responses_are_read_quickly(hostile):
 
 # -- every family, realistic styles -------------------------------------------------------
 
-FAMILIES = task_names()
+FAMILIES = task_names(source="tracemill")
 LEVELS = (1, 10)
 
 
@@ -198,3 +198,30 @@ def test_spec_is_read_from_json_text_and_mappings_alike():
     row = generate_problems("sudoku", 1, level=1, seed=0).to_pylist()[0]
     as_dict = {**row, "verifier_spec": json.loads(row["verifier_spec"])}
     assert get_verifier("sudoku")(as_dict, row["answer"]).passed
+
+
+@pytest.mark.timeout(20)
+def test_end_anchored_runs_are_found_in_linear_time_with_the_same_matches():
+    """Regression: ``[ \\t]+$``-style searches restarted at every character of a long run
+    that is not at the end (quadratic: ~1 s per 20,000-blank answer, minutes here)."""
+    import random
+    import re
+
+    from tracemill.pipelines.verify import answers
+
+    unanchored = {
+        "_TRAILING_WS": re.compile(r"[ \t]+$", re.M),
+        "_REMARK": re.compile(r"\s*\(([^()\n]{1,60})\)[.!]?$"),
+        "_TRAILING_PUNCT": re.compile(r"[\s.!;,]+$"),
+    }
+    rng = random.Random(0)
+    for _ in range(2000):
+        text = "".join(rng.choice(" \t\n.!;,(a)1") for _ in range(rng.randint(0, 24)))
+        for name, before in unanchored.items():
+            now = getattr(answers, name)
+            assert before.sub("#", text) == now.sub("#", text), (name, text)
+            found = [m and (m.span(), m.groups()) for m in (before.search(text), now.search(text))]
+            assert found[0] == found[1], (name, text)
+    for name in unanchored:
+        for run in (" ", "\t", ".", "\n"):
+            assert getattr(answers, name).search("-9" + run * 200_000 + "?") is None
