@@ -67,7 +67,9 @@ _AFTER_BOX_OR = re.compile(
     re.IGNORECASE,
 )
 _BEFORE_BOX_OR = re.compile(
-    r"(\$[^$\n]{1,80}\$|-?\d[\d.,/]*)\s*\$?\s*,?\s*(?:or|and/or)\s*\$?\s*$", re.IGNORECASE
+    # blanks around the optional '$' and ',' in one run each: no backtracking on blank runs
+    r"(\$[^$\n]{1,80}\$|-?\d[\d.,/]*)\s*(?:\$\s*)?(?:,\s*)?(?:or|and/or)\s*(?:\$\s*)?$",
+    re.IGNORECASE,
 )
 
 

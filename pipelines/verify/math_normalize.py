@@ -698,7 +698,12 @@ def split_top_level(text: str, separators: tuple[str, ...] = (",", ";")) -> list
     return [p.strip() for p in parts]
 
 
-_WORD_SEPS = re.compile(r"\s+(?:or|and|and/or)\s+|\s*,?\s*(?:or|and)\s+(?=[-\d\\(\[{a-zA-Z])")
+_WORD_SEPS = re.compile(
+    # never starts inside a run of blanks (blank before and after): a match from there
+    # would also match from where the run starts, which comes first; linear, not cubic,
+    # on long runs of blanks, with the same splits
+    r"(?:(?<!\s)|(?=\S))(?:\s+(?:or|and|and/or)\s+|\s*(?:,\s*)?(?:or|and)\s+(?=[-\d\\(\[{a-zA-Z]))"
+)
 
 
 def _outer(text: str) -> tuple[str, str, str] | None:

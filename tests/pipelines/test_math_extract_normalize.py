@@ -58,6 +58,23 @@ def test_extraction_is_linear_on_unclosed_markers(text):
     assert time.perf_counter() - start < 10
 
 
+def test_blank_runs_do_not_make_the_or_patterns_backtrack():
+    """Regression: ``\\s*\\$?\\s*,?\\s*`` patterns were cubic on runs of blanks (11.9 s for
+    the 2,000-character split below, minutes at the answer cap); now linear, same splits."""
+    from tracemill.pipelines.verify.math_extract import _BEFORE_BOX_OR
+    from tracemill.pipelines.verify.math_normalize import _WORD_SEPS
+
+    blanks = " \n" * (MAX_ANSWER_CHARS // 2)
+    start = time.perf_counter()
+    assert _BEFORE_BOX_OR.search("1" + blanks) is None
+    assert _WORD_SEPS.split("a" + blanks + "x") == ["a" + blanks + "x"]
+    split_answer("a" + blanks + "x")
+    assert time.perf_counter() - start < 5
+    assert _WORD_SEPS.split("1 or  2,\tand 3 and/or 4") == ["1", "2", "3", "4"]
+    assert _WORD_SEPS.split("x and/or and   -2 or") == ["x", "", "-2 or"]
+    assert _BEFORE_BOX_OR.search("is 3 $ , or $ ").group(1) == "3"
+
+
 def test_long_answers_are_flagged_not_silently_cut():
     tail = " + ".join(str(i) for i in range(1, 12_000))
     ex = extract_answer(r"\boxed{" + tail + "}")
