@@ -82,7 +82,10 @@ def test_failed_run_is_recorded(tmp_path, catalog_dir):
 @pytest.mark.slow
 @pytest.mark.timeout(660)  # the run itself may take 600 s on a loaded machine
 def test_quickstart_end_to_end_with_prefect(tmp_path):
-    env = {**os.environ, "TRACEMILL_CATALOG": str(tmp_path / "cat")}
+    # a user's fresh shell: no PREFECT_HOME / PREFECT_API_URL left in this process's
+    # environment by in-process recipe runs of earlier tests (configure_prefect sets them)
+    env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_HOME", "PREFECT_API_URL")}
+    env["TRACEMILL_CATALOG"] = str(tmp_path / "cat")
     out = subprocess.run(
         [sys.executable, "-m", "tracemill.flows.cli", "run", str(ROOT / "recipes" / "quickstart.yaml")],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600,
