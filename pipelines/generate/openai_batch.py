@@ -21,14 +21,18 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from tracemill.pipelines.generate.base import BackendError, GeneratedSample, GenerationRequest
-from tracemill.pipelines.generate.openai_server import chat_request_body, completion_samples
+from tracemill.pipelines.generate.openai_server import (
+    backoff_delay,
+    chat_request_body,
+    client_timeout,
+    completion_samples,
+)
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +266,7 @@ class OpenAIBatchClient:
                 base_url=self.base_url,
                 api_key=self.api_key,
                 max_retries=0,  # retries are ours: backoff with jitter, counted
-                timeout=openai.Timeout(self.timeout_s, connect=self.connect_timeout_s),
+                timeout=client_timeout(self.timeout_s, self.connect_timeout_s),
             )
         return self._client_obj
 
@@ -295,8 +299,7 @@ class OpenAIBatchClient:
                         f"{self.base_url or 'OpenAI'}: {what}: giving up after "
                         f"{attempt + 1} attempts: {type(e).__name__}: {e}"
                     ) from e
-                delay = min(self.max_backoff_s, self.backoff_s * (2**attempt))
-                delay *= 0.5 + random.random()  # noqa: S311 - jitter, not crypto
+                delay = backoff_delay(attempt, self.backoff_s, self.max_backoff_s)
                 log.info("%s: retrying in %.2fs after %s", what, delay, type(e).__name__)
                 attempt += 1
                 time.sleep(delay)

@@ -43,6 +43,26 @@ log = logging.getLogger(__name__)
 _DONE = object()
 
 
+def client_timeout(timeout_s: float, connect_timeout_s: float) -> Any:
+    """The openai client's timeout: a total and a connect bound.
+
+    openai's own ``Timeout`` type: releases >= 3.6 are built on httpx2 and reject
+    ``httpx.Timeout`` objects (a plain float would lose the connect timeout).
+    """
+    import openai
+
+    timeout_type = getattr(openai, "Timeout", None)
+    if timeout_type is None:
+        return float(timeout_s)
+    return timeout_type(timeout_s, connect=connect_timeout_s)
+
+
+def backoff_delay(attempt: int, backoff_s: float, max_backoff_s: float) -> float:
+    """Exponential backoff for retry ``attempt`` (0-based), capped, with 0.5-1.5x jitter."""
+    base = min(max_backoff_s, backoff_s * (2**attempt))
+    return base * (0.5 + random.random())  # noqa: S311 - jitter, not crypto
+
+
 @dataclass(frozen=True)
 class _Job:
     request: GenerationRequest
@@ -129,19 +149,11 @@ class OpenAIBackend:
     def _client(self) -> Any:
         import openai
 
-        # openai's own Timeout type: releases >= 3.6 are built on httpx2 and reject
-        # httpx.Timeout objects (a plain float would lose the connect timeout)
-        timeout_type = getattr(openai, "Timeout", None)
-        timeout: Any = (
-            timeout_type(self.timeout_s, connect=self.connect_timeout_s)
-            if timeout_type is not None
-            else float(self.timeout_s)
-        )
         return openai.AsyncOpenAI(
             base_url=self.base_url,
             api_key=self.api_key,
             max_retries=0,  # retries are ours: backoff with jitter, counted
-            timeout=timeout,
+            timeout=client_timeout(self.timeout_s, self.connect_timeout_s),
         )
 
     async def _main(
@@ -211,8 +223,7 @@ class OpenAIBackend:
                 retry_after = float(response.headers.get("retry-after", ""))
             except (TypeError, ValueError):
                 retry_after = None
-        base = min(self.max_backoff_s, self.backoff_s * (2**attempt))
-        delay = base * (0.5 + random.random())  # noqa: S311 - jitter, not crypto
+        delay = backoff_delay(attempt, self.backoff_s, self.max_backoff_s)
         if retry_after is not None:
             delay = max(delay, min(retry_after, self.max_backoff_s))
         return delay
