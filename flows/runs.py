@@ -22,7 +22,9 @@ stopped by Ctrl-C records ``interrupted``; a command that stops on a usage error
 any work, records nothing.
 
 Token counts and cost come from the run's counters (``tokens_in``, ``tokens_out``,
-``cost_usd``: distill and grade report them); a recipe's are the sums over its stages.
+``cost_usd``: distill and grade report them, and verify its judge model's calls; a run
+that calls no model has none, so its row holds null, not 0); a recipe's are the sums
+over its stages.
 Config values under secret-looking keys (``api_key``, ``token``, ``password``, …) are
 stored as ``"***"``.
 """

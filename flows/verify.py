@@ -20,7 +20,10 @@ Options:
 - ``judge_model`` (with ``judge_backend``, ``judge_base_url``, ``judge_options``, …): the
   judge model. With ``judge_fallback``, samples whose primary verdict is ``no_answer`` /
   ``no_reference`` are also judged, and those judge verdicts (``detail.fallback_for``)
-  decide them.
+  decide them. The judge's calls are metered: the run's counters ``judge_calls``,
+  ``tokens_in``, ``tokens_out`` and ``cost_usd`` (the cost its server reported, else the
+  tokens at ``judge_prices``; left out when neither is known) go into its ``runs`` row
+  and its recipe's sums. A run that asks no judge model has none of them.
 - ``retry_timeouts``: verify again only the verdicts whose latest row at the
   verifier's current version timed out, under ``deadline_s`` (default three times the
   normal deadline; math-verify's own parse/compare timeouts grow with it); each retry is
@@ -36,7 +39,10 @@ Options:
 - ``executor: ray``: the driver reads each batch and a pool of Ray verifier actors
   verifies it and writes the verdicts as a data file, which the driver commits (see
   :mod:`tracemill.flows.executor`). On an embedded catalog the driver holds the catalog
-  only while it reads a batch or commits one.
+  only while it reads a batch or commits one. ``judge`` verdicts stay in the driver on
+  purpose: the actors are one per CPU, the judge is one model (a server the driver
+  already sends concurrent requests to, or a local model that should load once, not in
+  every actor), and the driver meters its calls.
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -55,6 +61,9 @@ from tracemill.flows.executor import ExecutorFields
 from tracemill.flows.options import Flag
 from tracemill.flows.reporting import Report
 from tracemill.flows.stages import StageContext, register_stage
+
+if TYPE_CHECKING:
+    from tracemill.pipelines.verify.judge import JudgeUsage
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +93,9 @@ class JudgeConfig(BaseModel):
     max_tokens: int = Field(1024, ge=1, description="longest judge reply")
     allow_download: bool = Field(False, description="let a Hub id be downloaded")
     options: dict[str, Any] = Field(default_factory=dict, description="more backend options")
+    prices: dict[str, float] = Field(
+        default_factory=dict, description="USD per 1M input/output tokens"
+    )
     fallback: bool = Field(
         False, description="also judge samples whose primary verifier found no answer"
     )
@@ -149,6 +161,10 @@ class VerifyStage(ExecutorFields):
         description="also ask the judge where the primary verifier found no answer (or no "
         "usable reference); its verdict then decides those samples",
     )
+    judge_prices: Annotated[dict[str, float], Flag(panel=JUDGE_PANEL)] = Field(
+        default_factory=dict,
+        description="judge's USD per 1M tokens: input=…, output=… (a server-reported cost wins)",
+    )
 
     @field_validator("ensemble", "source", mode="before")
     @classmethod
@@ -175,6 +191,17 @@ class VerifyStage(ExecutorFields):
             raise ValueError(f"unknown judge backend {value!r}; backends: {backend_kinds()}")
         return value
 
+    @field_validator("judge_prices")
+    @classmethod
+    def _judge_prices(cls, value: dict[str, float]) -> dict[str, float]:
+        from tracemill.pipelines.generate.cost import check_prices
+
+        prices = check_prices(value)
+        batch = sorted(k for k in prices if k.startswith("batch_"))
+        if batch:
+            raise ValueError(f"judge calls are online: judge_prices take input/output, not {batch}")
+        return prices
+
     @model_validator(mode="after")
     def _consistent(self) -> VerifyStage:
         if self.verifier and self.ensemble:
@@ -182,10 +209,11 @@ class VerifyStage(ExecutorFields):
         if len(set(self.ensemble)) != len(self.ensemble):
             raise ValueError(f"ensemble names a verifier twice: {self.ensemble}")
         if self.judge_model is None and (
-            self.judge_base_url or self.judge_options or self.judge_fallback
+            self.judge_base_url or self.judge_options or self.judge_fallback or self.judge_prices
         ):
             raise ValueError(
-                "judge_base_url, judge_options and judge_fallback need judge_model (--judge-model)"
+                "judge_base_url, judge_options, judge_fallback and judge_prices need judge_model "
+                "(--judge-model)"
             )
         from tracemill.flows.options import registered
         from tracemill.pipelines.verify import get_verifier
@@ -201,7 +229,8 @@ class VerifyStage(ExecutorFields):
         return JudgeConfig(
             backend=self.judge_backend, model=self.judge_model, base_url=self.judge_base_url,
             max_tokens=self.judge_max_tokens, allow_download=self.judge_allow_download,
-            options=dict(self.judge_options), fallback=self.judge_fallback,
+            options=dict(self.judge_options), prices=dict(self.judge_prices),
+            fallback=self.judge_fallback,
         )  # fmt: skip
 
 
@@ -219,7 +248,10 @@ def make_judge(cfg: JudgeConfig) -> Any:
     if cfg.base_url is not None:
         options["base_url"] = cfg.base_url
     options.update(cfg.options)
-    return ModelJudge(make_backend(cfg.backend, cfg.model, **options), max_tokens=cfg.max_tokens)
+    return ModelJudge(
+        make_backend(cfg.backend, cfg.model, **options), max_tokens=cfg.max_tokens,
+        prices=dict(cfg.prices),
+    )  # fmt: skip
 
 
 @contextmanager
@@ -457,17 +489,18 @@ def verify_pending(
     Optional `todo` columns: ``version`` (record this version instead of the
     verifier's: retries), ``retry_of`` and ``fallback_for`` (added to the detail).
     With ``executor="ray"`` plain verification (none of those columns) runs on Ray
-    verifier actors that write the verdicts as data files the driver commits.
+    verifier actors that write the verdicts as data files the driver commits, except
+    ``judge`` rows: the judge client lives in this process (see the module doc).
     """
     from tracemill.pipelines.verify import verifier_pool, verify_table
     from tracemill.pipelines.verify.batch import POOLED
 
     plain = not ({"version", "retry_of", "fallback_for"} & set(todo.column_names))
     if executor == "ray" and plain and todo.num_rows:
-        return _verify_pending_ray(store, todo.to_pylist(), run_id=run_id,
-                                   batch_size=batch_size, deadline_s=deadline_s,
-                                   progress=progress, address=ray_address,
-                                   workers=ray_workers)  # fmt: skip
+        return _verify_pending_split(
+            store, todo, run_id=run_id, batch_size=batch_size, deadline_s=deadline_s,
+            progress=progress, workers=workers, address=ray_address, ray_workers=ray_workers,
+        )  # fmt: skip
     rows = todo.to_pylist()
     retry = "version" in todo.column_names
     reasons: Counter[str] = Counter()
@@ -521,6 +554,55 @@ def verify_pending(
         "by_reason": dict(sorted(reasons.items())),
         "by_verifier": per,
     }
+
+
+def _verify_pending_split(
+    store: Any,
+    todo: pa.Table,
+    *,
+    run_id: str | None,
+    batch_size: int,
+    deadline_s: float,
+    progress: Progress | None,
+    workers: int | None,
+    address: str | None,
+    ray_workers: int | None,
+) -> dict[str, Any]:
+    """``executor="ray"``: ``judge`` rows verified here, every other row on Ray actors."""
+    from tracemill.pipelines.verify.judge import verify_judge
+
+    names = sorted(set(todo.column("verifier").to_pylist()))
+    judged_names = [n for n in names if _verifier_fn(n) is verify_judge]
+    here = pc.is_in(todo.column("verifier"), pa.array(judged_names, pa.string()))
+    local, remote = todo.filter(here), todo.filter(pc.invert(here))
+    total = todo.num_rows
+
+    def shifted(offset: int) -> Progress | None:
+        if progress is None:
+            return None
+        return lambda done, _total: progress(offset + done, total)
+
+    counts: dict[str, Any] = {}
+    if remote.num_rows:
+        counts = _add(counts, _verify_pending_ray(
+            store, remote.to_pylist(), run_id=run_id, batch_size=batch_size,
+            deadline_s=deadline_s, progress=shifted(0), address=address, workers=ray_workers,
+        ))  # fmt: skip
+    if local.num_rows:
+        counts = _add(counts, verify_pending(
+            store, local, workers=workers, run_id=run_id, batch_size=batch_size,
+            deadline_s=deadline_s, progress=shifted(remote.num_rows),
+        ))  # fmt: skip
+    return counts
+
+
+def _verifier_fn(name: str) -> Any:
+    from tracemill.pipelines.verify import get_verifier
+
+    try:
+        return get_verifier(name).fn
+    except KeyError:
+        return None
 
 
 def _verify_pending_ray(
@@ -690,10 +772,16 @@ def verify_samples(
     """Verify what the options ask for (see the module doc); counters.
 
     The judge, when needed, is the configured one (``configure_judge`` /
-    ``judge_client``; :func:`run_verify` sets it from a :class:`JudgeConfig`).
+    ``judge_client``; :func:`run_verify` sets it from a :class:`JudgeConfig`); what its
+    calls in this run used is added to the counters when it meters them
+    (:func:`judge_counters`).
     """
+    from tracemill.pipelines.verify.judge import client_usage, current_judge
+
     if verifier and ensemble:
         raise ValueError("give either verifier or ensemble, not both")
+    judge = current_judge()
+    metered = client_usage(judge)
     select: dict[str, Any] = dict(
         verifier=verifier, ensemble=list(ensemble), where=where, sources=list(sources)
     )
@@ -726,7 +814,31 @@ def verify_samples(
         seen += todo.column("sample_id").to_pylist()
     if ensemble or verifier or judge_fallback:
         counts["disagreements"] = _disagreements(store, seen)
+    used = client_usage(judge)
+    if metered is not None and used is not None:
+        counts.update(judge_counters(used.since(metered), getattr(judge, "name", None)))
     return counts
+
+
+def judge_counters(used: JudgeUsage, name: str | None = None) -> dict[str, Any]:
+    """A run's counters for what its judge used (a :class:`JudgeUsage`).
+
+    ``tokens_in`` / ``tokens_out`` / ``cost_usd`` are the names every run's token and
+    cost counters have (the ``runs`` row reads them); ``cost_usd`` is left out when no
+    call's cost is known, as distill leaves it out.
+    """
+    out: dict[str, Any] = {
+        "judge_calls": used.calls,
+        "tokens_in": used.prompt_tokens,
+        "tokens_out": used.completion_tokens,
+    }
+    if name:
+        out["judge"] = name
+    if used.cost_usd is not None:
+        out["cost_usd"] = round(used.cost_usd, 6)
+    if used.unmetered:
+        out["judge_unmetered"] = used.unmetered
+    return out
 
 
 def verify_report(report: Report, counts: dict[str, Any]) -> None:
@@ -747,6 +859,14 @@ def verify_report(report: Report, counts: dict[str, Any]) -> None:
         )
     if "fallback" in counts:
         report.note(f"judge fallback: {counts['fallback']:,} sample(s) without a primary answer")
+    if counts.get("judge_calls"):
+        report.note(_judge_line(counts))
+        if counts.get("judge_unmetered"):
+            report.note(
+                f"{counts['judge_unmetered']:,} judge call(s) came back without token counts "
+                "(the backend reported no usage): the totals above leave them out",
+                "yellow",
+            )
     found = counts.get("disagreements")
     if found and found["samples"]:
         pairs = "; ".join(f"{pair}: {n:,}" for pair, n in found["pairs"].items())
@@ -763,6 +883,20 @@ def verify_report(report: Report, counts: dict[str, Any]) -> None:
             "--judge-model (and --judge-base-url for a server)",
             "yellow",
         )
+
+
+def _judge_line(counts: dict[str, Any]) -> str:
+    """``judge openai:m: 3 call(s), 1,204 prompt + 57 completion tokens, $0.000213``."""
+    cost = counts.get("cost_usd")
+    if cost is None:
+        price = "cost unknown (the server reported none; see --judge-price)"
+    else:
+        price = f"${cost:.6f}"
+    who = f"judge {counts['judge']}" if counts.get("judge") else "judge"
+    return (
+        f"{who}: {counts['judge_calls']:,} call(s), {counts.get('tokens_in', 0):,} prompt + "
+        f"{counts.get('tokens_out', 0):,} completion tokens, {price}"
+    )
 
 
 def run_verify(

@@ -32,6 +32,10 @@ judge (GRPO rewards), so the prompt and the reply parser are built to resist it:
 
 The prompt is fixed; changing it bumps :data:`JUDGE_PROMPT_VERSION`, part of the
 verifier version, so re-verification picks up the change.
+
+Judge calls cost tokens: :class:`ModelJudge` meters them (:class:`JudgeUsage`: the
+backend's prompt/completion token counts, and the cost the server reported, else the
+tokens at the judge's prices; see :mod:`tracemill.pipelines.generate.cost`).
 """
 
 from __future__ import annotations
@@ -113,7 +117,9 @@ class JudgeClient(Protocol):
 
     A client may also offer ``complete_many(batch) -> list[str | Exception]`` (one
     entry per conversation, in order); :func:`verify_judge_many` then sends a whole
-    batch at once (concurrent requests, batched generation).
+    batch at once (concurrent requests, batched generation). A client that meters its
+    calls offers ``usage() -> JudgeUsage`` (what they used so far), which ``verify``
+    adds to its run's token and cost counters.
     """
 
     def complete(self, messages: Sequence[Mapping[str, str]]) -> str:
@@ -395,6 +401,72 @@ def verify_judge(problem: Mapping[str, Any], response: str) -> Verdict:
 # --- a judge over any generation backend --------------------------------------------
 
 
+@dataclass(frozen=True)
+class JudgeUsage:
+    """What a judge's model calls used, summed over its answered calls.
+
+    Example:
+        >>> a = JudgeUsage(calls=2, prompt_tokens=300, completion_tokens=20, priced=2,
+        ...                cost_usd=0.004)
+        >>> b = JudgeUsage(calls=3, prompt_tokens=450, completion_tokens=31, priced=3,
+        ...                cost_usd=0.006)
+        >>> d = b.since(a)
+        >>> (d.calls, d.prompt_tokens, d.completion_tokens, round(d.cost_usd, 6))
+        (1, 150, 11, 0.002)
+        >>> JudgeUsage(calls=1, prompt_tokens=9).since(JudgeUsage()).cost_usd is None
+        True
+    """
+
+    calls: int = 0
+    """Conversations the model answered (a request the backend gave up on is not one)."""
+    prompt_tokens: int = 0
+    """Prompt tokens the backend reported (calls without a count add nothing)."""
+    completion_tokens: int = 0
+    unmetered: int = 0
+    """Answered calls the backend reported no token counts for."""
+    priced: int = 0
+    """Answered calls whose cost is known (server-reported, or tokens × prices)."""
+    cost_usd: float | None = None
+    """USD of the priced calls; None while none is priced (no prices, no reported cost)."""
+
+    def since(self, earlier: JudgeUsage) -> JudgeUsage:
+        """What was used after `earlier` (a snapshot of the same client)."""
+        priced = self.priced - earlier.priced
+        cost = None
+        if priced and self.cost_usd is not None:
+            cost = self.cost_usd - (earlier.cost_usd or 0.0)
+        return JudgeUsage(
+            calls=self.calls - earlier.calls,
+            prompt_tokens=self.prompt_tokens - earlier.prompt_tokens,
+            completion_tokens=self.completion_tokens - earlier.completion_tokens,
+            unmetered=self.unmetered - earlier.unmetered,
+            priced=priced,
+            cost_usd=cost,
+        )
+
+    def plus(
+        self, prompt_tokens: int | None, completion_tokens: int | None, cost_usd: float | None
+    ) -> JudgeUsage:
+        """The usage with one more answered call added."""
+        return JudgeUsage(
+            calls=self.calls + 1,
+            prompt_tokens=self.prompt_tokens + (prompt_tokens or 0),
+            completion_tokens=self.completion_tokens + (completion_tokens or 0),
+            unmetered=self.unmetered + (prompt_tokens is None or completion_tokens is None),
+            priced=self.priced + (cost_usd is not None),
+            cost_usd=self.cost_usd if cost_usd is None else (self.cost_usd or 0.0) + cost_usd,
+        )
+
+
+def client_usage(client: Any) -> JudgeUsage | None:
+    """What a judge client's calls used so far (None when it does not meter them)."""
+    usage = getattr(client, "usage", None)
+    if not callable(usage):
+        return None
+    found = usage()
+    return found if isinstance(found, JudgeUsage) else None
+
+
 @dataclass
 class ModelJudge:
     """A :class:`JudgeClient` over a generation backend (``tracemill.pipelines.generate``).
@@ -402,6 +474,7 @@ class ModelJudge:
     Replies are greedy (temperature 0, a fixed seed) so a verdict can be reproduced.
     A request the backend gives up on (an ``error`` sample: prompt rejected, …) is that
     item's ``judge_error``; a backend that cannot go on raises :class:`JudgeUnavailable`.
+    Every answered call is metered (:meth:`usage`), also those of a batch cut short.
     """
 
     backend: Any
@@ -409,6 +482,26 @@ class ModelJudge:
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
     """Engine-specific sampling knobs (``SamplingParams.extra``)."""
+    prices: Mapping[str, float] | None = None
+    """USD per 1M ``input``/``output`` tokens, for calls whose server reports no cost."""
+    _usage: JudgeUsage = field(default_factory=JudgeUsage, init=False, repr=False)
+    _usage_lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
+
+    def usage(self) -> JudgeUsage:
+        """What this judge's calls used so far."""
+        with self._usage_lock:
+            return self._usage
+
+    def _meter(self, sample: Any) -> None:
+        from tracemill.pipelines.generate.cost import sample_cost
+
+        cost = sample_cost(
+            sample.prompt_tokens, sample.completion_tokens, self.prices, reported=sample.cost_usd
+        )
+        with self._usage_lock:
+            self._usage = self._usage.plus(sample.prompt_tokens, sample.completion_tokens, cost)
 
     @property
     def name(self) -> str:
@@ -443,7 +536,9 @@ class ModelJudge:
                 i = int(sample.problem_id.rsplit("-", 1)[1])
                 if sample.finish_reason == "error":
                     out[i] = RuntimeError(sample.error or "judge request failed")
-                elif sample.finish_reason == "length" and not (sample.final or "").strip():
+                    continue
+                self._meter(sample)  # a reply cut at max_tokens was still paid for
+                if sample.finish_reason == "length" and not (sample.final or "").strip():
                     out[i] = RuntimeError(f"judge reply cut at max_tokens={self.max_tokens}")
                 else:
                     out[i] = sample.completion

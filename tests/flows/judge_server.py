@@ -6,7 +6,11 @@ a judge model: it reads the quoted response block and the reference answer out o
 tracemill's judge prompt, compares the last ``\\boxed{}`` or number (number words from
 zero to ten read as digits) with the reference, and replies with a short sentence and
 ``VERDICT: PASS`` or ``VERDICT: FAIL``. Every request body is appended to LOG as one
-JSON line. ``GET /v1/models`` lists the one model.
+JSON line. ``GET /v1/models`` lists the models.
+
+Each reply carries its ``usage`` (:func:`usage`: whitespace-split words of the messages
+and of the reply); model ``judge-billed`` also reports a cost in ``usage.cost``, as
+OpenRouter does. Tests recompute the usage of the logged requests with :func:`usage`.
 """
 
 from __future__ import annotations
@@ -37,6 +41,29 @@ def _grade(user: str) -> str:
     return f"The response answers {answer!r}.\nVERDICT: {'PASS' if ok else 'FAIL'}"
 
 
+MODELS = ("judge-m", "judge-billed")
+BILLED_USD_PER_TOKEN = (2e-6, 8e-6)
+"""What ``judge-billed`` reports it charged per prompt and completion token."""
+
+
+def reply_for(body: dict[str, Any]) -> str:
+    """The judge's reply to one request body."""
+    return _grade(body["messages"][-1]["content"])
+
+
+def usage(body: dict[str, Any]) -> dict[str, Any]:
+    """The ``usage`` object of the reply to one request body."""
+    prompt = sum(len(str(m.get("content") or "").split()) for m in body["messages"])
+    completion = len(reply_for(body).split())
+    out: dict[str, Any] = {
+        "prompt_tokens": prompt, "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }  # fmt: skip
+    if body.get("model") == "judge-billed":
+        out["cost"] = prompt * BILLED_USD_PER_TOKEN[0] + completion * BILLED_USD_PER_TOKEN[1]
+    return out
+
+
 def main(log_path: str) -> None:
     """Serve until killed."""
 
@@ -53,7 +80,8 @@ def main(log_path: str) -> None:
             self.wfile.write(data)
 
         def do_GET(self) -> None:
-            self._send(200, {"object": "list", "data": [{"id": "judge-m", "object": "model"}]})
+            models = [{"id": m, "object": "model"} for m in MODELS]
+            self._send(200, {"object": "list", "data": models})
 
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
@@ -62,10 +90,10 @@ def main(log_path: str) -> None:
             if self.path.rstrip("/") != "/v1/chat/completions":
                 self._send(404, {"error": {"message": f"no route {self.path}"}})
                 return
-            if body.get("model") != "judge-m":
+            if body.get("model") not in MODELS:
                 self._send(404, {"error": {"message": f"model {body.get('model')!r} not found"}})
                 return
-            reply = _grade(body["messages"][-1]["content"])
+            reply = reply_for(body)
             self._send(
                 200,
                 {
@@ -73,7 +101,7 @@ def main(log_path: str) -> None:
                     "model": body["model"],
                     "choices": [{"index": 0, "finish_reason": "stop",
                                  "message": {"role": "assistant", "content": reply}}],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                    "usage": usage(body),
                 },
             )  # fmt: skip
 

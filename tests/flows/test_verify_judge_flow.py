@@ -320,3 +320,171 @@ def test_transformers_judge_in_process(catalog, tmp_path):
     got = verdicts(catalog)
     detail = json.loads(got["e", "judge"]["detail"])
     assert detail["reply"].endswith("the answer is 4") and "VERDICT" in detail["error"]
+
+
+# --- what the judge's calls cost ------------------------------------------------------
+
+
+def verify_runs(catalog_dir) -> list[dict]:
+    from tracemill.stores.catalog import open_catalog
+
+    with open_catalog(catalog_dir, read_only=True) as store:
+        return store.sql("SELECT * FROM runs ORDER BY started_at").to_pylist()
+
+
+def test_judge_tokens_and_cost_reach_the_runs_row(catalog, catalog_dir, judge_server):
+    """Regression: verify's judge calls were not counted, so its runs row said nothing."""
+    from tests.flows.judge_server import usage
+
+    base_url, log = judge_server
+    judge = ["--judge-model", "judge-m", "--judge-base-url", base_url]
+    seed(catalog)
+    catalog.close()
+    plain = invoke("verify", "--catalog", str(catalog_dir))  # no judge model: math only
+    assert plain.exit_code == 0, plain.output
+    before = len(requests_sent(log))
+    judged = invoke("verify", *judge, "--judge-fallback", "--catalog", str(catalog_dir))
+    assert judged.exit_code == 0, judged.output
+    sent = requests_sent(log)[before:]
+    assert len(sent) == 3  # e and f (judge problems), c (fallback)
+    prompt = sum(usage(body)["prompt_tokens"] for body in sent)
+    completion = sum(usage(body)["completion_tokens"] for body in sent)
+    without, row = verify_runs(catalog_dir)
+    # a run that asks no model records no usage: null, not 0
+    assert (without["prompt_tokens"], without["completion_tokens"], without["cost_usd"]) == (
+        None, None, None)  # fmt: skip
+    assert "judge_calls" not in json.loads(without["counts"])
+    assert "call(s)" not in " ".join(plain.output.split())
+    assert row["prompt_tokens"] == prompt > 100 and row["completion_tokens"] == completion > 3
+    assert row["cost_usd"] is None  # no prices and the server reports no cost: unknown, not 0
+    counts = json.loads(row["counts"])
+    assert counts["judge_calls"] == 3 and counts["judge"] == "openai:judge-m"
+    shown = " ".join(judged.output.split())  # the console wraps long lines
+    assert (f"judge openai:judge-m: 3 call(s), {prompt:,} prompt + {completion:,} completion "
+            "tokens, cost unknown") in shown  # fmt: skip
+
+    # forced again with prices: the calls are paid for even though no row is new
+    before = len(requests_sent(log))
+    forced = invoke("verify", *judge, "--verifier", "judge", "--source", "beta", "--force",
+                    "--judge-price", "input=3", "--judge-price", "output=15",
+                    "--catalog", str(catalog_dir))  # fmt: skip
+    assert forced.exit_code == 0 and "0 new" in forced.output, forced.output
+    sent = requests_sent(log)[before:]
+    assert len(sent) == 2  # e and f
+    prompt = sum(usage(body)["prompt_tokens"] for body in sent)
+    completion = sum(usage(body)["completion_tokens"] for body in sent)
+    row = verify_runs(catalog_dir)[-1]
+    assert (row["prompt_tokens"], row["completion_tokens"]) == (prompt, completion)
+    assert row["cost_usd"] == pytest.approx((prompt * 3 + completion * 15) / 1e6, abs=1e-6)
+    assert json.loads(row["config"])["judge_prices"] == {"input": 3.0, "output": 15.0}
+    assert f"${json.loads(row['counts'])['cost_usd']:.6f}" in " ".join(forced.output.split())
+
+    # nothing left to judge: the judge was configured but not asked, so it cost nothing
+    before = len(requests_sent(log))
+    again = invoke("verify", *judge, "--judge-fallback", "--catalog", str(catalog_dir))
+    assert again.exit_code == 0 and len(requests_sent(log)) == before
+    last = verify_runs(catalog_dir)[-1]
+    assert (last["prompt_tokens"], last["completion_tokens"], last["cost_usd"]) == (0, 0, None)
+
+
+def test_a_server_reported_cost_wins_and_recipes_sum_it(catalog, catalog_dir, judge_server,
+                                                        tmp_path):  # fmt: skip
+    """``usage.cost`` of each judge reply is the cost (prices only fill in where it is
+    missing); the recipe's row sums its verify stages, a judge-less stage adding nothing."""
+    from tracemill.flows.runner import run_recipe
+
+    from tests.flows.judge_server import usage
+
+    base_url, log = judge_server
+    seed(catalog)
+    catalog.close()
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        "name: judged\nprefect: false\nstages:\n"
+        "  - {stage: verify, name: plain, source: [alpha]}\n"
+        "  - stage: verify\n    name: judged\n    judge_model: judge-billed\n"
+        f"    judge_base_url: \"{base_url}\"\n    judge_prices: {{input: 100, output: 100}}\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    before = len(requests_sent(log))
+    assert run_recipe(recipe).status == "completed"
+    sent = requests_sent(log)[before:]
+    assert len(sent) == 2  # e and f: the judge problems
+    reported = sum(usage(body)["cost"] for body in sent)
+    prompt = sum(usage(body)["prompt_tokens"] for body in sent)
+    completion = sum(usage(body)["completion_tokens"] for body in sent)
+    runs = {r["label"] or r["flow"]: r for r in verify_runs(catalog_dir)}
+    plain, judged, whole = runs["plain"], runs["judged"], runs["recipe:judged"]
+    assert (plain["prompt_tokens"], plain["cost_usd"]) == (None, None)
+    assert (judged["prompt_tokens"], judged["completion_tokens"]) == (prompt, completion)
+    assert judged["cost_usd"] == pytest.approx(reported, abs=1e-6)
+    assert reported < (prompt + completion) * 100 / 1e6  # not the prices' figure
+    assert (whole["prompt_tokens"], whole["completion_tokens"]) == (prompt, completion)
+    assert whole["cost_usd"] == pytest.approx(judged["cost_usd"])
+
+
+def test_judge_prices_are_checked():
+    with pytest.raises(ValueError, match="need judge_model"):
+        VerifyStage.model_validate({"judge_prices": {"input": 1}})
+    with pytest.raises(ValueError, match="judge calls are online"):
+        VerifyStage.model_validate({"judge_model": "m", "judge_prices": {"batch_input": 1}})
+    with pytest.raises(ValueError, match="prices take"):
+        VerifyStage.model_validate({"judge_model": "m", "judge_prices": {"in": 1}})
+    cfg = VerifyStage.model_validate({"judge_model": "m", "judge_prices": {"output": "2.5"}})
+    assert cfg.judge().prices == {"output": 2.5}
+
+
+def fake_verdict(request, index):
+    """A fake judge model: passes responses whose quoted answer says four."""
+    user = request.messages[-1]["content"]
+    return "Four legs.\nVERDICT: PASS" if "> A dog has four legs." in user else "VERDICT: FAIL"
+
+
+def test_under_ray_the_driver_judges_and_meters_the_calls(catalog, monkeypatch):
+    """``--executor ray``: judge rows stay in the driver (a Ray worker process has no judge
+    client; regression: they were sent there and stored as judge_error), and the judge's
+    tokens and cost are counted; the other verifiers still run on the actors.
+
+    The Ray calls run in this process; each actor call runs with no judge configured,
+    as in a worker process of its own.
+    """
+    import tracemill.flows.executor as executor
+    from tracemill.flows.verify import JudgeConfig, make_judge
+    from tracemill.pipelines.verify.judge import judge_client
+
+    class OneNode:
+        def cluster_resources(self):
+            return {"CPU": 1.0}
+
+        def nodes(self):
+            return [{"Alive": True}]
+
+    on_actors: list[str] = []
+
+    def in_process(actor_cls, init_args, calls, **_):
+        actor = actor_cls(*init_args)
+        for args in calls:
+            on_actors.extend(args[0].column("verifier").to_pylist())
+            with judge_client(None):  # a worker process: nothing configured there
+                yield actor.run(*args)
+
+    monkeypatch.setattr(executor, "connect", lambda address=None: OneNode())
+    monkeypatch.setattr(executor, "map_actors", in_process)
+    seed(catalog)
+    judge = make_judge(JudgeConfig(
+        backend="fake", model="judge-f", prices={"input": 1.0, "output": 4.0},
+        options={"respond": "tests.flows.test_verify_judge_flow:fake_verdict"},
+    ))  # fmt: skip
+    with judge_client(judge):
+        counts = verify_samples(catalog, run_id="ray-judge", executor="ray", ray_workers=1)
+    got = verdicts(catalog)
+    assert got["e", "judge"]["passed"] and got["f", "judge"]["reason"] == "wrong"
+    assert "math" in on_actors and "judge" not in on_actors
+    assert counts["verified"] == 6 and counts["by_verifier"]["judge"]["verified"] == 2
+    used = judge.usage()
+    assert used.calls == 2 and counts["judge_calls"] == 2
+    assert (counts["tokens_in"], counts["tokens_out"]) == (used.prompt_tokens,
+                                                           used.completion_tokens)  # fmt: skip
+    assert counts["tokens_in"] > 100 and counts["tokens_out"] > 0
+    assert counts["cost_usd"] == pytest.approx(
+        (counts["tokens_in"] * 1 + counts["tokens_out"] * 4) / 1e6, abs=1e-6)  # fmt: skip

@@ -222,3 +222,66 @@ def test_model_judge_backend_down_is_judge_unavailable():
         verify_judge_many([(PROBLEM, "\\boxed{4}")], client)
     with judge_client(client):  # one-off checks turn it into a judge_error verdict
         assert judge("\\boxed{4}").reason == "judge_error"
+
+
+class ScriptedBackend:
+    """A backend whose replies carry scripted usage: (finish, tokens in, out, reported cost)."""
+
+    name = "scripted"
+    model = "judge-s"
+
+    def __init__(self, script):
+        self.script = list(script)
+
+    def generate(self, requests):
+        from tracemill.pipelines.generate.base import build_sample, error_sample
+
+        for request, (finish, tin, tout, cost) in zip(requests, self.script, strict=False):
+            if finish == "error":
+                yield error_sample(request, 0, "rejected", 0.0)
+                continue
+            text = "" if finish == "length" else "VERDICT: PASS"
+            yield build_sample(request, 0, text, prompt_tokens=tin, completion_tokens=tout,
+                               finish_reason=finish, latency_s=0.0, cost_usd=cost)  # fmt: skip
+
+
+def test_model_judge_meters_every_answered_call():
+    """Tokens as reported; cost as the server reported it, else tokens x prices; a request
+    the backend gave up on costs nothing; a reply cut at max_tokens was still paid for."""
+    from tracemill.pipelines.verify.judge import JudgeUsage, client_usage
+
+    script = [("stop", 100, 10, None), ("stop", 200, 20, 0.5), ("error", None, None, None),
+              ("length", 300, 64, None), ("stop", None, None, None)]  # fmt: skip
+    client = ModelJudge(ScriptedBackend(script), prices={"input": 1.0, "output": 10.0})
+    assert client_usage(client) == JudgeUsage()
+    answers = [f"\\boxed{{{n}}}" for n in range(len(script))]
+    verdicts = verify_judge_many([(PROBLEM, a) for a in answers], client)
+    assert [v.reason for v in verdicts] == ["ok", "ok", "judge_error", "judge_error", "ok"]
+    used = client.usage()
+    assert (used.calls, used.prompt_tokens, used.completion_tokens) == (4, 600, 94)
+    assert (used.unmetered, used.priced) == (1, 3)  # the last call reported no tokens
+    priced = (100 * 1 + 10 * 10) / 1e6 + 0.5 + (300 * 1 + 64 * 10) / 1e6
+    assert used.cost_usd == pytest.approx(priced)
+    # what one run used is the difference of two snapshots
+    more = ModelJudge(ScriptedBackend([("stop", 7, 3, None)]))  # no prices: cost unknown
+    first = more.usage()
+    verify_judge_many([(PROBLEM, "\\boxed{4}")], more)
+    assert more.usage().since(first) == JudgeUsage(calls=1, prompt_tokens=7, completion_tokens=3)
+    assert client_usage(FakeJudge()) is None  # a client that does not meter its calls
+
+
+def test_model_judge_meters_the_calls_before_an_outage():
+    client = ModelJudge(FakeBackend("m", respond=_respond_verdict, fail_after=1, batch_size=1))
+    with pytest.raises(JudgeUnavailable):
+        verify_judge_many([(PROBLEM, "\\boxed{4}"), (PROBLEM, "\\boxed{5}")], client)
+    used = client.usage()
+    assert used.calls == 1 and used.prompt_tokens > 50 and used.cost_usd is None
+
+
+def test_module_examples():
+    import doctest
+
+    import tracemill.pipelines.verify.judge as judge_module
+
+    result = doctest.testmod(judge_module, verbose=False)
+    assert result.attempted and not result.failed
