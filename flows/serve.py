@@ -6,14 +6,16 @@ the names ``prefect.yaml`` gives them: ``synth/synth``, ``recipe/<name>``) and r
 each flow run the server hands it in a child process that inherits its environment (the
 catalog, data path, object-storage and Ray variables). This is Prefect's own ``serve``
 (``flow.to_deployment`` + the :class:`prefect.runner.Runner` that ``prefect.serve``
-drives) with one change: Prefect 3.8.8's ``serve`` stops badly — SIGTERM calls the
-runner's async ``stop`` without awaiting it, and both SIGTERM and Ctrl-C leave the flow
-runs in flight ``Running`` forever. Here either signal awaits the runner's own stop: the
-runs in flight are cancelled (state ``Cancelled``; tracemill's stages are resumable, so
+drives) with its stop mended: Prefect 3.8.8's ``serve`` stops badly — SIGTERM calls the
+runner's async ``stop`` without awaiting it, both SIGTERM and Ctrl-C leave the flow runs
+in flight ``Running`` forever, and the runner's cancel-all also cancels a run that has
+just completed. Here either signal awaits the runner's own stop: the runs in flight (and
+only those) are cancelled (state ``Cancelled``; tracemill's stages are resumable, so
 rerunning one loses and repeats nothing), the deployments' schedules are paused (serving
 again resumes them) and the process exits.
 
-Import this module only after :func:`prepare_environment` (it imports Prefect).
+Prefect is imported inside the functions, once :func:`prepare_environment` has set the
+environment it reads at import.
 """
 
 from __future__ import annotations
@@ -153,11 +155,22 @@ def recipe_to_serve(path: Path, schedule: Schedule) -> ServedRecipe:
 
 
 def recipe_catalog(path: Path) -> str | None:
-    """The catalog a recipe file names itself (its runs use it, not the serving one's)."""
+    """The catalog a recipe file names itself (its runs use it, not the serving one's).
+
+    A directory comes back absolute and resolved, as the serving process's own.
+    """
     from tracemill.flows.recipe import load_recipe, resolve_catalog
+    from tracemill.stores.catalog import CatalogConfig, CatalogError
 
     loaded = load_recipe(path)
-    return resolve_catalog(loaded, None) if loaded.recipe.catalog else None
+    own = resolve_catalog(loaded, None) if loaded.recipe.catalog else None
+    if own is None:
+        return None
+    try:
+        config = CatalogConfig.resolve(own)
+    except CatalogError:  # a database URI whose data path the recipe's run sets
+        return own
+    return str(config.root) if config.embedded else own
 
 
 def build_deployments(stages: Iterable[str], recipes: Sequence[ServedRecipe]) -> list[Any]:

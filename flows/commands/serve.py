@@ -162,7 +162,13 @@ def _serve(
                              f"recipe/<name>, so names must differ")  # fmt: skip
         if "/" in name or "%" in name:
             raise UsageError(f"recipe name {name!r}: a deployment name has no '/' or '%'")
-    from tracemill.flows.serve import build_deployments, prefect_api_url, recipe_catalog, serve
+    from tracemill.flows.serve import (
+        build_deployments,
+        catalog_shown,
+        prefect_api_url,
+        recipe_catalog,
+        serve,
+    )
 
     api = prefect_api_url()
     os.environ["PREFECT_API_URL"] = api  # the flow runs talk to the same server
@@ -171,8 +177,8 @@ def _serve(
         if own is not None and own != where:
             from tracemill.flows.command import warn
 
-            warn(f"recipe {recipe.name!r} names its own catalog ({own}): its runs use that "
-                 "one, not the serving process's")  # fmt: skip
+            warn(f"recipe {recipe.name!r} names its own catalog ({catalog_shown(own)}): its "
+                 "runs use that one, not the serving process's")  # fmt: skip
     deployments = build_deployments(stages, recipes)
     _print_start(api, where, deployments, recipes, limit)
     stopped_by = serve(deployments, limit=limit or None)

@@ -174,6 +174,16 @@ def test_deployments_have_prefect_yamls_names_and_entrypoints(tmp_path, monkeypa
     assert all("catalog" not in d.parameters for d in found)
 
 
+def test_a_recipe_that_names_its_catalog_keeps_it(tmp_path):
+    from tracemill.flows.serve import recipe_catalog
+
+    assert recipe_catalog(recipe(tmp_path)) is None  # runs use the serving process's
+    own = recipe(tmp_path, file="own.yaml", catalog="elsewhere")
+    assert recipe_catalog(own) == str((tmp_path / "elsewhere").resolve())
+    uri = recipe(tmp_path, file="uri.yaml", catalog='"postgres:dbname=tm host=db"')
+    assert recipe_catalog(uri) == "postgres:dbname=tm host=db"
+
+
 def test_catalog_shown_masks_passwords():
     from tracemill.flows.serve import catalog_shown
 
