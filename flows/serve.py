@@ -44,6 +44,10 @@ class PrefectUnavailableError(ConnectionError):
     """No Prefect API is configured, or the configured one does not answer."""
 
 
+class DeploymentTakenError(ValueError):
+    """A deployment to serve exists on a work pool (``prefect deploy``): one owner a name."""
+
+
 @dataclass(frozen=True)
 class Schedule:
     """A recipe deployment's schedule: a cron expression or an interval in seconds."""
@@ -202,6 +206,40 @@ def build_deployments(stages: Iterable[str], recipes: Sequence[ServedRecipe]) ->
             )
         )
     return out
+
+
+def check_not_on_work_pools(deployments: Sequence[Any]) -> None:
+    """Refuse names that a work-pool deployment (``prefect deploy``) already has.
+
+    Serving re-registers a deployment under its name, but a work-pool deployment keeps
+    its pool and pull steps through that, and its runs then crash (the flow is looked
+    for in storage). Deleting the user's deployment is theirs to decide, so serving
+    stops with the command that does it. Deployments served earlier have no pool.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    taken = []
+    with get_client(sync_client=True) as client:
+        for deployment in deployments:
+            name = f"{deployment.flow_name}/{deployment.name}"
+            try:
+                found = client.read_deployment_by_name(name)
+            except ObjectNotFound:
+                continue
+            if found.work_pool_name:
+                taken.append((name, found.work_pool_name))
+    if taken:
+        names = " ".join(f"'{n}'" for n, _ in taken)
+        pools = ", ".join(f"'{p}'" for p in sorted({p for _, p in taken}))
+        one = len(taken) == 1
+        raise DeploymentTakenError(
+            f"deployment{'' if one else 's'} {names} {'is' if one else 'are'} on work pool "
+            f"{pools} (from prefect deploy), and a name has one owner: delete "
+            + (f"it (prefect deployment delete {names})" if one else
+               "them (prefect deployment delete NAME, each)")
+            + f" or leave {'it' if one else 'them'} out (--stage, --no-stages)"
+        )
 
 
 def _runner_class() -> type[Any]:

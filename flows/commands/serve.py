@@ -165,6 +165,7 @@ def _serve(
     from tracemill.flows.serve import (
         build_deployments,
         catalog_shown,
+        check_not_on_work_pools,
         prefect_api_url,
         recipe_catalog,
         serve,
@@ -180,6 +181,7 @@ def _serve(
             warn(f"recipe {recipe.name!r} names its own catalog ({catalog_shown(own)}): its "
                  "runs use that one, not the serving process's")  # fmt: skip
     deployments = build_deployments(stages, recipes)
+    check_not_on_work_pools(deployments)
     _print_start(api, where, deployments, recipes, limit)
     stopped_by = serve(deployments, limit=limit or None)
     err_console.print(f"tracemill serve: stopped ({stopped_by or 'runner ended'})",

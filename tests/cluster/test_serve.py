@@ -3,13 +3,16 @@
 One served process (no work pool, no worker) on an embedded catalog: a stage deployment
 and a recipe deployment triggered through the Prefect client complete and land their
 rows; a run still in flight when serve gets SIGTERM ends ``Cancelled`` (not ``Running``
-forever), its stage records ``interrupted``, the schedules are paused and serve exits 0.
+forever), its stage records ``interrupted``, the schedules are paused and serve exits 0;
+serving again resumes the schedules and Ctrl-C exits 130. A name a work-pool deployment
+already has is refused first.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 
 import httpx
@@ -41,6 +44,7 @@ def wait_state(client, run_id, done, timeout_s: float, serve=None, log=None):
 
 def test_serve_runs_a_stage_and_a_recipe_and_stops_on_sigterm(prefect_server, tmp_path):
     from prefect.client.orchestration import SyncPrefectClient
+    from prefect.client.schemas.actions import WorkPoolCreate
     from tracemill.pipelines.synth import generate_problems
 
     catalog = tmp_path / "catalog"
@@ -51,6 +55,21 @@ def test_serve_runs_a_stage_and_a_recipe_and_stops_on_sigterm(prefect_server, tm
            "PREFECT_RUNNER_POLL_FREQUENCY": "1"}  # fmt: skip
     command = [str(services.BIN / "tracemill"), "serve", str(recipe), "--cron", "0 3 1 1 *",
                "--timezone", "Europe/Paris", "--stage", "synth", "--catalog", str(catalog)]
+    with SyncPrefectClient(prefect_server.api_url) as client:
+        # a work-pool deployment of the same name (prefect deploy) is refused, not broken
+        client.create_work_pool(WorkPoolCreate(name="tracemill", type="process"),
+                                overwrite=True)  # fmt: skip
+        taken = client.create_deployment(
+            flow_id=client.create_flow_from_name("synth"), name="synth",
+            work_pool_name="tracemill", entrypoint="flows/engine.py:synth_flow",
+        )  # fmt: skip
+        refused = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True,
+                                 text=True, timeout=120)  # fmt: skip
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert refused.stderr.startswith("error: deployment 'synth/synth' is on work pool "
+                                         "'tracemill'"), refused.stderr  # fmt: skip
+        assert "prefect deployment delete 'synth/synth'" in refused.stderr
+        client.delete_deployment(taken)
     log = tmp_path / "serve.log"
     serve = services.start(command, log, env=env, cwd=tmp_path)
     try:
