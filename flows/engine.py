@@ -7,7 +7,9 @@ validating and recording a run); the recipe module never imports this one.
 By default Prefect runs on its local ephemeral engine with ``PREFECT_HOME`` under the
 catalog directory (reused across runs, which halves its start-up); set
 ``PREFECT_API_URL`` to use a Prefect server and its work pools instead (``prefect.yaml``
-has a deployment per stage and for the quickstart; README "Running on a cluster").
+has a deployment per stage and for the quickstart; README "Running on a cluster"), or
+``tracemill serve`` to serve the same deployments from one process
+(:mod:`tracemill.flows.serve`).
 
 Policy lives on the task (one task per stage, passing names and configs, never tables):
 
@@ -276,16 +278,21 @@ def _in_this_flow(loaded: LoadedRecipe, catalog: str | None, run_id: str) -> lis
 
 
 def stage_flow(stage: str) -> Any:
-    """A Prefect flow named ``stage`` that runs that stage with a config mapping."""
+    """A Prefect flow named ``stage`` that runs that stage with a config mapping.
 
-    @flow(name=stage, persist_result=False)
-    def _flow(config: dict[str, Any], catalog: str | None = None, base_dir: str = ".") -> Any:
+    Its function is named ``<stage>_flow``, the module attribute it is bound to, so a
+    deployment made from it in code (``tracemill serve``) names the same entrypoint as
+    ``prefect.yaml`` (``flows/engine.py:<stage>_flow``).
+    """
+
+    def run(config: dict[str, Any], catalog: str | None = None, base_dir: str = ".") -> Any:
         return stage_task.with_options(**_stage_options(stage, stage))(
             stage, config, catalog, None, str(Path(base_dir).resolve()), stage
         )
 
-    _flow.__doc__ = f"Run the {stage!r} stage (see `tracemill {stage} --help`)."
-    return _flow
+    run.__name__ = run.__qualname__ = f"{stage}_flow"
+    run.__doc__ = f"Run the {stage!r} stage (see `tracemill {stage} --help`)."
+    return flow(name=stage, persist_result=False)(run)
 
 
 ingest_flow = stage_flow("ingest")
@@ -298,6 +305,13 @@ select_flow = stage_flow("select")
 build_flow = stage_flow("build")
 export_flow = stage_flow("export")
 train_flow = stage_flow("train")
+
+STAGE_FLOWS: dict[str, Any] = {
+    f.name: f
+    for f in (ingest_flow, synth_flow, verify_flow, curate_flow, distill_flow, grade_flow,
+              select_flow, build_flow, export_flow, train_flow)
+}  # fmt: skip
+"""The stage flows by name (``prefect.yaml`` deploys each as ``<stage>/<stage>``)."""
 
 
 @flow(name="recipe", persist_result=False)

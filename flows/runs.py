@@ -9,7 +9,9 @@ Which runs are recorded (every row a run writes carries its ``run_id``):
 - ``tracemill run RECIPE``: one row for the recipe (flow ``recipe:NAME``, the recipe
   text, counters per stage) and one per stage it ran (flow = the stage name,
   ``label`` = its label, ``parent_run_id`` = the recipe's run);
-- a stage run as its own Prefect flow (``flows/engine.py``): one row, no parent;
+- a stage run as its own Prefect flow (``flows/engine.py``; a deployment run under a
+  worker or ``tracemill serve``): one row, no parent (a recipe deployment: as
+  ``tracemill run``); the ``serve`` process itself records no row;
   under Prefect, a stage retried after a transient failure records a row per attempt,
   and a stage Prefect serves from its cache (``synth``, ``ingest`` rerun unchanged) runs
   nothing and records no row of its own (the recipe's counters say ``cached``).
@@ -18,7 +20,8 @@ Read-only commands (``sql``, ``tables``, ``snapshots``, ``datasets``, ``verifier
 ``families``, ``stages``, ``check``, ``dedup explain``, ``dedup rethreshold``,
 ``synth --list``, ``--print-config``, ``run --check``, ``gc --dry-run``) record
 nothing. A run that fails records its row with status ``failed`` and the error; one
-stopped by Ctrl-C records ``interrupted``; a command that stops on a usage error, before
+stopped by Ctrl-C, or a Prefect flow run cancelled (its process terminated), records
+``interrupted``; a command that stops on a usage error, before
 any work, records nothing.
 
 Token counts and cost come from the run's counters (``tokens_in``, ``tokens_out``,
@@ -47,9 +50,11 @@ log = logging.getLogger(__name__)
 
 RECORDING_COMMANDS = frozenset(
     {"ingest", "synth", "verify", "curate", "distill", "grade", "select", "calibrate",
-     "build", "export", "train", "gc", "run"}
+     "build", "export", "train", "gc", "run", "serve"}
 )  # fmt: skip
-"""CLI commands that write, and so record a ``runs`` row (``run``: the recipe's rows)."""
+"""CLI commands that write, and so record a ``runs`` row (``run``: the recipe's rows;
+``serve``: each flow run it serves records its rows, as under a worker; the serving
+process itself records none)."""
 READ_ONLY_COMMANDS = frozenset(
     {"sql", "tables", "snapshots", "datasets", "verifiers", "families", "stages", "check",
      "dedup"}
@@ -186,11 +191,23 @@ class RunRecord:
         }
 
 
+def interrupted(err: BaseException) -> bool:
+    """Whether ``err`` stopped a run from outside rather than failing it.
+
+    Ctrl-C, or Prefect's termination signal: SIGTERM to a flow run's process (a run
+    cancelled from the UI, a ``tracemill serve`` that stops).
+    """
+    if isinstance(err, KeyboardInterrupt):
+        return True
+    kind = type(err)
+    return kind.__name__ == "TerminationSignal" and kind.__module__.startswith("prefect")
+
+
 def error_line(err: BaseException) -> str:
     """One line naming a run's error (``Type: message``, first line only)."""
     from tracemill.flows.common import remote_cause
 
-    if isinstance(err, KeyboardInterrupt):
+    if interrupted(err):
         return "interrupted"
     err = remote_cause(err)
     text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
@@ -199,10 +216,10 @@ def error_line(err: BaseException) -> str:
 
 
 def status_of(err: BaseException | None) -> str:
-    """``completed``, ``interrupted`` (Ctrl-C) or ``failed``."""
+    """``completed``, ``interrupted`` (Ctrl-C, a cancelled Prefect run) or ``failed``."""
     if err is None:
         return "completed"
-    return "interrupted" if isinstance(err, KeyboardInterrupt) else "failed"
+    return "interrupted" if interrupted(err) else "failed"
 
 
 def save_run(catalog: str | None, record: RunRecord, *, lock_timeout_s: float = 30.0) -> bool:

@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 
-def configure_prefect(catalog: str | None) -> None:
+def configure_prefect(catalog: str | None, *, local_home: bool = True) -> None:
     """Point Prefect's local home at the catalog directory and quiet its start-up.
 
     Values the user already set win (tracemill is added to the user's extra loggers).
-    ``PREFECT_HOME`` is only set for an embedded catalog
-    and when no Prefect server (``PREFECT_API_URL``) is configured.
+    ``PREFECT_HOME`` is only set for an embedded catalog, when no Prefect server
+    (``PREFECT_API_URL``) is configured and ``local_home`` is true (``tracemill serve``
+    keeps the user's home: its profile may name their server).
     """
     from tracemill.stores.catalog import CatalogConfig
 
@@ -28,7 +29,7 @@ def configure_prefect(catalog: str | None) -> None:
         os.environ["PREFECT_LOGGING_EXTRA_LOGGERS"] = ",".join([*extra, "tracemill"])
     # tracemill logs from threads outside a run (committers, pools) are not errors
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
-    if "PREFECT_API_URL" in os.environ or "PREFECT_HOME" in os.environ:
+    if not local_home or "PREFECT_API_URL" in os.environ or "PREFECT_HOME" in os.environ:
         return
     config = CatalogConfig.resolve(catalog)
     if config.root is not None:

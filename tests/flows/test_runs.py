@@ -154,4 +154,4 @@ def test_every_command_says_whether_it_records_a_row():
     names = set(group.list_commands(click.Context(group)))
     assert not RECORDING_COMMANDS & READ_ONLY_COMMANDS
     assert names == RECORDING_COMMANDS | READ_ONLY_COMMANDS
-    assert {args[0] for args in WRITING_COMMANDS} | {"train", "run"} == RECORDING_COMMANDS
+    assert {args[0] for args in WRITING_COMMANDS} | {"train", "run", "serve"} == RECORDING_COMMANDS
