@@ -29,7 +29,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import random
 import shutil
+import string
 import sys
 import tempfile
 import time
@@ -122,6 +124,53 @@ def commit_overhead(root: Path, files: int, rows: int) -> None:
           f"{repeat * 1000:.1f} ms")  # fmt: skip
 
 
+def batch_reads(root: Path, samples: int, batch: int, per_file: int = 20_000) -> None:
+    """A verify driver's read of one batch (samples + problems) by id vs by row span.
+
+    ``samples`` samples of 2,000-character completions (random words) in files of
+    ``per_file``; the
+    pending samples of a verify in their order (row order), batches taken across the
+    table. By id alone every batch scans every file's ids; by span only its own files.
+    """
+    import datetime
+
+    from tracemill.catalogs import problem_id, sample_id
+    from tracemill.flows.verify import _read_batch, pending_samples
+    from tracemill.stores.catalog import open_catalog
+
+    now = datetime.datetime.now(datetime.UTC)
+    rng = random.Random(0)  # 1,000 paragraphs of random words: compresses like real text
+    words = ["".join(rng.choices(string.ascii_lowercase, k=rng.randint(2, 9))) for _ in range(5000)]
+    texts = [" ".join(rng.choices(words, k=300))[:2000] for _ in range(1000)]
+    pids = [problem_id("math", f"question {i}") for i in range(samples // 8)]
+    with open_catalog(root / "reads") as store:
+        store.append({"problems": [{"problem_id": p, "source": "s", "domain": "math",
+                                    "question": f"question {i}", "answer": str(i),
+                                    "verifier": "math"} for i, p in enumerate(pids)]})  # fmt: skip
+        for lo in range(0, samples, per_file):
+            store.append({"samples": [{
+                "sample_id": sample_id(pids[k // 8], "m", {}, k % 8), "problem_id": pids[k // 8],
+                "role": "teacher", "origin": "generate", "model": "m", "backend": "fake",
+                "params": "{}", "sample_index": k % 8, "created_at": now,
+                "completion": f"{texts[k % 1000]} \\boxed{{{k // 8}}}"}
+                for k in range(lo, min(samples, lo + per_file))]})  # fmt: skip
+    with open_catalog(root / "reads", release=True) as store:
+        todo, _ = pending_samples(store)
+        starts = range(0, todo.num_rows - batch, max(batch, todo.num_rows // 8))
+        seconds = {}
+        with store.hold():  # the driver reads inside a round's attach: its cost not counted
+            for how, cols in (("by id", ["sample_id"]), ("by span", ["sample_id", "row_id"])):
+                t0 = time.perf_counter()
+                for start in starts:
+                    got, _ = _read_batch(store, todo.slice(start, batch).select(cols))
+                    assert got.num_rows == batch
+                seconds[how] = (time.perf_counter() - t0) / len(starts)
+    print(f"verify driver, one batch of {batch} read from {samples} samples: by id "
+          f"{seconds['by id'] * 1000:.0f} ms, by row span {seconds['by span'] * 1000:.0f} ms "
+          f"({seconds['by id'] / seconds['by span']:.1f}x)")  # fmt: skip
+    shutil.rmtree(root / "reads", ignore_errors=True)
+
+
 def interleaved(root: Path, address: str, args: argparse.Namespace) -> None:
     """1 vs 2 workers on the 2-node cluster, alternated (1, 2, 1, 2, …).
 
@@ -152,13 +201,19 @@ def interleaved(root: Path, address: str, args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", type=int, default=250)
-    parser.add_argument("--n", type=int, default=8, help="samples per problem to verify")
-    parser.add_argument("--batch", type=int, default=250, help="verify batch (one file each)")
+    parser.add_argument("--n", type=int, default=32, help="samples per problem to verify")
+    parser.add_argument("--batch", type=int, default=512,
+                        help="verify batch (one file each; 512 is verify's default)")  # fmt: skip
     parser.add_argument("--synth", type=int, default=4000, help="sat items to synthesize")
     parser.add_argument("--chunk", type=int, default=200)
     parser.add_argument("--files", type=int, default=40)
+    parser.add_argument("--read-samples", type=int, default=200_000,
+                        help="catalog size for the batch-read figure (0: skip it)")  # fmt: skip
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--trials", type=int, default=2, help="interleaved 1/2-worker pairs")
+    parser.add_argument("--pin", action=argparse.BooleanOptionalAction,
+                        default=len(os.sched_getaffinity(0)) >= 2,
+                        help="run node i on core i only (default: 2+ cores)")  # fmt: skip
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     from tests.cluster import services
@@ -166,13 +221,17 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="tm-scale-"))
     try:
         commit_overhead(root, args.files, args.rows)
+        if args.read_samples:
+            batch_reads(root, args.read_samples, args.batch)
         cats = {nodes: root / f"verify-{nodes}" for nodes in (1, 2)}
         for cat in cats.values():
             samples = prepare(cat, args.problems, args.n)
         print(f"verify: {samples} math samples (math-verify, one worker per actor), "
               f"batches of {args.batch}; synth: {args.synth} sat items at level 10, "
               f"chunks of {args.chunk}")  # fmt: skip
-        with services.ray_cluster(root / "ray", nodes=1, cpus=1) as cluster:
+        print(f"nodes pinned to a core each: {'yes' if args.pin else 'no'}; the driver (this "
+              "process) is not pinned")  # fmt: skip
+        with services.ray_cluster(root / "ray", nodes=1, cpus=1, pin=args.pin) as cluster:
             os.environ.update(cluster.env)
             os.environ["TRACEMILL_RAY_NODE_IP"] = cluster.head_ip
             from tracemill.flows.executor import connect
@@ -181,7 +240,7 @@ def main() -> None:
             results: dict[tuple[str, int], float] = {}
             for nodes in (1, 2):
                 if nodes == 2:
-                    services.add_ray_node(cluster, root / "ray", cpus=1)
+                    services.add_ray_node(cluster, root / "ray", cpus=1, pin=args.pin)
                     deadline = time.monotonic() + 60
                     while sum(n["Alive"] for n in ray.nodes()) < 2 and time.monotonic() < deadline:
                         time.sleep(0.5)
