@@ -1,27 +1,34 @@
 """Scale-out on this machine: verify and synth throughput on 1 vs 2 Ray nodes, commit cost.
 
-    .venv/bin/python benchmarks/scale.py [--samples 2000] [--synth 3000]
+    .venv/bin/python benchmarks/scale.py [--problems 250 --n 64] [--synth 12000] [--no-pin]
 
 A Ray cluster of one node (1 CPU) is started on 127.0.0.2, measured, then a second node
 (1 CPU, 127.0.0.3) joins and the same work is measured again on a fresh catalog (same
 problems and samples, so the same verdicts). Scaling efficiency = (rate on 2 nodes /
-rate on 1 node) / 2. The driver (planning, reading batches, committing data files) runs
-in this process beside the nodes, so on a 2-core machine it competes with them; the
-``reference`` line (pure-CPU Ray tasks, no tracemill) shows what two nodes can give on
-this machine at the time of the run. Then, on the same 2-node cluster, 1 and 2 workers
-(verifier actors; reference tasks in flight) are alternated ``--trials`` times, so that
-each 1-worker figure is measured next to its 2-worker one under the same load.
+rate on 1 node) / 2.
 
-Verify is timed end to end: actor start-up and each actor's math worker (seconds on a
-loaded machine) are in both the 1- and the 2-worker figure, so short runs understate
-what a long run scales to. (A rate "after the first commit" is not printed: with two
-actors the second one's first batch is mostly done by then, which inflates it.)
-Readers during writes: ``benchmarks/readers.py``.
+Nodes are pinned (default on a machine of 2+ cores): node i runs, with everything it
+starts (raylet, actors, their math workers), on core i only, so a node of 1 CPU is one
+core, as on a real machine. Unpinned (``--no-pin``), "1 CPU" is only a label: the
+1-node run spreads its actor, its math worker and Ray's own processes over both cores
+and leaves nothing for the second node to add. The driver (this process: planning,
+reading batches, committing data files) is never pinned: on 2 cores it takes its time
+from the nodes, as it would on a head node that is also a worker. The ``reference`` line
+(pure-CPU Ray tasks, no tracemill) shows what two nodes give at the time of the run; on
+a shared machine the load moves between phases, so compare each figure with it. Then, on
+the 2-node cluster, 1 and 2 workers (verifier actors; reference tasks in flight) are
+alternated ``--trials`` times, each 1-worker figure next to its 2-worker one.
 
-Commit overhead per data file: files written as a worker would (write_data_file), each
-committed in its own transaction (commit_files: key check + ducklake_add_data_files),
-against store.append of the same rows (which writes the file itself), on an embedded
-catalog.
+Verify is timed end to end: actor start-up and each actor's math worker (2-3 s) are in
+both the 1- and the 2-worker figure, so short runs understate what a long run scales to
+(16,000 samples by default). Readers during writes: ``benchmarks/readers.py``.
+
+Also: a verify driver's read of one batch from a catalog of ``--read-samples`` samples,
+by sample id (every data file's ids scanned) against by row span (the batch's own files);
+and the commit overhead per data file: files written as a worker would
+(write_data_file), each committed in its own transaction (commit_files: key check +
+ducklake_add_data_files), against store.append of the same rows (which writes the file
+itself), on an embedded catalog.
 """
 
 from __future__ import annotations
@@ -201,11 +208,11 @@ def interleaved(root: Path, address: str, args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", type=int, default=250)
-    parser.add_argument("--n", type=int, default=32, help="samples per problem to verify")
+    parser.add_argument("--n", type=int, default=64, help="samples per problem to verify")
     parser.add_argument("--batch", type=int, default=512,
                         help="verify batch (one file each; 512 is verify's default)")  # fmt: skip
-    parser.add_argument("--synth", type=int, default=4000, help="sat items to synthesize")
-    parser.add_argument("--chunk", type=int, default=200)
+    parser.add_argument("--synth", type=int, default=12_000, help="sat items to synthesize")
+    parser.add_argument("--chunk", type=int, default=1000, help="sat items per synth task")
     parser.add_argument("--files", type=int, default=40)
     parser.add_argument("--read-samples", type=int, default=200_000,
                         help="catalog size for the batch-read figure (0: skip it)")  # fmt: skip
