@@ -96,6 +96,8 @@ def spin(n: int) -> int:
 def run_reference(address: str, tasks: int, n: int, in_flight: int = 4) -> float:
     from tracemill.flows.executor import map_tasks
 
+    for _ in map_tasks(spin, [(1,)] * in_flight, address=address, in_flight=in_flight):
+        pass  # untimed: a node whose workers were killed (verify actors) starts new ones
     t0 = time.perf_counter()
     for _ in map_tasks(spin, [(n,)] * tasks, address=address, in_flight=in_flight):
         pass
@@ -188,7 +190,7 @@ def interleaved(root: Path, address: str, args: argparse.Namespace) -> None:
     rates: dict[tuple[str, int], list[float]] = {}
     for trial in range(args.trials):
         for workers in (1, 2):
-            ref = run_reference(address, 8, 3_000_000, in_flight=workers)
+            ref = run_reference(address, 16, 3_000_000, in_flight=workers)
             rates.setdefault(("reference", workers), []).append(ref)
             catalog = root / f"verify-t{trial}-w{workers}"
             prepare(catalog, args.problems, args.n)

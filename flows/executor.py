@@ -6,7 +6,8 @@ and fans the batches out to Ray:
 
 * ``distill``: one actor per GPU (or per node without GPUs) holding its engine
   (vLLM where installed, else transformers, or any backend), fed prompt shards;
-* ``verify``: a pool of verifier actors (each keeps its math worker warm), one per CPU;
+* ``verify``: a pool of verifier actors (each keeps its math worker warm), one per CPU,
+  three batches queued on each; the driver commits finished batches in rounds;
   ``judge`` verdicts stay with the driver, which holds the one judge model client;
 * ``curate`` encoding: a pool of encoder actors, one per GPU or node;
 * ``synth``: one Ray task per chunk of items.

@@ -39,7 +39,8 @@ Options:
 - ``executor: ray``: the driver reads each batch and a pool of Ray verifier actors
   verifies it and writes the verdicts as a data file, which the driver commits (see
   :mod:`tracemill.flows.executor`). On an embedded catalog the driver holds the catalog
-  only while it reads a batch or commits one. ``judge`` verdicts stay in the driver on
+  only while it commits a round of results (about three batches, one transaction) and
+  reads the next batches. ``judge`` verdicts stay in the driver on
   purpose: the actors are one per CPU, the judge is one model (a server the driver
   already sends concurrent requests to, or a local model that should load once, not in
   every actor), and the driver meters its calls.
