@@ -31,8 +31,9 @@ DEFAULT_DEADLINE_S = 10.0
 """Wall-clock seconds one item may take in a worker before it is killed."""
 QUEUED = 2
 """Items sent ahead to each worker, so it starts the next one without waiting for the parent
-(a math item takes milliseconds: a round trip per item left workers idle a third of the time
-on a busy machine). The deadline still counts from when an item starts running."""
+(a math item takes milliseconds: with a round trip per item, 3,000 quick items ran at 2,670
+items/s, queued ahead at 3,670, where parent and worker have cores of their own). The
+deadline still counts from when an item starts running."""
 POOL_PROBLEM_COLUMNS = (
     "problem_id",
     "domain",
