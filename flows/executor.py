@@ -6,7 +6,8 @@ and fans the batches out to Ray:
 
 * ``distill``: one actor per GPU (or per node without GPUs) holding its engine
   (vLLM where installed, else transformers, or any backend), fed prompt shards;
-* ``verify``: a pool of verifier actors (each keeps its math worker warm), one per CPU;
+* ``verify``: a pool of verifier actors (each keeps its math worker warm), one per CPU,
+  three batches queued on each; the driver commits finished batches in rounds;
   ``judge`` verdicts stay with the driver, which holds the one judge model client;
 * ``curate`` encoding: a pool of encoder actors, one per GPU or node;
 * ``synth``: one Ray task per chunk of items.
@@ -35,7 +36,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
@@ -163,6 +164,21 @@ def map_actors(
     actor_cls: type,
     init_args: Sequence[Any],
     calls: Iterable[tuple[Any, ...]],
+    **kwargs: Any,
+) -> Iterator[Any]:
+    """Call ``actor.<method>(*args)`` for each args of ``calls`` on a pool of actors.
+
+    Results one by one, as they finish (any order); see :func:`map_actor_rounds` for the
+    keywords. The caller's handling of a result runs inside ``hold``, if given.
+    """
+    for results in map_actor_rounds(actor_cls, init_args, calls, **kwargs):
+        yield from results
+
+
+def map_actor_rounds(
+    actor_cls: type,
+    init_args: Sequence[Any],
+    calls: Iterable[tuple[Any, ...]],
     *,
     address: str | None,
     actors: int,
@@ -170,16 +186,34 @@ def map_actors(
     num_gpus: float = 0,
     method: str = "run",
     depth: int = 2,
-) -> Iterator[Any]:
+    hold: Callable[[], AbstractContextManager[Any]] | None = None,
+    low_water: int | None = None,
+) -> Iterator[list[Any]]:
     """Call ``actor.<method>(*args)`` for each args of ``calls`` on a pool of actors.
 
-    Results come back as they finish (any order). Each actor has up to ``depth`` calls
-    queued, so while it works on one the driver has already read and shipped its next
-    (an actor never waits for the driver to read a batch, fetch a result or commit);
-    ``calls`` is consumed lazily, so at most ``depth`` batches per actor are read ahead.
-    Actors are spread over the nodes; a dead actor is restarted and its calls retried.
+    Results come back in rounds (lists), as they finish (any order). Each actor has up
+    to ``depth`` calls queued, so while it works on one the driver has already read and
+    shipped its next (an actor never waits for the driver to read a batch, fetch a
+    result or commit); ``calls`` is consumed lazily, so at most ``depth`` batches per
+    actor are read ahead. Actors are spread over the nodes; a dead actor is restarted
+    and its calls retried.
+
+    ``hold`` (e.g. a catalog store's ``hold``) is entered around the first round of
+    calls and around each refill together with the caller's handling of the round's
+    results (the caller's code after ``yield`` runs inside it), so reading the next
+    batches and committing results share one attach of a released catalog.
+
+    ``low_water``: refill in rounds rather than call by call. Finished results are kept
+    (fetched, not yet yielded) until the actor that just finished has at most
+    ``low_water`` calls left; then, inside one ``hold``, every actor is topped up to
+    ``depth`` and the kept results are yielded as one round. With ``depth=3,
+    low_water=1`` one attach serves about three batches instead of one; results wait at
+    most until then (once ``calls`` is exhausted each comes as a round of its own).
     """
     ray = connect(address)
+    held = hold or nullcontext
+    depth = max(1, depth)
+    floor = depth - 1 if low_water is None else min(max(0, low_water), depth - 1)
 
     remote = ray.remote(actor_cls).options(
         num_cpus=num_cpus,
@@ -192,26 +226,40 @@ def map_actors(
     handles = [remote.remote(*init_args) for _ in range(max(1, actors))]
     pending = iter(calls)
     owner: dict[Any, int] = {}  # call in flight -> index of its actor
+    in_flight = [0] * len(handles)
 
     def submit(i: int) -> bool:
         args = next(pending, None)
         if args is None:
             return False
         owner[getattr(handles[i], method).remote(*args)] = i
+        in_flight[i] += 1
         return True
 
-    try:
-        more = True
-        for _ in range(max(1, depth)):  # round by round: every actor gets a first call
+    def top_up() -> bool:
+        """Round by round, so every actor gets its next call before any gets two."""
+        for _ in range(depth):
             for i in range(len(handles)):
-                more = more and submit(i)
+                if in_flight[i] < depth and not submit(i):
+                    return False
+        return True
+
+    kept: list[Any] = []
+    try:
+        with held():
+            more = top_up()
         while owner:
             done, _ = ray.wait(list(owner), num_returns=1)
             i = owner.pop(done[0])
-            result = ray.get(done[0])
-            if more:
-                more = submit(i)  # refill the actor that finished before committing
-            yield result
+            in_flight[i] -= 1
+            kept.append(ray.get(done[0]))
+            if more and in_flight[i] > floor:
+                continue  # this actor still has work queued: keep the result for the round
+            with held():
+                if more:
+                    more = top_up()  # refill before handing back results (and committing)
+                done_round, kept = kept, []
+                yield done_round
     finally:
         for handle in handles:
             ray.kill(handle, no_restart=True)

@@ -63,12 +63,16 @@ def free_block(size: int) -> int:
 
 
 def start(cmd: list[str], log: Path, env: dict[str, str] | None = None,
-          cwd: Path | None = None) -> subprocess.Popen:  # fmt: skip
-    """A process in its own process group (see :func:`stop`)."""
+          cwd: Path | None = None, cpu: int | None = None) -> subprocess.Popen:  # fmt: skip
+    """A process in its own process group (see :func:`stop`).
+
+    ``cpu``: run it (and everything it starts) on that core only.
+    """
     handle = log.open("ab")
+    pin = None if cpu is None else (lambda: os.sched_setaffinity(0, {cpu}))
     try:
         return subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env,
-                                cwd=cwd, start_new_session=True)  # fmt: skip
+                                cwd=cwd, start_new_session=True, preexec_fn=pin)  # fmt: skip
     finally:
         handle.close()
 
@@ -265,7 +269,9 @@ MAX_NODES = 4
 _NODE_PORTS = 120  # per node: 20 for its agents and managers, 100 for its workers
 
 
-def _start_node(cluster: RayCluster, full_env: dict[str, str], root: Path, cpus: int) -> None:
+def _start_node(
+    cluster: RayCluster, full_env: dict[str, str], root: Path, cpus: int, cpu: int | None = None
+) -> None:
     i = cluster.nodes
     if i >= MAX_NODES:
         raise RuntimeError(f"at most {MAX_NODES} nodes")
@@ -284,7 +290,7 @@ def _start_node(cluster: RayCluster, full_env: dict[str, str], root: Path, cpus:
         cmd += [f"--address={cluster.address}"]
     root.mkdir(parents=True, exist_ok=True)
     log = root / f"node{i}.log"
-    proc = start(cmd, log, env=full_env)
+    proc = start(cmd, log, env=full_env, cpu=cpu)
     cluster.groups.append(proc.pid)  # its daemons stay in this process group
     if proc.wait(timeout=180) != 0:
         raise RuntimeError(f"ray start failed:\n{log.read_text()[-3000:]}")
@@ -294,11 +300,15 @@ _FULL_ENV: dict[int, dict[str, str]] = {}
 
 
 @contextmanager
-def ray_cluster(root: Path, nodes: int = 2, cpus: int = 1) -> Iterator[RayCluster]:
+def ray_cluster(
+    root: Path, nodes: int = 2, cpus: int = 1, pin: bool = False
+) -> Iterator[RayCluster]:
     """``ray start --head`` and ``ray start --address`` for the other nodes.
 
     Each node has its own IP in 127.0.0.0/8 (so Ray never picks the machine's outward
     address), its own temp dir and port ranges; the cluster uses token authentication.
+    ``pin``: node i runs on core i only (a node of one CPU is then one core, as on a
+    real machine, rather than a label on a shared machine); needs as many cores as nodes.
     """
     if not (BIN / "ray").exists():
         unavailable("ray is not installed")
@@ -309,8 +319,8 @@ def ray_cluster(root: Path, nodes: int = 2, cpus: int = 1) -> Iterator[RayCluste
                          {k: env[k] for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}, base, [])
     _FULL_ENV[id(cluster)] = env
     try:
-        for _ in range(nodes):
-            _start_node(cluster, env, root, cpus)
+        for i in range(nodes):
+            _start_node(cluster, env, root, cpus, _core(i) if pin else None)
         yield cluster
     finally:
         for pgid in cluster.groups:
@@ -318,9 +328,18 @@ def ray_cluster(root: Path, nodes: int = 2, cpus: int = 1) -> Iterator[RayCluste
         _FULL_ENV.pop(id(cluster), None)
 
 
-def add_ray_node(cluster: RayCluster, root: Path, cpus: int = 1) -> None:
+def add_ray_node(cluster: RayCluster, root: Path, cpus: int = 1, pin: bool = False) -> None:
     """Start one more node (``ray start --address``); stopped with the cluster."""
-    _start_node(cluster, _FULL_ENV[id(cluster)], root, cpus)
+    core = _core(cluster.nodes) if pin else None
+    _start_node(cluster, _FULL_ENV[id(cluster)], root, cpus, core)
+
+
+def _core(i: int) -> int:
+    """The ``i``-th core this process may run on (for pinning node ``i``)."""
+    cores = sorted(os.sched_getaffinity(0))
+    if i >= len(cores):
+        raise RuntimeError(f"cannot pin node {i}: this process may use {len(cores)} core(s)")
+    return cores[i]
 
 
 # -- Prefect -----------------------------------------------------------------------------------

@@ -319,3 +319,59 @@ def test_cli_check_missing_file_exits_1(tmp_path, monkeypatch, args):
     result, _ = check(*args)
     assert result.exit_code == 1, result.output
     assert "no such file" in result.output and "Traceback" not in result.output
+
+
+def _many_files(store, files: int = 4, per: int = 30) -> list[str]:
+    """Samples of one problem in ``files`` separate data files; their ids in insert order."""
+    pid = problem_id("other", "capital of Spain?")
+    store.append({"problems": [{"problem_id": pid, "source": "test", "domain": "other",
+                                "question": "capital of Spain?", "answer": "Madrid",
+                                "verifier": "normalized", "verifier_spec": None}]})  # fmt: skip
+    ids = []
+    for f in range(files):
+        rows = []
+        for j in range(per):
+            i = f * per + j
+            sid = sample_id(pid, "m", {}, i)
+            ids.append(sid)
+            rows.append({"sample_id": sid, "problem_id": pid, "role": "teacher",
+                         "origin": "generate", "model": "m", "backend": "fake", "params": "{}",
+                         "sample_index": i, "completion": ["\\boxed{Madrid}", "\\boxed{Paris}"][i % 2]})  # fmt: skip
+        store.append({"samples": rows})
+    return ids
+
+
+def test_pending_samples_come_in_row_order_and_batches_read_by_span(catalog):
+    """Pending samples come in the order they were written (DuckLake row ids), so a batch
+    reads the files its rows lie in; the span read returns exactly what a read by id does,
+    also when the row ids given are wrong (then the missing ones are read by id)."""
+    import pyarrow as pa
+    from tracemill.flows.verify import _read_batch, pending_samples
+
+    written = _many_files(catalog)
+    todo, _ = pending_samples(catalog)
+    assert todo.column("sample_id").to_pylist() == written  # insert order, not id order
+    rows = todo.column("row_id").to_pylist()
+    assert rows == sorted(rows) and len(set(rows)) == len(rows)
+
+    batch = todo.slice(35, 40)  # spans the second and third file
+    by_id, problems_by_id = _read_batch(catalog, batch.select(["sample_id"]))
+    by_span, problems_by_span = _read_batch(catalog, batch.select(["sample_id", "row_id"]))
+    assert by_span.equals(by_id) and by_id.num_rows == 40
+    assert problems_by_span.equals(problems_by_id)
+    assert by_id.column("sample_id").to_pylist() == sorted(batch.column("sample_id").to_pylist())
+
+    at = batch.schema.get_field_index("row_id")
+    wrong = batch.set_column(at, "row_id", pa.array([0] * 40, pa.int64()))
+    stale, _ = _read_batch(catalog, wrong.select(["sample_id", "row_id"]))
+    assert stale.equals(by_id)
+
+
+def test_verify_in_row_order_writes_every_verdict_once(catalog):
+    written = _many_files(catalog)
+    counts = verify_samples(catalog, run_id="r1", batch_size=7)
+    assert counts["verified"] == len(written) and counts["passed"] == len(written) // 2
+    got = catalog.sql("SELECT sample_id, count(*) AS n FROM verdicts GROUP BY ALL").to_pylist()
+    assert sorted(r["sample_id"] for r in got) == sorted(written)
+    assert {r["n"] for r in got} == {1}
+    assert verify_samples(catalog, run_id="r2")["verified"] == 0

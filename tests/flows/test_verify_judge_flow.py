@@ -466,10 +466,10 @@ def test_under_ray_the_driver_judges_and_meters_the_calls(catalog, monkeypatch):
         for args in calls:
             on_actors.extend(args[0].column("verifier").to_pylist())
             with judge_client(None):  # a worker process: nothing configured there
-                yield actor.run(*args)
+                yield [actor.run(*args)]  # a round of one result
 
     monkeypatch.setattr(executor, "connect", lambda address=None: OneNode())
-    monkeypatch.setattr(executor, "map_actors", in_process)
+    monkeypatch.setattr(executor, "map_actor_rounds", in_process)
     seed(catalog)
     judge = make_judge(JudgeConfig(
         backend="fake", model="judge-f", prices={"input": 1.0, "output": 4.0},

@@ -174,3 +174,44 @@ def test_pool_kills_a_stuck_item_and_keeps_going():
         assert elapsed < 20  # includes the replacement worker's start-up
         # the replacement worker serves later calls
         assert [r.verdict.passed for r in pool.verify([ok, wrong])] == [True, False]
+
+
+def test_pool_items_queued_behind_a_stuck_one_run_on_the_replacement():
+    """One worker with items sent ahead: the stuck one times out, those behind it are
+    re-sent to the replacement and are not charged the stuck one's time."""
+    ok = PoolItem("math", {"answer": "2"}, B("2"))
+    stuck = PoolItem("math", {"answer": "2"}, B("10^{10^{10^{10}}}"))
+    wrong = PoolItem("math", {"answer": "2"}, B("3"))
+    with VerifierPool(1, deadline_s=1.5, queued=3) as pool:
+        results = pool.verify([ok, stuck, wrong, ok])
+        assert [r.verdict.reason for r in results] == ["ok", "timeout", "wrong", "ok"]
+        assert pool.kills == 1
+        assert results[2].latency_s < 1.5 and results[3].latency_s < 1.5
+
+
+def test_pool_worker_killed_mid_item_fails_only_that_item():
+    """A worker that dies (here: killed from outside) costs the running item a
+    ``verifier_error``; the items queued behind it are verified by the replacement."""
+    import threading
+
+    ok = PoolItem("math", {"answer": "2"}, B("2"))
+    stuck = PoolItem("math", {"answer": "2"}, B("10^{10^{10^{10}}}"))
+    wrong = PoolItem("math", {"answer": "2"}, B("3"))
+    with VerifierPool(1, deadline_s=30, queued=3) as pool:
+        victim = pool._workers[0]
+
+        def kill_when_running() -> None:
+            deadline = time.monotonic() + 60
+            while not victim.ready or not victim.jobs:
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.01)
+            time.sleep(0.3)
+            victim.proc.kill()
+
+        killer = threading.Thread(target=kill_when_running)
+        killer.start()
+        results = pool.verify([stuck, ok, wrong])
+        killer.join()
+        assert [r.verdict.reason for r in results] == ["verifier_error", "ok", "wrong"]
+        assert "died" in results[0].verdict.detail["error"]
