@@ -30,7 +30,8 @@ Token counts and cost come from the run's counters (``tokens_in``, ``tokens_out`
 ``cost_usd``: distill reports them, grade its student's samples and its answer-first
 judge's replies, and verify its judge model's calls; a run
 that calls no model has none, so its row holds null, not 0); a recipe's are the sums
-over its stages.
+over its stages (a recipe that fails: over the rows its stages recorded, the failed
+stage's counters so far included).
 Config values under secret-looking keys (``api_key``, ``token``, ``password``, …) are
 stored as ``"***"``.
 """

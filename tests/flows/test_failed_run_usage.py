@@ -67,7 +67,8 @@ def test_failed_distill_records_what_it_committed(catalog_dir):
 
 
 def test_failed_recipe_stage_records_what_it_committed(catalog_dir, tmp_path):
-    """The same through a recipe (its stage's row; ``run_stage`` is what Prefect runs)."""
+    """The same through a recipe: its stage's row (``run_stage``, what Prefect runs too)
+    and the recipe's row."""
     from tracemill.flows.runner import run_recipe
     from tracemill.pipelines.generate import BackendError
 
@@ -86,6 +87,12 @@ def test_failed_recipe_stage_records_what_it_committed(catalog_dir, tmp_path):
     stage = next(r for r in runs(catalog_dir) if r["flow"] == "distill")
     assert stage["label"] == "teacher" and stage["parent_run_id"]
     assert assert_failed_with_usage(stage, catalog_dir, "distill")["samples"] == 3
+    # the recipe's row sums its stages' rows, the failed one's counters so far included
+    (whole,) = [r for r in runs(catalog_dir) if r["flow"] == "recipe:dies"]
+    assert whole["status"] == "failed" and whole["run_id"] == stage["parent_run_id"]
+    assert json.loads(whole["counts"])["teacher"]["samples"] == 3
+    for key in ("prompt_tokens", "completion_tokens", "cost_usd"):
+        assert whole[key] == pytest.approx(stage[key])
 
 
 def test_failed_grade_records_what_it_committed(catalog_dir):
