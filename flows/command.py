@@ -49,6 +49,9 @@ class Invocation:
     """The validated config (stage commands, ``train``)."""
     counts: dict[str, Any] = field(default_factory=dict)
     """The counters of the work done."""
+    counters_so_far: Callable[[], dict[str, Any]] | None = None
+    """The counters of a run that fails partway (a stage's
+    :meth:`~tracemill.flows.stages.StageContext.counters_so_far`): its row records them."""
     status: str = "running"
     record: bool = False
     """Whether the command records a ``runs`` row: set once work that writes starts
@@ -69,8 +72,9 @@ def invocation(
     Expected errors end the command with one line on stderr and exit code 1 (usage
     errors: 2; see :func:`tracemill.flows.common.user_errors`). When ``run.record`` is
     set (by ``record=True`` or by the command once its work starts), the command's
-    ``runs`` row is appended when it ends: completed, failed (with the error) or
-    interrupted; a usage error records nothing.
+    ``runs`` row is appended when it ends: completed, failed (with the error and the
+    counters so far, ``run.counters_so_far``) or interrupted; a usage error records
+    nothing.
     """
     from tracemill.catalogs import new_run_id
     from tracemill.flows.progress import set_quiet
@@ -111,8 +115,11 @@ def _finish(run: Invocation, err: BaseException | None) -> None:
 
     if isinstance(err, CatalogLockedError | CatalogStorageError):
         return  # the catalog is someone else's, or its storage down: a retry only delays
+    counts = dict(run.counts)
+    if err is not None and not counts and run.counters_so_far is not None:
+        counts = run.counters_so_far()  # what the run did (and spent) before it failed
     record = RunRecord(
-        run.run_id, run.command, run.started, run.status, dict(run.counts), run.config,
+        run.run_id, run.command, run.started, run.status, counts, run.config,
         error=run.error,
     )  # fmt: skip
     save_run(run.catalog, record, lock_timeout_s=30.0 if err is None else 5.0)
@@ -331,6 +338,7 @@ def _run_stage_command(
             return
         spec = get_stage(stage)
         ctx = StageContext(catalog=inv.catalog, run_id=inv.run_id, label=name)
+        inv.counters_so_far = ctx.counters_so_far
         inv.record = hooks.records is None or hooks.records(extras)
         run = hooks.run
         fn = None if run is None else (lambda c, g: run(c, g, extras))

@@ -485,8 +485,13 @@ def distill(
     run_id: str | None = None,
     backend: Any = None,
     progress: Progress | None = None,
+    track: Callable[[Callable[[], dict[str, Any]]], None] | None = None,
 ) -> DistillReport:
-    """Run the distill stage (see the module docstring); ``backend`` overrides the config's."""
+    """Run the distill stage (see the module docstring); ``backend`` overrides the config's.
+
+    ``track`` (a stage's :meth:`~tracemill.flows.stages.StageContext.track`) is handed
+    the report's counters so far, so a run that fails records what it committed.
+    """
     from tracemill.pipelines.generate import candidate_ids, params_text, plan_requests
     from tracemill.stores.catalog import open_catalog
 
@@ -494,6 +499,8 @@ def distill(
     params = sampling_params(cfg)
     text = params_text(params, system_prompt=cfg.system_prompt, template=cfg.template)
     report = DistillReport(model=model_name, backend=cfg.backend)
+    if track is not None:
+        track(report.counts)
     with open_catalog(catalog, release=True) as store:
         problems = select_problems(store, cfg)
         candidates = candidate_ids(
@@ -933,5 +940,7 @@ def _account(
 def distill_stage(ctx: StageContext, cfg: DistillStage) -> dict[str, Any]:
     """Sample a teacher on chosen problems; verify and commit in batches (resumable)."""
     with ctx.progress(f"distill {cfg.model_name or cfg.model}", unit="samples") as tick:
-        report = distill(cfg, catalog=ctx.catalog, run_id=ctx.run_id, progress=tick)
+        report = distill(
+            cfg, catalog=ctx.catalog, run_id=ctx.run_id, progress=tick, track=ctx.track
+        )
     return report.counts()

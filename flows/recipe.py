@@ -303,6 +303,7 @@ def execute_recipe(
         except BaseException as e:
             result.status = status_of(e)
             result.error = error_line(e)
+            result.stages = _stages_recorded(catalog, run_id, e)
             _record(result, loaded, started)
             raise
         _record(result, loaded, started)
@@ -322,6 +323,38 @@ def recipe_environment(env: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _stages_recorded(catalog: str | None, run_id: str, err: BaseException) -> list[StageResult]:
+    """The stages of a recipe run that failed, as their own ``runs`` rows recorded them.
+
+    Whatever the executor (inline, Prefect, Ray): the stages that completed and the
+    failed one's counters so far, so the recipe's row sums what was spent. The latest row
+    of each label counts (Prefect records a row per attempt). Empty when the catalog
+    cannot be read (locked, storage down).
+    """
+    import json
+
+    from tracemill.stores.catalog import CatalogLockedError, CatalogStorageError, open_catalog
+
+    if isinstance(err, CatalogLockedError | CatalogStorageError):
+        return []
+    try:
+        with open_catalog(catalog, read_only=True) as store:
+            rows = store.sql(
+                "SELECT label, flow, duration_s, counts FROM runs WHERE parent_run_id = ? "
+                "ORDER BY started_at",
+                [run_id],
+            ).to_pylist()
+    except Exception as e:  # noqa: BLE001 - the run's own error matters more
+        log.debug("could not read the stage rows of run %s: %s", run_id, e)
+        return []
+    latest: dict[str, StageResult] = {}
+    for row in rows:
+        label = row["label"] or row["flow"]
+        counts = json.loads(row["counts"] or "{}")
+        latest[label] = StageResult(label, row["flow"], row["duration_s"] or 0.0, counts)
+    return list(latest.values())
 
 
 def _record(result: RunResult, loaded: LoadedRecipe, started: datetime) -> None:

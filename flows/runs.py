@@ -19,15 +19,19 @@ Which runs are recorded (every row a run writes carries its ``run_id``):
 Read-only commands (``sql``, ``tables``, ``snapshots``, ``datasets``, ``verifiers``,
 ``families``, ``stages``, ``check``, ``dedup explain``, ``dedup rethreshold``,
 ``synth --list``, ``--print-config``, ``run --check``, ``gc --dry-run``) record
-nothing. A run that fails records its row with status ``failed`` and the error; one
+nothing. A run that fails records its row with status ``failed``, the error and the
+counters it reached before failing (distill, grade and verify track theirs, so the tokens
+and cost of the samples committed and the judge calls made are in the row); one
 stopped by Ctrl-C, or a Prefect flow run cancelled (its process terminated), records
 ``interrupted``; a command that stops on a usage error, before
 any work, records nothing.
 
 Token counts and cost come from the run's counters (``tokens_in``, ``tokens_out``,
-``cost_usd``: distill and grade report them, and verify its judge model's calls; a run
+``cost_usd``: distill reports them, grade its student's samples and its answer-first
+judge's replies, and verify its judge model's calls; a run
 that calls no model has none, so its row holds null, not 0); a recipe's are the sums
-over its stages.
+over its stages (a recipe that fails: over the rows its stages recorded, the failed
+stage's counters so far included).
 Config values under secret-looking keys (``api_key``, ``token``, ``password``, …) are
 stored as ``"***"``.
 """

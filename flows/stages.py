@@ -9,6 +9,9 @@ is the one place the recipe runner, the Prefect flows and the CLI share, so
 the stage, hands it a :class:`~tracemill.flows.reporting.Report` (``ctx.report``) to
 fill, and writes that report (``summary.md``, ``summary.json``, plots, a Prefect
 artifact) through :mod:`tracemill.flows.reporting`.
+A stage that calls models hands its counters so far to :meth:`StageContext.track`, so
+a run that fails partway records the usage it reached (:func:`run_stage` and the CLI's
+stage commands read :meth:`StageContext.counters_so_far` when the stage raises).
 
 The config is declared once: its fields (type, default, ``description``) are the recipe
 keys, the ``--config FILE`` / ``--set KEY=VALUE`` keys and the CLI flags
@@ -25,7 +28,7 @@ from __future__ import annotations
 import importlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -64,6 +67,28 @@ class StageContext:
     notes, tables and plots."""
     parent_run_id: str | None = None
     """The recipe run this stage runs in (its reports are named after that run)."""
+    running: Callable[[], Mapping[str, Any]] | None = None
+    """The stage's counters so far (set by the stage through :meth:`track`): what a run
+    that fails partway records in its ``runs`` row."""
+
+    def track(self, counters: Callable[[], Mapping[str, Any]]) -> None:
+        """Let the runner read the stage's counters so far if the stage fails partway.
+
+        ``counters`` returns the counters of the work done up to now (at least the
+        ``tokens_in``/``tokens_out``/``cost_usd`` of what was committed), the same keys
+        the stage returns when it ends.
+        """
+        self.running = counters
+
+    def counters_so_far(self) -> dict[str, Any]:
+        """The tracked counters (empty when the stage tracks none); never raises."""
+        if self.running is None:
+            return {}
+        try:
+            return dict(self.running())
+        except Exception as e:  # noqa: BLE001 - a failing run's row must still be written
+            log.warning("could not read the %s stage's counters so far: %s", self.label, e)
+            return {}
 
     def path(self, value: str | Path) -> Path:
         """Resolve a path from a recipe against the recipe's directory."""
@@ -244,7 +269,8 @@ def run_stage(
     """Validate and run one stage from plain values (what a Prefect task receives).
 
     The stage runs under a run id of its own and records its ``runs`` row (config,
-    counters, status; ``parent_run_id`` = the recipe's run). An error leaves with a note
+    counters, status; ``parent_run_id`` = the recipe's run; a stage that fails records
+    the counters it tracked so far, :meth:`StageContext.track`). An error leaves with a note
     naming the stage (``stage 'distill-gemma' (distill)``), which the CLI's one-line
     message shows first.
     """
@@ -267,6 +293,7 @@ def run_stage(
         from tracemill.stores.catalog import CatalogLockedError, CatalogStorageError
 
         record.status, record.error = status_of(e), error_line(e)
+        record.counts = ctx.counters_so_far()
         # a locked catalog, or its storage down: trying to store the row would only delay
         if not isinstance(e, CatalogLockedError | CatalogStorageError):
             save_run(catalog, record, lock_timeout_s=5.0)

@@ -815,8 +815,12 @@ def verify_samples(
     executor: str = "local",
     ray_address: str | None = None,
     ray_workers: int | None = None,
+    track: Callable[[Callable[[], dict[str, Any]]], None] | None = None,
 ) -> dict[str, Any]:
     """Verify what the options ask for (see the module doc); counters.
+
+    ``track`` (a stage's :meth:`~tracemill.flows.stages.StageContext.track`) is handed
+    the judge's usage so far, so a run that fails partway records what its calls used.
 
     The judge, when needed, is the configured one (``configure_judge`` /
     ``judge_client``; :func:`run_verify` sets it from a :class:`JudgeConfig`); what its
@@ -829,6 +833,14 @@ def verify_samples(
         raise ValueError("give either verifier or ensemble, not both")
     judge = current_judge()
     metered = client_usage(judge)
+    if track is not None and metered is not None:
+        start, name = metered, getattr(judge, "name", None)
+
+        def used_so_far() -> dict[str, Any]:
+            used = client_usage(judge)
+            return {} if used is None else judge_counters(used.since(start), name)
+
+        track(used_so_far)
     select: dict[str, Any] = dict(
         verifier=verifier, ensemble=list(ensemble), where=where, sources=list(sources)
     )
@@ -947,7 +959,12 @@ def _judge_line(counts: dict[str, Any]) -> str:
 
 
 def run_verify(
-    cfg: VerifyStage, *, catalog: str | None, run_id: str | None, progress: Progress | None = None
+    cfg: VerifyStage,
+    *,
+    catalog: str | None,
+    run_id: str | None,
+    progress: Progress | None = None,
+    track: Callable[[Callable[[], dict[str, Any]]], None] | None = None,
 ) -> dict[str, Any]:
     """Run a ``verify`` stage config against a catalog (the stage, and Python callers).
 
@@ -977,6 +994,7 @@ def run_verify(
             executor=cfg.executor,
             ray_address=cfg.ray_address,
             ray_workers=cfg.ray_workers,
+            track=track,
         )
 
 
@@ -988,7 +1006,9 @@ def verify_stage(ctx: StageContext, cfg: VerifyStage) -> dict[str, Any]:
 
     with ctx.progress("verify", None, unit="samples") as tick:
         try:
-            counts = run_verify(cfg, catalog=ctx.catalog, run_id=ctx.run_id, progress=tick)
+            counts = run_verify(
+                cfg, catalog=ctx.catalog, run_id=ctx.run_id, progress=tick, track=ctx.track
+            )
         except JudgeUnavailable as e:  # a backend that is down: a failure (exit 1), not usage
             raise BackendError(
                 f"judge unavailable: {e} (verdicts committed before stay; run again once the "

@@ -100,6 +100,7 @@ def train_command(
         except (ValueError, TypeError, yaml.YAMLError) as e:
             raise OptionError(f"{config}: {e}") from None
         ctx = StageContext(catalog=run.catalog, run_id=run.run_id, label="train")
+        run.counters_so_far = ctx.counters_so_far
         run.config = cfg.model_dump(mode="json")
         run.record = True
         run.counts = execute_stage(get_stage("train"), ctx, cfg)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,13 @@ def calibrate(
     report_dir: Path,
     backend_factory: BackendFactory | None = None,
     report: Report | None = None,
+    track: Callable[[Callable[[], dict[str, Any]]], None] | None = None,
 ) -> tuple[dict[str, Any], pa.Table]:
     """Generate items per level, grade them and tabulate measured pass rate per level.
 
     ``calibration.parquet`` goes to ``report_dir``; the report (grading, calibration table,
-    ``calibration.md``) into ``report`` when given, else it is written to ``report_dir``.
+    ``calibration.md``) into ``report`` when given, else it is written to ``report_dir``;
+    ``track``: as :func:`~tracemill.flows.grade.grading.grade`'s.
     """
     from tracemill.pipelines.grade import calibration_problems, calibration_table, parse_levels
 
@@ -38,7 +41,7 @@ def calibrate(
     report = report if report is not None else Report(title)
     out = grade(
         cfg, problems, store=store, run_id=run_id, backend_factory=backend_factory,
-        report=report, title=title,
+        report=report, title=title, track=track,
     )  # fmt: skip
     table = calibration_table(problems, out.grades, cfg.confidence)
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -135,6 +138,6 @@ def calibrate_stage(ctx: StageContext, cfg: CalibrateStage) -> dict[str, Any]:
     with open_catalog(ctx.catalog, release=True) as store:
         counters, _ = calibrate(
             cfg, store=store, run_id=ctx.run_id, report_dir=ctx.report_dir(cfg),
-            report=ctx.report,
+            report=ctx.report, track=ctx.track,
         )  # fmt: skip
     return counters

@@ -87,6 +87,11 @@ class SamplingFields(StageConfig):
         description="student's USD per 1M tokens: input=…, output=… (a server-reported "
         "cost wins)",
     )
+    judge_prices: Annotated[dict[str, float], Flag(panel=JUDGE)] = Field(
+        default_factory=dict,
+        description="judge's USD per 1M tokens: input=…, output=… (a server-reported cost "
+        "wins; default: the student's prices when the student judges)",
+    )
     batch_problems: int = Field(256, ge=1, description="problems graded per committed batch")
     plots: Annotated[bool, Flag(panel=OUTPUT)] = Field(
         True, description="draw the report's plots (needs matplotlib)"
@@ -106,6 +111,27 @@ class SamplingFields(StageConfig):
         from tracemill.pipelines.generate.cost import check_prices
 
         return check_prices(value)
+
+    @field_validator("judge_prices")
+    @classmethod
+    def _judge_prices(cls, value: dict[str, float]) -> dict[str, float]:
+        from tracemill.pipelines.generate.cost import check_prices
+
+        prices = check_prices(value)
+        batch = sorted(k for k in prices if k.startswith("batch_"))
+        if batch:
+            raise ValueError(f"judge calls are online: judge_prices take input/output, not {batch}")
+        return prices
+
+    def judge_price_table(self) -> dict[str, float]:
+        """The prices of the answer-first judge's replies.
+
+        ``judge_prices``, else the student's ``prices`` when the student is its own judge
+        (no judge model or backend given).
+        """
+        if self.judge_prices or self.judge_model or self.judge_backend:
+            return dict(self.judge_prices)
+        return dict(self.prices)
 
 
 class GradeStage(SamplingFields):

@@ -87,11 +87,16 @@ def grade(
     report: Report | None = None,
     report_dir: Path | None = None,
     title: str = "grade",
+    track: Callable[[Callable[[], dict[str, Any]]], None] | None = None,
 ) -> GradeOutcome:
     """Grade ``problems`` for ``cfg.model`` and append ``grades`` (see the package doc).
 
     The grading's report (notes, level table, plots) goes into ``report`` when given (a
     stage's, written by its runner), else is written to ``report_dir`` when given.
+    ``tokens_in``/``tokens_out``/``cost_usd`` are what this run's student samples and
+    answer-first judge replies used (reused ones cost nothing); ``track`` (a stage's
+    :meth:`~tracemill.flows.stages.StageContext.track`) is handed the counters so far, so a
+    run that fails partway records what it committed.
     """
     from tracemill.pipelines.grade import grade_problems, grade_rows
 
@@ -119,7 +124,9 @@ def grade(
     }
     drawn = fixed = early = judged = incomplete = 0
     stats = SamplerStats()
-    judge = None
+    judge: BackendJudge | None = None
+    if track is not None:
+        track(lambda: {**counters, **_usage(stats, judge, judge_name)})
     if todo:
         backend = factory(cfg.backend, cfg.model, cfg.backend_options)
         sampler = CatalogSampler(
@@ -138,7 +145,7 @@ def grade(
             judge = BackendJudge(
                 judge_backend, cfg.judge_model or cfg.model, rows, judge_params,
                 method.bins.hardest, store=store, run_id=run_id,
-                student=f"{cfg.model}\n{params_text}",
+                student=f"{cfg.model}\n{params_text}", prices=cfg.judge_price_table(),
             )  # fmt: skip
         # one verifier worker pool for every round instead of one per round, when the
         # problems need one (starting and stopping a pool costs seconds)
@@ -164,19 +171,9 @@ def grade(
         sample_saving=round(1 - drawn / fixed, 4) if fixed else 0.0,
         stopped_early=early,
         judged=judged,
-        samples_reused=stats.reused,
-        samples_generated=stats.generated,
-        generation_errors=stats.failed,
         incomplete=incomplete,
-        tokens_in=stats.tokens_in,
-        tokens_out=stats.tokens_out,
     )
-    if stats.cost_usd is not None:
-        counters["cost_usd"] = round(stats.cost_usd, 6)
-    if judge is not None:
-        counters["judge_unparsed"] = judge.failures
-        counters["judge_generated"] = judge.generated
-        counters["judge_reused"] = judge.reused
+    counters.update(_usage(stats, judge, judge_name))
     grades = _grades_of(store, cfg.model, params_id, ids)
     counters["levels"] = level_histogram(grades, method.bins.hardest)
     if cfg.method in ("fixed_k", "adaptive_k"):
@@ -190,6 +187,36 @@ def grade(
         path = write_report(own, report_dir, plots=cfg.plots)
         counters["report"] = str(path)
     return GradeOutcome(counters, grades, path)
+
+
+def _usage(
+    stats: SamplerStats, judge: BackendJudge | None, judge_name: str | None
+) -> dict[str, Any]:
+    """A grading's sample, token and cost counters so far.
+
+    ``tokens_in``, ``tokens_out``, ``cost_usd`` (the names the ``runs`` row reads): the
+    student's samples generated in this run plus the judge's replies; the judge's share
+    is also on its own (``judge_tokens_in``, …).
+    """
+    out: dict[str, Any] = {
+        "samples_reused": stats.reused,
+        "samples_generated": stats.generated,
+        "generation_errors": stats.failed,
+        "tokens_in": stats.tokens_in,
+        "tokens_out": stats.tokens_out,
+    }
+    cost = stats.cost_usd
+    if judge is not None:
+        out.update(judge.counters())
+        if judge_name:
+            out["judge"] = judge_name
+        out["tokens_in"] += judge.tokens_in
+        out["tokens_out"] += judge.tokens_out
+        if judge.cost_usd is not None:
+            cost = (cost or 0.0) + judge.cost_usd
+    if cost is not None:
+        out["cost_usd"] = round(cost, 6)
+    return out
 
 
 def _pool_for(problems: Iterable[Mapping[str, Any]]) -> Any:
@@ -296,6 +323,16 @@ def grade_report(
             "reuses these samples)",
             "dim",
         )
+    if counters.get("tokens_in") or counters.get("tokens_out"):
+        cost = counters.get("cost_usd")
+        who = "student and judge" if "judge_generated" in counters else "student"
+        report.note(
+            f"used {counters.get('tokens_in', 0):,} prompt + {counters.get('tokens_out', 0):,} "
+            f"completion tokens in this run ({who}), "
+            + ("cost unknown (no --price)" if cost is None else f"${cost:.6f}")
+        )
+    if counters.get("judge_generated") or counters.get("judge_reused"):
+        report.note(_judge_line(counters))
     if counters.get("generation_errors") or counters.get("incomplete"):
         report.note(
             f"{counters.get('generation_errors', 0)} generation error(s); "
@@ -328,6 +365,26 @@ def grade_report(
     )  # fmt: skip
 
 
+def _judge_line(counters: Mapping[str, Any]) -> str:
+    """The judge's line in grade's summary.
+
+    ``judge openai:m: 3 reply(ies) generated, 5 reused, 1,204 prompt + 57 completion
+    tokens, $0.000213``.
+    """
+    cost = counters.get("judge_cost_usd")
+    if cost is None:
+        price = "cost unknown (the server reported none; see --judge-price)"
+    else:
+        price = f"${cost:.6f}"
+    who = f"judge {counters['judge']}" if counters.get("judge") else "judge"
+    return (
+        f"{who}: {counters.get('judge_generated', 0):,} reply(ies) generated, "
+        f"{counters.get('judge_reused', 0):,} reused, "
+        f"{counters.get('judge_tokens_in', 0):,} prompt + "
+        f"{counters.get('judge_tokens_out', 0):,} completion tokens, {price}"
+    )
+
+
 @register_stage("grade", GradeStage)
 def grade_stage(ctx: StageContext, cfg: GradeStage) -> dict[str, Any]:
     """Grade problems by a student model's pass rate (adaptive k by default)."""
@@ -340,6 +397,6 @@ def grade_stage(ctx: StageContext, cfg: GradeStage) -> dict[str, Any]:
         )
         out = grade(
             cfg, problems, store=store, run_id=ctx.run_id, report=ctx.report,
-            title=f"grade {cfg.model}",
+            title=f"grade {cfg.model}", track=ctx.track,
         )  # fmt: skip
     return out.counters

@@ -31,6 +31,8 @@ class BackendJudge:
     With a ``store`` its replies are kept as samples of role ``judge`` (index 0), whose
     id covers the judge model, its params, this prompt and the student whose answer it
     read; a later grading of the same problems reads them back instead of asking again.
+    The replies generated in this run are metered (``tokens_in``, ``tokens_out``,
+    ``cost_usd``, as their samples' columns); reused ones are counted in ``reused``.
     """
 
     backend: Any
@@ -44,7 +46,16 @@ class BackendJudge:
     student: str = ""
     """Identity of the answers judged (student model and sampling params)."""
     generated: int = 0
+    """Judge replies generated in this run (kept as samples when there is a ``store``)."""
     reused: int = 0
+    """Judge replies read back from the catalog (they cost nothing now)."""
+    prices: Mapping[str, float] | None = None
+    """USD per 1M ``input``/``output`` tokens (a server-reported cost wins)."""
+    tokens_in: int = 0
+    """Prompt tokens of the replies generated in this run (reused ones are not counted)."""
+    tokens_out: int = 0
+    cost_usd: float | None = None
+    """What the replies generated in this run cost (None: no prices, no reported cost)."""
 
     def key_params(self) -> str:
         """The params text hashed into judge sample ids."""
@@ -109,16 +120,40 @@ class BackendJudge:
     def _keep(self, generated: list[Any], requests: list[Any]) -> None:
         from tracemill.pipelines.generate import samples_table
 
-        if self.store is None or not generated:
+        if not generated:
             return
         table = samples_table(
             generated, requests, model=self.model,
             backend=getattr(self.backend, "name", "unknown"), params=self.params,
-            role="judge", origin="judge", run_id=self.run_id,
+            role="judge", origin="judge", run_id=self.run_id, prices=self.prices,
         )  # fmt: skip
-        if table.num_rows:
+        if not table.num_rows:
+            return
+        if self.store is not None:
             self.store.append({"samples": table}, message=f"grade judge {self.model}")
-            self.generated += table.num_rows
+        self.generated += table.num_rows
+        for row in table.select(["prompt_tokens", "completion_tokens", "cost_usd"]).to_pylist():
+            self.tokens_in += row["prompt_tokens"] or 0
+            self.tokens_out += row["completion_tokens"] or 0
+            if row["cost_usd"] is not None:
+                self.cost_usd = (self.cost_usd or 0.0) + row["cost_usd"]
+
+    def counters(self) -> dict[str, Any]:
+        """The judge's counters in this run (``judge_…``).
+
+        The usage of the replies generated is under ``judge_tokens_in``,
+        ``judge_tokens_out`` and ``judge_cost_usd`` (left out when unknown).
+        """
+        out: dict[str, Any] = {
+            "judge_unparsed": self.failures,
+            "judge_generated": self.generated,
+            "judge_reused": self.reused,
+            "judge_tokens_in": self.tokens_in,
+            "judge_tokens_out": self.tokens_out,
+        }
+        if self.cost_usd is not None:
+            out["judge_cost_usd"] = round(self.cost_usd, 6)
+        return out
 
 
 def _judged_level(reply: str | None) -> int | None:

@@ -17,6 +17,7 @@ from tracemill.flows.grade import (
     select_stage,
 )
 from tracemill.flows.stages import StageContext, execute_stage, get_stage
+from tracemill.stores.catalog import open_catalog
 from typer.testing import CliRunner
 
 RATES = [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.25, 0.5, 0.75, 0.1]
@@ -451,3 +452,80 @@ def test_reused_samples_are_graded_by_the_primary_verifier_not_audits(store, tmp
     out = _grade(store, _cfg(method="fixed_k", k=4, bins=[0.5, 0.0]), again, tmp_path)
     assert again.calls == 0
     assert {r["problem_id"]: r["passes"] for r in out.grades.to_pylist()} == passes
+
+
+def _usage_of(store, role, run_id):
+    return store.sql(
+        "SELECT coalesce(sum(prompt_tokens), 0)::BIGINT AS i, "
+        "coalesce(sum(completion_tokens), 0)::BIGINT AS o, "
+        "sum(cost_usd) AS c, count(*) AS n FROM samples WHERE role = ? AND run_id = ?",
+        [role, run_id],
+    ).to_pylist()[0]
+
+
+def test_answer_first_judge_usage_is_in_the_counters(store, tmp_path):
+    """Regression: the judge's replies' tokens and cost were left out of grade's counters
+    (and so of its runs row); replies reused from the catalog cost nothing."""
+    cfg = _cfg(method="answer_first", judge_model="judge", judge_backend="fake",
+               prices={"input": 1, "output": 2}, judge_prices={"input": 10, "output": 20})
+    out = _grade(store, cfg, Factory(), tmp_path)
+    c = out.counters
+    student, judge = _usage_of(store, "student", "r"), _usage_of(store, "judge", "r")
+    assert judge["n"] == c["judge_generated"] == c["judged"] > 0 and c["judge_reused"] == 0
+    assert (c["judge_tokens_in"], c["judge_tokens_out"]) == (judge["i"], judge["o"])
+    assert judge["i"] > 0 and judge["o"] > 0
+    assert c["judge_cost_usd"] == pytest.approx((10 * judge["i"] + 20 * judge["o"]) / 1e6)
+    assert judge["c"] == pytest.approx(c["judge_cost_usd"])
+    assert c["tokens_in"] == student["i"] + judge["i"]
+    assert c["tokens_out"] == student["o"] + judge["o"]
+    assert c["cost_usd"] == pytest.approx(student["c"] + judge["c"])
+    assert student["c"] == pytest.approx((student["i"] + 2 * student["o"]) / 1e6)
+    assert c["judge"] == "fake:judge"
+    text = Path(c["report"]).read_text()
+    assert f"judge fake:judge: {judge['n']} reply(ies) generated, 0 reused" in text
+    # the same answers graded again (other bins): the judge's replies are read back
+    again = Factory()
+    out2 = _grade(store, _cfg(method="answer_first", judge_model="judge", judge_backend="fake",
+                              bins=[0.5, 0.0], judge_prices={"input": 10}), again, tmp_path)
+    c2 = out2.counters
+    assert again.calls == 0 and c2["judge_reused"] == judge["n"] and c2["judge_generated"] == 0
+    assert (c2["tokens_in"], c2["tokens_out"], c2["judge_tokens_in"]) == (0, 0, 0)
+    assert "cost_usd" not in c2 and "judge_cost_usd" not in c2
+
+
+def test_judge_prices_default_and_checks():
+    own = GradeStage(model="m", method="answer_first", prices={"input": 1, "output": 2})
+    assert own.judge_price_table() == {"input": 1.0, "output": 2.0}  # the student judges
+    other = GradeStage(model="m", judge_model="j", prices={"input": 1})
+    assert other.judge_price_table() == {}
+    assert GradeStage(model="m", judge_model="j", judge_prices={"output": "3"}
+                      ).judge_price_table() == {"output": 3.0}  # fmt: skip
+    with pytest.raises(ValueError, match="judge calls are online"):
+        GradeStage(model="m", judge_prices={"batch_input": 1})
+    with pytest.raises(ValueError, match="prices take"):
+        GradeStage(model="m", judge_prices={"in": 1})
+
+
+def test_cli_grade_runs_row_counts_the_judge(store, catalog_dir, tmp_path):
+    """Regression: grade's runs row held the student's tokens and cost only."""
+    from tracemill.flows.cli import app
+
+    store.close()
+    result = CliRunner().invoke(app, [
+        "grade", "--model", "m", "--backend", "fake", "--method", "answer_first",
+        "--max-tokens", "50", "--price", "input=1", "--judge-price", "input=100",
+        "--judge-price", "output=100", "--catalog", str(catalog_dir),
+        "--report-dir", str(tmp_path / "g"),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "judge fake:m:" in result.output and "reply(ies) generated" in result.output
+    with open_catalog(catalog_dir, read_only=True) as cat:
+        (row,) = cat.sql("SELECT * FROM runs WHERE flow = 'grade'").to_pylist()
+        student = _usage_of(cat, "student", row["run_id"])
+        judge = _usage_of(cat, "judge", row["run_id"])
+    assert judge["n"] > 0 and json.loads(row["counts"])["judge_generated"] == judge["n"]
+    assert row["prompt_tokens"] == student["i"] + judge["i"]
+    assert row["completion_tokens"] == student["o"] + judge["o"]
+    assert row["cost_usd"] == pytest.approx(student["c"] + judge["c"])
+    assert judge["c"] == pytest.approx(100 * (judge["i"] + judge["o"]) / 1e6)
+    assert json.loads(row["config"])["judge_prices"] == {"input": 100.0, "output": 100.0}

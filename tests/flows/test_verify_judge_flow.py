@@ -488,3 +488,26 @@ def test_under_ray_the_driver_judges_and_meters_the_calls(catalog, monkeypatch):
     assert counts["tokens_in"] > 100 and counts["tokens_out"] > 0
     assert counts["cost_usd"] == pytest.approx(
         (counts["tokens_in"] * 1 + counts["tokens_out"] * 4) / 1e6, abs=1e-6)  # fmt: skip
+
+
+def test_a_judge_that_dies_partway_leaves_its_usage_in_the_failed_row(catalog, catalog_dir):
+    """Regression: a verify whose judge went down after some calls recorded no usage."""
+    from tests.pipelines.openai_stub import OpenAIStub, StubScript
+
+    seed(catalog)
+    catalog.close()
+    with OpenAIStub(StubScript(max_requests=1)) as stub:
+        result = invoke(
+            "verify", "--judge-model", "served", "--judge-base-url", stub.base_url,
+            "--judge-option", "max_retries=0", "--judge-option", "concurrency=1",
+            "--judge-price", "input=1000", "--catalog", str(catalog_dir),
+        )  # fmt: skip
+        answered = stub.requests[:1]
+    assert result.exit_code == 1 and "judge unavailable" in result.output, result.output
+    row = verify_runs(catalog_dir)[-1]
+    assert row["status"] == "failed" and row["error"].startswith("BackendError: judge")
+    prompt = sum(len(str(m["content"]).split()) for m in answered[0]["messages"])
+    counts = json.loads(row["counts"])
+    assert counts["judge_calls"] == 1 and row["prompt_tokens"] == prompt > 10
+    assert row["completion_tokens"] > 0
+    assert row["cost_usd"] == pytest.approx(prompt * 1000 / 1e6)
