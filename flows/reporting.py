@@ -146,6 +146,16 @@ def _md_cell(value: Any, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+JUDGE_UNPRICED = "cost unknown (the server reported none; see --judge-price)"
+"""What a judge's usage line says when no cost is known (verify and grade)."""
+
+
+def usage_text(tokens_in: int, tokens_out: int, cost_usd: float | None, unpriced: str) -> str:
+    """``1,204 prompt + 57 completion tokens, $0.000213`` (``unpriced`` when no cost is known)."""
+    price = unpriced if cost_usd is None else f"${cost_usd:.6f}"
+    return f"{tokens_in:,} prompt + {tokens_out:,} completion tokens, {price}"
+
+
 def markdown_table(table: ReportTable) -> list[str]:
     """A report table as Markdown lines."""
     head = "| " + " | ".join(_md_cell(c) for c in table.columns) + " |"

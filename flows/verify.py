@@ -195,13 +195,9 @@ class VerifyStage(ExecutorFields):
     @field_validator("judge_prices")
     @classmethod
     def _judge_prices(cls, value: dict[str, float]) -> dict[str, float]:
-        from tracemill.pipelines.generate.cost import check_prices
+        from tracemill.pipelines.generate.cost import check_online_prices
 
-        prices = check_prices(value)
-        batch = sorted(k for k in prices if k.startswith("batch_"))
-        if batch:
-            raise ValueError(f"judge calls are online: judge_prices take input/output, not {batch}")
-        return prices
+        return check_online_prices(value, "judge_prices")
 
     @model_validator(mode="after")
     def _consistent(self) -> VerifyStage:
@@ -946,16 +942,14 @@ def verify_report(report: Report, counts: dict[str, Any]) -> None:
 
 def _judge_line(counts: dict[str, Any]) -> str:
     """``judge openai:m: 3 call(s), 1,204 prompt + 57 completion tokens, $0.000213``."""
-    cost = counts.get("cost_usd")
-    if cost is None:
-        price = "cost unknown (the server reported none; see --judge-price)"
-    else:
-        price = f"${cost:.6f}"
+    from tracemill.flows.reporting import JUDGE_UNPRICED, usage_text
+
     who = f"judge {counts['judge']}" if counts.get("judge") else "judge"
-    return (
-        f"{who}: {counts['judge_calls']:,} call(s), {counts.get('tokens_in', 0):,} prompt + "
-        f"{counts.get('tokens_out', 0):,} completion tokens, {price}"
-    )
+    used = usage_text(
+        counts.get("tokens_in", 0), counts.get("tokens_out", 0), counts.get("cost_usd"),
+        JUDGE_UNPRICED,
+    )  # fmt: skip
+    return f"{who}: {counts['judge_calls']:,} call(s), {used}"
 
 
 def run_verify(

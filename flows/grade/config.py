@@ -115,13 +115,9 @@ class SamplingFields(StageConfig):
     @field_validator("judge_prices")
     @classmethod
     def _judge_prices(cls, value: dict[str, float]) -> dict[str, float]:
-        from tracemill.pipelines.generate.cost import check_prices
+        from tracemill.pipelines.generate.cost import check_online_prices
 
-        prices = check_prices(value)
-        batch = sorted(k for k in prices if k.startswith("batch_"))
-        if batch:
-            raise ValueError(f"judge calls are online: judge_prices take input/output, not {batch}")
-        return prices
+        return check_online_prices(value, "judge_prices")
 
     def judge_price_table(self) -> dict[str, float]:
         """The prices of the answer-first judge's replies.

@@ -371,17 +371,16 @@ def _judge_line(counters: Mapping[str, Any]) -> str:
     ``judge openai:m: 3 reply(ies) generated, 5 reused, 1,204 prompt + 57 completion
     tokens, $0.000213``.
     """
-    cost = counters.get("judge_cost_usd")
-    if cost is None:
-        price = "cost unknown (the server reported none; see --judge-price)"
-    else:
-        price = f"${cost:.6f}"
+    from tracemill.flows.reporting import JUDGE_UNPRICED, usage_text
+
     who = f"judge {counters['judge']}" if counters.get("judge") else "judge"
+    used = usage_text(
+        counters.get("judge_tokens_in", 0), counters.get("judge_tokens_out", 0),
+        counters.get("judge_cost_usd"), JUDGE_UNPRICED,
+    )  # fmt: skip
     return (
         f"{who}: {counters.get('judge_generated', 0):,} reply(ies) generated, "
-        f"{counters.get('judge_reused', 0):,} reused, "
-        f"{counters.get('judge_tokens_in', 0):,} prompt + "
-        f"{counters.get('judge_tokens_out', 0):,} completion tokens, {price}"
+        f"{counters.get('judge_reused', 0):,} reused, {used}"
     )
 
 

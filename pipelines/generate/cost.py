@@ -45,6 +45,15 @@ def check_prices(prices: Mapping[str, Any] | None) -> dict[str, float]:
     return out
 
 
+def check_online_prices(prices: Mapping[str, Any] | None, field: str) -> dict[str, float]:
+    """:func:`check_prices` for calls that are never batched (a judge's): no ``batch_*``."""
+    out = check_prices(prices)
+    batch = sorted(k for k in out if k.startswith("batch_"))
+    if batch:
+        raise ValueError(f"judge calls are online: {field} take input/output, not {batch}")
+    return out
+
+
 def reported_cost(value: Any) -> float | None:
     """A server-reported cost as a float, None when absent or not a finite number >= 0."""
     if isinstance(value, bool) or value is None:
